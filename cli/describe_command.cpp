@@ -1,0 +1,64 @@
+// sparrow describe: each layer's op, shapes, kernel and layout; --profile adds measured times.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <memory>
+
+#include "commands.h"
+#include "model_options.h"
+
+namespace sparrow::cli {
+namespace {
+
+struct DescribeArgs {
+  ModelOptions model;
+  bool profile = false;
+  int iterations = 20;
+};
+
+std::string shapes(const std::vector<Shape>& list) {
+  std::string s;
+  for (const Shape& shape : list) {
+    if (!s.empty()) s += ",";
+    s += shape_string(shape);
+  }
+  return s;
+}
+
+void print(const PlanDescription& d, bool timed) {
+  std::printf("Batch size %lld, %d cores, ISA %s, activations %.1f MiB, weights %.1f MiB\n",
+              static_cast<long long>(d.batch_size), d.num_cores, d.isa.c_str(), d.arena_bytes / 1048576.0,
+              d.constant_bytes / 1048576.0);
+  std::printf("%4s  %-14s %-26s %-12s %-20s %8s%s  %s\n", "#", "op", "kernel", "layout", "output", "GFLOP",
+              timed ? "       ms" : "", "name");
+  double total_ms = 0, total_gflop = 0;
+  for (size_t i = 0; i < d.layers.size(); ++i) {
+    const LayerInfo& l = d.layers[i];
+    total_ms += l.time_ms;
+    total_gflop += l.gflop;
+    std::printf("%4zu  %-14s %-26s %-12s %-20s %8.3f", i, l.op.c_str(), l.kernel.c_str(), l.layout.c_str(),
+                shapes(l.output_shapes).c_str(), l.gflop);
+    if (timed) std::printf(" %8.3f", l.time_ms);
+    std::printf("  %s\n", l.name.c_str());
+  }
+  std::printf("Total: %zu layers, %.2f GFLOP", d.layers.size(), total_gflop);
+  if (timed) std::printf(", %.3f ms (%.1f GFLOP/s)", total_ms, total_ms > 0 ? total_gflop / total_ms * 1000 : 0);
+  std::printf("\n");
+}
+
+void run(const DescribeArgs& args) {
+  const Engine engine = Engine::load(args.model.resolved_model(), args.model.compile_options());
+  print(args.profile ? engine.profile(args.iterations) : engine.describe(), args.profile);
+}
+
+}  // namespace
+
+void add_describe_command(CLI::App& app) {
+  auto args = std::make_shared<DescribeArgs>();
+  CLI::App* cmd = app.add_subcommand("describe", "Show the compiled plan: op, kernel and layout of each layer");
+  args->model.add_to(*cmd);
+  cmd->add_flag("-p,--profile", args->profile, "Measure each layer's mean time");
+  cmd->add_option("--iterations", args->iterations, "Runs to average when profiling")->check(CLI::Range(1, 100000));
+  cmd->callback([args] { run(*args); });
+}
+
+}  // namespace sparrow::cli

@@ -1,0 +1,39 @@
+// Throughput benchmark of a compiled engine, reporting DeepSparse's fields.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "sparrow/engine.h"
+
+namespace sparrow {
+
+enum class Scenario { kSync, kAsync };
+
+struct BenchmarkOptions {
+  double seconds = 10;        // timed duration
+  double warmup_seconds = 2;  // untimed runs before it
+  Scenario scenario = Scenario::kSync;
+  // Concurrent streams for the async scenario; they share the engine's cores.
+  int num_streams = 1;
+  uint64_t seed = 0;  // inputs are random, never uninitialised memory
+};
+
+struct BenchmarkResult {
+  int64_t batch_size = 0;
+  int num_cores = 0;
+  int num_streams = 1;
+  std::string scenario;
+  int64_t iterations = 0;
+  double seconds_ran = 0;
+  double items_per_second = 0;
+  double ms_per_batch = 0;  // wall time per batch: seconds_ran / iterations
+  double batch_times_mean = 0;
+  double batch_times_median = 0;
+  double batch_times_std = 0;
+  double p50 = 0, p90 = 0, p95 = 0, p99 = 0, p99_9 = 0;  // batch time percentiles, ms
+};
+
+BenchmarkResult run_benchmark(const Engine& engine, const BenchmarkOptions& options);
+
+}  // namespace sparrow

@@ -1,0 +1,91 @@
+// sparrow::Engine: compile an ONNX model for a fixed input shape, then run it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sparrow/tensor.h"
+
+namespace sparrow {
+
+struct TensorSpec {
+  std::string name;
+  DType dtype = DType::kFloat32;
+  Shape shape;
+};
+
+struct CompileOptions {
+  // Overrides for the first input's dims (N, and H, W of an NCHW image input). 0 keeps the
+  // model's own value; a dynamic batch defaults to 1.
+  int64_t batch_size = 0;
+  int64_t height = 0;
+  int64_t width = 0;
+  // Full shapes per input name; these win over the three fields above.
+  std::map<std::string, Shape> input_shapes;
+  // Inputs bound to fixed values at compile time (they are folded like constants).
+  std::map<std::string, Tensor> frozen_inputs;
+  // Threads used by one run(); 0 means every core this process may use.
+  int num_cores = 0;
+  // false runs everything on the plain reference kernels: the oracle for differential tests.
+  bool optimized_kernels = true;
+  // Upper bound on the activation memory of one run; 0 means the machine's physical memory.
+  size_t max_memory_bytes = 0;
+};
+
+// One executed layer of a compiled plan.
+struct LayerInfo {
+  std::string name;    // the ONNX node name(s) it came from
+  std::string op;      // op after fusion, e.g. "Conv+SiLU+Add"
+  std::string kernel;  // implementation, e.g. "onednn:jit:avx512_core" or "reference"
+  std::string layout;  // output memory layout, e.g. "nChw16c" or "plain"
+  std::vector<Shape> input_shapes;
+  std::vector<Shape> output_shapes;
+  double gflop = 0;    // per run, for ops where it is meaningful
+  double time_ms = 0;  // mean measured time per run (profile only)
+};
+
+struct PlanDescription {
+  int num_cores = 0;
+  int64_t batch_size = 0;
+  std::string isa;            // the CPU instruction set the kernels dispatched to
+  size_t arena_bytes = 0;     // activation memory of one concurrent run
+  size_t constant_bytes = 0;  // weights as packed for the kernels
+  std::vector<LayerInfo> layers;
+  std::vector<TensorSpec> inputs;
+  std::vector<TensorSpec> outputs;
+};
+
+class Plan;
+
+class Engine {
+ public:
+  // Imports, optimises and compiles a model file. Throws sparrow::Error naming what failed.
+  static Engine load(const std::string& path, const CompileOptions& options = {});
+  // The same from serialized bytes; base_dir resolves external weight files.
+  static Engine load_from_bytes(const std::string& bytes, const CompileOptions& options = {},
+                                const std::string& base_dir = "");
+
+  const std::vector<TensorSpec>& inputs() const;
+  const std::vector<TensorSpec>& outputs() const;
+  int64_t batch_size() const;
+  int num_cores() const;
+  // The model's metadata_props (e.g. "names", "stride" of an ultralytics export).
+  const std::map<std::string, std::string>& metadata() const;
+
+  // Runs one batch. Safe to call from several threads at once; each concurrent call uses
+  // num_threads threads (0: num_cores()).
+  std::vector<Tensor> run(const std::vector<Tensor>& inputs, int num_threads = 0) const;
+
+  PlanDescription describe() const;
+  // describe() plus the mean time of each layer over `iterations` runs.
+  PlanDescription profile(int iterations) const;
+
+ private:
+  explicit Engine(std::shared_ptr<const Plan> plan);
+  std::shared_ptr<const Plan> plan_;
+};
+
+}  // namespace sparrow

@@ -1,0 +1,40 @@
+// The kernel interface: one compiled implementation of one (possibly fused) node. Kernels are
+// immutable after compilation, so one instance serves every concurrent run.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace dnnl {
+struct stream;
+}
+
+namespace sparrow::kernels {
+
+// Per-run state a kernel may use: the run's oneDNN stream and a scratch buffer of at least
+// scratchpad_bytes().
+struct ExecContext {
+  dnnl::stream* stream = nullptr;
+  void* scratchpad = nullptr;
+};
+
+// Pointers to the kernel's inputs and outputs for one run, in the node's input/output order
+// (nullptr for an absent optional input). Memory is laid out as the kernel asked at compile time.
+struct KernelArgs {
+  const std::vector<void*>& inputs;
+  const std::vector<void*>& outputs;
+};
+
+class Kernel {
+ public:
+  virtual ~Kernel() = default;
+  virtual void execute(const KernelArgs& args, ExecContext& ctx) const = 0;
+  // Implementation name for describe(), e.g. "onednn:jit:avx512_core" or "reference".
+  virtual std::string name() const = 0;
+  virtual size_t scratchpad_bytes() const { return 0; }
+  // Memory the kernel holds for packed constants (weights).
+  virtual size_t constant_bytes() const { return 0; }
+};
+
+}  // namespace sparrow::kernels

@@ -1,0 +1,35 @@
+// Memory layouts of runtime tensors. Plain means dense row-major; anything else is a oneDNN
+// memory descriptor chosen by a primitive (blocked like nChw16c, or strided).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include "sparrow/tensor.h"
+
+namespace sparrow::kernels {
+
+struct Layout {
+  std::optional<dnnl::memory::desc> desc;  // nullopt: plain row-major
+
+  static Layout plain() { return {}; }
+  bool is_plain() const { return !desc.has_value(); }
+  bool operator==(const Layout& other) const;
+};
+
+bool onednn_supports(DType dtype);
+dnnl::memory::data_type onednn_dtype(DType dtype);
+dnnl::memory::dims onednn_dims(const Shape& shape);  // rank 0 becomes {1}
+// The dense row-major descriptor of a shape.
+dnnl::memory::desc plain_desc(DType dtype, const Shape& shape);
+// desc for a layout (plain_desc when plain).
+dnnl::memory::desc desc_of(const Layout& layout, DType dtype, const Shape& shape);
+// A layout from a descriptor, normalised to plain() when it is dense row-major.
+Layout layout_of(const dnnl::memory::desc& desc, DType dtype, const Shape& shape);
+size_t layout_bytes(const Layout& layout, DType dtype, const Shape& shape);
+// "plain", or oneDNN's format string such as "aBcd16b".
+std::string layout_name(const Layout& layout);
+
+}  // namespace sparrow::kernels

@@ -1,0 +1,69 @@
+// Kernel selection: for each node an ordered list of candidate implementations, best first. A
+// candidate either declines (saying why, for --verbose) or returns a compiled kernel together with
+// the memory layouts it needs for its inputs and produces for its outputs. The reference kernel
+// is always last and always accepts.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "graph/graph.h"
+#include "kernels/kernel.h"
+#include "kernels/layout.h"
+
+namespace sparrow::kernels {
+
+struct SelectContext {
+  const graph::Graph& graph;
+  const graph::Node& node;
+  // The layout each input is currently available in (plain for absent inputs and constants).
+  std::vector<Layout> available;
+  int num_cores = 1;
+
+  const graph::Value& input(size_t i) const { return graph.values[node.inputs[i]]; }
+  const graph::Value& output(size_t i) const { return graph.values[node.outputs[i]]; }
+  bool has_input(size_t i) const { return node.has_input(i); }
+  const Tensor* constant(size_t i) const { return has_input(i) && input(i).constant ? &*input(i).constant : nullptr; }
+};
+
+struct Selection {
+  std::unique_ptr<Kernel> kernel;      // null for views
+  std::vector<Layout> input_layouts;   // required layout of each input
+  std::vector<Layout> output_layouts;
+  // Output 0 is input 0's memory under a new shape: no kernel runs (Reshape and friends).
+  bool view_of_input0 = false;
+  // Output 0 starts as a copy of this input (a residual added by a sum post-op); the planner may
+  // give both one buffer when the input dies here.
+  int accumulates_input = -1;
+  // Constant inputs the kernel packed at compile time and never reads at run time.
+  std::vector<int> packed_inputs;
+  double gflop = 0;
+};
+
+using Candidate = std::optional<Selection> (*)(const SelectContext& ctx, std::string& why_not);
+
+// The ordered candidates for an op, without the reference fallback.
+std::vector<Candidate> candidates_for(const std::string& op);
+// The reference fallback: plain layouts everywhere.
+Selection select_reference(const SelectContext& ctx);
+
+// Candidates by family, defined next to their kernels.
+std::optional<Selection> select_view(const SelectContext& ctx, std::string& why_not);
+std::optional<Selection> select_onednn_conv(const SelectContext& ctx, std::string& why_not);
+std::optional<Selection> select_onednn_deconv(const SelectContext& ctx, std::string& why_not);
+std::optional<Selection> select_onednn_pool(const SelectContext& ctx, std::string& why_not);
+std::optional<Selection> select_onednn_resample(const SelectContext& ctx, std::string& why_not);
+std::optional<Selection> select_onednn_concat(const SelectContext& ctx, std::string& why_not);
+std::optional<Selection> select_onednn_eltwise(const SelectContext& ctx, std::string& why_not);
+std::optional<Selection> select_onednn_binary(const SelectContext& ctx, std::string& why_not);
+std::optional<Selection> select_onednn_transpose(const SelectContext& ctx, std::string& why_not);
+std::optional<Selection> select_onednn_slice(const SelectContext& ctx, std::string& why_not);
+
+// A reorder between two layouts of one tensor (inserted by the compiler where layouts differ).
+std::unique_ptr<Kernel> make_reorder(DType dtype, const Shape& shape, const Layout& from, const Layout& to);
+// A plain byte copy (graph outputs that alias another buffer).
+std::unique_ptr<Kernel> make_copy(size_t bytes);
+
+}  // namespace sparrow::kernels

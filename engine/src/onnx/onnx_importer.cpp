@@ -1,0 +1,171 @@
+#include "onnx/onnx_importer.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <onnx/checker.h>
+#include <onnx/onnx_pb.h>
+#include <onnx/shape_inference/implementation.h>
+
+#include "graph/onnx_dtype.h"
+#include "onnx/tensor_proto.h"
+#include "ops/op_registry.h"
+#include "sparrow/error.h"
+
+namespace sparrow::onnx_import {
+namespace {
+
+[[noreturn]] void invalid(const std::string& why) { throw Error(ErrorCode::kInvalidModel, why); }
+
+onnx::ModelProto parse(const std::string& bytes) {
+  if (bytes.empty()) invalid("the model is empty (0 bytes)");
+  onnx::ModelProto model;
+  if (!model.ParseFromString(bytes)) {
+    invalid("the model is not a valid ONNX protobuf (" + std::to_string(bytes.size()) +
+            " bytes could not be parsed; truncated or corrupt file?)");
+  }
+  if (!model.has_graph()) invalid("the model has no graph");
+  return model;
+}
+
+int default_opset(const onnx::ModelProto& model) {
+  int opset = -1;
+  for (const auto& entry : model.opset_import()) {
+    if (entry.domain().empty() || entry.domain() == "ai.onnx") opset = static_cast<int>(entry.version());
+  }
+  if (opset < 0) invalid("the model imports no default-domain opset");
+  if (opset < kMinOpset || opset > kMaxOpset) {
+    throw Error(ErrorCode::kUnsupported, "opset " + std::to_string(opset) + " is not supported (Sparrow accepts " +
+                                             std::to_string(kMinOpset) + " to " + std::to_string(kMaxOpset) + ")");
+  }
+  return opset;
+}
+
+void validate(onnx::ModelProto& model) {
+  try {
+    onnx::checker::check_model(model);
+  } catch (const std::exception& e) {
+    invalid(std::string("ONNX checker rejected the model: ") + e.what());
+  }
+  try {
+    onnx::ShapeInferenceOptions options(/*check_type=*/true, /*strict_mode=*/1, /*data_prop=*/false);
+    onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(), options);
+  } catch (const std::exception& e) {
+    invalid(std::string("ONNX shape inference failed: ") + e.what());
+  }
+}
+
+graph::AttrValue convert_attribute(const onnx::AttributeProto& a, const std::string& base_dir,
+                                   const std::string& what) {
+  switch (a.type()) {
+    case onnx::AttributeProto::INT: return a.i();
+    case onnx::AttributeProto::FLOAT: return a.f();
+    case onnx::AttributeProto::STRING: return a.s();
+    case onnx::AttributeProto::INTS: return std::vector<int64_t>(a.ints().begin(), a.ints().end());
+    case onnx::AttributeProto::FLOATS: return std::vector<float>(a.floats().begin(), a.floats().end());
+    case onnx::AttributeProto::STRINGS: return std::vector<std::string>(a.strings().begin(), a.strings().end());
+    case onnx::AttributeProto::TENSOR: return tensor_from_proto(a.t(), base_dir, what);
+    default:
+      throw Error(ErrorCode::kUnsupported, what + ": attributes of this kind (graphs, sparse tensors, type "
+                                                  "protos) are not supported");
+  }
+}
+
+void add_input(graph::Graph& g, const onnx::ValueInfoProto& info) {
+  const std::string what = "input '" + info.name() + "'";
+  if (!info.type().has_tensor_type()) throw Error(ErrorCode::kUnsupported, what + " is not a tensor");
+  const auto& tt = info.type().tensor_type();
+  auto dtype = graph::dtype_from_onnx(tt.elem_type());
+  if (!dtype) {
+    throw Error(ErrorCode::kUnsupported,
+                what + " has dtype " + graph::onnx_dtype_name(tt.elem_type()) + ", which is not supported");
+  }
+  int id = g.add_value(info.name());
+  graph::Value& v = g.values[id];
+  v.dtype = *dtype;
+  v.typed = tt.has_shape();
+  for (const auto& dim : tt.shape().dim()) v.shape.push_back(dim.has_dim_value() ? dim.dim_value() : -1);
+  g.inputs.push_back(id);
+}
+
+void add_node(graph::Graph& g, const onnx::NodeProto& proto, size_t index, int opset, const std::string& base_dir) {
+  graph::Node node;
+  node.op = proto.op_type();
+  node.name = proto.name().empty() ? proto.op_type() + "_" + std::to_string(index) : proto.name();
+  node.opset = opset;
+  if (!proto.domain().empty() && proto.domain() != "ai.onnx") {
+    throw Error(ErrorCode::kUnsupported,
+                node.label() + ": operators of domain '" + proto.domain() + "' are not supported");
+  }
+  if (!ops::find_op(node.op)) {
+    throw Error(ErrorCode::kUnsupported, node.label() + ": operator " + node.op + " is not supported");
+  }
+  for (const auto& a : proto.attribute()) {
+    node.attrs.set(a.name(), convert_attribute(a, base_dir, node.label() + " attribute '" + a.name() + "'"));
+  }
+  for (const std::string& name : proto.input()) {
+    if (name.empty()) {
+      node.inputs.push_back(graph::kNoValue);
+      continue;
+    }
+    int v = g.find_value(name);
+    if (v < 0) invalid(node.label() + ": input '" + name + "' is not defined before the node");
+    node.inputs.push_back(v);
+  }
+  const int node_index = static_cast<int>(g.nodes.size());
+  for (const std::string& name : proto.output()) {
+    // An omitted optional output still needs a value to keep output positions.
+    int v = g.add_value(name.empty() ? g.unique_name(node.name + ":unused") : name);
+    g.values[v].producer = node_index;
+    node.outputs.push_back(v);
+  }
+  g.nodes.push_back(std::move(node));
+}
+
+}  // namespace
+
+graph::Graph import_model(const std::string& bytes, const std::string& base_dir) {
+  onnx::ModelProto model = parse(bytes);
+  const int opset = default_opset(model);
+  validate(model);
+  const onnx::GraphProto& gp = model.graph();
+
+  graph::Graph g;
+  for (const auto& init : gp.initializer()) {
+    g.add_constant(init.name(), tensor_from_proto(init, base_dir, "initializer '" + init.name() + "'"));
+  }
+  for (const auto& input : gp.input()) {
+    if (g.find_value(input.name()) >= 0) continue;  // an initializer with a default: a constant here
+    add_input(g, input);
+  }
+  for (int i = 0; i < gp.node_size(); ++i) add_node(g, gp.node(i), static_cast<size_t>(i), opset, base_dir);
+  for (const auto& output : gp.output()) {
+    int v = g.find_value(output.name());
+    if (v < 0) invalid("graph output '" + output.name() + "' is not computed by any node");
+    g.outputs.push_back(v);
+    g.output_names.push_back(output.name());
+  }
+  for (const auto& prop : model.metadata_props()) g.metadata[prop.key()] = prop.value();
+  return g;
+}
+
+graph::Graph import_model_file(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) throw Error(ErrorCode::kNotFound, "model file '" + path + "' does not exist");
+  if (std::filesystem::is_directory(path, ec)) {
+    throw Error(ErrorCode::kInvalidArgument, "model path '" + path + "' is a directory, not an ONNX file");
+  }
+  std::ifstream file(path, std::ios::binary);
+  if (!file) throw Error(ErrorCode::kIo, "cannot open model file '" + path + "'");
+  std::stringstream buffer;
+  buffer << file.rdbuf();
+  try {
+    std::string base = std::filesystem::path(path).parent_path().string();
+    return import_model(buffer.str(), base.empty() ? "." : base);
+  } catch (const Error& e) {
+    throw Error(e.code(), "'" + path + "': " + e.what());
+  }
+}
+
+}  // namespace sparrow::onnx_import

@@ -1,0 +1,25 @@
+// Each op family registers its definitions; op_registry.cpp calls every one of these once.
+#pragma once
+
+#include <vector>
+
+#include "ops/op_registry.h"
+
+namespace sparrow::ops {
+
+// Add Sub Mul Div Pow Equal Where
+void register_binary_ops(std::vector<OpDef>& ops);
+// Sigmoid Silu Relu Cast
+void register_unary_ops(std::vector<OpDef>& ops);
+// Shape Reshape Flatten Squeeze Unsqueeze Identity Constant ConstantOfShape Range
+void register_shape_ops(std::vector<OpDef>& ops);
+// Concat Split Slice Transpose Gather Expand
+void register_data_movement_ops(std::vector<OpDef>& ops);
+// Conv ConvTranspose
+void register_conv_ops(std::vector<OpDef>& ops);
+// MaxPool
+void register_pool_ops(std::vector<OpDef>& ops);
+// Resize Upsample
+void register_resize_ops(std::vector<OpDef>& ops);
+
+}  // namespace sparrow::ops

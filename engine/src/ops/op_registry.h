@@ -1,0 +1,68 @@
+// Op definitions: for each ONNX (or internal fused) op, its type and shape inference and a plain
+// reference implementation on row-major tensors. The reference serves constant folding, the
+// fallback kernel, and the oracle that every optimised kernel is tested against.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "graph/graph.h"
+#include "ops/tensor_view.h"
+
+namespace sparrow::ops {
+
+struct TypeShape {
+  DType dtype = DType::kFloat32;
+  Shape shape;
+};
+
+// What an op's inference sees of one node.
+class InferContext {
+ public:
+  InferContext(const graph::Graph& graph, const graph::Node& node) : graph_(graph), node_(node) {}
+
+  const graph::Node& node() const { return node_; }
+  const graph::Attributes& attrs() const { return node_.attrs; }
+  int opset() const { return node_.opset; }
+  size_t num_inputs() const { return node_.inputs.size(); }
+  bool has_input(size_t i) const { return node_.has_input(i); }
+  DType dtype(size_t i) const;
+  const Shape& shape(size_t i) const;
+  int64_t rank(size_t i) const { return static_cast<int64_t>(shape(i).size()); }
+  // The input's compile-time value, or nullptr when it is computed at run time.
+  const Tensor* constant(size_t i) const;
+  // The input's value as integers; throws kUnsupported when it is not known at compile time.
+  std::vector<int64_t> constant_ints(size_t i, const char* what) const;
+
+  // Throw kInvalidModel / kUnsupported; the caller adds the node's label.
+  [[noreturn]] void invalid(const std::string& why) const;
+  [[noreturn]] void unsupported(const std::string& why) const;
+  // Requires num_inputs in [min, max] and every required input present.
+  void expect_inputs(size_t min, size_t max) const;
+  void expect_dtype(size_t i, std::initializer_list<DType> allowed) const;
+
+ private:
+  const graph::Value& value(size_t i) const;
+  const graph::Graph& graph_;
+  const graph::Node& node_;
+};
+
+using InferFn = std::vector<TypeShape> (*)(const InferContext&);
+// Outputs are allocated by the caller with the shapes inference returned.
+using EvalFn = void (*)(const graph::Node&, const std::vector<TensorView>& inputs,
+                        const std::vector<TensorView>& outputs);
+
+struct OpDef {
+  std::string name;
+  InferFn infer = nullptr;
+  EvalFn evaluate = nullptr;
+};
+
+// nullptr for ops the engine does not know.
+const OpDef* find_op(const std::string& name);
+std::vector<std::string> supported_ops();
+
+// Normalises a possibly negative axis against rank; throws kInvalidModel when out of range.
+int64_t normalize_axis(int64_t axis, int64_t rank, const char* what = "axis");
+
+}  // namespace sparrow::ops

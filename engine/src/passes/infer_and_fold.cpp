@@ -1,0 +1,112 @@
+#include <limits>
+
+#include "ops/op_registry.h"
+#include "passes/passes.h"
+#include "sparrow/error.h"
+
+namespace sparrow::passes {
+namespace {
+
+// Larger results stay runtime nodes: folding them would only move the work into the model's memory.
+constexpr int64_t kMaxFoldedElements = int64_t{1} << 24;
+// No tensor of a plan may exceed this many elements; beyond it the model or the shape is absurd.
+constexpr int64_t kMaxElements = int64_t{1} << 40;
+
+bool all_inputs_constant(const graph::Graph& g, const graph::Node& node) {
+  for (int v : node.inputs) {
+    if (v != graph::kNoValue && !g.values[v].constant) return false;
+  }
+  return true;
+}
+
+void check_shape(const graph::Node& node, const Shape& shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    if (d < 0) throw Error(ErrorCode::kInvalidModel, node.label() + ": inferred a negative dim " + shape_string(shape));
+    if (d > 0 && n > kMaxElements / d) {
+      throw Error(ErrorCode::kResourceExhausted, node.label() + ": an output would have more than 2^40 elements");
+    }
+    n *= d;
+  }
+}
+
+void fold(graph::Graph& g, graph::Node& node, const ops::OpDef& def) {
+  int64_t total = 0;
+  for (int v : node.outputs) total += num_elements(g.values[v].shape);
+  if (total > kMaxFoldedElements) return;
+  std::vector<ops::TensorView> in;
+  for (int v : node.inputs) {
+    in.push_back(v == graph::kNoValue ? ops::TensorView{} : ops::TensorView::of(*g.values[v].constant));
+  }
+  std::vector<Tensor> results;
+  std::vector<ops::TensorView> out;
+  for (int v : node.outputs) {
+    results.emplace_back(g.values[v].dtype, g.values[v].shape);
+    out.push_back(ops::TensorView::of(results.back()));
+  }
+  def.evaluate(node, in, out);
+  for (size_t i = 0; i < node.outputs.size(); ++i) g.values[node.outputs[i]].constant = std::move(results[i]);
+  node.removed = true;
+}
+
+// Ultralytics' static exports write batch 1 into their Reshape targets ([1, 3, 85, 80, 80],
+// [1, -1, 85]). When compiling another batch, a Reshape whose data leads with the compiled batch
+// and whose target leads with the file's batch gets the compiled batch there instead.
+bool rewrite_batch_reshape(graph::Graph& g, graph::Node& node, const BatchRewrite& batch) {
+  if (node.op != "Reshape" || batch.from == batch.to || node.inputs.size() < 2) return false;
+  const graph::Value& data = g.values[node.inputs[0]];
+  const graph::Value& target = g.values[node.inputs[1]];
+  if (!target.constant || data.shape.empty() || data.shape[0] != batch.to) return false;
+  std::vector<int64_t> dims = target.constant->to_int64_vector();
+  if (dims.empty() || dims[0] != batch.from) return false;
+  int64_t rest = 1;
+  for (size_t i = 1; i < dims.size(); ++i) rest *= dims[i] > 0 ? dims[i] : 1;
+  if (num_elements(data.shape) % (batch.to * std::max<int64_t>(rest, 1)) != 0) return false;
+  dims[0] = batch.to;
+  node.inputs[1] = g.add_constant(g.unique_name(target.name + ":batch"), Tensor::from_vector<int64_t>(
+                                                                             {static_cast<int64_t>(dims.size())}, dims));
+  return true;
+}
+
+std::vector<ops::TypeShape> infer_node(graph::Graph& g, graph::Node& node, const ops::OpDef& def,
+                                       const BatchRewrite& batch) {
+  rewrite_batch_reshape(g, node, batch);
+  return def.infer(ops::InferContext(g, node));
+}
+
+}  // namespace
+
+void infer_and_fold(graph::Graph& g, const BatchRewrite& batch) {
+  for (graph::Node& node : g.nodes) {
+    if (node.removed) continue;
+    const ops::OpDef* def = ops::find_op(node.op);
+    if (!def) throw Error(ErrorCode::kUnsupported, node.label() + ": operator " + node.op + " is not supported");
+    std::vector<ops::TypeShape> types;
+    try {
+      types = infer_node(g, node, *def, batch);
+    } catch (const Error& e) {
+      throw Error(e.code(), node.label() + ": " + e.what());
+    }
+    if (types.size() < node.outputs.size()) {
+      throw Error(ErrorCode::kUnsupported, node.label() + ": has " + std::to_string(node.outputs.size()) +
+                                               " outputs, Sparrow computes only " + std::to_string(types.size()));
+    }
+    for (size_t i = 0; i < node.outputs.size(); ++i) {
+      check_shape(node, types[i].shape);
+      graph::Value& v = g.values[node.outputs[i]];
+      v.dtype = types[i].dtype;
+      v.shape = types[i].shape;
+      v.typed = true;
+    }
+    if (all_inputs_constant(g, node)) {
+      try {
+        fold(g, node, *def);
+      } catch (const Error& e) {
+        throw Error(e.code(), node.label() + ": " + e.what());
+      }
+    }
+  }
+  g.compact();
+}
+
+}  // namespace sparrow::passes

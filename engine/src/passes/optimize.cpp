@@ -1,0 +1,16 @@
+#include "passes/passes.h"
+
+namespace sparrow::passes {
+
+void optimize(graph::Graph& g, const CompileOptions& options) {
+  const BatchRewrite batch = bind_inputs(g, options);
+  infer_and_fold(g, batch);
+  remove_identities(g);
+  eliminate_dead_nodes(g);
+  fuse_silu(g);
+  fuse_conv_activation(g);
+  fuse_conv_residual(g);
+  eliminate_dead_nodes(g);
+}
+
+}  // namespace sparrow::passes

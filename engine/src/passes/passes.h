@@ -1,0 +1,39 @@
+// Graph -> graph rewrites, run in the order optimize() lists them. Each is small, has its own
+// unit test on a hand-built graph, and keeps the graph's meaning.
+#pragma once
+
+#include <cstdint>
+
+#include "graph/graph.h"
+#include "ops/fused_attrs.h"
+#include "sparrow/engine.h"
+
+namespace sparrow::passes {
+
+// What bind_inputs decided about the batch dimension, for rewriting hardcoded batch sizes.
+struct BatchRewrite {
+  int64_t from = 1;  // the batch written in the file (1 when dynamic)
+  int64_t to = 1;    // the batch being compiled
+};
+
+// Fixes every runtime input's shape from the options (dynamic dims must be resolved) and turns
+// frozen inputs into constants.
+BatchRewrite bind_inputs(graph::Graph& g, const CompileOptions& options);
+// Infers every value's type and shape, evaluating nodes whose inputs are all constant. Reshapes
+// that hardcode the file's batch are rewritten to the compiled one.
+void infer_and_fold(graph::Graph& g, const BatchRewrite& batch);
+// Identity nodes become aliases of their input.
+void remove_identities(graph::Graph& g);
+// Mul(x, Sigmoid(x)) -> Silu(x).
+void fuse_silu(graph::Graph& g);
+// Conv followed by Silu, Relu or Sigmoid -> Conv with the activation as an attribute.
+void fuse_conv_activation(graph::Graph& g);
+// Add(Conv(...), r) -> Conv with r as its residual input, added after the activation.
+void fuse_conv_residual(graph::Graph& g);
+// Removes nodes whose outputs nobody reads.
+void eliminate_dead_nodes(graph::Graph& g);
+
+// The whole pipeline, from a freshly imported graph to one ready for kernel selection.
+void optimize(graph::Graph& g, const CompileOptions& options);
+
+}  // namespace sparrow::passes

@@ -1,0 +1,325 @@
+// Optimised graph -> Plan: picks a kernel per node from its ordered candidates, inserts reorders
+// where a consumer needs another layout than its producer made, binds graph outputs to the
+// caller's tensors, lets residual convs accumulate in place, and packs intermediates into one arena.
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include "kernels/selection.h"
+#include "ops/fused_attrs.h"
+#include "runtime/cpu_info.h"
+#include "runtime/memory_planner.h"
+#include "runtime/plan.h"
+#include "sparrow/error.h"
+
+namespace sparrow::runtime {
+namespace {
+
+using Kind = Plan::Storage::Kind;
+using kernels::Layout;
+
+bool verbose() {
+  static const bool on = std::getenv("SPARROW_VERBOSE") != nullptr;
+  return on;
+}
+
+struct Buffer {
+  int storage = -1;
+  size_t offset = 0;
+  DType dtype = DType::kFloat32;
+  Shape shape;
+  Layout layout;
+};
+
+struct PendingStep {
+  std::unique_ptr<kernels::Kernel> kernel;
+  std::vector<int> inputs, outputs;  // buffer ids, -1 for inputs the kernel does not read
+  LayerInfo info;
+  int accumulates_input = -1;
+};
+
+std::string op_label(const graph::Node& node) {
+  std::string label = node.op;
+  if (node.op == "Conv") {
+    const char* act = ops::activation_name(ops::activation_of(node.attrs));
+    if (*act) label += std::string("+") + act;
+    if (node.attrs.has(ops::kResidualAttr)) label += "+Add";
+  }
+  return label;
+}
+
+class Compiler {
+ public:
+  Compiler(graph::Graph g, const CompileOptions& options) : g_(std::move(g)), options_(options) {
+    plan_ = std::make_shared<Plan>();
+    value_buffers_.resize(g_.values.size());
+    plan_->num_cores = options.num_cores > 0 ? options.num_cores : available_cores();
+  }
+
+  std::shared_ptr<Plan> compile() {
+    bind_inputs();
+    for (const graph::Node& node : g_.nodes) lower(node);
+    bind_outputs();
+    merge_accumulators();
+    finish();
+    return plan_;
+  }
+
+ private:
+  int new_storage(Kind kind, int index, size_t bytes) {
+    Plan::Storage s;
+    s.kind = kind;
+    s.index = index;
+    s.bytes = bytes;
+    plan_->storages.push_back(s);
+    return static_cast<int>(plan_->storages.size()) - 1;
+  }
+
+  int new_buffer(int storage, size_t offset, DType dtype, Shape shape, Layout layout) {
+    buffers_.push_back({storage, offset, dtype, std::move(shape), std::move(layout)});
+    return static_cast<int>(buffers_.size()) - 1;
+  }
+
+  int arena_buffer(DType dtype, const Shape& shape, const Layout& layout) {
+    return new_buffer(new_storage(Kind::kArena, 0, kernels::layout_bytes(layout, dtype, shape)), 0, dtype, shape, layout);
+  }
+
+  void bind_inputs() {
+    for (size_t i = 0; i < g_.inputs.size(); ++i) {
+      const graph::Value& v = g_.values[g_.inputs[i]];
+      plan_->inputs.push_back({v.name, v.dtype, v.shape});
+      const size_t bytes = static_cast<size_t>(num_elements(v.shape)) * dtype_size(v.dtype);
+      value_buffers_[g_.inputs[i]] = {
+          new_buffer(new_storage(Kind::kInput, static_cast<int>(i), bytes), 0, v.dtype, v.shape, Layout::plain())};
+    }
+    if (!plan_->inputs.empty() && !plan_->inputs[0].shape.empty()) plan_->batch_size = plan_->inputs[0].shape[0];
+  }
+
+  // The buffer a value was produced in; constants get theirs on first use.
+  int first_buffer(int value) {
+    if (value_buffers_[value].empty()) {
+      const graph::Value& v = g_.values[value];
+      if (!v.constant) throw Error(ErrorCode::kInternal, "value '" + v.name + "' is read before it is computed");
+      plan_->constants.push_back(*v.constant);
+      const int storage = new_storage(Kind::kConstant, static_cast<int>(plan_->constants.size()) - 1, v.constant->bytes());
+      value_buffers_[value] = {new_buffer(storage, 0, v.dtype, v.shape, Layout::plain())};
+    }
+    return value_buffers_[value][0];
+  }
+
+  // The value in `layout`, reordering its first buffer once if no buffer has that layout yet.
+  int buffer_for(int value, const Layout& layout) {
+    const int first = first_buffer(value);
+    for (int b : value_buffers_[value]) {
+      if (buffers_[b].layout == layout) return b;
+    }
+    const Buffer src = buffers_[first];
+    const int dst = arena_buffer(src.dtype, src.shape, layout);
+    PendingStep step;
+    step.kernel = kernels::make_reorder(src.dtype, src.shape, src.layout, layout);
+    step.inputs = {first};
+    step.outputs = {dst};
+    step.info.name = g_.values[value].name;
+    step.info.op = "Reorder";
+    step.info.kernel = step.kernel->name();
+    step.info.layout = kernels::layout_name(layout);
+    step.info.input_shapes = {src.shape};
+    step.info.output_shapes = {src.shape};
+    steps_.push_back(std::move(step));
+    value_buffers_[value].push_back(dst);
+    return dst;
+  }
+
+  kernels::Selection select(const kernels::SelectContext& ctx) {
+    if (options_.optimized_kernels) {
+      for (kernels::Candidate candidate : kernels::candidates_for(ctx.node.op)) {
+        std::string why_not;
+        try {
+          if (auto chosen = candidate(ctx, why_not)) return std::move(*chosen);
+        } catch (const dnnl::error& e) {
+          why_not = std::string("oneDNN: ") + e.what();
+        } catch (const Error& e) {
+          why_not = e.what();
+        }
+        if (verbose()) std::fprintf(stderr, "sparrow: %s: candidate declined: %s\n", ctx.node.label().c_str(), why_not.c_str());
+      }
+    }
+    return kernels::select_reference(ctx);
+  }
+
+  void lower(const graph::Node& node) {
+    kernels::SelectContext ctx{g_, node, {}, plan_->num_cores};
+    for (size_t i = 0; i < node.inputs.size(); ++i) {
+      // Constants are plain; they get a buffer only if the chosen kernel reads them at run time.
+      const bool has_buffer = node.has_input(i) && !value_buffers_[node.inputs[i]].empty();
+      ctx.available.push_back(has_buffer ? buffers_[value_buffers_[node.inputs[i]][0]].layout : Layout::plain());
+    }
+    kernels::Selection sel = select(ctx);
+
+    std::vector<int> in;
+    for (size_t i = 0; i < node.inputs.size(); ++i) {
+      const bool packed = std::find(sel.packed_inputs.begin(), sel.packed_inputs.end(), static_cast<int>(i)) != sel.packed_inputs.end();
+      in.push_back(node.has_input(i) && !packed ? buffer_for(node.inputs[i], sel.input_layouts[i]) : -1);
+    }
+    if (sel.view_of_input0) {
+      const Buffer src = buffers_[in[0]];
+      const graph::Value& out = g_.values[node.outputs[0]];
+      value_buffers_[node.outputs[0]] = {new_buffer(src.storage, src.offset, out.dtype, out.shape, Layout::plain())};
+      return;
+    }
+    PendingStep step;
+    step.inputs = in;
+    for (size_t i = 0; i < node.outputs.size(); ++i) {
+      const graph::Value& out = g_.values[node.outputs[i]];
+      const int b = arena_buffer(out.dtype, out.shape, sel.output_layouts[i]);
+      value_buffers_[node.outputs[i]] = {b};
+      step.outputs.push_back(b);
+      step.info.output_shapes.push_back(out.shape);
+    }
+    for (int v : node.inputs) {
+      if (v != graph::kNoValue) step.info.input_shapes.push_back(g_.values[v].shape);
+    }
+    step.info.name = node.name;
+    step.info.op = op_label(node);
+    step.info.kernel = sel.kernel->name();
+    step.info.layout = kernels::layout_name(sel.output_layouts[0]);
+    step.info.gflop = sel.gflop;
+    step.accumulates_input = sel.accumulates_input;
+    step.kernel = std::move(sel.kernel);
+    if (verbose()) std::fprintf(stderr, "sparrow: %s -> %s [%s]\n", node.label().c_str(), step.info.kernel.c_str(), step.info.layout.c_str());
+    steps_.push_back(std::move(step));
+  }
+
+  // Graph outputs are written straight into the caller's tensors where the producing buffer is
+  // a whole arena storage of its own; otherwise they are copied there.
+  void bind_outputs() {
+    std::vector<bool> taken(plan_->storages.size(), false);
+    for (size_t i = 0; i < g_.outputs.size(); ++i) {
+      const int value = g_.outputs[i];
+      const graph::Value& v = g_.values[value];
+      plan_->outputs.push_back({i < g_.output_names.size() ? g_.output_names[i] : v.name, v.dtype, v.shape});
+      const int b = buffer_for(value, Layout::plain());
+      const Buffer& buf = buffers_[b];
+      Plan::Storage& s = plan_->storages[buf.storage];
+      const size_t bytes = static_cast<size_t>(num_elements(v.shape)) * dtype_size(v.dtype);
+      if (s.kind == Kind::kArena && !taken[buf.storage] && buf.offset == 0 && s.bytes == bytes) {
+        s.kind = Kind::kOutput;
+        s.index = static_cast<int>(i);
+        taken[buf.storage] = true;
+        continue;
+      }
+      PendingStep step;
+      step.kernel = kernels::make_copy(bytes);
+      step.inputs = {b};
+      step.outputs = {new_buffer(new_storage(Kind::kOutput, static_cast<int>(i), bytes), 0, v.dtype, v.shape, Layout::plain())};
+      step.info.name = plan_->outputs.back().name;
+      step.info.op = "Copy";
+      step.info.kernel = step.kernel->name();
+      step.info.layout = "plain";
+      step.info.input_shapes = step.info.output_shapes = {v.shape};
+      steps_.push_back(std::move(step));
+      taken.resize(plan_->storages.size(), false);
+    }
+  }
+
+  // First and last step touching each storage.
+  void lifetimes(std::vector<int>& first, std::vector<int>& last) const {
+    first.assign(plan_->storages.size(), -1);
+    last.assign(plan_->storages.size(), -1);
+    for (size_t k = 0; k < steps_.size(); ++k) {
+      for (const auto* list : {&steps_[k].inputs, &steps_[k].outputs}) {
+        for (int b : *list) {
+          if (b < 0) continue;
+          const int s = buffers_[b].storage;
+          if (first[s] < 0) first[s] = static_cast<int>(k);
+          last[s] = static_cast<int>(k);
+        }
+      }
+    }
+  }
+
+  // A conv that adds a residual may write into the residual's memory when nothing reads the
+  // residual afterwards: it then skips copying the residual into its output.
+  void merge_accumulators() {
+    std::vector<int> first, last;
+    lifetimes(first, last);
+    for (size_t k = 0; k < steps_.size(); ++k) {
+      const PendingStep& step = steps_[k];
+      if (step.accumulates_input < 0) continue;
+      const Buffer& r = buffers_[step.inputs[step.accumulates_input]];
+      const Buffer& o = buffers_[step.outputs[0]];
+      const int rs = r.storage, os = o.storage;
+      const auto& storages = plan_->storages;
+      if (rs == os || storages[rs].kind != Kind::kArena || storages[os].kind != Kind::kArena) continue;
+      if (last[rs] != static_cast<int>(k) || first[os] != static_cast<int>(k)) continue;
+      if (r.offset != 0 || o.offset != 0 || storages[rs].bytes != storages[os].bytes || !(r.layout == o.layout)) continue;
+      for (Buffer& b : buffers_) {
+        if (b.storage == os) b.storage = rs;
+      }
+      last[rs] = last[os];
+      first[os] = last[os] = -1;
+    }
+  }
+
+  void finish() {
+    std::vector<int> first, last;
+    lifetimes(first, last);
+    std::vector<LiveRange> ranges;
+    std::vector<int> arena_storages;
+    for (size_t s = 0; s < plan_->storages.size(); ++s) {
+      if (plan_->storages[s].kind != Kind::kArena || first[s] < 0) continue;
+      ranges.push_back({plan_->storages[s].bytes, first[s], last[s]});
+      arena_storages.push_back(static_cast<int>(s));
+    }
+    const ArenaLayout arena = plan_arena(ranges);
+    for (size_t i = 0; i < arena_storages.size(); ++i) plan_->storages[arena_storages[i]].offset = arena.offsets[i];
+    plan_->arena_bytes = arena.total_bytes;
+
+    for (PendingStep& pending : steps_) {
+      Plan::Step step;
+      auto ref = [&](int b) { return b < 0 ? Plan::BufferRef{} : Plan::BufferRef{buffers_[b].storage, buffers_[b].offset}; };
+      for (int b : pending.inputs) step.inputs.push_back(ref(b));
+      for (int b : pending.outputs) step.outputs.push_back(ref(b));
+      plan_->scratchpad_bytes = std::max(plan_->scratchpad_bytes, pending.kernel->scratchpad_bytes());
+      step.kernel = std::move(pending.kernel);
+      step.info = std::move(pending.info);
+      plan_->steps.push_back(std::move(step));
+    }
+    plan_->metadata = g_.metadata;
+    plan_->isa = cpu_isa_name();
+    check_memory();
+  }
+
+  void check_memory() const {
+    size_t need = plan_->arena_bytes + plan_->scratchpad_bytes;
+    for (const TensorSpec& o : plan_->outputs) need += static_cast<size_t>(num_elements(o.shape)) * dtype_size(o.dtype);
+    const size_t limit = options_.max_memory_bytes ? options_.max_memory_bytes : physical_memory_bytes();
+    if (need > limit) {
+      char msg[256];
+      std::snprintf(msg, sizeof(msg), "one run needs %.2f GiB of activation memory (batch size %lld), more than the %.2f GiB allowed",
+                    need / 1073741824.0, static_cast<long long>(plan_->batch_size), limit / 1073741824.0);
+      throw Error(ErrorCode::kResourceExhausted, msg);
+    }
+  }
+
+  graph::Graph g_;
+  const CompileOptions& options_;
+  std::shared_ptr<Plan> plan_;
+  std::vector<Buffer> buffers_;
+  std::vector<std::vector<int>> value_buffers_;
+  std::vector<PendingStep> steps_;
+};
+
+}  // namespace
+
+std::shared_ptr<Plan> compile_plan(graph::Graph g, const CompileOptions& options) {
+  try {
+    return Compiler(std::move(g), options).compile();
+  } catch (const dnnl::error& e) {
+    throw Error(ErrorCode::kInternal, std::string("oneDNN failed while compiling: ") + e.what());
+  }
+}
+
+}  // namespace sparrow::runtime

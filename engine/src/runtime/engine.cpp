@@ -1,0 +1,59 @@
+#include "sparrow/engine.h"
+
+#include "onnx/onnx_importer.h"
+#include "passes/passes.h"
+#include "runtime/plan.h"
+#include "runtime/random_inputs.h"
+#include "sparrow/error.h"
+
+namespace sparrow {
+namespace {
+
+std::shared_ptr<const Plan> build(graph::Graph g, const CompileOptions& options) {
+  if (options.num_cores < 0) throw Error(ErrorCode::kInvalidArgument, "num_cores must be >= 0");
+  passes::optimize(g, options);
+  return runtime::compile_plan(std::move(g), options);
+}
+
+}  // namespace
+
+Engine::Engine(std::shared_ptr<const Plan> plan) : plan_(std::move(plan)) {}
+
+Engine Engine::load(const std::string& path, const CompileOptions& options) {
+  graph::Graph g = onnx_import::import_model_file(path);
+  try {
+    return Engine(build(std::move(g), options));
+  } catch (const Error& e) {
+    throw Error(e.code(), "'" + path + "': " + e.what());
+  }
+}
+
+Engine Engine::load_from_bytes(const std::string& bytes, const CompileOptions& options, const std::string& base_dir) {
+  return Engine(build(onnx_import::import_model(bytes, base_dir), options));
+}
+
+const std::vector<TensorSpec>& Engine::inputs() const { return plan_->inputs; }
+const std::vector<TensorSpec>& Engine::outputs() const { return plan_->outputs; }
+int64_t Engine::batch_size() const { return plan_->batch_size; }
+int Engine::num_cores() const { return plan_->num_cores; }
+const std::map<std::string, std::string>& Engine::metadata() const { return plan_->metadata; }
+
+std::vector<Tensor> Engine::run(const std::vector<Tensor>& inputs, int num_threads) const {
+  if (num_threads < 0) throw Error(ErrorCode::kInvalidArgument, "num_threads must be >= 0");
+  return plan_->run(inputs, num_threads);
+}
+
+PlanDescription Engine::describe() const { return plan_->describe(); }
+
+PlanDescription Engine::profile(int iterations) const {
+  if (iterations < 1) throw Error(ErrorCode::kInvalidArgument, "profile needs at least one iteration");
+  const std::vector<Tensor> inputs = runtime::random_inputs(plan_->inputs, 0);
+  plan_->run(inputs, 0);  // warm up: first runs pay for page faults and oneDNN's JIT caches
+  std::vector<double> step_ms(plan_->steps.size(), 0.0);
+  for (int i = 0; i < iterations; ++i) plan_->run(inputs, 0, &step_ms);
+  PlanDescription d = plan_->describe();
+  for (size_t i = 0; i < d.layers.size(); ++i) d.layers[i].time_ms = step_ms[i] / iterations;
+  return d;
+}
+
+}  // namespace sparrow

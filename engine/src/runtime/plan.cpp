@@ -1,0 +1,135 @@
+#include "runtime/plan.h"
+
+#include <omp.h>
+
+#include <chrono>
+#include <cstdlib>
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include "kernels/onednn/primitive_kernel.h"
+#include "sparrow/error.h"
+
+namespace sparrow {
+
+struct Plan::Context {
+  std::shared_ptr<std::byte> arena;
+  std::shared_ptr<std::byte> scratchpad;
+  dnnl::stream stream{kernels::cpu_engine()};
+};
+
+Plan::Plan() = default;
+Plan::~Plan() = default;
+
+namespace {
+
+std::shared_ptr<std::byte> aligned_buffer(size_t bytes) {
+  const size_t rounded = (bytes + 4095) / 4096 * 4096 + 4096;
+  void* p = std::aligned_alloc(4096, rounded);
+  if (!p) throw Error(ErrorCode::kResourceExhausted, "cannot allocate " + std::to_string(bytes) + " bytes of activations");
+  return std::shared_ptr<std::byte>(static_cast<std::byte*>(p), [](std::byte* q) { std::free(q); });
+}
+
+}  // namespace
+
+std::unique_ptr<Plan::Context> Plan::acquire() const {
+  {
+    std::lock_guard<std::mutex> lock(pool_mutex_);
+    if (!pool_.empty()) {
+      auto context = std::move(pool_.back());
+      pool_.pop_back();
+      return context;
+    }
+  }
+  auto context = std::make_unique<Context>();
+  context->arena = aligned_buffer(arena_bytes);
+  context->scratchpad = aligned_buffer(scratchpad_bytes);
+  return context;
+}
+
+void Plan::release(std::unique_ptr<Context> context) const {
+  std::lock_guard<std::mutex> lock(pool_mutex_);
+  pool_.push_back(std::move(context));
+}
+
+void Plan::check_inputs(const std::vector<Tensor>& given) const {
+  if (given.size() != inputs.size()) {
+    throw Error(ErrorCode::kInvalidArgument, "the model takes " + std::to_string(inputs.size()) + " input(s), " +
+                                                 std::to_string(given.size()) + " given");
+  }
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const TensorSpec& spec = inputs[i];
+    if (given[i].empty() && num_elements(spec.shape) != 0) {
+      throw Error(ErrorCode::kInvalidArgument, "input '" + spec.name + "' is an empty tensor");
+    }
+    if (given[i].dtype() != spec.dtype) {
+      throw Error(ErrorCode::kInvalidArgument, "input '" + spec.name + "' must be " + dtype_name(spec.dtype) + ", got " +
+                                                   dtype_name(given[i].dtype()));
+    }
+    if (given[i].shape() != spec.shape) {
+      throw Error(ErrorCode::kInvalidArgument, "input '" + spec.name + "' must have shape " + shape_string(spec.shape) +
+                                                   " (as compiled), got " + shape_string(given[i].shape()));
+    }
+  }
+}
+
+std::vector<Tensor> Plan::run(const std::vector<Tensor>& given, int num_threads, std::vector<double>* step_ms) const {
+  check_inputs(given);
+  std::vector<Tensor> results;
+  for (const TensorSpec& spec : outputs) results.push_back(Tensor::uninitialized(spec.dtype, spec.shape));
+
+  std::unique_ptr<Context> context = acquire();
+  auto base = [&](const BufferRef& ref) -> void* {
+    if (ref.storage < 0) return nullptr;
+    const Storage& s = storages[ref.storage];
+    std::byte* p = nullptr;
+    switch (s.kind) {
+      case Storage::Kind::kArena: p = context->arena.get() + s.offset; break;
+      case Storage::Kind::kInput: p = static_cast<std::byte*>(const_cast<void*>(given[s.index].data())); break;
+      case Storage::Kind::kOutput: p = static_cast<std::byte*>(results[s.index].data()); break;
+      case Storage::Kind::kConstant: p = static_cast<std::byte*>(const_cast<void*>(constants[s.index].data())); break;
+    }
+    return p + ref.offset;
+  };
+
+  omp_set_num_threads(num_threads > 0 ? num_threads : num_cores);
+  kernels::ExecContext exec{&context->stream, context->scratchpad.get()};
+  std::vector<void*> in, out;
+  try {
+    for (size_t i = 0; i < steps.size(); ++i) {
+      const Step& step = steps[i];
+      in.clear();
+      out.clear();
+      for (const BufferRef& ref : step.inputs) in.push_back(base(ref));
+      for (const BufferRef& ref : step.outputs) out.push_back(base(ref));
+      const auto start = std::chrono::steady_clock::now();
+      step.kernel->execute(kernels::KernelArgs{in, out}, exec);
+      if (step_ms) {
+        (*step_ms)[i] += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+      }
+    }
+  } catch (const dnnl::error& e) {
+    release(std::move(context));
+    throw Error(ErrorCode::kInternal, std::string("oneDNN failed during run: ") + e.what());
+  }
+  release(std::move(context));
+  return results;
+}
+
+PlanDescription Plan::describe() const {
+  PlanDescription d;
+  d.num_cores = num_cores;
+  d.batch_size = batch_size;
+  d.isa = isa;
+  d.arena_bytes = arena_bytes;
+  for (const Tensor& t : constants) d.constant_bytes += t.bytes();
+  for (const Step& step : steps) {
+    d.layers.push_back(step.info);
+    d.constant_bytes += step.kernel->constant_bytes();
+  }
+  d.inputs = inputs;
+  d.outputs = outputs;
+  return d;
+}
+
+}  // namespace sparrow

@@ -1,0 +1,69 @@
+// The compiled plan: kernels in execution order, where every buffer lives, and the per-run
+// contexts (arena, scratchpad, oneDNN stream) that let run() be called from many threads.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "graph/graph.h"
+#include "kernels/kernel.h"
+#include "sparrow/engine.h"
+
+namespace sparrow {
+
+class Plan {
+ public:
+  struct Storage {
+    enum class Kind { kArena, kInput, kOutput, kConstant };
+    Kind kind = Kind::kArena;
+    int index = 0;          // input/output position, or constant index
+    size_t offset = 0;      // arena offset
+    size_t bytes = 0;
+  };
+  struct BufferRef {
+    int storage = -1;  // -1: an absent optional input
+    size_t offset = 0;
+  };
+  struct Step {
+    std::unique_ptr<kernels::Kernel> kernel;
+    std::vector<BufferRef> inputs, outputs;
+    LayerInfo info;
+  };
+
+  Plan();
+  ~Plan();
+
+  std::vector<Step> steps;
+  std::vector<Storage> storages;
+  std::vector<Tensor> constants;
+  size_t arena_bytes = 0;
+  size_t scratchpad_bytes = 0;
+  int num_cores = 1;
+  int64_t batch_size = 1;
+  std::string isa;
+  std::vector<TensorSpec> inputs, outputs;
+  std::map<std::string, std::string> metadata;
+
+  // Runs one batch; step_ms, when given, accumulates each step's time in milliseconds.
+  std::vector<Tensor> run(const std::vector<Tensor>& inputs, int num_threads, std::vector<double>* step_ms = nullptr) const;
+  PlanDescription describe() const;
+
+ private:
+  struct Context;
+  std::unique_ptr<Context> acquire() const;
+  void release(std::unique_ptr<Context> context) const;
+  void check_inputs(const std::vector<Tensor>& inputs) const;
+
+  mutable std::mutex pool_mutex_;
+  mutable std::vector<std::unique_ptr<Context>> pool_;
+};
+
+namespace runtime {
+// Kernel selection, layouts, reorders and memory planning for an optimised graph.
+std::shared_ptr<Plan> compile_plan(graph::Graph g, const CompileOptions& options);
+}  // namespace runtime
+
+}  // namespace sparrow

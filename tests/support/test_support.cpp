@@ -1,0 +1,52 @@
+#include "support/test_support.h"
+
+#include <cmath>
+#include <cstring>
+#include <cstdlib>
+#include <filesystem>
+#include <sstream>
+
+namespace sparrow::test {
+
+std::string shared_dir() {
+  if (const char* env = std::getenv("SPARROW_SHARED_DIR"); env && *env) return env;
+  return SPARROW_DEFAULT_SHARED_DIR;
+}
+
+std::string shared_path(const std::string& relative) { return shared_dir() + "/" + relative; }
+
+bool require_file(const std::string& path) { return std::filesystem::exists(path); }
+
+::testing::AssertionResult all_close(const float* actual, const float* expected, int64_t n, double rtol, double atol) {
+  int64_t worst = -1, bad = 0;
+  double worst_excess = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const double a = actual[i], e = expected[i];
+    const double limit = atol + rtol * std::abs(e);
+    const double diff = std::abs(a - e);
+    if (!(diff <= limit)) {
+      ++bad;
+      const double excess = std::isnan(diff) ? INFINITY : diff - limit;
+      if (worst < 0 || excess > worst_excess) worst = i, worst_excess = excess;
+    }
+  }
+  if (bad == 0) return ::testing::AssertionSuccess();
+  std::ostringstream msg;
+  msg << bad << " of " << n << " elements differ beyond rtol " << rtol << " atol " << atol << "; worst at " << worst
+      << ": actual " << actual[worst] << " expected " << expected[worst];
+  return ::testing::AssertionFailure() << msg.str();
+}
+
+::testing::AssertionResult all_close(const Tensor& actual, const Tensor& expected, double rtol, double atol) {
+  if (actual.shape() != expected.shape()) {
+    return ::testing::AssertionFailure() << "shape " << shape_string(actual.shape()) << " != " << shape_string(expected.shape());
+  }
+  if (actual.dtype() != DType::kFloat32 || expected.dtype() != DType::kFloat32) {
+    if (actual.dtype() != expected.dtype()) return ::testing::AssertionFailure() << "dtypes differ";
+    if (std::memcmp(actual.data(), expected.data(), actual.bytes()) != 0) return ::testing::AssertionFailure() << "values differ";
+    return ::testing::AssertionSuccess();
+  }
+  return all_close(actual.data_as<float>(), expected.data_as<float>(), actual.size(), rtol, atol);
+}
+
+}  // namespace sparrow::test
