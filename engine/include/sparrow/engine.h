@@ -78,6 +78,9 @@ class Engine {
   // Runs one batch. Safe to call from several threads at once; each concurrent call uses
   // num_threads threads (0: num_cores()).
   std::vector<Tensor> run(const std::vector<Tensor>& inputs, int num_threads = 0) const;
+  // The same, writing into `outputs`; tensors that already have the output's dtype and shape are
+  // reused (no allocation, no page faults), others are replaced.
+  void run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs, int num_threads = 0) const;
 
   PlanDescription describe() const;
   // describe() plus the mean time of each layer over `iterations` runs.

@@ -56,8 +56,7 @@ void validate(onnx::ModelProto& model) {
   }
 }
 
-graph::AttrValue convert_attribute(const onnx::AttributeProto& a, const std::string& base_dir,
-                                   const std::string& what) {
+graph::AttrValue convert_attribute(const onnx::AttributeProto& a, const std::string& what) {
   switch (a.type()) {
     case onnx::AttributeProto::INT: return a.i();
     case onnx::AttributeProto::FLOAT: return a.f();
@@ -65,7 +64,7 @@ graph::AttrValue convert_attribute(const onnx::AttributeProto& a, const std::str
     case onnx::AttributeProto::INTS: return std::vector<int64_t>(a.ints().begin(), a.ints().end());
     case onnx::AttributeProto::FLOATS: return std::vector<float>(a.floats().begin(), a.floats().end());
     case onnx::AttributeProto::STRINGS: return std::vector<std::string>(a.strings().begin(), a.strings().end());
-    case onnx::AttributeProto::TENSOR: return tensor_from_proto(a.t(), base_dir, what);
+    case onnx::AttributeProto::TENSOR: return tensor_from_proto(a.t(), what);
     default:
       throw Error(ErrorCode::kUnsupported, what + ": attributes of this kind (graphs, sparse tensors, type "
                                                   "protos) are not supported");
@@ -89,7 +88,7 @@ void add_input(graph::Graph& g, const onnx::ValueInfoProto& info) {
   g.inputs.push_back(id);
 }
 
-void add_node(graph::Graph& g, const onnx::NodeProto& proto, size_t index, int opset, const std::string& base_dir) {
+void add_node(graph::Graph& g, const onnx::NodeProto& proto, size_t index, int opset) {
   graph::Node node;
   node.op = proto.op_type();
   node.name = proto.name().empty() ? proto.op_type() + "_" + std::to_string(index) : proto.name();
@@ -102,7 +101,7 @@ void add_node(graph::Graph& g, const onnx::NodeProto& proto, size_t index, int o
     throw Error(ErrorCode::kUnsupported, node.label() + ": operator " + node.op + " is not supported");
   }
   for (const auto& a : proto.attribute()) {
-    node.attrs.set(a.name(), convert_attribute(a, base_dir, node.label() + " attribute '" + a.name() + "'"));
+    node.attrs.set(a.name(), convert_attribute(a, node.label() + " attribute '" + a.name() + "'"));
   }
   for (const std::string& name : proto.input()) {
     if (name.empty()) {
@@ -123,23 +122,36 @@ void add_node(graph::Graph& g, const onnx::NodeProto& proto, size_t index, int o
   g.nodes.push_back(std::move(node));
 }
 
+// External weights are read in first: the checker then sees a self-contained model, and a
+// missing weights file is reported as such.
+void load_all_external_data(onnx::ModelProto& model, const std::string& base_dir) {
+  onnx::GraphProto* g = model.mutable_graph();
+  for (auto& init : *g->mutable_initializer()) load_external_data(init, base_dir, "initializer '" + init.name() + "'");
+  for (auto& node : *g->mutable_node()) {
+    for (auto& a : *node.mutable_attribute()) {
+      if (a.has_t()) load_external_data(*a.mutable_t(), base_dir, "node '" + node.name() + "' attribute '" + a.name() + "'");
+    }
+  }
+}
+
 }  // namespace
 
 graph::Graph import_model(const std::string& bytes, const std::string& base_dir) {
   onnx::ModelProto model = parse(bytes);
   const int opset = default_opset(model);
+  load_all_external_data(model, base_dir);
   validate(model);
   const onnx::GraphProto& gp = model.graph();
 
   graph::Graph g;
   for (const auto& init : gp.initializer()) {
-    g.add_constant(init.name(), tensor_from_proto(init, base_dir, "initializer '" + init.name() + "'"));
+    g.add_constant(init.name(), tensor_from_proto(init, "initializer '" + init.name() + "'"));
   }
   for (const auto& input : gp.input()) {
     if (g.find_value(input.name()) >= 0) continue;  // an initializer with a default: a constant here
     add_input(g, input);
   }
-  for (int i = 0; i < gp.node_size(); ++i) add_node(g, gp.node(i), static_cast<size_t>(i), opset, base_dir);
+  for (int i = 0; i < gp.node_size(); ++i) add_node(g, gp.node(i), static_cast<size_t>(i), opset);
   for (const auto& output : gp.output()) {
     int v = g.find_value(output.name());
     if (v < 0) invalid("graph output '" + output.name() + "' is not computed by any node");

@@ -43,6 +43,10 @@ std::string read_external(const onnx::TensorProto& proto, const std::string& bas
     }
   }
   if (location.empty()) fail(what, "external data has no location");
+  // Weights must sit beside the model: no absolute paths, no climbing out of its directory.
+  if (std::filesystem::path(location).is_absolute() || location.find("..") != std::string::npos) {
+    fail(what, "external data location '" + location + "' must be a relative path inside the model's directory");
+  }
   if (base_dir.empty()) {
     fail(what, "weights are stored in external file '" + location +
                    "', but the model was given as bytes without a directory to find it in");
@@ -77,7 +81,20 @@ void copy_typed(const Field& field, Tensor& t) {
 
 }  // namespace
 
-Tensor tensor_from_proto(const onnx::TensorProto& proto, const std::string& base_dir, const std::string& what) {
+void load_external_data(onnx::TensorProto& proto, const std::string& base_dir, const std::string& what) {
+  if (proto.data_location() != onnx::TensorProto::EXTERNAL) return;
+  auto dtype = graph::dtype_from_onnx(proto.data_type());
+  if (!dtype) {
+    throw Error(ErrorCode::kUnsupported,
+                what + ": dtype " + graph::onnx_dtype_name(proto.data_type()) + " is not supported");
+  }
+  const size_t bytes = static_cast<size_t>(checked_elements(proto, what)) * dtype_size(*dtype);
+  proto.set_raw_data(read_external(proto, base_dir, what, bytes));
+  proto.clear_external_data();
+  proto.set_data_location(onnx::TensorProto::DEFAULT);
+}
+
+Tensor tensor_from_proto(const onnx::TensorProto& proto, const std::string& what) {
   auto dtype = graph::dtype_from_onnx(proto.data_type());
   if (!dtype) {
     throw Error(ErrorCode::kUnsupported,
@@ -87,10 +104,9 @@ Tensor tensor_from_proto(const onnx::TensorProto& proto, const std::string& base
   const size_t expected_bytes = static_cast<size_t>(count) * dtype_size(*dtype);
   Shape shape(proto.dims().begin(), proto.dims().end());
 
-  const bool external = proto.data_location() == onnx::TensorProto::EXTERNAL;
-  if (external || proto.has_raw_data()) {
-    const std::string external_bytes = external ? read_external(proto, base_dir, what, expected_bytes) : "";
-    const std::string& raw = external ? external_bytes : proto.raw_data();
+  if (proto.data_location() == onnx::TensorProto::EXTERNAL) fail(what, "external data was not loaded");
+  if (proto.has_raw_data()) {
+    const std::string& raw = proto.raw_data();
     if (raw.size() != expected_bytes) {
       fail(what, std::to_string(raw.size()) + " bytes stored, shape " + shape_string(shape) + " needs " +
                      std::to_string(expected_bytes));

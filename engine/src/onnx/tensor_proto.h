@@ -11,7 +11,11 @@ class TensorProto;
 
 namespace sparrow::onnx_import {
 
-// `base_dir` resolves external data; `what` names the tensor in errors ("initializer 'w'").
-Tensor tensor_from_proto(const onnx::TensorProto& proto, const std::string& base_dir, const std::string& what);
+// `what` names the tensor in errors ("initializer 'w'"). External data must have been loaded.
+Tensor tensor_from_proto(const onnx::TensorProto& proto, const std::string& what);
+
+// Reads a tensor's external data file (relative to `base_dir`) into its raw_data, so that the
+// model becomes self-contained. No-op for tensors stored inline.
+void load_external_data(onnx::TensorProto& proto, const std::string& base_dir, const std::string& what);
 
 }  // namespace sparrow::onnx_import

@@ -56,6 +56,8 @@ struct OpDef {
   std::string name;
   InferFn infer = nullptr;
   EvalFn evaluate = nullptr;
+  // The output depends only on the inputs' shapes (Shape): foldable once shapes are known.
+  bool shape_only = false;
 };
 
 // nullptr for ops the engine does not know.

@@ -221,7 +221,7 @@ void eval_range(const graph::Node&, const std::vector<TensorView>& in, const std
 
 void register_shape_ops(std::vector<OpDef>& ops) {
   ops.push_back({"Identity", infer_identity, eval_copy});
-  ops.push_back({"Shape", infer_shape, eval_shape});
+  ops.push_back({"Shape", infer_shape, eval_shape, /*shape_only=*/true});
   ops.push_back({"Reshape", infer_reshape, eval_copy});
   ops.push_back({"Flatten", infer_flatten, eval_copy});
   ops.push_back({"Squeeze", infer_squeeze, eval_copy});

@@ -1,5 +1,6 @@
 #include "ops/window_params.h"
 
+#include <algorithm>
 #include <string>
 
 #include "sparrow/error.h"
@@ -81,7 +82,9 @@ WindowParams transposed_window_params(const graph::Attributes& attrs, const std:
   std::vector<int64_t> output_padding = attrs.get_ints("output_padding");
   if (output_padding.empty()) output_padding.assign(n, 0);
   if (output_padding.size() != n) invalid("output_padding has the wrong length");
-  const std::vector<int64_t> output_shape = attrs.get_ints("output_shape");
+  std::vector<int64_t> output_shape = attrs.get_ints("output_shape");
+  // Exporters also write the full output shape (N, C, spatial...); its spatial tail is what counts.
+  if (output_shape.size() == n + 2) output_shape.erase(output_shape.begin(), output_shape.begin() + 2);
   const std::string auto_pad = attrs.get_string("auto_pad", "NOTSET");
   p.out.resize(n);
   for (size_t i = 0; i < n; ++i) {
@@ -92,9 +95,11 @@ WindowParams transposed_window_params(const graph::Attributes& attrs, const std:
       if (!output_shape.empty()) {
         if (output_shape.size() != n) invalid("output_shape must list the spatial dims");
         target = output_shape[i];
+        if (target < 1) invalid("output_shape has invalid value " + std::to_string(target));
       }
-      const int64_t total = full - target;
-      if (total < 0) invalid("output_shape is larger than the transposed convolution can produce");
+      // A target beyond the full output (a larger output_shape, or SAME with a stride above the
+      // kernel extent) adds rows at the end that only the bias reaches, as output_padding does.
+      const int64_t total = std::max<int64_t>(full - target, 0);
       // As the ONNX spec: the odd pixel goes to the end only for SAME_UPPER.
       p.pads_begin[i] = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
       p.pads_end[i] = total - p.pads_begin[i];

@@ -69,7 +69,9 @@ BatchRewrite bind_inputs(graph::Graph& g, const CompileOptions& options) {
       apply_nchw_overrides(v.shape, options, v.name);
     }
     for (size_t d = 0; d < v.shape.size(); ++d) {
-      if (v.shape[d] <= 0) {
+      // An explicit shape may hold empty (0) dims; anything else unresolved is an error.
+      const bool explicit_empty = v.shape[d] == 0 && given != options.input_shapes.end();
+      if (v.shape[d] < 0 || (v.shape[d] == 0 && !explicit_empty)) {
         bad("input '" + v.name + "' dim " + std::to_string(d) + " is dynamic or zero (shape " +
             shape_string(v.shape) + "); give it a size" + (d >= 2 ? " (e.g. --image-size)" : ""));
       }

@@ -36,7 +36,13 @@ void fold(graph::Graph& g, graph::Node& node, const ops::OpDef& def) {
   if (total > kMaxFoldedElements) return;
   std::vector<ops::TensorView> in;
   for (int v : node.inputs) {
-    in.push_back(v == graph::kNoValue ? ops::TensorView{} : ops::TensorView::of(*g.values[v].constant));
+    if (v == graph::kNoValue) {
+      in.push_back({});
+    } else if (g.values[v].constant) {
+      in.push_back(ops::TensorView::of(*g.values[v].constant));
+    } else {
+      in.push_back({g.values[v].dtype, g.values[v].shape, nullptr});  // shape-only ops read no data
+    }
   }
   std::vector<Tensor> results;
   std::vector<ops::TensorView> out;
@@ -98,7 +104,7 @@ void infer_and_fold(graph::Graph& g, const BatchRewrite& batch) {
       v.shape = types[i].shape;
       v.typed = true;
     }
-    if (all_inputs_constant(g, node)) {
+    if (def->shape_only || all_inputs_constant(g, node)) {
       try {
         fold(g, node, *def);
       } catch (const Error& e) {

@@ -240,6 +240,15 @@ class Compiler {
     }
   }
 
+  bool reads_storage_elsewhere(const PendingStep& step, int storage) const {
+    for (size_t i = 0; i < step.inputs.size(); ++i) {
+      if (static_cast<int>(i) != step.accumulates_input && step.inputs[i] >= 0 && buffers_[step.inputs[i]].storage == storage) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   // A conv that adds a residual may write into the residual's memory when nothing reads the
   // residual afterwards: it then skips copying the residual into its output.
   void merge_accumulators() {
@@ -255,6 +264,8 @@ class Compiler {
       if (rs == os || storages[rs].kind != Kind::kArena || storages[os].kind != Kind::kArena) continue;
       if (last[rs] != static_cast<int>(k) || first[os] != static_cast<int>(k)) continue;
       if (r.offset != 0 || o.offset != 0 || storages[rs].bytes != storages[os].bytes || !(r.layout == o.layout)) continue;
+      // Conv(x) + x: the conv would overwrite its own source while reading it.
+      if (reads_storage_elsewhere(step, rs)) continue;
       for (Buffer& b : buffers_) {
         if (b.storage == os) b.storage = rs;
       }

@@ -39,8 +39,14 @@ int Engine::num_cores() const { return plan_->num_cores; }
 const std::map<std::string, std::string>& Engine::metadata() const { return plan_->metadata; }
 
 std::vector<Tensor> Engine::run(const std::vector<Tensor>& inputs, int num_threads) const {
+  std::vector<Tensor> outputs;
+  run(inputs, outputs, num_threads);
+  return outputs;
+}
+
+void Engine::run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs, int num_threads) const {
   if (num_threads < 0) throw Error(ErrorCode::kInvalidArgument, "num_threads must be >= 0");
-  return plan_->run(inputs, num_threads);
+  plan_->run(inputs, outputs, num_threads);
 }
 
 PlanDescription Engine::describe() const { return plan_->describe(); }
@@ -48,9 +54,10 @@ PlanDescription Engine::describe() const { return plan_->describe(); }
 PlanDescription Engine::profile(int iterations) const {
   if (iterations < 1) throw Error(ErrorCode::kInvalidArgument, "profile needs at least one iteration");
   const std::vector<Tensor> inputs = runtime::random_inputs(plan_->inputs, 0);
-  plan_->run(inputs, 0);  // warm up: first runs pay for page faults and oneDNN's JIT caches
+  std::vector<Tensor> outputs;
+  plan_->run(inputs, outputs, 0);  // warm up: first runs pay for page faults and oneDNN's JIT caches
   std::vector<double> step_ms(plan_->steps.size(), 0.0);
-  for (int i = 0; i < iterations; ++i) plan_->run(inputs, 0, &step_ms);
+  for (int i = 0; i < iterations; ++i) plan_->run(inputs, outputs, 0, &step_ms);
   PlanDescription d = plan_->describe();
   for (size_t i = 0; i < d.layers.size(); ++i) d.layers[i].time_ms = step_ms[i] / iterations;
   return d;

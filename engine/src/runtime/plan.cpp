@@ -73,10 +73,16 @@ void Plan::check_inputs(const std::vector<Tensor>& given) const {
   }
 }
 
-std::vector<Tensor> Plan::run(const std::vector<Tensor>& given, int num_threads, std::vector<double>* step_ms) const {
+void Plan::run(const std::vector<Tensor>& given, std::vector<Tensor>& results, int num_threads,
+               std::vector<double>* step_ms) const {
   check_inputs(given);
-  std::vector<Tensor> results;
-  for (const TensorSpec& spec : outputs) results.push_back(Tensor::uninitialized(spec.dtype, spec.shape));
+  results.resize(outputs.size());
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const TensorSpec& spec = outputs[i];
+    if (results[i].empty() || results[i].dtype() != spec.dtype || results[i].shape() != spec.shape) {
+      results[i] = Tensor::uninitialized(spec.dtype, spec.shape);
+    }
+  }
 
   std::unique_ptr<Context> context = acquire();
   auto base = [&](const BufferRef& ref) -> void* {
@@ -113,7 +119,6 @@ std::vector<Tensor> Plan::run(const std::vector<Tensor>& given, int num_threads,
     throw Error(ErrorCode::kInternal, std::string("oneDNN failed during run: ") + e.what());
   }
   release(std::move(context));
-  return results;
 }
 
 PlanDescription Plan::describe() const {

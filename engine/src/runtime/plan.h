@@ -47,8 +47,10 @@ class Plan {
   std::vector<TensorSpec> inputs, outputs;
   std::map<std::string, std::string> metadata;
 
-  // Runs one batch; step_ms, when given, accumulates each step's time in milliseconds.
-  std::vector<Tensor> run(const std::vector<Tensor>& inputs, int num_threads, std::vector<double>* step_ms = nullptr) const;
+  // Runs one batch into `outputs` (reusing tensors of the right dtype and shape); step_ms, when
+  // given, accumulates each step's time in milliseconds.
+  void run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs, int num_threads,
+           std::vector<double>* step_ms = nullptr) const;
   PlanDescription describe() const;
 
  private:

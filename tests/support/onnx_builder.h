@@ -1,0 +1,71 @@
+// Builds small ONNX models in memory for tests: typed inputs, initializers, nodes with attributes.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+#include "sparrow/tensor.h"
+
+namespace sparrow::test {
+
+struct Attr {
+  enum class Kind { kInt, kFloat, kString, kInts, kFloats, kTensor };
+  std::string name;
+  Kind kind = Kind::kInt;
+  int64_t i = 0;
+  float f = 0;
+  std::string s;
+  std::vector<int64_t> ints;
+  std::vector<float> floats;
+  Tensor tensor;
+
+  static Attr Int(std::string n, int64_t v) { Attr a; a.name = std::move(n); a.kind = Kind::kInt; a.i = v; return a; }
+  static Attr Float(std::string n, float v) { Attr a; a.name = std::move(n); a.kind = Kind::kFloat; a.f = v; return a; }
+  static Attr String(std::string n, std::string v) { Attr a; a.name = std::move(n); a.kind = Kind::kString; a.s = std::move(v); return a; }
+  static Attr Ints(std::string n, std::vector<int64_t> v) { Attr a; a.name = std::move(n); a.kind = Kind::kInts; a.ints = std::move(v); return a; }
+  static Attr Floats(std::string n, std::vector<float> v) { Attr a; a.name = std::move(n); a.kind = Kind::kFloats; a.floats = std::move(v); return a; }
+  static Attr TensorValue(std::string n, Tensor v) { Attr a; a.name = std::move(n); a.kind = Kind::kTensor; a.tensor = std::move(v); return a; }
+};
+
+class OnnxBuilder {
+ public:
+  explicit OnnxBuilder(int opset = 13) : opset_(opset) {}
+
+  // dims of -1 become symbolic ("dynamic") dims.
+  OnnxBuilder& input(const std::string& name, DType dtype, const Shape& shape);
+  // Outputs declare only their dtype unless a shape is given; ONNX shape inference works out
+  // the rest.
+  OnnxBuilder& output(const std::string& name, DType dtype = DType::kFloat32, const Shape& shape = {});
+  OnnxBuilder& initializer(const std::string& name, const Tensor& value);
+  // An initializer whose bytes live in `location` (relative to the model file), not in the model.
+  OnnxBuilder& external_initializer(const std::string& name, const Tensor& value, const std::string& location);
+  OnnxBuilder& node(const std::string& op, std::vector<std::string> inputs, std::vector<std::string> outputs,
+                    std::vector<Attr> attrs = {}, const std::string& name = "");
+  OnnxBuilder& metadata(const std::string& key, const std::string& value);
+
+  // The serialized ModelProto.
+  std::string bytes() const;
+
+ private:
+  struct NodeSpec {
+    std::string op, name;
+    std::vector<std::string> inputs, outputs;
+    std::vector<Attr> attrs;
+  };
+  int opset_;
+  std::vector<std::pair<std::string, std::pair<DType, Shape>>> inputs_;
+  std::vector<std::pair<std::string, std::pair<DType, Shape>>> outputs_;
+  std::vector<std::pair<std::string, Tensor>> initializers_;
+  std::vector<std::pair<std::string, std::pair<Tensor, std::string>>> external_;
+  std::vector<NodeSpec> nodes_;
+  std::vector<std::pair<std::string, std::string>> metadata_;
+};
+
+// Uniform random floats in [lo, hi), seeded.
+Tensor random_tensor(const Shape& shape, uint64_t seed, float lo = -1.0f, float hi = 1.0f);
+// A fraction `sparsity` of the elements set to exactly zero.
+Tensor random_sparse_tensor(const Shape& shape, uint64_t seed, double sparsity);
+
+}  // namespace sparrow::test

@@ -1,0 +1,175 @@
+// Each graph pass on small hand-built graphs: what it rewrites, and what it must leave alone.
+#include <gtest/gtest.h>
+
+#include "onnx/onnx_importer.h"
+#include "passes/passes.h"
+#include "support/onnx_builder.h"
+#include "support/test_support.h"
+
+namespace sparrow {
+namespace {
+
+using test::Attr;
+using test::OnnxBuilder;
+
+graph::Graph import(const OnnxBuilder& b) { return onnx_import::import_model(b.bytes(), ""); }
+
+std::vector<std::string> ops_of(const graph::Graph& g) {
+  std::vector<std::string> ops;
+  for (const graph::Node& n : g.nodes) ops.push_back(n.op);
+  return ops;
+}
+
+const graph::Node& only(const graph::Graph& g, const std::string& op) {
+  for (const graph::Node& n : g.nodes) {
+    if (n.op == op) return n;
+  }
+  throw std::runtime_error("no " + op);
+}
+
+OnnxBuilder conv_block(bool with_silu, bool with_residual) {
+  OnnxBuilder b;
+  b.input("x", DType::kFloat32, {1, 4, 8, 8});
+  b.initializer("w", test::random_tensor({4, 4, 3, 3}, 1));
+  b.node("Conv", {"x", "w"}, {"c"}, {Attr::Ints("pads", {1, 1, 1, 1})});
+  std::string last = "c";
+  if (with_silu) {
+    b.node("Sigmoid", {"c"}, {"s"}).node("Mul", {"c", "s"}, {"a"});
+    last = "a";
+  }
+  if (with_residual) {
+    b.node("Add", {"x", last}, {"y"});
+    last = "y";
+  }
+  b.output(last);
+  return b;
+}
+
+TEST(Passes, FoldsShapeSubgraphOfDynamicExport) {
+  // Reshape(x, Concat(Gather(Shape(x), 0), [-1])): a typical dynamic-batch pattern.
+  OnnxBuilder b;
+  b.input("x", DType::kFloat32, {-1, 3, 4, 4});
+  b.initializer("zero", Tensor::from_vector<int64_t>({}, {0}));
+  b.initializer("minus_one", Tensor::from_vector<int64_t>({1}, {-1}));
+  b.initializer("axes", Tensor::from_vector<int64_t>({1}, {0}));
+  b.node("Shape", {"x"}, {"shape"}).node("Gather", {"shape", "zero"}, {"n"});
+  b.node("Unsqueeze", {"n", "axes"}, {"n1"}).node("Concat", {"n1", "minus_one"}, {"target"}, {Attr::Int("axis", 0)});
+  b.node("Reshape", {"x", "target"}, {"y"}).output("y", DType::kFloat32, {-1, 48});
+  graph::Graph g = import(b);
+  CompileOptions o;
+  o.batch_size = 5;
+  passes::optimize(g, o);
+  EXPECT_EQ(ops_of(g), std::vector<std::string>{"Reshape"});
+  EXPECT_EQ(g.values[g.outputs[0]].shape, (Shape{5, 48}));
+}
+
+TEST(Passes, RewritesHardcodedBatchInReshape) {
+  OnnxBuilder b;
+  b.input("x", DType::kFloat32, {1, 6, 2, 2});
+  b.initializer("target", Tensor::from_vector<int64_t>({3}, {1, -1, 3}));
+  b.node("Reshape", {"x", "target"}, {"y"}).output("y");
+  graph::Graph g = import(b);
+  CompileOptions o;
+  o.batch_size = 4;
+  passes::optimize(g, o);
+  EXPECT_EQ(g.values[g.outputs[0]].shape, (Shape{4, 8, 3}));
+}
+
+TEST(Passes, KeepsBatchIndependentReshape) {
+  // A Reshape to a fixed total (no batch in front) must not be touched.
+  OnnxBuilder b;
+  b.input("x", DType::kFloat32, {1, 6});
+  b.initializer("target", Tensor::from_vector<int64_t>({2}, {2, 3}));
+  b.node("Reshape", {"x", "target"}, {"y"}).output("y");
+  graph::Graph g = import(b);
+  passes::optimize(g, {});
+  EXPECT_EQ(g.values[g.outputs[0]].shape, (Shape{2, 3}));
+}
+
+TEST(Passes, FusesSigmoidMulIntoSilu) {
+  graph::Graph g = import(conv_block(true, false));
+  passes::infer_and_fold(g, {});
+  passes::fuse_silu(g);
+  EXPECT_EQ(ops_of(g), (std::vector<std::string>{"Conv", "Silu"}));
+}
+
+TEST(Passes, SiluNotFusedWhenSigmoidHasOtherUsers) {
+  OnnxBuilder b;
+  b.input("x", DType::kFloat32, {1, 4});
+  b.node("Sigmoid", {"x"}, {"s"}).node("Mul", {"x", "s"}, {"m"}).node("Add", {"m", "s"}, {"y"}).output("y");
+  graph::Graph g = import(b);
+  passes::infer_and_fold(g, {});
+  passes::fuse_silu(g);
+  EXPECT_EQ(ops_of(g), (std::vector<std::string>{"Sigmoid", "Mul", "Add"}));
+}
+
+TEST(Passes, FusesConvActivationAndResidual) {
+  graph::Graph g = import(conv_block(true, true));
+  passes::optimize(g, {});
+  ASSERT_EQ(ops_of(g), std::vector<std::string>{"Conv"});
+  const graph::Node& conv = only(g, "Conv");
+  EXPECT_EQ(conv.attrs.get_string(ops::kActivationAttr, ""), "silu");
+  EXPECT_EQ(conv.attrs.get_int(ops::kResidualAttr, 0), 1);
+  ASSERT_EQ(conv.inputs.size(), 4u);
+  EXPECT_EQ(g.values[conv.inputs[3]].name, "x");
+  EXPECT_EQ(conv.outputs[0], g.outputs[0]);
+}
+
+TEST(Passes, ResidualNotFusedWhenConvOutputIsAlsoUsedElsewhere) {
+  OnnxBuilder c;
+  c.input("x", DType::kFloat32, {1, 4, 8, 8});
+  c.initializer("w", test::random_tensor({4, 4, 3, 3}, 1));
+  c.node("Conv", {"x", "w"}, {"c"}, {Attr::Ints("pads", {1, 1, 1, 1})});
+  c.node("Add", {"x", "c"}, {"y"}).node("Relu", {"c"}, {"z"}).output("y").output("z");
+  graph::Graph g = import(c);
+  passes::optimize(g, {});
+  EXPECT_FALSE(only(g, "Conv").attrs.has(ops::kResidualAttr));
+  EXPECT_EQ(ops_of(g).size(), 3u);
+}
+
+TEST(Passes, ResidualNotFusedAcrossBroadcast) {
+  OnnxBuilder b;
+  b.input("x", DType::kFloat32, {1, 4, 8, 8});
+  b.initializer("w", test::random_tensor({4, 4, 1, 1}, 1));
+  b.initializer("bias", test::random_tensor({1, 4, 1, 1}, 2));
+  b.node("Conv", {"x", "w"}, {"c"}).node("Add", {"c", "bias"}, {"y"}).output("y");
+  graph::Graph g = import(b);
+  passes::optimize(g, {});
+  EXPECT_EQ(ops_of(g), (std::vector<std::string>{"Conv", "Add"}));
+}
+
+TEST(Passes, RemovesDeadNodesAndIdentities) {
+  OnnxBuilder b;
+  b.input("x", DType::kFloat32, {2, 2});
+  b.node("Identity", {"x"}, {"i"}).node("Relu", {"i"}, {"y"}).node("Sigmoid", {"x"}, {"unused"}).output("y");
+  graph::Graph g = import(b);
+  passes::optimize(g, {});
+  ASSERT_EQ(ops_of(g), std::vector<std::string>{"Relu"});
+  EXPECT_EQ(g.values[g.nodes[0].inputs[0]].name, "x");
+}
+
+TEST(Passes, IdentityProducingGraphOutputIsKept) {
+  OnnxBuilder b;
+  b.input("x", DType::kFloat32, {2, 2});
+  b.node("Identity", {"x"}, {"y"}).output("y");
+  graph::Graph g = import(b);
+  passes::optimize(g, {});
+  EXPECT_EQ(ops_of(g), std::vector<std::string>{"Identity"});
+}
+
+TEST(Passes, FoldsConstantArithmetic) {
+  OnnxBuilder b;
+  b.input("x", DType::kFloat32, {3});
+  b.initializer("a", Tensor::from_vector<float>({3}, {1, 2, 3}));
+  b.initializer("b", Tensor::from_vector<float>({3}, {10, 20, 30}));
+  b.node("Mul", {"a", "b"}, {"ab"}).node("Add", {"x", "ab"}, {"y"}).output("y");
+  graph::Graph g = import(b);
+  passes::optimize(g, {});
+  ASSERT_EQ(ops_of(g), std::vector<std::string>{"Add"});
+  const graph::Value& folded = g.values[g.nodes[0].inputs[1]];
+  ASSERT_TRUE(folded.constant.has_value());
+  EXPECT_EQ(folded.constant->data_as<float>()[2], 90.0f);
+}
+
+}  // namespace
+}  // namespace sparrow
