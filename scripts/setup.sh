@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config git
-  clang libclang-rt-14-dev                      # libFuzzer targets
+  clang libclang-rt-14-dev libomp-dev           # libFuzzer targets
   libdnnl-dev                                   # oneDNN 2.6 (OpenMP runtime)
   libonnx-dev libonnx-testdata libprotobuf-dev protobuf-compiler
   libopencv-dev                                 # image I/O and the OpenCV DNN reference

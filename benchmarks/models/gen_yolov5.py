@@ -25,6 +25,7 @@ Usage:
 
 import argparse
 import math
+import os
 import sys
 
 import numpy as np
@@ -516,6 +517,7 @@ def main(argv=None):
         return 2
     if not args.no_check:
         onnx.checker.check_model(model)
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     onnx.save(model, args.out)
     out_shape = [d.dim_value for d in model.graph.output[0].type.tensor_type.shape.dim]
     print(f"{args.out}: yolov5{args.size}, {count_parameters(model):,} parameters, "

@@ -66,5 +66,12 @@ TEST(Yolov5VsOpenCV, Yolov5nBatch4RewritesHardcodedBatch) {
   expect_matches_opencv(test::shared_path("models/yolov5n.onnx"), {"bus.jpg", "zidane.jpg"}, 4);
 }
 
+// yolov5s with seeded random weights from benchmarks/models/gen_yolov5.py (a ctest fixture).
+TEST(Yolov5VsOpenCV, GeneratedYolov5sBatch1And4) {
+  const std::string model = std::string(SPARROW_GENERATED_MODELS) + "/yolov5s.onnx";
+  expect_matches_opencv(model, {"bus.jpg"}, 1);
+  expect_matches_opencv(model, {"zidane.jpg", "bus.jpg"}, 4);
+}
+
 }  // namespace
 }  // namespace sparrow

@@ -1,5 +1,5 @@
-// ONNX model (protobuf) -> Sparrow graph IR. Validates with ONNX's checker and shape inference,
-// and rejects what the engine cannot run with the node and op named.
+// ONNX model (protobuf) -> Sparrow graph IR. Validates with ONNX's checker (shapes are inferred by
+// Sparrow's own passes), and rejects what the engine cannot run with the node and op named.
 #pragma once
 
 #include <string>

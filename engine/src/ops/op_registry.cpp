@@ -55,7 +55,7 @@ void InferContext::expect_dtype(size_t i, std::initializer_list<DType> allowed) 
 }
 
 int64_t normalize_axis(int64_t axis, int64_t rank, const char* what) {
-  if (axis < -rank || axis >= std::max<int64_t>(rank, 1)) {
+  if (axis < -rank || axis >= rank) {
     throw Error(ErrorCode::kInvalidModel, std::string(what) + " " + std::to_string(axis) +
                                               " is out of range for rank " + std::to_string(rank));
   }

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# End-to-end tests of the `sparrow` CLI: results on the real model and clear errors for bad
+# flags and files. Usage: cli_test.sh PATH_TO_sparrow SHARED_DIR
+set -uo pipefail
+sparrow="$1"
+shared="$2"
+model="$shared/models/yolov5n.onnx"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+failures=0
+
+# expect_fail NAME REGEX CMD...: CMD exits non-zero and its output matches REGEX.
+expect_fail() {
+  local name="$1" regex="$2"
+  shift 2
+  local out
+  if out="$("$@" 2>&1)"; then
+    echo "FAIL $name: exited 0"; failures=$((failures + 1)); return
+  fi
+  if ! grep -Eq "$regex" <<<"$out"; then
+    echo "FAIL $name: output does not match /$regex/:"; echo "$out" | head -5; failures=$((failures + 1)); return
+  fi
+  echo "ok   $name"
+}
+
+# expect_ok NAME CMD...: CMD exits 0.
+expect_ok() {
+  local name="$1"
+  shift
+  local out
+  if ! out="$("$@" 2>&1)"; then
+    echo "FAIL $name:"; echo "$out" | tail -5; failures=$((failures + 1)); return
+  fi
+  echo "ok   $name"
+}
+
+check_py() {  # check_py NAME PYTHON_CODE
+  expect_ok "$1" /usr/bin/python3 -c "$2"
+}
+
+expect_ok help "$sparrow" --help
+expect_fail batch_zero "batch-size" "$sparrow" benchmark "$model" --batch-size 0
+expect_fail batch_absurd "batch-size" "$sparrow" benchmark "$model" --batch-size 100000000
+expect_fail cores_zero "num-cores" "$sparrow" benchmark "$model" --num-cores 0
+expect_fail bad_scenario "scenario" "$sparrow" benchmark "$model" --scenario sideways
+expect_fail missing_model "does not exist" "$sparrow" benchmark /nonexistent/model.onnx
+printf 'not a model' >"$work/garbage.onnx"
+expect_fail garbage_model "not a valid ONNX" "$sparrow" describe "$work/garbage.onnx"
+expect_fail unknown_command "" "$sparrow" frobnicate
+
+expect_ok benchmark_json "$sparrow" benchmark "$model" --time 1 --warmup 0.2 --export-json "$work/bench.json"
+check_py benchmark_fields "
+import json; r = json.load(open('$work/bench.json'))
+for k in ['items_per_second','ms_per_batch','batch_times_mean','batch_times_median','batch_times_std','p50','p90','p95','p99','p99_9','iterations']:
+    assert k in r, k
+assert r['iterations'] > 0 and r['items_per_second'] > 0, r
+assert abs(r['items_per_second'] - r['batch_size'] * 1000 / r['ms_per_batch']) < 1e-3 * r['items_per_second'], r"
+expect_ok benchmark_async "$sparrow" benchmark "$model" --time 1 --warmup 0 --scenario async --num-streams 2
+
+expect_ok run_image "$sparrow" run "$model" -i "$shared/data/images/bus.jpg" -o "$work/out"
+check_py run_image_output "
+import numpy as np; y = np.load('$work/out/output.npy')
+assert y.shape == (1, 25200, 85) and y.dtype == np.float32, y.shape
+assert np.isfinite(y).all() and (y[..., 4] > 0.5).any()"
+/usr/bin/python3 -c "import numpy as np; np.save('$work/x.npy', np.random.default_rng(0).random((1,3,640,640), dtype=np.float32))"
+expect_ok run_npy "$sparrow" run "$model" -i "$work/x.npy" -o "$work/out_npy"
+check_py run_npy_output "import numpy as np; assert np.load('$work/out_npy/output.npy').shape == (1, 25200, 85)"
+/usr/bin/python3 -c "import numpy as np; np.save('$work/wrong.npy', np.zeros((1,3,320,320), dtype=np.float32))"
+expect_fail run_wrong_shape "1x3x640x640" "$sparrow" run "$model" -i "$work/wrong.npy"
+head -c 100 "$work/x.npy" >"$work/truncated.npy"
+expect_fail run_truncated_npy "truncated|data bytes" "$sparrow" run "$model" -i "$work/truncated.npy"
+expect_fail run_not_an_image "cannot be read as an image" "$sparrow" run "$model" -i "$work/garbage.onnx"
+expect_fail run_mixed_inputs "not both" "$sparrow" run "$model" -i "$work/x.npy" "$shared/data/images/bus.jpg"
+
+expect_ok describe_profile "$sparrow" describe "$model" --profile --iterations 2
+expect_ok describe_dynamic "$sparrow" describe "$shared/models/yolov5n-dynamic.onnx" --image-size 320 --batch-size 2
+expect_fail describe_dynamic_no_size "image-size" "$sparrow" describe "$shared/models/yolov5n-dynamic.onnx"
+
+if ((failures)); then
+  echo "$failures CLI test(s) failed"
+  exit 1
+fi
+echo "all CLI tests passed"
