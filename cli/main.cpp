@@ -11,6 +11,8 @@ int main(int argc, char** argv) {
   sparrow::cli::add_benchmark_command(app);
   sparrow::cli::add_run_command(app);
   sparrow::cli::add_describe_command(app);
+  sparrow::cli::add_detect_command(app);
+  sparrow::cli::add_eval_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

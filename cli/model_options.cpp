@@ -11,8 +11,9 @@
 namespace sparrow::cli {
 namespace fs = std::filesystem;
 
-void ModelOptions::add_to(CLI::App& app) {
-  app.add_option("model", model, "ONNX model file (default: $SPARROW_MODEL or ../shared/models/yolov5n.onnx)");
+void ModelOptions::add_to(CLI::App& app, bool positional_model) {
+  app.add_option(positional_model ? "model,-m,--model" : "-m,--model", model,
+                 "ONNX model file (default: $SPARROW_MODEL or ../shared/models/yolov5n.onnx)");
   app.add_option("-b,--batch-size", batch_size, "Batch size to compile for (default: the model's, 1 if dynamic)")
       ->check(CLI::Range(int64_t{1}, int64_t{65536}));
   app.add_option("-c,--num-cores", num_cores, "Threads per run (default: all cores available to the process)")

@@ -19,7 +19,8 @@ struct ModelOptions {
   int image_size = 0;
   std::vector<std::string> input_shapes;  // "name=1x3x640x640"
 
-  void add_to(CLI::App& app);
+  // `positional_model`: the model is the first positional argument (else only -m/--model).
+  void add_to(CLI::App& app, bool positional_model = true);
   CompileOptions compile_options() const;
   // The model path: the given one, else $SPARROW_MODEL, else shared/models/yolov5n.onnx found
   // next to an ancestor of the working directory or of the executable.

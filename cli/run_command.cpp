@@ -3,12 +3,13 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
-#include <opencv2/imgcodecs.hpp>
+#include <opencv2/core.hpp>
 
 #include "commands.h"
 #include "model_options.h"
 #include "npy.h"
 #include "sparrow/error.h"
+#include "sparrow/yolo/image_decoder.h"
 #include "sparrow/yolo/letterbox.h"
 
 namespace sparrow::cli {
@@ -36,8 +37,7 @@ Tensor images_to_tensor(const std::vector<std::string>& paths, const TensorSpec&
   Tensor t(DType::kFloat32, spec.shape);
   const int64_t h = spec.shape[2], w = spec.shape[3];
   for (size_t i = 0; i < paths.size(); ++i) {
-    cv::Mat image = cv::imread(paths[i], cv::IMREAD_COLOR);
-    if (image.empty()) throw Error(ErrorCode::kInvalidArgument, "'" + paths[i] + "' cannot be read as an image");
+    const cv::Mat image = yolo::decode_image_file(paths[i]);
     yolo::letterbox(image, static_cast<int>(h), static_cast<int>(w), t.data_as<float>() + i * 3 * h * w);
   }
   return t;

@@ -11,6 +11,7 @@ packages=(
   libopencv-dev                                 # image I/O and the OpenCV DNN reference
   nlohmann-json3-dev                            # JSON for CLI output and COCO files
   libcli11-dev                                  # command-line parsing
+  libyaml-cpp-dev                               # dataset (data.yaml) and server config files
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-numpy python3-onnx            # benchmark model generator
   nodejs                                        # ONNX Runtime peer (npm onnxruntime-node)

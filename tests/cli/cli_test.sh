@@ -69,12 +69,45 @@ check_py run_npy_output "import numpy as np; assert np.load('$work/out_npy/outpu
 expect_fail run_wrong_shape "1x3x640x640" "$sparrow" run "$model" -i "$work/wrong.npy"
 head -c 100 "$work/x.npy" >"$work/truncated.npy"
 expect_fail run_truncated_npy "truncated|data bytes" "$sparrow" run "$model" -i "$work/truncated.npy"
-expect_fail run_not_an_image "cannot be read as an image" "$sparrow" run "$model" -i "$work/garbage.onnx"
+expect_fail run_not_an_image "not a JPEG, PNG, BMP or WebP" "$sparrow" run "$model" -i "$work/garbage.onnx"
 expect_fail run_mixed_inputs "not both" "$sparrow" run "$model" -i "$work/x.npy" "$shared/data/images/bus.jpg"
 
 expect_ok describe_profile "$sparrow" describe "$model" --profile --iterations 2
 expect_ok describe_dynamic "$sparrow" describe "$shared/models/yolov5n-dynamic.onnx" --image-size 320 --batch-size 2
 expect_fail describe_dynamic_no_size "image-size" "$sparrow" describe "$shared/models/yolov5n-dynamic.onnx"
+
+expect_ok detect_json sh -c "'$sparrow' detect '$model' '$shared/data/images/bus.jpg' --json > '$work/det.json'"
+check_py detect_json_fields "
+import json; r = json.load(open('$work/det.json'))
+d = r[0]['detections']
+assert r[0]['width'] == 810 and r[0]['height'] == 1080, r[0]
+assert sorted(x['class_name'] for x in d) == ['bus', 'person', 'person', 'person'], d
+assert all(len(x['box']) == 4 and 0 < x['score'] <= 1 for x in d), d"
+expect_ok detect_annotated "$sparrow" detect "$shared/data/images" --out "$work/annotated" --classes 0
+check_py detect_annotated_files "import os; assert sorted(os.listdir('$work/annotated')) == ['bus.jpg', 'zidane.jpg']"
+cp "$shared/data/images/bus.jpg" "$work/good.jpg"
+printf 'GIF89a not really' >"$work/bad.jpg"
+expect_fail detect_bad_image "bad.jpg.*not a JPEG" "$sparrow" detect "$work/good.jpg" "$work/bad.jpg"
+head -c 20000 "$shared/data/images/bus.jpg" >"$work/truncated.jpg"
+expect_fail detect_truncated_jpeg "truncated" "$sparrow" detect "$work/truncated.jpg"
+expect_fail detect_pixel_limit "above the .* limit" "$sparrow" detect "$work/good.jpg" --max-pixels 1000
+expect_fail detect_bad_conf "conf" "$sparrow" detect "$work/good.jpg" --conf 1.5
+
+# A tiny dataset: one labelled image, one malformed label line.
+mkdir -p "$work/ds/images" "$work/ds/labels"
+cp "$shared/data/images/bus.jpg" "$work/ds/images/1.jpg"
+printf 'val: images\nnames: [person, bicycle, car, motorcycle, airplane, bus]\n' >"$work/ds/data.yaml"
+printf '5 0.53 0.47 0.94 0.5\n' >"$work/ds/labels/1.txt"
+expect_fail eval_class_count_mismatch "predicts 80 classes.* names 6" "$sparrow" eval "$model" --data "$work/ds"
+sed -e 's/^path: .*/path: ./' -e 's|^val: .*|val: images|' "$shared/data/coco128/data.yaml" >"$work/ds/data.yaml"
+printf '5 0.5 0.47 0.94 0.5\n0 0.17 0.6 0.19\n' >"$work/ds/labels/1.txt"
+expect_fail eval_malformed_label "1.txt' line 2" "$sparrow" eval "$model" --data "$work/ds"
+printf '5 0.53 0.47 0.94 0.5\n0 0.16 0.6 0.19 0.46\n' >"$work/ds/labels/1.txt"
+expect_ok eval_yolo_labels sh -c "'$sparrow' eval '$model' --data '$work/ds' --results-json '$work/r.json' > '$work/eval.txt' 2>/dev/null"
+check_py eval_report "
+t = open('$work/eval.txt').read(); assert 'Ground truth: YOLO labels' in t and 'maxDets=100 ] =' in t, t
+import json; assert len(json.load(open('$work/r.json'))) > 0"
+expect_fail eval_no_dataset "data.yaml" "$sparrow" eval "$model" --data "$work/nowhere"
 
 if ((failures)); then
   echo "$failures CLI test(s) failed"
