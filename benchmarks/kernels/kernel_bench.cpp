@@ -1,0 +1,546 @@
+// Kernel microbenchmarks: one small ONNX model per problem (built in memory), compiled by Sparrow
+// and timed with Google Benchmark. Conv problems come from a benchdnn-like shapes file
+// (shapes_yolov5.txt); the other optimised kernels run on a few YOLOv5 shapes each. `_reference`
+// variants compile the same model with optimized_kernels = false on the smallest shapes.
+// Nothing here asserts anything about time. See benchmarks/README.md.
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <exception>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "sparrow/engine.h"
+#include "support/onnx_builder.h"
+
+#ifndef SPARROW_KERNEL_SHAPES
+#define SPARROW_KERNEL_SHAPES "shapes_yolov5.txt"
+#endif
+
+namespace {
+
+using sparrow::CompileOptions;
+using sparrow::DType;
+using sparrow::Engine;
+using sparrow::LayerInfo;
+using sparrow::PlanDescription;
+using sparrow::Shape;
+using sparrow::Tensor;
+using sparrow::test::Attr;
+using sparrow::test::OnnxBuilder;
+
+// ---------------------------------------------------------------------------------------------
+// Problems
+
+struct Model {
+  std::string bytes;
+  std::vector<Tensor> inputs;
+};
+
+struct Problem {
+  std::string family;    // benchmark name prefix, e.g. "Conv", "MaxPool"
+  std::string name;      // the shape part of the benchmark name
+  std::string layer_op;  // op of the layer to report in describe(), matched as a prefix
+  std::function<Model()> build;  // called only when the benchmark runs
+  double flop = 0;       // per run; 0 when not meaningful
+  double bytes = 0;      // bytes the op reads and writes per run; 0 when not reported
+  bool reference = false;  // also register a `_reference` variant
+};
+
+int64_t env_int(const char* name, int64_t fallback) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return fallback;
+  char* end = nullptr;
+  const long long parsed = std::strtoll(v, &end, 10);
+  if (*end != '\0' || parsed <= 0) {
+    std::cerr << "kernel_bench: ignoring " << name << "=" << v << " (not a positive integer)\n";
+    return fallback;
+  }
+  return parsed;
+}
+
+int bench_cores() { return static_cast<int>(env_int("SPARROW_BENCH_CORES", 2)); }
+
+double float_bytes(const Shape& s) { return 4.0 * static_cast<double>(sparrow::num_elements(s)); }
+
+std::string dims(const Shape& s) { return sparrow::shape_string(s); }
+
+// Seeded random values in [-1, 1): never uninitialised memory (NaNs and denormals are slow).
+Tensor random(const Shape& shape, uint64_t seed) { return sparrow::test::random_tensor(shape, seed); }
+
+// ----- Conv problems from the shapes file ----------------------------------------------------
+
+struct ConvProblem {
+  std::string desc, flags_name, where;
+  int64_t n = 1, ic = 0, ih = 0, iw = 0, oc = 0, kh = 0, kw = 0, sh = 1, sw = 1, ph = 0, pw = 0, dh = 1, dw = 1, g = 1;
+  std::string activation;  // "", "silu", "relu", "sigmoid"
+  bool residual = false, bias = true;
+
+  int64_t oh() const { return (ih + 2 * ph - ((kh - 1) * dh + 1)) / sh + 1; }
+  int64_t ow() const { return (iw + 2 * pw - ((kw - 1) * dw + 1)) / sw + 1; }
+  double macs() const {
+    return static_cast<double>(n) * static_cast<double>(oc) * static_cast<double>(oh()) * static_cast<double>(ow()) *
+           static_cast<double>(ic / g) * static_cast<double>(kh) * static_cast<double>(kw);
+  }
+};
+
+// "n1_ic16_ih160_oc32_kh3_sh2_ph1_g1 silu residual  # where": iw, kw, sw, pw default to the h
+// values, dh/dw to 1, n to 1, sh to 1, ph to 0, g to 1.
+ConvProblem parse_conv_line(const std::string& line) {
+  ConvProblem p;
+  const size_t hash = line.find('#');
+  if (hash != std::string::npos) {
+    p.where = line.substr(hash + 1);
+    p.where.erase(0, p.where.find_first_not_of(' '));
+  }
+  std::istringstream words(line.substr(0, hash));
+  words >> p.desc;
+  std::map<std::string, int64_t> v;
+  std::istringstream parts(p.desc);
+  for (std::string part; std::getline(parts, part, '_');) {
+    const size_t digit = part.find_first_of("0123456789");
+    if (digit == 0 || digit == std::string::npos) throw std::runtime_error("bad field '" + part + "'");
+    const std::string key = part.substr(0, digit);
+    static const char* known[] = {"n", "ic", "ih", "iw", "oc", "kh", "kw", "sh", "sw", "ph", "pw", "dh", "dw", "g"};
+    if (std::find(std::begin(known), std::end(known), key) == std::end(known)) {
+      throw std::runtime_error("unknown field '" + key + "'");
+    }
+    size_t used = 0;
+    v[key] = std::stoll(part.substr(digit), &used);
+    if (digit + used != part.size()) throw std::runtime_error("bad number in '" + part + "'");
+  }
+  auto get = [&](const char* key, int64_t fallback) { return v.count(key) ? v[key] : fallback; };
+  for (const char* required : {"ic", "ih", "oc", "kh"}) {
+    if (!v.count(required)) throw std::runtime_error(std::string("missing field '") + required + "'");
+  }
+  p.n = get("n", 1);
+  p.ic = v["ic"];
+  p.ih = v["ih"];
+  p.iw = get("iw", p.ih);
+  p.oc = v["oc"];
+  p.kh = v["kh"];
+  p.kw = get("kw", p.kh);
+  p.sh = get("sh", 1);
+  p.sw = get("sw", p.sh);
+  p.ph = get("ph", 0);
+  p.pw = get("pw", p.ph);
+  p.dh = get("dh", 1);
+  p.dw = get("dw", p.dh);
+  p.g = get("g", 1);
+  for (std::string flag; words >> flag;) {
+    if (flag == "silu" || flag == "relu" || flag == "sigmoid") {
+      p.activation = flag;
+    } else if (flag == "residual") {
+      p.residual = true;
+    } else if (flag == "nobias") {
+      p.bias = false;
+    } else {
+      throw std::runtime_error("unknown flag '" + flag + "'");
+    }
+    p.flags_name += "_" + flag;
+  }
+  if (p.g < 1 || p.ic % p.g != 0 || p.oc % p.g != 0) throw std::runtime_error("ic and oc must be multiples of g");
+  if (p.n < 1 || p.ic < 1 || p.oc < 1 || p.kh < 1 || p.kw < 1 || p.sh < 1 || p.sw < 1 || p.dh < 1 || p.dw < 1 ||
+      p.ph < 0 || p.pw < 0) {
+    throw std::runtime_error("sizes must be positive");
+  }
+  if (p.oh() < 1 || p.ow() < 1) throw std::runtime_error("the output would be empty");
+  return p;
+}
+
+std::vector<ConvProblem> read_shapes(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot open shapes file " + path + " (set SPARROW_SHAPES)");
+  std::vector<ConvProblem> problems;
+  int number = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++number;
+    const size_t first = line.find_first_not_of(" \t\r");
+    if (first == std::string::npos || line[first] == '#') continue;
+    try {
+      problems.push_back(parse_conv_line(line.substr(first)));
+    } catch (const std::exception& e) {
+      throw std::runtime_error(path + ":" + std::to_string(number) + ": " + e.what());
+    }
+  }
+  return problems;
+}
+
+Problem conv_problem(const ConvProblem& c, uint64_t seed) {
+  Problem p;
+  p.family = "Conv";
+  p.name = c.desc + c.flags_name;
+  p.layer_op = "Conv";
+  p.flop = 2.0 * c.macs();
+  const Shape x = {c.n, c.ic, c.ih, c.iw}, w = {c.oc, c.ic / c.g, c.kh, c.kw}, y = {c.n, c.oc, c.oh(), c.ow()};
+  p.build = [c, x, w, y, seed] {
+    OnnxBuilder b;
+    Model m;
+    b.input("x", DType::kFloat32, x);
+    b.initializer("w", random(w, seed));
+    std::vector<std::string> conv_inputs = {"x", "w"};
+    if (c.bias) {
+      b.initializer("b", random({c.oc}, seed + 1));
+      conv_inputs.push_back("b");
+    }
+    b.node("Conv", conv_inputs, {"c"},
+           {Attr::Ints("kernel_shape", {c.kh, c.kw}), Attr::Ints("strides", {c.sh, c.sw}),
+            Attr::Ints("pads", {c.ph, c.pw, c.ph, c.pw}), Attr::Ints("dilations", {c.dh, c.dw}), Attr::Int("group", c.g)});
+    m.inputs.push_back(random(x, seed + 2));
+    std::string last = "c";
+    if (c.activation == "silu") {
+      b.node("Sigmoid", {"c"}, {"s"}).node("Mul", {"c", "s"}, {"a"});
+      last = "a";
+    } else if (!c.activation.empty()) {
+      b.node(c.activation == "relu" ? "Relu" : "Sigmoid", {"c"}, {"a"});
+      last = "a";
+    }
+    if (c.residual) {
+      b.input("r", DType::kFloat32, y);
+      b.node("Add", {last, "r"}, {"y"});
+      m.inputs.push_back(random(y, seed + 3));
+      last = "y";
+    }
+    b.output(last);
+    m.bytes = b.bytes();
+    return m;
+  };
+  return p;
+}
+
+// The problems given a reference variant: the smallest (by MACs) of each kernel size x stride
+// class, so each class shows its speedup while the plain reference loop stays short.
+void mark_conv_references(std::vector<Problem>& problems, const std::vector<ConvProblem>& convs) {
+  std::map<std::string, size_t> smallest;
+  for (size_t i = 0; i < convs.size(); ++i) {
+    const ConvProblem& c = convs[i];
+    const std::string cls = std::to_string(c.kh) + "x" + std::to_string(c.kw) + "s" + std::to_string(c.sh) +
+                            (c.g > 1 ? "g" : "") + (c.residual ? "r" : "");
+    auto it = smallest.find(cls);
+    if (it == smallest.end() || c.macs() < convs[it->second].macs()) smallest[cls] = i;
+  }
+  for (const auto& [cls, i] : smallest) problems[i].reference = true;
+}
+
+// ----- The other oneDNN-backed kernels, on YOLOv5 shapes -------------------------------------
+
+// A model of one node reading "x" (and constants), writing `outputs`.
+Problem single_op(std::string family, std::string name, const Shape& x, double bytes,
+                  std::function<void(OnnxBuilder&)> add_nodes, std::vector<std::string> outputs, uint64_t seed,
+                  int opset = 13, std::string layer_op = "") {
+  Problem p;
+  p.layer_op = layer_op.empty() ? family : layer_op;
+  p.family = std::move(family);
+  p.name = std::move(name);
+  p.bytes = bytes;
+  p.build = [x, add_nodes, outputs, seed, opset] {
+    OnnxBuilder b(opset);
+    b.input("x", DType::kFloat32, x);
+    add_nodes(b);
+    for (const std::string& o : outputs) b.output(o);
+    return Model{b.bytes(), {random(x, seed)}};
+  };
+  return p;
+}
+
+std::vector<Problem> other_problems() {
+  std::vector<Problem> out;
+  uint64_t seed = 1000;
+
+  // SPPF: three chained MaxPool 5x5 s1 p2 on the 20x20 map (yolov5n 128 channels, yolov5s 256).
+  for (int64_t c : {128, 256}) {
+    const Shape x = {1, c, 20, 20};
+    out.push_back(single_op("MaxPool", dims(x) + "_k5s1p2", x, 2 * float_bytes(x), [](OnnxBuilder& b) {
+      b.node("MaxPool", {"x"}, {"y"},
+             {Attr::Ints("kernel_shape", {5, 5}), Attr::Ints("strides", {1, 1}), Attr::Ints("pads", {2, 2, 2, 2})});
+    }, {"y"}, ++seed, 12));
+  }
+
+  // Neck upsampling: nearest x2 (asymmetric, floor), as the YOLOv5 export writes it.
+  for (const Shape& x : {Shape{1, 128, 20, 20}, Shape{1, 64, 40, 40}, Shape{1, 256, 20, 20}, Shape{1, 128, 40, 40}}) {
+    out.push_back(single_op("Resize", dims(x) + "_nearest_x2", x, 5 * float_bytes(x), [](OnnxBuilder& b) {
+      b.initializer("scales", Tensor::from_vector<float>({4}, {1, 1, 2, 2}));
+      b.node("Resize", {"x", "", "scales"}, {"y"},
+             {Attr::String("mode", "nearest"), Attr::String("coordinate_transformation_mode", "asymmetric"),
+              Attr::String("nearest_mode", "floor")});
+    }, {"y"}, ++seed));
+  }
+
+  // Concats: channel joins of C3 and the neck (2 inputs) and of SPPF (4 inputs), and the Detect
+  // head's two (box parts along the last axis, the three scales' rows along axis 1). Every operand
+  // is a graph input, so each one comes from memory as in the model.
+  struct ConcatCase { std::vector<Shape> parts; int64_t axis; };
+  const auto repeat = [](int n, const Shape& s) { return std::vector<Shape>(static_cast<size_t>(n), s); };
+  for (const ConcatCase& cc : {ConcatCase{repeat(2, {1, 128, 40, 40}), 1}, ConcatCase{repeat(2, {1, 64, 80, 80}), 1},
+                               ConcatCase{repeat(4, {1, 256, 20, 20}), 1}, ConcatCase{repeat(2, {1, 256, 40, 40}), 1},
+                               ConcatCase{{{1, 3, 80, 80, 2}, {1, 3, 80, 80, 2}, {1, 3, 80, 80, 81}}, 4},
+                               ConcatCase{{{1, 19200, 85}, {1, 4800, 85}, {1, 1200, 85}}, 1}}) {
+    Problem p;
+    p.family = p.layer_op = "Concat";
+    const bool same = std::all_of(cc.parts.begin(), cc.parts.end(), [&](const Shape& x) { return x == cc.parts[0]; });
+    if (same) {
+      p.name = std::to_string(cc.parts.size()) + "x" + dims(cc.parts[0]);
+    } else {
+      for (const Shape& x : cc.parts) p.name += (p.name.empty() ? "" : "+") + dims(x);
+    }
+    p.name += "_axis" + std::to_string(cc.axis);
+    for (const Shape& x : cc.parts) p.bytes += 2 * float_bytes(x);
+    const uint64_t s = ++seed;
+    p.build = [cc, s] {
+      OnnxBuilder b;
+      Model m;
+      std::vector<std::string> names;
+      for (size_t i = 0; i < cc.parts.size(); ++i) {
+        names.emplace_back("x");
+        names.back() += std::to_string(i);  // not "x" + ...: GCC 12 warns falsely (-Wrestrict, PR 105329)
+        b.input(names.back(), DType::kFloat32, cc.parts[i]);
+        m.inputs.push_back(random(cc.parts[i], s + i));
+      }
+      b.node("Concat", names, {"y"}, {Attr::Int("axis", cc.axis)}).output("y");
+      m.bytes = b.bytes();
+      return m;
+    };
+    out.push_back(std::move(p));
+  }
+
+  // Detect head: [1, 3, H, W, 85] at the three strides (80 for P3, 20 for P5).
+  for (int64_t hw : {80, 20}) {
+    const Shape head = {1, 3, hw, hw, 85};
+    out.push_back(single_op("Sigmoid", dims(head), head, 2 * float_bytes(head),
+                            [](OnnxBuilder& b) { b.node("Sigmoid", {"x"}, {"y"}); }, {"y"}, ++seed));
+    const Shape pre = {1, 3, 85, hw, hw};
+    out.push_back(single_op("Transpose", dims(pre) + "_perm01342", pre, 2 * float_bytes(pre), [](OnnxBuilder& b) {
+      b.node("Transpose", {"x"}, {"y"}, {Attr::Ints("perm", {0, 1, 3, 4, 2})});
+    }, {"y"}, ++seed));
+    out.push_back(single_op("Split", dims(head) + "_axis4_2_2_81", head, 2 * float_bytes(head), [](OnnxBuilder& b) {
+      b.initializer("split", Tensor::from_vector<int64_t>({3}, {2, 2, 81}));
+      b.node("Split", {"x", "split"}, {"xy", "wh", "conf"}, {Attr::Int("axis", 4)});
+    }, {"xy", "wh", "conf"}, ++seed));
+  }
+
+  // Broadcasting binary ops of the Detect head's box decoding, and one full-size Add.
+  for (int64_t hw : {80, 20}) {
+    const Shape xy = {1, 3, hw, hw, 2};
+    out.push_back(single_op("Mul", dims(xy) + "_by_scalar", xy, 2 * float_bytes(xy), [](OnnxBuilder& b) {
+      b.initializer("k", Tensor::scalar<float>(2.0f));
+      b.node("Mul", {"x", "k"}, {"y"});
+    }, {"y"}, ++seed));
+  }
+  {
+    const Shape xy = {1, 3, 80, 80, 2}, grid = {1, 1, 80, 80, 2}, anchors = {1, 3, 1, 1, 2};
+    const uint64_t s = ++seed;
+    out.push_back(single_op("Add", dims(xy) + "_plus_" + dims(grid), xy, 2 * float_bytes(xy) + float_bytes(grid),
+                            [grid, s](OnnxBuilder& b) {
+                              b.initializer("grid", random(grid, s + 1));
+                              b.node("Add", {"x", "grid"}, {"y"});
+                            }, {"y"}, s));
+    const uint64_t s2 = ++seed;
+    out.push_back(single_op("Mul", dims(xy) + "_by_" + dims(anchors), xy, 2 * float_bytes(xy) + float_bytes(anchors),
+                            [anchors, s2](OnnxBuilder& b) {
+                              b.initializer("anchors", random(anchors, s2 + 1));
+                              b.node("Mul", {"x", "anchors"}, {"y"});
+                            }, {"y"}, s2));
+    const Shape full = {1, 64, 80, 80};
+    const uint64_t s3 = ++seed;
+    out.push_back(single_op("Add", dims(full) + "_plus_" + dims(full), full, 3 * float_bytes(full),
+                            [full, s3](OnnxBuilder& b) {
+                              b.initializer("other", random(full, s3 + 1));
+                              b.node("Add", {"x", "other"}, {"y"});
+                            }, {"y"}, s3));
+  }
+
+  // The remaining optimised kernels: Pow (wh^2 in the head), a standalone SiLU and Relu
+  // (eltwise), Slice (the slice kernel Split shares), ConvTranspose (deconvolution).
+  {
+    const Shape wh = {1, 3, 80, 80, 2};
+    out.push_back(single_op("Pow", dims(wh) + "_square", wh, 2 * float_bytes(wh), [](OnnxBuilder& b) {
+      b.initializer("e", Tensor::scalar<float>(2.0f));
+      b.node("Pow", {"x", "e"}, {"y"});
+    }, {"y"}, ++seed));
+    const Shape act = {1, 64, 80, 80};
+    out.push_back(single_op("Silu", dims(act), act, 2 * float_bytes(act), [](OnnxBuilder& b) {
+      b.node("Sigmoid", {"x"}, {"s"}).node("Mul", {"x", "s"}, {"y"});
+    }, {"y"}, ++seed));
+    out.push_back(single_op("Relu", dims(act), act, 2 * float_bytes(act),
+                            [](OnnxBuilder& b) { b.node("Relu", {"x"}, {"y"}); }, {"y"}, ++seed));
+    const Shape head = {1, 3, 80, 80, 85};
+    out.push_back(single_op("Slice", dims(head) + "_axis4_4to85", head, float_bytes(head) * (1.0 + 81.0 / 85.0),
+                            [](OnnxBuilder& b) {
+                              b.initializer("starts", Tensor::from_vector<int64_t>({1}, {4}));
+                              b.initializer("ends", Tensor::from_vector<int64_t>({1}, {85}));
+                              b.initializer("axes", Tensor::from_vector<int64_t>({1}, {4}));
+                              b.node("Slice", {"x", "starts", "ends", "axes"}, {"y"});
+                            }, {"y"}, ++seed));
+    const Shape x = {1, 64, 40, 40};
+    const uint64_t s = ++seed;
+    Problem p = single_op("ConvTranspose", dims(x) + "_oc64_k2s2", x, 0, [s](OnnxBuilder& b) {
+      b.initializer("w", random({64, 64, 2, 2}, s + 1));
+      b.initializer("b", random({64}, s + 2));
+      b.node("ConvTranspose", {"x", "w", "b"}, {"y"}, {Attr::Ints("kernel_shape", {2, 2}), Attr::Ints("strides", {2, 2})});
+    }, {"y"}, s);
+    p.flop = 2.0 * 64 * 40 * 40 * 64 * 2 * 2;  // each input pixel meets oc x k x k weights per input channel
+    out.push_back(std::move(p));
+  }
+
+  // Reference variants on the smallest shape of each family.
+  std::map<std::string, size_t> smallest;
+  for (size_t i = 0; i < out.size(); ++i) {
+    auto it = smallest.find(out[i].family);
+    if (it == smallest.end() || out[i].bytes + out[i].flop < out[it->second].bytes + out[it->second].flop) {
+      smallest[out[i].family] = i;
+    }
+  }
+  for (const auto& [family, i] : smallest) out[i].reference = true;
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running
+
+struct Compiled {
+  std::string key;
+  std::optional<Engine> engine;
+  std::vector<Tensor> inputs, outputs;
+  std::string label;
+  int layer = -1;  // index in describe().layers of the layer reported
+};
+
+// The last compiled problem: Google Benchmark calls a benchmark several times while it picks the
+// iteration count, and benchmarks run one after another, so one slot avoids recompiling without
+// keeping every model in memory.
+Compiled& compile(const Problem& p, bool optimized) {
+  static Compiled slot;
+  const std::string key = p.family + "/" + p.name + (optimized ? "" : "/reference");
+  if (slot.key == key) return slot;
+  slot = Compiled{};
+  Model m = p.build();
+  CompileOptions options;
+  options.num_cores = bench_cores();
+  options.optimized_kernels = optimized;
+  slot.engine.emplace(Engine::load_from_bytes(m.bytes, options));
+  slot.inputs = std::move(m.inputs);
+  slot.engine->run(slot.inputs, slot.outputs);  // warm up: page faults, oneDNN's JIT, output buffers
+
+  const PlanDescription d = slot.engine->describe();
+  int reorders = 0;
+  for (size_t i = 0; i < d.layers.size(); ++i) {
+    if (d.layers[i].op == "Reorder") ++reorders;
+    else if (slot.layer < 0 && d.layers[i].op.rfind(p.layer_op, 0) == 0) slot.layer = static_cast<int>(i);
+  }
+  if (slot.layer >= 0) {
+    const LayerInfo& layer = d.layers[static_cast<size_t>(slot.layer)];
+    slot.label = layer.op + " " + layer.kernel + " " + layer.layout;
+    if (p.flop > 0 && layer.gflop > 0 && std::abs(layer.gflop * 1e9 / p.flop - 1) > 1e-3) {
+      std::cerr << "kernel_bench: note: " << key << ": " << p.flop / 1e9 << " GFLOP counted here, " << layer.gflop
+                << " by the engine\n";
+    }
+    if (optimized && layer.kernel.rfind("onednn", 0) != 0) {
+      std::cerr << "kernel_bench: note: " << key << " runs on '" << layer.kernel << "', not oneDNN\n";
+    }
+  } else {
+    slot.label = "no " + p.layer_op + " layer";
+    std::cerr << "kernel_bench: note: " << key << " has no " << p.layer_op << " layer after compilation\n";
+  }
+  if (reorders) slot.label += " +" + std::to_string(reorders) + " reorder" + (reorders > 1 ? "s" : "");
+  slot.key = key;
+  return slot;
+}
+
+void run_problem(benchmark::State& state, const Problem& p, bool optimized) {
+  Compiled* c = nullptr;
+  try {
+    c = &compile(p, optimized);
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
+    return;
+  }
+  double seconds = 0;
+  for (auto _ : state) {
+    const auto start = std::chrono::steady_clock::now();
+    c->engine->run(c->inputs, c->outputs);
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    state.SetIterationTime(s);
+    seconds += s;
+  }
+  benchmark::DoNotOptimize(c->outputs.front().data());
+  const int64_t runs = state.iterations();
+  if (runs == 0 || seconds <= 0) return;
+  if (p.flop > 0) state.counters["GFLOP/s"] = p.flop * static_cast<double>(runs) / seconds / 1e9;
+  if (p.bytes > 0) state.counters["GB/s"] = p.bytes * static_cast<double>(runs) / seconds / 1e9;
+  state.SetLabel(c->label);
+
+  // Per-layer times (untimed by the harness): a quarter as many runs again, at most 50.
+  if (c->layer < 0) return;
+  const PlanDescription d = c->engine->profile(static_cast<int>(std::clamp<int64_t>(runs / 4, 1, 50)));
+  double total_ms = 0;
+  for (const LayerInfo& layer : d.layers) total_ms += layer.time_ms;
+  const double layer_ms = d.layers[static_cast<size_t>(c->layer)].time_ms;
+  if (layer_ms <= 0 || total_ms <= 0) return;
+  state.counters["layer_us"] = layer_ms * 1e3;
+  state.counters["layer_share"] = layer_ms / total_ms;
+  if (p.flop > 0) state.counters["layer_GFLOP/s"] = p.flop / (layer_ms * 1e-3) / 1e9;
+}
+
+// SPARROW_BENCH_REFERENCE=all adds a reference variant to every problem (slow: the reference
+// conv is a plain single-threaded loop).
+bool all_references() {
+  const char* v = std::getenv("SPARROW_BENCH_REFERENCE");
+  return v && std::string(v) == "all";
+}
+
+void register_problem(const Problem& p) {
+  for (bool optimized : {true, false}) {
+    if (!optimized && !p.reference && !all_references()) continue;
+    const std::string name = p.family + (optimized ? "" : "_reference") + "/" + p.name;
+    benchmark::RegisterBenchmark(name.c_str(), [p, optimized](benchmark::State& state) { run_problem(state, p, optimized); })
+        ->UseManualTime()
+        ->Unit(benchmark::kMicrosecond);
+  }
+}
+
+// The ISA oneDNN dispatches to, for the report's header.
+std::string dispatched_isa() {
+  OnnxBuilder b;
+  b.input("x", DType::kFloat32, {1, 1}).node("Relu", {"x"}, {"y"}).output("y");
+  CompileOptions options;
+  options.num_cores = bench_cores();
+  return Engine::load_from_bytes(b.bytes(), options).describe().isa;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const char* env_shapes = std::getenv("SPARROW_SHAPES");
+  const std::string shapes = env_shapes && *env_shapes ? env_shapes : SPARROW_KERNEL_SHAPES;
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  try {
+    const std::vector<ConvProblem> convs = read_shapes(shapes);
+    std::vector<Problem> problems;
+    for (size_t i = 0; i < convs.size(); ++i) problems.push_back(conv_problem(convs[i], 1 + 10 * i));
+    mark_conv_references(problems, convs);
+    for (Problem& p : other_problems()) problems.push_back(std::move(p));
+    for (const Problem& p : problems) register_problem(p);
+    benchmark::AddCustomContext("sparrow_shapes", shapes);
+    benchmark::AddCustomContext("sparrow_cores", std::to_string(bench_cores()));
+    benchmark::AddCustomContext("sparrow_isa", dispatched_isa());
+  } catch (const std::exception& e) {
+    std::cerr << "kernel_bench: error: " << e.what() << "\n";
+    return 1;
+  }
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
