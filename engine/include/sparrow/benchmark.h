@@ -12,6 +12,7 @@ enum class Scenario { kSync, kAsync };
 
 struct BenchmarkOptions {
   double seconds = 10;        // timed duration
+  int64_t iterations = 0;     // > 0: stop after this many batches (over all streams) instead
   double warmup_seconds = 2;  // untimed runs before it
   Scenario scenario = Scenario::kSync;
   // Concurrent streams for the async scenario; they share the engine's cores.

@@ -13,7 +13,7 @@ std::vector<Candidate> candidates_for(const std::string& op) {
       {"MaxPool", {select_onednn_pool}},
       {"Resize", {select_onednn_resample}},
       {"Upsample", {select_onednn_resample}},
-      {"Concat", {select_onednn_concat}},
+      {"Concat", {select_concat_copy, select_onednn_concat}},
       {"Sigmoid", {select_onednn_eltwise}},
       {"Relu", {select_onednn_eltwise}},
       {"Silu", {select_onednn_eltwise}},

@@ -55,6 +55,7 @@ std::optional<Selection> select_onednn_conv(const SelectContext& ctx, std::strin
 std::optional<Selection> select_onednn_deconv(const SelectContext& ctx, std::string& why_not);
 std::optional<Selection> select_onednn_pool(const SelectContext& ctx, std::string& why_not);
 std::optional<Selection> select_onednn_resample(const SelectContext& ctx, std::string& why_not);
+std::optional<Selection> select_concat_copy(const SelectContext& ctx, std::string& why_not);
 std::optional<Selection> select_onednn_concat(const SelectContext& ctx, std::string& why_not);
 std::optional<Selection> select_onednn_eltwise(const SelectContext& ctx, std::string& why_not);
 std::optional<Selection> select_onednn_binary(const SelectContext& ctx, std::string& why_not);

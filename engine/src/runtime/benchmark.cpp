@@ -1,6 +1,7 @@
 #include "sparrow/benchmark.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <thread>
@@ -26,11 +27,12 @@ double percentile(const std::vector<double>& sorted, double p) {
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (rank - static_cast<double>(lo));
 }
 
-// One stream: runs back to back until the deadline, recording each batch's time.
+// One stream: runs back to back until the deadline or until `budget` batches have been taken
+// (shared by all streams), recording each batch's time.
 void stream_loop(const Engine& engine, const std::vector<Tensor>& inputs, int threads, Clock::time_point deadline,
-                 std::vector<double>& times) {
+                 std::atomic<int64_t>* budget, std::vector<double>& times) {
   std::vector<Tensor> outputs;
-  while (Clock::now() < deadline) {
+  while (Clock::now() < deadline && (!budget || budget->fetch_sub(1) > 0)) {
     const auto start = Clock::now();
     engine.run(inputs, outputs, threads);
     times.push_back(elapsed_ms(start, Clock::now()));
@@ -39,6 +41,7 @@ void stream_loop(const Engine& engine, const std::vector<Tensor>& inputs, int th
 
 void validate(const BenchmarkOptions& o) {
   if (!(o.seconds > 0) || o.seconds > 86400) throw Error(ErrorCode::kInvalidArgument, "benchmark time must be in (0, 86400] seconds");
+  if (o.iterations < 0) throw Error(ErrorCode::kInvalidArgument, "benchmark iterations must be >= 0");
   if (!(o.warmup_seconds >= 0) || o.warmup_seconds > 3600) throw Error(ErrorCode::kInvalidArgument, "warmup must be in [0, 3600] seconds");
   if (o.num_streams < 1 || o.num_streams > 256) throw Error(ErrorCode::kInvalidArgument, "num_streams must be in [1, 256]");
   if (o.scenario == Scenario::kSync && o.num_streams != 1) {
@@ -57,22 +60,25 @@ BenchmarkResult run_benchmark(const Engine& engine, const BenchmarkOptions& opti
   for (int s = 0; s < streams; ++s) inputs.push_back(runtime::random_inputs(engine.inputs(), options.seed + s));
 
   std::vector<std::vector<double>> times(streams);
-  auto run_all = [&](double seconds, bool record) {
+  auto run_all = [&](double seconds, int64_t iterations, bool record) {
     const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+    std::atomic<int64_t> budget(iterations);
+    std::atomic<int64_t>* limit = iterations > 0 ? &budget : nullptr;
     std::vector<std::vector<double>> scratch(streams);
     auto& sink = record ? times : scratch;
     std::vector<std::thread> workers;
     for (int s = 1; s < streams; ++s) {
-      workers.emplace_back([&, s] { stream_loop(engine, inputs[s], threads, deadline, sink[s]); });
+      workers.emplace_back([&, s] { stream_loop(engine, inputs[s], threads, deadline, limit, sink[s]); });
     }
-    stream_loop(engine, inputs[0], threads, deadline, sink[0]);
+    stream_loop(engine, inputs[0], threads, deadline, limit, sink[0]);
     for (auto& w : workers) w.join();
   };
 
   engine.run(inputs[0], threads);  // at least one untimed run: JIT and page faults
-  if (options.warmup_seconds > 0) run_all(options.warmup_seconds, false);
+  if (options.warmup_seconds > 0) run_all(options.warmup_seconds, 0, false);
   const auto start = Clock::now();
-  run_all(options.seconds, true);
+  // A fixed number of iterations runs without a time limit (a day at most).
+  run_all(options.iterations > 0 ? 86400.0 : options.seconds, options.iterations, true);
   const double wall_s = elapsed_ms(start, Clock::now()) / 1000.0;
 
   std::vector<double> all;
