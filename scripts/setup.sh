@@ -12,6 +12,9 @@ packages=(
   nlohmann-json3-dev                            # JSON for CLI output and COCO files
   libcli11-dev                                  # command-line parsing
   libyaml-cpp-dev                               # dataset (data.yaml) and server config files
+  libgrpc++-dev protobuf-compiler-grpc          # the gRPC server and client
+  libcpp-httplib-dev                            # the server's Prometheus /metrics endpoint
+  python3-grpcio python3-protobuf               # the Python client
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-numpy python3-onnx            # benchmark model generator
   nodejs                                        # ONNX Runtime peer (npm onnxruntime-node)

@@ -60,6 +60,10 @@ struct PlanDescription {
 
 class Plan;
 
+// The cores this process may use: its affinity mask, capped by a cgroup CPU quota (containers).
+// What num_cores = 0 means.
+int available_cores();
+
 class Engine {
  public:
   // Imports, optimises and compiles a model file. Throws sparrow::Error naming what failed.

@@ -2,6 +2,7 @@
 
 #include "onnx/onnx_importer.h"
 #include "passes/passes.h"
+#include "runtime/cpu_info.h"
 #include "runtime/plan.h"
 #include "runtime/random_inputs.h"
 #include "sparrow/error.h"
@@ -16,6 +17,8 @@ std::shared_ptr<const Plan> build(graph::Graph g, const CompileOptions& options)
 }
 
 }  // namespace
+
+int available_cores() { return runtime::available_cores(); }
 
 Engine::Engine(std::shared_ptr<const Plan> plan) : plan_(std::move(plan)) {}
 

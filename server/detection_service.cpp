@@ -1,0 +1,264 @@
+#include "detection_service.h"
+
+#include <chrono>
+#include <deque>
+#include <map>
+
+#include "detect_job.h"
+#include "model_info.h"
+#include "sparrow/benchmark.h"
+#include "status.h"
+
+namespace sparrow::server {
+namespace {
+
+using Steady = std::chrono::steady_clock;
+
+double seconds_since(Steady::time_point t) { return std::chrono::duration<double>(Steady::now() - t).count(); }
+
+// Finishes a unary call and records it in the metrics.
+void finish(ModelRegistry& registry, grpc::ServerUnaryReactor* reactor, const std::string& model,
+            const std::string& method, Steady::time_point start, const grpc::Status& status) {
+  registry.metrics().request(model, method, status_name(status.error_code()), seconds_since(start));
+  reactor->Finish(status);
+}
+
+// The model a request names, or the status to answer with.
+grpc::Status find_model(ModelRegistry& registry, const std::string& name, Model** model) {
+  if (!registry.ready()) return {grpc::StatusCode::UNAVAILABLE, "models are still loading"};
+  *model = registry.find(name);
+  if (!*model) return {grpc::StatusCode::NOT_FOUND, "no model named '" + name + "'"};
+  return grpc::Status::OK;
+}
+
+// Checks that can fail a DetectRequest before any work is queued.
+grpc::Status validate(ModelRegistry& registry, const v1::DetectRequest& request,
+                      std::chrono::system_clock::time_point deadline, Model** model, yolo::NmsOptions* nms) {
+  if (deadline <= std::chrono::system_clock::now()) {
+    return {grpc::StatusCode::DEADLINE_EXCEEDED, "the deadline had passed when the request arrived"};
+  }
+  if (grpc::Status s = find_model(registry, request.model(), model); !s.ok()) return s;
+  if (request.images_size() == 0) return {grpc::StatusCode::INVALID_ARGUMENT, "the request has no images"};
+  return nms_options(request.options(), (*model)->default_nms(), nms);
+}
+
+// DetectStream: each request is one job; responses are written in request order, at most
+// kInFlight requests are being processed per stream (more wait in the client's send window).
+class DetectStreamReactor final : public grpc::ServerBidiReactor<v1::DetectRequest, v1::DetectResponse> {
+ public:
+  DetectStreamReactor(ModelRegistry& registry, grpc::CallbackServerContext* context)
+      : registry_(registry), context_(context), start_(Steady::now()) {
+    StartRead(&incoming_);
+  }
+
+  void OnReadDone(bool ok) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!ok || !error_.ok()) {
+      reads_done_ = true;
+      maybe_finish();
+      return;
+    }
+    const uint64_t seq = next_seq_++;
+    Model* model = nullptr;
+    yolo::NmsOptions nms;
+    grpc::Status s = validate(registry_, incoming_, context_->deadline(), &model, &nms);
+    if (s.ok()) {
+      DetectJob job{model, incoming_, nms, context_->deadline(), [this] { return context_->IsCancelled(); },
+                    [this, seq](const grpc::Status& status, v1::DetectResponse&& response) {
+                      completed(seq, status, std::move(response));
+                    }};
+      ++in_flight_;
+      s = start_detect(registry_, std::move(job));
+      if (!s.ok()) --in_flight_;
+    }
+    if (!s.ok()) {
+      error_ = s;
+      reads_done_ = true;
+      maybe_finish();
+      return;
+    }
+    if (in_flight_ < kInFlight) StartRead(&incoming_); else read_paused_ = true;
+  }
+
+  void OnWriteDone(bool ok) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ready_.erase(next_write_);
+    ++next_write_;
+    writing_ = false;
+    if (!ok) error_ = grpc::Status(grpc::StatusCode::CANCELLED, "the client stopped reading");
+    write_next();
+    maybe_finish();
+  }
+
+  void OnDone() override {
+    registry_.metrics().request("", "DetectStream", status_name(error_.error_code()), seconds_since(start_));
+    delete this;
+  }
+
+ private:
+  static constexpr int kInFlight = 4;
+
+  void completed(uint64_t seq, const grpc::Status& status, v1::DetectResponse&& response) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    --in_flight_;
+    if (!status.ok() && error_.ok()) error_ = status;
+    if (status.ok()) ready_[seq] = std::move(response);
+    write_next();
+    if (read_paused_ && error_.ok()) {
+      read_paused_ = false;
+      StartRead(&incoming_);
+    }
+    maybe_finish();
+  }
+
+  void write_next() {
+    if (writing_ || !error_.ok()) return;
+    auto it = ready_.find(next_write_);
+    if (it == ready_.end()) return;
+    writing_ = true;
+    StartWrite(&it->second);
+  }
+
+  void maybe_finish() {
+    if (finished_ || writing_ || in_flight_ > 0) return;
+    if (!reads_done_ && error_.ok()) return;
+    if (error_.ok() && ready_.count(next_write_)) return;
+    finished_ = true;
+    Finish(error_);
+  }
+
+  ModelRegistry& registry_;
+  grpc::CallbackServerContext* context_;
+  const Steady::time_point start_;
+  std::mutex mutex_;
+  v1::DetectRequest incoming_;
+  std::map<uint64_t, v1::DetectResponse> ready_;
+  uint64_t next_seq_ = 0, next_write_ = 0;
+  int in_flight_ = 0;
+  bool reads_done_ = false, writing_ = false, finished_ = false, read_paused_ = false;
+  grpc::Status error_ = grpc::Status::OK;
+};
+
+void fill_benchmark(const BenchmarkResult& r, const Engine& engine, const std::string& model, v1::BenchmarkResponse* out) {
+  out->set_model(model);
+  out->set_batch_size(static_cast<int32_t>(r.batch_size));
+  out->set_num_streams(r.num_streams);
+  out->set_scenario(r.scenario);
+  out->set_iterations(r.iterations);
+  out->set_seconds_ran(r.seconds_ran);
+  out->set_items_per_second(r.items_per_second);
+  out->set_ms_per_batch(r.ms_per_batch);
+  out->set_batch_times_mean(r.batch_times_mean);
+  out->set_batch_times_median(r.batch_times_median);
+  out->set_batch_times_std(r.batch_times_std);
+  out->set_p50(r.p50);
+  out->set_p90(r.p90);
+  out->set_p95(r.p95);
+  out->set_p99(r.p99);
+  out->set_p99_9(r.p99_9);
+  fill_engine_description(engine.describe(), out->mutable_engine());
+}
+
+}  // namespace
+
+DetectionService::~DetectionService() {
+  std::lock_guard<std::mutex> lock(benchmarks_mutex_);
+  for (auto& t : benchmarks_) t.join();
+}
+
+grpc::ServerUnaryReactor* DetectionService::Detect(grpc::CallbackServerContext* context, const v1::DetectRequest* request,
+                                                   v1::DetectResponse* response) {
+  const auto start = Steady::now();
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  Model* model = nullptr;
+  yolo::NmsOptions nms;
+  grpc::Status s = validate(registry_, *request, context->deadline(), &model, &nms);
+  if (s.ok()) {
+    const std::string name = model->name();
+    DetectJob job{model, *request, nms, context->deadline(), [context] { return context->IsCancelled(); },
+                  [this, reactor, response, name, start](const grpc::Status& status, v1::DetectResponse&& result) {
+                    if (status.ok()) response->Swap(&result);
+                    finish(registry_, reactor, name, "Detect", start, status);
+                  }};
+    s = start_detect(registry_, std::move(job));
+    if (s.ok()) return reactor;
+  }
+  finish(registry_, reactor, request->model(), "Detect", start, s);
+  return reactor;
+}
+
+grpc::ServerBidiReactor<v1::DetectRequest, v1::DetectResponse>* DetectionService::DetectStream(
+    grpc::CallbackServerContext* context) {
+  return new DetectStreamReactor(registry_, context);
+}
+
+grpc::ServerUnaryReactor* DetectionService::Benchmark(grpc::CallbackServerContext* context,
+                                                      const v1::BenchmarkRequest* request,
+                                                      v1::BenchmarkResponse* response) {
+  const auto start = Steady::now();
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  Model* model = nullptr;
+  grpc::Status s = find_model(registry_, request->model(), &model);
+  if (s.ok() && (request->batch_size() < 0 || request->batch_size() > 256 || request->seconds() < 0 ||
+                 request->seconds() > 600 || request->iterations() < 0 || request->warmup_seconds() < 0 ||
+                 request->warmup_seconds() > 60 || request->num_streams() < 0 || request->num_streams() > 64)) {
+    s = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                     "batch_size must be in [0, 256], seconds in [0, 600], warmup_seconds in [0, 60], "
+                     "num_streams in [0, 64] and iterations >= 0");
+  }
+  if (!s.ok()) {
+    finish(registry_, reactor, request->model(), "Benchmark", start, s);
+    return reactor;
+  }
+  std::lock_guard<std::mutex> lock(benchmarks_mutex_);
+  benchmarks_.emplace_back([this, reactor, request, response, model, start] {
+    grpc::Status status = grpc::Status::OK;
+    try {
+      // The batch size asked for: a served engine if one has it, else one compiled for this run.
+      const int64_t batch = request->batch_size() > 0 ? request->batch_size() : model->detector().batch_size();
+      std::unique_ptr<Engine> compiled;
+      const Engine* engine = &model->engine(batch);
+      if (engine->batch_size() != batch) {
+        CompileOptions o;
+        o.batch_size = batch;
+        o.height = o.width = model->config().image_size;
+        o.num_cores = model->config().num_cores;
+        compiled = std::make_unique<Engine>(Engine::load(model->path(), o));
+        engine = compiled.get();
+      }
+      BenchmarkOptions o;
+      o.seconds = request->seconds() > 0 ? request->seconds() : 10;
+      o.iterations = request->iterations();
+      o.warmup_seconds = request->warmup_seconds() > 0 ? request->warmup_seconds() : 2;
+      o.num_streams = std::max(1, request->num_streams());
+      o.scenario = o.num_streams > 1 ? Scenario::kAsync : Scenario::kSync;
+      fill_benchmark(run_benchmark(*engine, o), *engine, model->name(), response);
+    } catch (const std::exception& e) {
+      status = to_status(e);
+    }
+    finish(registry_, reactor, model->name(), "Benchmark", start, status);
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* DetectionService::ListModels(grpc::CallbackServerContext* context, const v1::ListModelsRequest*,
+                                                       v1::ListModelsResponse* response) {
+  const auto start = Steady::now();
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  for (Model* model : registry_.models()) fill_model_info(*model, response->add_models());
+  finish(registry_, reactor, "", "ListModels", start, grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* DetectionService::GetModel(grpc::CallbackServerContext* context, const v1::GetModelRequest* request,
+                                                     v1::ModelInfo* response) {
+  const auto start = Steady::now();
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  Model* model = nullptr;
+  grpc::Status s = find_model(registry_, request->name(), &model);
+  if (s.ok()) fill_model_info(*model, response);
+  finish(registry_, reactor, request->name(), "GetModel", start, s);
+  return reactor;
+}
+
+}  // namespace sparrow::server

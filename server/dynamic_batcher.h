@@ -1,0 +1,89 @@
+// The dynamic batcher in front of a model's engines: items (one image or tensor each) queue up,
+// one thread forms batches of up to max_batch_size, waiting at most max_queue_delay for the
+// first item, runs the smallest engine that fits, and hands each item its slice of the output.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "sparrow/engine.h"
+
+namespace sparrow::server {
+
+class Metrics;
+
+struct ItemResult {
+  const float* output = nullptr;  // this item's rows of the engine's first output
+  double queue_ms = 0;
+  double inference_ms = 0;
+  int batch_items = 0;
+};
+
+// Why an item was not inferred.
+enum class ItemFailure { kDeadlineExceeded, kCancelled, kShutdown, kEngineError };
+
+struct BatchItem {
+  std::vector<float> input;  // exactly one item of the engines' input (C x H x W)
+  std::chrono::system_clock::time_point deadline = std::chrono::system_clock::time_point::max();
+  std::function<bool()> cancelled;                                    // may be empty
+  std::function<void(const ItemResult&)> done;                        // on the batcher thread
+  std::function<void(ItemFailure, const std::string& message)> failed;  // ditto
+  std::chrono::steady_clock::time_point enqueued;
+};
+
+struct BatcherOptions {
+  std::chrono::microseconds max_queue_delay{2000};
+  size_t capacity = 256;  // items reserved (being pre-processed or queued)
+};
+
+class DynamicBatcher {
+ public:
+  // `engines` hold increasing batch sizes; the last one's is the largest batch formed.
+  DynamicBatcher(std::string model, std::vector<std::shared_ptr<const Engine>> engines, BatcherOptions options,
+                 Metrics* metrics);
+  ~DynamicBatcher();
+
+  // Claims room for n items before they are pre-processed; false when the queue is full.
+  bool reserve(size_t n);
+  // Returns claimed room that will not be used (pre-processing failed).
+  void release(size_t n);
+  // Queues an item that holds a reservation.
+  void submit(BatchItem item);
+  // Stops taking new reservations, runs everything queued, and joins the thread.
+  void drain();
+
+  size_t depth() const;
+  int64_t max_batch_size() const { return engines_.back()->batch_size(); }
+  int64_t items_inferred() const;
+
+ private:
+  void loop();
+  std::vector<BatchItem> next_batch(std::unique_lock<std::mutex>& lock);
+  void run(std::vector<BatchItem>& batch);
+  // The smallest engine whose batch holds `items`.
+  size_t engine_index(size_t items) const;
+
+  const std::string model_;
+  const std::vector<std::shared_ptr<const Engine>> engines_;
+  const BatcherOptions options_;
+  Metrics* const metrics_;
+  // Reusable input and output tensors per engine: the batcher thread is their only user.
+  std::vector<std::vector<Tensor>> inputs_, outputs_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<BatchItem> queue_;
+  size_t reserved_ = 0;
+  int64_t inferred_ = 0;
+  bool draining_ = false;
+  std::thread thread_;
+};
+
+}  // namespace sparrow::server

@@ -1,0 +1,118 @@
+// sparrow-server: serves YOLOv5 detection over gRPC (sparrow.v1.Detection and the KServe v2
+// inference protocol), with health checks, reflection and Prometheus metrics.
+#include <pthread.h>
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <thread>
+
+#include "server.h"
+#include "sparrow/error.h"
+
+namespace {
+
+using sparrow::server::ModelConfig;
+using sparrow::server::ServerConfig;
+
+struct Flags {
+  std::string config_file;
+  ServerConfig server;
+  ModelConfig model;  // the single model when no config file is given
+};
+
+void add_flags(CLI::App& app, Flags& f) {
+  app.add_option("-c,--config", f.config_file, "YAML file with server settings and several models")->envname("SPARROW_CONFIG");
+  app.add_option("--host", f.server.host, "Address to listen on")->envname("SPARROW_HOST")->capture_default_str();
+  app.add_option("-p,--port", f.server.port, "gRPC port (0: any free port)")->envname("SPARROW_PORT")->capture_default_str();
+  app.add_option("--metrics-port", f.server.metrics_port, "Prometheus /metrics HTTP port (0: off, -1: any free port)")
+      ->envname("SPARROW_METRICS_PORT")
+      ->capture_default_str();
+  app.add_option("--max-message-bytes", f.server.max_receive_message_bytes, "Largest request accepted")
+      ->envname("SPARROW_MAX_MESSAGE_BYTES")
+      ->capture_default_str();
+  app.add_option("--shutdown-timeout", f.server.shutdown_timeout_seconds, "Seconds to drain calls on SIGTERM")
+      ->envname("SPARROW_SHUTDOWN_TIMEOUT")
+      ->capture_default_str();
+  app.add_option("--max-pixels", f.server.max_pixels, "Largest image accepted, in pixels")
+      ->envname("SPARROW_MAX_PIXELS")
+      ->capture_default_str();
+  app.add_option("--preprocess-threads", f.server.preprocess_threads, "Image decoding threads (0: the cores)")
+      ->envname("SPARROW_PREPROCESS_THREADS");
+  app.add_option("--tls-cert", f.server.tls_cert, "PEM certificate chain: enables TLS")->envname("SPARROW_TLS_CERT");
+  app.add_option("--tls-key", f.server.tls_key, "PEM private key")->envname("SPARROW_TLS_KEY");
+  app.add_option("--tls-client-ca", f.server.tls_client_ca, "PEM CA of client certificates: enables mutual TLS")
+      ->envname("SPARROW_TLS_CLIENT_CA");
+
+  app.add_option("-m,--model", f.model.path, "ONNX model (default: $SPARROW_MODEL or ../shared/models/yolov5n.onnx)")
+      ->envname("SPARROW_MODEL");
+  app.add_option("--model-name", f.model.name, "Name clients use for the model")->envname("SPARROW_MODEL_NAME")->capture_default_str();
+  app.add_option("-b,--max-batch-size", f.model.max_batch_size, "Largest batch the batcher forms")
+      ->envname("SPARROW_MAX_BATCH_SIZE")
+      ->capture_default_str();
+  app.add_option("--max-queue-delay-us", f.model.max_queue_delay_us, "Longest wait for a fuller batch")
+      ->envname("SPARROW_MAX_QUEUE_DELAY_US")
+      ->capture_default_str();
+  app.add_option("--queue-capacity", f.model.queue_capacity, "Images queued before RESOURCE_EXHAUSTED")
+      ->envname("SPARROW_QUEUE_CAPACITY")
+      ->capture_default_str();
+  app.add_option("--num-cores", f.model.num_cores, "Threads per inference (0: the cores this container may use)")
+      ->envname("SPARROW_NUM_CORES");
+  app.add_option("--image-size", f.model.image_size, "Input size for models with dynamic axes")->envname("SPARROW_IMAGE_SIZE");
+  app.add_option("--conf", f.model.conf_threshold, "Default confidence threshold")->capture_default_str();
+  app.add_option("--iou", f.model.iou_threshold, "Default NMS IoU threshold")->capture_default_str();
+  app.add_option("--max-det", f.model.max_det, "Default maximum detections per image")->capture_default_str();
+}
+
+// Flags win over the file's server settings only where given; the file's models replace the
+// single-model flags.
+ServerConfig resolve(const CLI::App& app, const Flags& f) {
+  if (f.config_file.empty()) {
+    ServerConfig c = f.server;
+    c.models = {f.model};
+    return c;
+  }
+  ServerConfig c = sparrow::server::load_server_config(f.config_file);
+  auto given = [&](const char* name) { return app.count(name) > 0; };
+  if (given("--host")) c.host = f.server.host;
+  if (given("--port")) c.port = f.server.port;
+  if (given("--metrics-port")) c.metrics_port = f.server.metrics_port;
+  return c;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"sparrow-server: YOLOv5 detection over gRPC", "sparrow-server"};
+  Flags flags;
+  add_flags(app, flags);
+  CLI11_PARSE(app, argc, argv);
+
+  // SIGTERM and SIGINT are taken by one thread that starts the graceful shutdown; every other
+  // thread (created after this) has them blocked.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  try {
+    sparrow::server::Server server(resolve(app, flags));
+    std::thread signal_thread([&] {
+      int received = 0;
+      sigwait(&signals, &received);
+      std::fprintf(stderr, "sparrow-server: received %s\n", received == SIGTERM ? "SIGTERM" : "SIGINT");
+      server.shutdown();
+    });
+    signal_thread.detach();
+    server.start();
+    server.wait();
+  } catch (const sparrow::Error& e) {
+    std::fprintf(stderr, "sparrow-server: %s: %s\n", sparrow::error_code_name(e.code()), e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "sparrow-server: error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,89 @@
+#include "model.h"
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "sparrow/error.h"
+
+namespace sparrow::server {
+namespace {
+
+// The default model: $SPARROW_MODEL, else shared/models/yolov5n.onnx beside an ancestor of the
+// working directory or of the executable (the checkout's ../shared).
+std::string default_model_path() {
+  namespace fs = std::filesystem;
+  if (const char* env = std::getenv("SPARROW_MODEL"); env && *env) return env;
+  const fs::path relative = fs::path("shared") / "models" / "yolov5n.onnx";
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  for (fs::path start : {fs::current_path(), exe.parent_path()}) {
+    for (fs::path dir = start; !dir.empty(); dir = dir.parent_path()) {
+      if (fs::exists(dir / relative, ec)) return (dir / relative).string();
+      if (dir == dir.parent_path()) break;
+    }
+  }
+  throw Error(ErrorCode::kNotFound, "no model path given and the default ../shared/models/yolov5n.onnx was not found; "
+                                    "pass --model or set SPARROW_MODEL");
+}
+
+// Engines for 1, 2, 4, ... and the largest batch: a few requests never wait for, or pay for, a
+// full batch.
+std::vector<int> batch_sizes_up_to(int max) {
+  std::vector<int> sizes;
+  for (int b = 1; b < max; b *= 2) sizes.push_back(b);
+  sizes.push_back(max);
+  return sizes;
+}
+
+}  // namespace
+
+Model::Model(const ModelConfig& config, const yolo::DecodeOptions& decode, Metrics* metrics)
+    : config_(config), path_(config.path.empty() ? default_model_path() : config.path) {
+  std::vector<std::shared_ptr<const Engine>> engines;
+  for (int batch : batch_sizes_up_to(config.max_batch_size)) {
+    yolo::DetectorOptions o;
+    o.compile.batch_size = batch;
+    o.compile.height = o.compile.width = config.image_size;
+    o.compile.num_cores = config.num_cores;
+    o.nms = default_nms();
+    o.decode = decode;
+    detectors_.push_back(std::make_unique<yolo::Detector>(path_, o));
+    // The batcher shares the detector's engine; the detector outlives the batcher.
+    engines.emplace_back(std::shared_ptr<const Engine>(), &detectors_.back()->engine());
+  }
+  BatcherOptions b;
+  b.max_queue_delay = std::chrono::microseconds(config.max_queue_delay_us);
+  b.capacity = static_cast<size_t>(config.queue_capacity);
+  batcher_ = std::make_unique<DynamicBatcher>(config.name, std::move(engines), b, metrics);
+}
+
+std::vector<int> Model::batch_sizes() const {
+  std::vector<int> sizes;
+  for (const auto& d : detectors_) sizes.push_back(static_cast<int>(d->batch_size()));
+  return sizes;
+}
+
+yolo::NmsOptions Model::default_nms() const {
+  yolo::NmsOptions o;
+  o.conf_threshold = config_.conf_threshold;
+  o.iou_threshold = config_.iou_threshold;
+  o.max_det = config_.max_det;
+  return o;
+}
+
+const Engine& Model::engine(int64_t batch_size) const {
+  for (const auto& d : detectors_) {
+    if (d->batch_size() == batch_size) return d->engine();
+  }
+  return detectors_.back()->engine();
+}
+
+void Model::warm_up() {
+  for (const auto& d : detectors_) {
+    const TensorSpec& spec = d->engine().inputs()[0];
+    d->engine().run({Tensor(spec.dtype, spec.shape)});
+  }
+  ready_ = true;
+}
+
+}  // namespace sparrow::server

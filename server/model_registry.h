@@ -1,0 +1,43 @@
+// The models a server serves, looked up by name (empty: the default, the first configured), and
+// the shared pieces their requests use.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "metrics.h"
+#include "model.h"
+#include "server_config.h"
+#include "thread_pool.h"
+
+namespace sparrow::server {
+
+class ModelRegistry {
+ public:
+  ModelRegistry(const ServerConfig& config, Metrics* metrics);
+
+  // Compiles and warms up every model; until this returns, ready() is false.
+  void load();
+  bool ready() const { return ready_; }
+  // nullptr when no model has that name (or models are still loading).
+  Model* find(const std::string& name);
+  std::vector<Model*> models();
+  const std::string& default_name() const { return config_.models.front().name; }
+
+  ThreadPool& preprocess_pool() { return *pool_; }
+  Metrics& metrics() { return *metrics_; }
+  const ServerConfig& config() const { return config_; }
+  // Stops accepting work and lets every batcher finish what it queued.
+  void drain();
+
+ private:
+  const ServerConfig config_;
+  Metrics* const metrics_;
+  std::map<std::string, std::unique_ptr<Model>> models_;
+  std::unique_ptr<ThreadPool> pool_;
+  std::atomic<bool> ready_{false};
+};
+
+}  // namespace sparrow::server

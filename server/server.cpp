@@ -1,0 +1,111 @@
+#include "server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server_builder.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "detection_service.h"
+// KSERVE: #include "kserve_service.h"
+#include "sparrow/error.h"
+
+namespace sparrow::server {
+namespace {
+
+std::string read_file(const std::string& path, const char* what) {
+  std::ifstream f(path);
+  if (!f) throw Error(ErrorCode::kNotFound, std::string(what) + " '" + path + "' cannot be read");
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+std::shared_ptr<grpc::ServerCredentials> credentials(const ServerConfig& c) {
+  if (c.tls_cert.empty()) return grpc::InsecureServerCredentials();
+  grpc::SslServerCredentialsOptions ssl(c.tls_client_ca.empty()
+                                            ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+                                            : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  ssl.pem_key_cert_pairs.push_back({read_file(c.tls_key, "TLS key"), read_file(c.tls_cert, "TLS certificate")});
+  if (!c.tls_client_ca.empty()) ssl.pem_root_certs = read_file(c.tls_client_ca, "TLS client CA");
+  return grpc::SslServerCredentials(ssl);
+}
+
+}  // namespace
+
+Server::Server(ServerConfig config) : config_(std::move(config)), registry_(config_, &metrics_) { config_.validate(); }
+
+Server::~Server() { shutdown(); }
+
+void Server::set_serving(bool serving) {
+  grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
+  health->SetServingStatus(serving);
+  for (const char* service : {"sparrow.v1.Detection", "inference.GRPCInferenceService"}) {
+    health->SetServingStatus(service, serving);
+  }
+}
+
+void Server::start() {
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  detection_ = std::make_unique<DetectionService>(registry_);
+  // KSERVE: kserve_ = std::make_unique<KServeService>(registry_);
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(config_.host + ":" + std::to_string(config_.port), credentials(config_), &port_);
+  builder.SetMaxReceiveMessageSize(static_cast<int>(config_.max_receive_message_bytes));
+  builder.SetMaxSendMessageSize(static_cast<int>(config_.max_receive_message_bytes));
+  builder.RegisterService(detection_.get());
+  // KSERVE: builder.RegisterService(kserve_.get());
+  server_ = builder.BuildAndStart();
+  if (!server_ || port_ == 0) {
+    throw Error(ErrorCode::kIo, "cannot listen on " + config_.host + ":" + std::to_string(config_.port) + " (port in use?)");
+  }
+  set_serving(false);
+  metrics_.serve(config_.host, config_.metrics_port);
+  std::fprintf(stderr, "sparrow-server: listening on %s:%d (gRPC), metrics on port %d; loading models\n",
+               config_.host.c_str(), port_, metrics_.bound_port());
+  registry_.load();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (stopping_) return;
+    set_serving(true);
+  }
+  std::fprintf(stderr, "sparrow-server: SERVING\n");
+}
+
+void Server::wait() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  stopped_.wait(lock, [this] { return stopped_flag_; });
+}
+
+void Server::shutdown() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (stopping_) return;
+    stopping_ = true;
+    if (server_) set_serving(false);
+  }
+  if (server_) {
+    std::fprintf(stderr, "sparrow-server: shutting down, draining calls in flight\n");
+    // Shutdown stops new calls and waits for the ones in flight, which finish as the batchers
+    // keep running; past the deadline the rest are cancelled.
+    const auto deadline = std::chrono::system_clock::now() +
+                          std::chrono::milliseconds(static_cast<int64_t>(config_.shutdown_timeout_seconds * 1000));
+    server_->Shutdown(deadline);
+    registry_.drain();
+    server_->Wait();
+  }
+  metrics_.stop_serving();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopped_flag_ = true;
+  }
+  stopped_.notify_all();
+  std::fprintf(stderr, "sparrow-server: stopped\n");
+}
+
+}  // namespace sparrow::server

@@ -1,0 +1,46 @@
+// Server and model settings: from flags and environment variables for the single-model case, or
+// from a YAML file listing several models.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace sparrow::server {
+
+struct ModelConfig {
+  std::string name = "yolov5n";
+  std::string path;             // empty: the default model ($SPARROW_MODEL, ../shared/models/yolov5n.onnx)
+  int max_batch_size = 8;       // engines are compiled for 1, 2, 4, ... up to this
+  int image_size = 0;           // height and width for models with dynamic axes
+  int num_cores = 0;            // threads per engine run; 0: the cores available (cgroup-aware)
+  float conf_threshold = 0.25f; // defaults for requests that set none
+  float iou_threshold = 0.45f;
+  int max_det = 300;
+  int64_t max_queue_delay_us = 2000;  // how long the first queued image may wait for a fuller batch
+  int queue_capacity = 256;           // images queued or being pre-processed; more are refused
+};
+
+struct ServerConfig {
+  std::string host = "0.0.0.0";
+  int port = 8001;                     // gRPC (Triton's default)
+  int metrics_port = 8002;             // Prometheus /metrics over HTTP; 0 disables, -1 picks a free port
+  int64_t max_receive_message_bytes = 64 << 20;
+  double shutdown_timeout_seconds = 30;
+  int64_t max_pixels = 64 * 1000 * 1000;  // largest image accepted
+  int preprocess_threads = 0;             // image decoding threads; 0: the engine's cores
+  std::string tls_cert, tls_key;          // both set: TLS
+  std::string tls_client_ca;              // set too: mutual TLS, clients must present a certificate
+  std::vector<ModelConfig> models;
+
+  // Checks ranges and combinations; throws sparrow::Error naming the setting.
+  void validate() const;
+};
+
+// Reads a YAML file:
+//   server: {port: 8001, metrics_port: 8002, ...}
+//   models: [{name: yolov5n, path: ..., max_batch_size: 8, ...}, ...]
+// Keys not known are an error (a typo must not be ignored silently).
+ServerConfig load_server_config(const std::string& path);
+
+}  // namespace sparrow::server
