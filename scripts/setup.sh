@@ -14,7 +14,8 @@ packages=(
   libyaml-cpp-dev                               # dataset (data.yaml) and server config files
   libgrpc++-dev protobuf-compiler-grpc          # the gRPC server and client
   libcpp-httplib-dev                            # the server's Prometheus /metrics endpoint
-  python3-grpcio python3-protobuf               # the Python client
+  python3-grpcio python3-protobuf               # the Python client (stubs: protobuf-compiler-grpc)
+  openssl                                       # certificates for the Python client's TLS test
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-numpy python3-onnx            # benchmark model generator
   nodejs                                        # ONNX Runtime peer (npm onnxruntime-node)

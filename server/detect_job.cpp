@@ -29,16 +29,6 @@ struct JobState {
   }
 };
 
-grpc::Status item_status(ItemFailure failure, const std::string& message) {
-  switch (failure) {
-    case ItemFailure::kDeadlineExceeded: return {grpc::StatusCode::DEADLINE_EXCEEDED, message};
-    case ItemFailure::kCancelled: return {grpc::StatusCode::CANCELLED, message};
-    case ItemFailure::kShutdown: return {grpc::StatusCode::UNAVAILABLE, message};
-    case ItemFailure::kEngineError: break;
-  }
-  return {grpc::StatusCode::INTERNAL, message};
-}
-
 void fill(v1::ImageResult& out, const std::vector<yolo::Detection>& detections, const std::vector<std::string>& names) {
   for (const yolo::Detection& d : detections) {
     v1::DetectedObject* p = out.add_detections();
@@ -66,8 +56,8 @@ void prepare_and_queue(const std::shared_ptr<JobState>& state) {
     try {
       const cv::Mat image = yolo::decode_image(images[static_cast<int>(i)].data(), images[static_cast<int>(i)].size(),
                                                detector.options().decode);
-      items[i].input.resize(item);
-      state->transforms[i] = detector.preprocess(image, items[i].input.data());
+      items[i].pixels.resize(item);
+      state->transforms[i] = detector.preprocess_bytes(image, items[i].pixels.data());
       v1::ImageResult* r = state->response.mutable_results(static_cast<int>(i));
       r->set_width(image.cols);
       r->set_height(image.rows);
@@ -82,7 +72,9 @@ void prepare_and_queue(const std::shared_ptr<JobState>& state) {
   for (size_t i = 0; i < n; ++i) {
     BatchItem& b = items[i];
     b.deadline = state->job.deadline;
-    b.cancelled = state->job.cancelled;
+    // Once the job has finished (another item failed) its call may be gone: the remaining items
+    // must not ask the call's context, only be dropped.
+    b.cancelled = [state] { return state->finished || (state->job.cancelled && state->job.cancelled()); };
     b.done = [state, i](const ItemResult& r) {
       if (state->finished) return;
       const auto start = Steady::now();
@@ -99,7 +91,28 @@ void prepare_and_queue(const std::shared_ptr<JobState>& state) {
   }
 }
 
+std::shared_ptr<JobState> make_state(DetectJob job) {
+  auto state = std::make_shared<JobState>();
+  state->job = std::move(job);
+  const int n = state->job.request.images_size();
+  state->response.set_model(state->job.model->name());
+  state->response.set_request_id(state->job.request.request_id());
+  for (int i = 0; i < n; ++i) state->response.add_results();
+  state->transforms.resize(static_cast<size_t>(n));
+  return state;
+}
+
 }  // namespace
+
+grpc::Status item_status(ItemFailure failure, const std::string& message) {
+  switch (failure) {
+    case ItemFailure::kDeadlineExceeded: return {grpc::StatusCode::DEADLINE_EXCEEDED, message};
+    case ItemFailure::kCancelled: return {grpc::StatusCode::CANCELLED, message};
+    case ItemFailure::kShutdown: return {grpc::StatusCode::UNAVAILABLE, message};
+    case ItemFailure::kEngineError: break;
+  }
+  return {grpc::StatusCode::INTERNAL, message};
+}
 
 grpc::Status nms_options(const v1::DetectOptions& r, const yolo::NmsOptions& defaults, yolo::NmsOptions* out) {
   *out = defaults;
@@ -118,20 +131,19 @@ grpc::Status nms_options(const v1::DetectOptions& r, const yolo::NmsOptions& def
   return grpc::Status::OK;
 }
 
+grpc::Status reserve_images(Model& model, size_t n) {
+  if (model.batcher().reserve(n)) return grpc::Status::OK;
+  return {grpc::StatusCode::RESOURCE_EXHAUSTED, "model '" + model.name() + "' queue is full (capacity " +
+                                                    std::to_string(model.config().queue_capacity) +
+                                                    " images); retry later"};
+}
+
+void detect_reserved(DetectJob job) { prepare_and_queue(make_state(std::move(job))); }
+
 grpc::Status start_detect(ModelRegistry& registry, DetectJob job) {
-  Model& model = *job.model;
   const size_t n = static_cast<size_t>(job.request.images_size());
-  if (!model.batcher().reserve(n)) {
-    return {grpc::StatusCode::RESOURCE_EXHAUSTED,
-            "model '" + model.name() + "' queue is full (capacity " + std::to_string(model.config().queue_capacity) +
-                " images); retry later"};
-  }
-  auto state = std::make_shared<JobState>();
-  state->job = std::move(job);
-  state->response.set_model(model.name());
-  state->response.set_request_id(state->job.request.request_id());
-  for (size_t i = 0; i < n; ++i) state->response.add_results();
-  state->transforms.resize(n);
+  if (grpc::Status s = reserve_images(*job.model, n); !s.ok()) return s;
+  std::shared_ptr<JobState> state = make_state(std::move(job));
   registry.preprocess_pool().submit([state] { prepare_and_queue(state); });
   return grpc::Status::OK;
 }

@@ -13,6 +13,9 @@
 
 namespace sparrow::server {
 
+// The status of a call whose item the batcher did not infer.
+grpc::Status item_status(ItemFailure failure, const std::string& message);
+
 // The request's options over the model's defaults; INVALID_ARGUMENT for values out of range.
 grpc::Status nms_options(const v1::DetectOptions& requested, const yolo::NmsOptions& defaults, yolo::NmsOptions* out);
 
@@ -29,5 +32,12 @@ struct DetectJob {
 // Returns at once. RESOURCE_EXHAUSTED when the model's queue has no room for the images, without
 // queueing anything; every other outcome arrives through job.complete.
 grpc::Status start_detect(ModelRegistry& registry, DetectJob job);
+
+// The two halves of start_detect, for callers that must refuse a full queue at once but build
+// the job's request (copying large payloads) on the pre-process pool themselves.
+// RESOURCE_EXHAUSTED when the model's queue has no room for n images.
+grpc::Status reserve_images(Model& model, size_t n);
+// Decodes, letterboxes and queues on the calling thread a job whose images were reserved.
+void detect_reserved(DetectJob job);
 
 }  // namespace sparrow::server

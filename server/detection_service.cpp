@@ -3,6 +3,8 @@
 #include <chrono>
 #include <deque>
 #include <map>
+#include <mutex>
+#include <thread>
 
 #include "detect_job.h"
 #include "model_info.h"
@@ -31,6 +33,8 @@ grpc::Status find_model(ModelRegistry& registry, const std::string& name, Model*
   return grpc::Status::OK;
 }
 
+grpc::Status shutting_down() { return {grpc::StatusCode::UNAVAILABLE, "the server is shutting down"}; }
+
 // Checks that can fail a DetectRequest before any work is queued.
 grpc::Status validate(ModelRegistry& registry, const v1::DetectRequest& request,
                       std::chrono::system_clock::time_point deadline, Model** model, yolo::NmsOptions* nms) {
@@ -39,15 +43,35 @@ grpc::Status validate(ModelRegistry& registry, const v1::DetectRequest& request,
   }
   if (grpc::Status s = find_model(registry, request.model(), model); !s.ok()) return s;
   if (request.images_size() == 0) return {grpc::StatusCode::INVALID_ARGUMENT, "the request has no images"};
+  const int capacity = (*model)->config().queue_capacity;
+  if (request.images_size() > capacity) {
+    return {grpc::StatusCode::INVALID_ARGUMENT, "a request may hold at most " + std::to_string(capacity) + " images (" +
+                                                    std::to_string(request.images_size()) + " given)"};
+  }
+  const int classes = static_cast<int>((*model)->detector().class_names().size());
+  for (int c : request.options().classes()) {
+    if (c >= classes) {
+      return {grpc::StatusCode::INVALID_ARGUMENT,
+              "class id " + std::to_string(c) + " is out of range: the model has " + std::to_string(classes) + " classes"};
+    }
+  }
   return nms_options(request.options(), (*model)->default_nms(), nms);
 }
 
 // DetectStream: each request is one job; responses are written in request order, at most
 // kInFlight requests are being processed per stream (more wait in the client's send window).
+// A frame that fails ends the stream with its status, naming the frame; the frames before it are
+// answered first.
 class DetectStreamReactor final : public grpc::ServerBidiReactor<v1::DetectRequest, v1::DetectResponse> {
  public:
   DetectStreamReactor(ModelRegistry& registry, grpc::CallbackServerContext* context)
-      : registry_(registry), context_(context), start_(Steady::now()) {
+      : registry_(registry), context_(context), start_(Steady::now()), call_(registry.calls().enter()) {
+    if (!call_) {
+      error_ = shutting_down();
+      reads_done_ = true;
+      maybe_finish();
+      return;
+    }
     StartRead(&incoming_);
   }
 
@@ -59,9 +83,12 @@ class DetectStreamReactor final : public grpc::ServerBidiReactor<v1::DetectReque
       return;
     }
     const uint64_t seq = next_seq_++;
+    const std::string frame = frame_name(seq, incoming_.request_id());
     Model* model = nullptr;
     yolo::NmsOptions nms;
-    grpc::Status s = validate(registry_, incoming_, context_->deadline(), &model, &nms);
+    // Frames arriving after shutdown began end the stream; frames in flight are still answered.
+    grpc::Status s = registry_.calls().accepting() ? validate(registry_, incoming_, context_->deadline(), &model, &nms)
+                                                   : shutting_down();
     if (s.ok()) {
       DetectJob job{model, incoming_, nms, context_->deadline(), [this] { return context_->IsCancelled(); },
                     [this, seq](const grpc::Status& status, v1::DetectResponse&& response) {
@@ -72,11 +99,12 @@ class DetectStreamReactor final : public grpc::ServerBidiReactor<v1::DetectReque
       if (!s.ok()) --in_flight_;
     }
     if (!s.ok()) {
-      error_ = s;
+      fail(seq, grpc::Status(s.error_code(), frame + ": " + s.error_message()));
       reads_done_ = true;
       maybe_finish();
       return;
     }
+    frames_[seq] = frame;
     if (in_flight_ < kInFlight) StartRead(&incoming_); else read_paused_ = true;
   }
 
@@ -85,23 +113,36 @@ class DetectStreamReactor final : public grpc::ServerBidiReactor<v1::DetectReque
     ready_.erase(next_write_);
     ++next_write_;
     writing_ = false;
-    if (!ok) error_ = grpc::Status(grpc::StatusCode::CANCELLED, "the client stopped reading");
+    if (!ok) fail(0, grpc::Status(grpc::StatusCode::CANCELLED, "the client stopped reading"));
     write_next();
     maybe_finish();
   }
 
   void OnDone() override {
     registry_.metrics().request("", "DetectStream", status_name(error_.error_code()), seconds_since(start_));
-    delete this;
+    delete this;  // releases call_
   }
 
  private:
   static constexpr int kInFlight = 4;
 
+  static std::string frame_name(uint64_t seq, const std::string& request_id) {
+    return "frame " + std::to_string(seq) + (request_id.empty() ? "" : " (request_id '" + request_id + "')");
+  }
+
+  // The first failing frame decides the stream's status; frames before it are still written.
+  void fail(uint64_t seq, const grpc::Status& status) {
+    if (error_.ok() || seq < error_seq_) {
+      error_ = status;
+      error_seq_ = seq;
+    }
+  }
+
   void completed(uint64_t seq, const grpc::Status& status, v1::DetectResponse&& response) {
     std::lock_guard<std::mutex> lock(mutex_);
     --in_flight_;
-    if (!status.ok() && error_.ok()) error_ = status;
+    if (!status.ok()) fail(seq, grpc::Status(status.error_code(), frames_[seq] + ": " + status.error_message()));
+    frames_.erase(seq);
     if (status.ok()) ready_[seq] = std::move(response);
     write_next();
     if (read_paused_ && error_.ok()) {
@@ -112,7 +153,7 @@ class DetectStreamReactor final : public grpc::ServerBidiReactor<v1::DetectReque
   }
 
   void write_next() {
-    if (writing_ || !error_.ok()) return;
+    if (writing_ || (!error_.ok() && next_write_ >= error_seq_)) return;
     auto it = ready_.find(next_write_);
     if (it == ready_.end()) return;
     writing_ = true;
@@ -122,7 +163,8 @@ class DetectStreamReactor final : public grpc::ServerBidiReactor<v1::DetectReque
   void maybe_finish() {
     if (finished_ || writing_ || in_flight_ > 0) return;
     if (!reads_done_ && error_.ok()) return;
-    if (error_.ok() && ready_.count(next_write_)) return;
+    const uint64_t last = error_.ok() ? next_seq_ : error_seq_;  // frames that must be written first
+    if (next_write_ < last && ready_.count(next_write_)) return;
     finished_ = true;
     Finish(error_);
   }
@@ -133,10 +175,13 @@ class DetectStreamReactor final : public grpc::ServerBidiReactor<v1::DetectReque
   std::mutex mutex_;
   v1::DetectRequest incoming_;
   std::map<uint64_t, v1::DetectResponse> ready_;
+  std::map<uint64_t, std::string> frames_;  // names of frames in flight, for error messages
+  uint64_t error_seq_ = 0;
   uint64_t next_seq_ = 0, next_write_ = 0;
   int in_flight_ = 0;
   bool reads_done_ = false, writing_ = false, finished_ = false, read_paused_ = false;
   grpc::Status error_ = grpc::Status::OK;
+  std::shared_ptr<void> call_;  // held until the stream is done
 };
 
 void fill_benchmark(const BenchmarkResult& r, const Engine& engine, const std::string& model, v1::BenchmarkResponse* out) {
@@ -161,29 +206,25 @@ void fill_benchmark(const BenchmarkResult& r, const Engine& engine, const std::s
 
 }  // namespace
 
-DetectionService::~DetectionService() {
-  std::lock_guard<std::mutex> lock(benchmarks_mutex_);
-  for (auto& t : benchmarks_) t.join();
-}
-
 grpc::ServerUnaryReactor* DetectionService::Detect(grpc::CallbackServerContext* context, const v1::DetectRequest* request,
                                                    v1::DetectResponse* response) {
   const auto start = Steady::now();
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   Model* model = nullptr;
   yolo::NmsOptions nms;
-  grpc::Status s = validate(registry_, *request, context->deadline(), &model, &nms);
+  std::shared_ptr<void> call = registry_.calls().enter();
+  grpc::Status s = call ? validate(registry_, *request, context->deadline(), &model, &nms) : shutting_down();
   if (s.ok()) {
     const std::string name = model->name();
     DetectJob job{model, *request, nms, context->deadline(), [context] { return context->IsCancelled(); },
-                  [this, reactor, response, name, start](const grpc::Status& status, v1::DetectResponse&& result) {
+                  [this, reactor, response, name, start, call](const grpc::Status& status, v1::DetectResponse&& result) {
                     if (status.ok()) response->Swap(&result);
                     finish(registry_, reactor, name, "Detect", start, status);
                   }};
     s = start_detect(registry_, std::move(job));
     if (s.ok()) return reactor;
   }
-  finish(registry_, reactor, request->model(), "Detect", start, s);
+  finish(registry_, reactor, model ? model->name() : "", "Detect", start, s);
   return reactor;
 }
 
@@ -198,20 +239,23 @@ grpc::ServerUnaryReactor* DetectionService::Benchmark(grpc::CallbackServerContex
   const auto start = Steady::now();
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   Model* model = nullptr;
-  grpc::Status s = find_model(registry_, request->model(), &model);
-  if (s.ok() && (request->batch_size() < 0 || request->batch_size() > 256 || request->seconds() < 0 ||
+  std::shared_ptr<void> call = registry_.calls().enter();
+  grpc::Status s = call ? find_model(registry_, request->model(), &model) : shutting_down();
+  if (s.ok() && (request->batch_size() < 0 || request->batch_size() > 64 || request->seconds() < 0 ||
                  request->seconds() > 600 || request->iterations() < 0 || request->warmup_seconds() < 0 ||
                  request->warmup_seconds() > 60 || request->num_streams() < 0 || request->num_streams() > 64)) {
     s = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                     "batch_size must be in [0, 256], seconds in [0, 600], warmup_seconds in [0, 60], "
+                     "batch_size must be in [0, 64], seconds in [0, 600], warmup_seconds in [0, 60], "
                      "num_streams in [0, 64] and iterations >= 0");
   }
   if (!s.ok()) {
-    finish(registry_, reactor, request->model(), "Benchmark", start, s);
+    finish(registry_, reactor, model ? model->name() : "", "Benchmark", start, s);
     return reactor;
   }
-  std::lock_guard<std::mutex> lock(benchmarks_mutex_);
-  benchmarks_.emplace_back([this, reactor, request, response, model, start] {
+  // Benchmarks run for seconds: each gets its own thread. It stops early when the call is
+  // cancelled (deadline, client gone) or the server shuts down, and the call token keeps the
+  // shutdown waiting for it.
+  std::thread([this, context, reactor, request, response, model, start, call] {
     grpc::Status status = grpc::Status::OK;
     try {
       // The batch size asked for: a served engine if one has it, else one compiled for this run.
@@ -229,15 +273,16 @@ grpc::ServerUnaryReactor* DetectionService::Benchmark(grpc::CallbackServerContex
       BenchmarkOptions o;
       o.seconds = request->seconds() > 0 ? request->seconds() : 10;
       o.iterations = request->iterations();
-      o.warmup_seconds = request->warmup_seconds() > 0 ? request->warmup_seconds() : 2;
+      o.warmup_seconds = request->has_warmup_seconds() ? request->warmup_seconds() : 2;
       o.num_streams = std::max(1, request->num_streams());
       o.scenario = o.num_streams > 1 ? Scenario::kAsync : Scenario::kSync;
+      o.should_stop = [this, context] { return context->IsCancelled() || !registry_.calls().accepting(); };
       fill_benchmark(run_benchmark(*engine, o), *engine, model->name(), response);
     } catch (const std::exception& e) {
       status = to_status(e);
     }
     finish(registry_, reactor, model->name(), "Benchmark", start, status);
-  });
+  }).detach();
   return reactor;
 }
 
@@ -245,6 +290,10 @@ grpc::ServerUnaryReactor* DetectionService::ListModels(grpc::CallbackServerConte
                                                        v1::ListModelsResponse* response) {
   const auto start = Steady::now();
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (!registry_.ready()) {
+    finish(registry_, reactor, "", "ListModels", start, {grpc::StatusCode::UNAVAILABLE, "models are still loading"});
+    return reactor;
+  }
   for (Model* model : registry_.models()) fill_model_info(*model, response->add_models());
   finish(registry_, reactor, "", "ListModels", start, grpc::Status::OK);
   return reactor;
@@ -257,7 +306,7 @@ grpc::ServerUnaryReactor* DetectionService::GetModel(grpc::CallbackServerContext
   Model* model = nullptr;
   grpc::Status s = find_model(registry_, request->name(), &model);
   if (s.ok()) fill_model_info(*model, response);
-  finish(registry_, reactor, request->name(), "GetModel", start, s);
+  finish(registry_, reactor, model ? model->name() : "", "GetModel", start, s);
   return reactor;
 }
 

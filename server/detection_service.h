@@ -2,10 +2,6 @@
 // are decoded on the pre-process pool, inferred by the model's batcher, and answered from there.
 #pragma once
 
-#include <mutex>
-#include <thread>
-#include <vector>
-
 #include "model_registry.h"
 #include "sparrow/v1/detection.grpc.pb.h"
 
@@ -14,7 +10,6 @@ namespace sparrow::server {
 class DetectionService final : public v1::Detection::CallbackService {
  public:
   explicit DetectionService(ModelRegistry& registry) : registry_(registry) {}
-  ~DetectionService() override;
 
   grpc::ServerUnaryReactor* Detect(grpc::CallbackServerContext* context, const v1::DetectRequest* request,
                                    v1::DetectResponse* response) override;
@@ -29,9 +24,6 @@ class DetectionService final : public v1::Detection::CallbackService {
 
  private:
   ModelRegistry& registry_;
-  // Benchmarks run for seconds, so each gets its own thread; joined on destruction.
-  std::mutex benchmarks_mutex_;
-  std::vector<std::thread> benchmarks_;
 };
 
 }  // namespace sparrow::server

@@ -5,6 +5,7 @@
 
 #include "metrics.h"
 #include "sparrow/error.h"
+#include "sparrow/yolo/letterbox.h"
 
 namespace sparrow::server {
 namespace {
@@ -39,8 +40,11 @@ bool DynamicBatcher::reserve(size_t n) {
 }
 
 void DynamicBatcher::release(size_t n) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  reserved_ -= std::min(n, reserved_);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    reserved_ -= std::min(n, reserved_);
+  }
+  wake_.notify_all();  // a drain may be waiting for the last reservation
 }
 
 void DynamicBatcher::submit(BatchItem item) {
@@ -80,10 +84,11 @@ size_t DynamicBatcher::engine_index(size_t items) const {
 }
 
 // Waits for the first item, then until the batch is full or the first item has waited
-// max_queue_delay. While draining, items still queued are taken at once.
+// max_queue_delay. While draining, items still queued are taken at once, and the batcher keeps
+// waiting for items that hold a reservation but are still being pre-processed.
 std::vector<BatchItem> DynamicBatcher::next_batch(std::unique_lock<std::mutex>& lock) {
   const size_t max_items = static_cast<size_t>(max_batch_size());
-  wake_.wait(lock, [this] { return draining_ || !queue_.empty(); });
+  wake_.wait(lock, [this] { return !queue_.empty() || (draining_ && reserved_ == 0); });
   if (queue_.empty()) return {};
   const auto flush_at = queue_.front().enqueued + options_.max_queue_delay;
   wake_.wait_until(lock, flush_at, [&] { return draining_ || queue_.size() >= max_items; });
@@ -101,10 +106,7 @@ void DynamicBatcher::loop() {
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
     std::vector<BatchItem> batch = next_batch(lock);
-    if (batch.empty()) {
-      if (draining_) return;
-      continue;
-    }
+    if (batch.empty()) return;  // drained: nothing queued, nothing reserved
     lock.unlock();
     run(batch);
     lock.lock();
@@ -132,7 +134,12 @@ void DynamicBatcher::run(std::vector<BatchItem>& batch) {
   Tensor& input = inputs_[index][0];
   const size_t item_floats = static_cast<size_t>(input.size() / engine.batch_size());
   for (size_t i = 0; i < live.size(); ++i) {
-    std::memcpy(input.data_as<float>() + i * item_floats, live[i]->input.data(), item_floats * sizeof(float));
+    float* dst = input.data_as<float>() + i * item_floats;
+    if (!live[i]->pixels.empty()) {
+      yolo::unit_floats(live[i]->pixels.data(), item_floats, dst);
+    } else {
+      std::memcpy(dst, live[i]->input.data(), item_floats * sizeof(float));
+    }
   }
   // Unused slots of a short batch keep whatever they held: their outputs are never read.
   const auto start = Steady::now();

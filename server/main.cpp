@@ -1,5 +1,6 @@
 // sparrow-server: serves YOLOv5 detection over gRPC (sparrow.v1.Detection and the KServe v2
 // inference protocol), with health checks, reflection and Prometheus metrics.
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 
@@ -83,6 +84,10 @@ ServerConfig resolve(const CLI::App& app, const Flags& f) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Image and tensor buffers (MBs each, freed by other threads than the ones allocating) get
+  // their own mappings, returned to the system when freed: resident memory then follows the
+  // work in flight instead of ratcheting up in malloc's per-thread arenas.
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
   CLI::App app{"sparrow-server: YOLOv5 detection over gRPC", "sparrow-server"};
   Flags flags;
   add_flags(app, flags);

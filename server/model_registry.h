@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "call_tracker.h"
 #include "metrics.h"
 #include "model.h"
 #include "server_config.h"
@@ -27,6 +28,7 @@ class ModelRegistry {
   const std::string& default_name() const { return config_.models.front().name; }
 
   ThreadPool& preprocess_pool() { return *pool_; }
+  CallTracker& calls() { return calls_; }
   Metrics& metrics() { return *metrics_; }
   const ServerConfig& config() const { return config_; }
   // Stops accepting work and lets every batcher finish what it queued.
@@ -37,6 +39,7 @@ class ModelRegistry {
   Metrics* const metrics_;
   std::map<std::string, std::unique_ptr<Model>> models_;
   std::unique_ptr<ThreadPool> pool_;
+  CallTracker calls_;
   std::atomic<bool> ready_{false};
 };
 

@@ -11,7 +11,7 @@
 #include <sstream>
 
 #include "detection_service.h"
-// KSERVE: #include "kserve_service.h"
+#include "kserve_service.h"
 #include "sparrow/error.h"
 
 namespace sparrow::server {
@@ -53,13 +53,13 @@ void Server::start() {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   detection_ = std::make_unique<DetectionService>(registry_);
-  // KSERVE: kserve_ = std::make_unique<KServeService>(registry_);
+  kserve_ = std::make_unique<KServeService>(registry_);
   grpc::ServerBuilder builder;
   builder.AddListeningPort(config_.host + ":" + std::to_string(config_.port), credentials(config_), &port_);
   builder.SetMaxReceiveMessageSize(static_cast<int>(config_.max_receive_message_bytes));
   builder.SetMaxSendMessageSize(static_cast<int>(config_.max_receive_message_bytes));
   builder.RegisterService(detection_.get());
-  // KSERVE: builder.RegisterService(kserve_.get());
+  builder.RegisterService(kserve_.get());
   server_ = builder.BuildAndStart();
   if (!server_ || port_ == 0) {
     throw Error(ErrorCode::kIo, "cannot listen on " + config_.host + ":" + std::to_string(config_.port) + " (port in use?)");
@@ -91,13 +91,20 @@ void Server::shutdown() {
   }
   if (server_) {
     std::fprintf(stderr, "sparrow-server: shutting down, draining calls in flight\n");
-    // Shutdown stops new calls and waits for the ones in flight, which finish as the batchers
-    // keep running; past the deadline the rest are cancelled.
-    const auto deadline = std::chrono::system_clock::now() +
-                          std::chrono::milliseconds(static_cast<int64_t>(config_.shutdown_timeout_seconds * 1000));
-    server_->Shutdown(deadline);
+    // New calls get UNAVAILABLE from here on; the accepted ones finish as the batchers keep
+    // running. Then gRPC's own shutdown only has responses still being sent and long-lived
+    // streams (health Watch) left, and ends those after a short grace instead of holding the
+    // process for the whole timeout.
+    const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(config_.shutdown_timeout_seconds * 1000));
+    if (!registry_.calls().stop_and_wait(std::chrono::steady_clock::now() + timeout)) {
+      std::fprintf(stderr, "sparrow-server: calls still running after %.0f s are cancelled\n", config_.shutdown_timeout_seconds);
+    }
+    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
     registry_.drain();
     server_->Wait();
+    const int64_t accepted = registry_.calls().accepted();
+    std::fprintf(stderr, "sparrow-server: answered %lld of %lld accepted calls\n",
+                 static_cast<long long>(accepted - registry_.calls().in_flight()), static_cast<long long>(accepted));
   }
   metrics_.stop_serving();
   {

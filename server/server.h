@@ -42,7 +42,7 @@ class Server {
   Metrics metrics_;
   ModelRegistry registry_;
   std::unique_ptr<DetectionService> detection_;
-  // KSERVE: std::unique_ptr<KServeService> kserve_;
+  std::unique_ptr<KServeService> kserve_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   std::mutex mutex_;

@@ -18,7 +18,7 @@ struct ModelConfig {
   float iou_threshold = 0.45f;
   int max_det = 300;
   int64_t max_queue_delay_us = 2000;  // how long the first queued image may wait for a fuller batch
-  int queue_capacity = 256;           // images queued or being pre-processed; more are refused
+  int queue_capacity = 64;            // images queued or being pre-processed; more are refused
 };
 
 struct ServerConfig {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "sparrow/engine.h"
@@ -18,6 +19,8 @@ struct BenchmarkOptions {
   // Concurrent streams for the async scenario; they share the engine's cores.
   int num_streams = 1;
   uint64_t seed = 0;  // inputs are random, never uninitialised memory
+  // Checked between batches; returning true ends the run early (a cancelled call, a shutdown).
+  std::function<bool()> should_stop;
 };
 
 struct BenchmarkResult {

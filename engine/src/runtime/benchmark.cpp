@@ -30,9 +30,9 @@ double percentile(const std::vector<double>& sorted, double p) {
 // One stream: runs back to back until the deadline or until `budget` batches have been taken
 // (shared by all streams), recording each batch's time.
 void stream_loop(const Engine& engine, const std::vector<Tensor>& inputs, int threads, Clock::time_point deadline,
-                 std::atomic<int64_t>* budget, std::vector<double>& times) {
+                 std::atomic<int64_t>* budget, const std::function<bool()>& should_stop, std::vector<double>& times) {
   std::vector<Tensor> outputs;
-  while (Clock::now() < deadline && (!budget || budget->fetch_sub(1) > 0)) {
+  while (Clock::now() < deadline && (!budget || budget->fetch_sub(1) > 0) && !(should_stop && should_stop())) {
     const auto start = Clock::now();
     engine.run(inputs, outputs, threads);
     times.push_back(elapsed_ms(start, Clock::now()));
@@ -68,9 +68,9 @@ BenchmarkResult run_benchmark(const Engine& engine, const BenchmarkOptions& opti
     auto& sink = record ? times : scratch;
     std::vector<std::thread> workers;
     for (int s = 1; s < streams; ++s) {
-      workers.emplace_back([&, s] { stream_loop(engine, inputs[s], threads, deadline, limit, sink[s]); });
+      workers.emplace_back([&, s] { stream_loop(engine, inputs[s], threads, deadline, limit, options.should_stop, sink[s]); });
     }
-    stream_loop(engine, inputs[0], threads, deadline, limit, sink[0]);
+    stream_loop(engine, inputs[0], threads, deadline, limit, options.should_stop, sink[0]);
     for (auto& w : workers) w.join();
   };
 

@@ -45,6 +45,10 @@ LetterboxTransform Detector::preprocess(const cv::Mat& bgr, float* dst) const {
   return letterbox(bgr, input_height_, input_width_, dst);
 }
 
+LetterboxTransform Detector::preprocess_bytes(const cv::Mat& bgr, uint8_t* dst) const {
+  return letterbox_bytes(bgr, input_height_, input_width_, dst);
+}
+
 std::vector<Detection> Detector::postprocess(const float* output_item, const LetterboxTransform& transform,
                                              const NmsOptions& nms) const {
   std::vector<Detection> d = non_max_suppression(output_item, anchors_, row_width_, nms);

@@ -1,6 +1,7 @@
 #include "sparrow/yolo/letterbox.h"
 
 #include <cmath>
+#include <vector>
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
@@ -16,7 +17,7 @@ int round_half_even(double v) { return static_cast<int>(std::nearbyint(v)); }
 
 }  // namespace
 
-LetterboxTransform letterbox(const cv::Mat& bgr, int height, int width, float* dst) {
+LetterboxTransform letterbox_bytes(const cv::Mat& bgr, int height, int width, uint8_t* dst) {
   if (bgr.empty() || bgr.type() != CV_8UC3) {
     throw Error(ErrorCode::kInvalidArgument, "letterbox needs a non-empty 8-bit 3-channel image");
   }
@@ -32,13 +33,11 @@ LetterboxTransform letterbox(const cv::Mat& bgr, int height, int width, float* d
   cv::Mat padded;
   cv::copyMakeBorder(resized, padded, top, height - new_h - top, left, width - new_w - left, cv::BORDER_CONSTANT,
                      cv::Scalar(114, 114, 114));
-  cv::Mat scaled;
-  padded.convertTo(scaled, CV_32FC3, 1.0 / 255.0);
   // Split straight into the output planes, R first.
   const size_t plane = static_cast<size_t>(height) * width;
-  std::vector<cv::Mat> planes = {cv::Mat(height, width, CV_32F, dst + 2 * plane), cv::Mat(height, width, CV_32F, dst + plane),
-                                 cv::Mat(height, width, CV_32F, dst)};
-  cv::split(scaled, planes);
+  std::vector<cv::Mat> planes = {cv::Mat(height, width, CV_8U, dst + 2 * plane), cv::Mat(height, width, CV_8U, dst + plane),
+                                 cv::Mat(height, width, CV_8U, dst)};
+  cv::split(padded, planes);
 
   LetterboxTransform t;
   t.scale = static_cast<float>(r);
@@ -46,6 +45,19 @@ LetterboxTransform letterbox(const cv::Mat& bgr, int height, int width, float* d
   t.pad_y = static_cast<float>(top);
   t.source_width = bgr.cols;
   t.source_height = bgr.rows;
+  return t;
+}
+
+void unit_floats(const uint8_t* src, size_t n, float* dst) {
+  constexpr float kScale = static_cast<float>(1.0 / 255.0);
+  for (size_t i = 0; i < n; ++i) dst[i] = static_cast<float>(src[i]) * kScale;
+}
+
+LetterboxTransform letterbox(const cv::Mat& bgr, int height, int width, float* dst) {
+  const size_t n = static_cast<size_t>(3) * height * width;
+  std::vector<uint8_t> bytes(n);
+  const LetterboxTransform t = letterbox_bytes(bgr, height, width, bytes.data());
+  unit_floats(bytes.data(), n, dst);
   return t;
 }
 

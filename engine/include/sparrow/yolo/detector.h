@@ -52,6 +52,7 @@ class Detector {
 
   // The stages, for callers that form their own batches (the server's batcher).
   LetterboxTransform preprocess(const cv::Mat& bgr, float* dst) const;  // dst: 3 x height x width
+  LetterboxTransform preprocess_bytes(const cv::Mat& bgr, uint8_t* dst) const;  // the same as 0..255 bytes
   std::vector<Detection> postprocess(const float* output_item, const LetterboxTransform& transform,
                                      const NmsOptions& nms) const;
 

@@ -2,6 +2,9 @@
 // input size, convert BGR to RGB, scale to 0..1 and write NCHW floats.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
+
 namespace cv {
 class Mat;
 }
@@ -17,5 +20,10 @@ struct LetterboxTransform {
 
 // `bgr` is an 8-bit 3-channel image; `dst` receives 3 x height x width floats.
 LetterboxTransform letterbox(const cv::Mat& bgr, int height, int width, float* dst);
+// The same letterbox as 3 x height x width bytes (0..255), a quarter of the memory; the floats
+// letterbox() writes are exactly unit_floats() of these.
+LetterboxTransform letterbox_bytes(const cv::Mat& bgr, int height, int width, uint8_t* dst);
+// Bytes 0..255 to floats 0..1: the one scaling every input path uses, so they agree bit for bit.
+void unit_floats(const uint8_t* src, size_t n, float* dst);
 
 }  // namespace sparrow::yolo

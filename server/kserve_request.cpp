@@ -1,0 +1,196 @@
+#include "kserve_request.h"
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+
+#include "kserve_parameters.h"
+#include "kserve_tensors.h"
+
+namespace sparrow::server {
+namespace {
+
+using InputTensor = inference::ModelInferRequest::InferInputTensor;
+
+grpc::Status invalid(const std::string& message) { return {grpc::StatusCode::INVALID_ARGUMENT, message}; }
+
+std::string quoted(const std::string& s) { return "'" + s + "'"; }
+
+std::string accepted_inputs(const Model& model, const TensorLayout& t) {
+  return "model " + quoted(model.name()) + " takes " + quoted(t.input_name) + " (FP32 or UINT8 [N, " +
+         std::to_string(t.channels) + ", " + std::to_string(t.height) + ", " + std::to_string(t.width) + "]) or " +
+         quoted(kEncodedImagesInput) + " (BYTES [N])";
+}
+
+// Exactly one input, named for one of the model's.
+grpc::Status check_input_names(const inference::ModelInferRequest& r, const Model& model, const TensorLayout& t) {
+  if (r.inputs_size() == 0) return invalid("the request has no inputs; " + accepted_inputs(model, t));
+  std::set<std::string> seen;
+  for (const InputTensor& in : r.inputs()) {
+    if (in.name() != t.input_name && in.name() != kEncodedImagesInput) {
+      return invalid("unknown input " + quoted(in.name()) + "; " + accepted_inputs(model, t));
+    }
+    if (!seen.insert(in.name()).second) return invalid("more than one input named " + quoted(in.name()));
+  }
+  if (r.inputs_size() > 1) return invalid("give one input, not both; " + accepted_inputs(model, t));
+  return grpc::Status::OK;
+}
+
+// raw_input_contents, when used, holds every input and no input has typed contents.
+grpc::Status check_raw_use(const inference::ModelInferRequest& r) {
+  if (r.raw_input_contents_size() == 0) return grpc::Status::OK;
+  if (r.raw_input_contents_size() != r.inputs_size()) {
+    return invalid("raw_input_contents has " + std::to_string(r.raw_input_contents_size()) + " entries for " +
+                   std::to_string(r.inputs_size()) + " input(s); give one per input, in order");
+  }
+  for (const InputTensor& in : r.inputs()) {
+    if (in.has_contents()) {
+      return invalid("input " + quoted(in.name()) + " sets contents while the request uses raw_input_contents");
+    }
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status count_mismatch(const InputTensor& in, const std::string& field, int64_t have, const std::string& unit,
+                            int64_t need) {
+  return invalid("input " + quoted(in.name()) + ": " + field + " holds " + std::to_string(have) + " " + unit +
+                 ", but " + in.datatype() + " " + shape_text(in.shape()) + " needs " + std::to_string(need));
+}
+
+grpc::Status plan_tensor(const inference::ModelInferRequest& r, const Model& model, const TensorLayout& t,
+                         InferPlan* plan) {
+  const InputTensor& in = r.inputs(0);
+  if (in.datatype() != "FP32" && in.datatype() != "UINT8") {
+    return invalid("input " + quoted(in.name()) + " has datatype " + quoted(in.datatype()) + "; expected FP32 or UINT8");
+  }
+  const KServeShape& s = in.shape();
+  const std::optional<int64_t> elements = element_count(s);
+  if (s.size() != 4 || s[0] < 1 || s[1] != t.channels || s[2] != t.height || s[3] != t.width || !elements) {
+    return invalid("input " + quoted(in.name()) + " has shape " + shape_text(s) + "; model " + quoted(model.name()) +
+                   " takes [N, " + std::to_string(t.channels) + ", " + std::to_string(t.height) + ", " +
+                   std::to_string(t.width) + "] with N >= 1");
+  }
+  plan->items = static_cast<size_t>(s[0]);
+  TensorInput& input = plan->tensor;
+  input.uint8 = in.datatype() == "UINT8";
+  if (r.raw_input_contents_size() > 0) {
+    input.raw = &r.raw_input_contents(0);
+    const int64_t bytes = *elements * (input.uint8 ? 1 : 4);
+    if (static_cast<int64_t>(input.raw->size()) != bytes) {
+      return count_mismatch(in, "raw_input_contents", static_cast<int64_t>(input.raw->size()), "bytes", bytes);
+    }
+  } else if (input.uint8) {
+    input.uint = &in.contents().uint_contents();
+    if (input.uint->size() != *elements) {
+      return count_mismatch(in, "contents.uint_contents", input.uint->size(), "values", *elements);
+    }
+  } else {
+    input.fp32 = &in.contents().fp32_contents();
+    if (input.fp32->size() != *elements) {
+      return count_mismatch(in, "contents.fp32_contents", input.fp32->size(), "values", *elements);
+    }
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status plan_images(const inference::ModelInferRequest& r, InferPlan* plan) {
+  const InputTensor& in = r.inputs(0);
+  if (in.datatype() != "BYTES") {
+    return invalid("input " + quoted(in.name()) + " has datatype " + quoted(in.datatype()) +
+                   "; expected BYTES, one encoded image per element");
+  }
+  const KServeShape& s = in.shape();
+  if (!(s.size() == 1 || (s.size() == 2 && s[1] == 1)) || s[0] < 1) {
+    return invalid("input " + quoted(in.name()) + " has shape " + shape_text(s) + "; expected [N] or [N, 1] with N >= 1");
+  }
+  plan->encoded = true;
+  plan->items = static_cast<size_t>(s[0]);
+  if (r.raw_input_contents_size() > 0) {
+    auto elements = split_length_prefixed(r.raw_input_contents(0));
+    if (!elements) {
+      return invalid("input " + quoted(in.name()) +
+                     ": raw_input_contents is not a series of 4-byte little-endian lengths each followed by that "
+                     "many bytes");
+    }
+    plan->images = std::move(*elements);
+    if (plan->images.size() != plan->items) {
+      return count_mismatch(in, "raw_input_contents", static_cast<int64_t>(plan->images.size()), "elements", s[0]);
+    }
+    return grpc::Status::OK;
+  }
+  const auto& bytes = in.contents().bytes_contents();
+  if (static_cast<size_t>(bytes.size()) != plan->items) {
+    return count_mismatch(in, "contents.bytes_contents", bytes.size(), "elements", s[0]);
+  }
+  for (const std::string& image : bytes) plan->images.emplace_back(image);
+  return grpc::Status::OK;
+}
+
+// The outputs asked for (all the input's when none are named), each produced for this input.
+grpc::Status plan_outputs(const inference::ModelInferRequest& r, const TensorLayout& t, InferPlan* plan) {
+  const std::vector<std::string> tensor = {t.output_name};
+  const std::vector<std::string> detections = {kDetectionsOutput, kDetectionCountsOutput};
+  const std::vector<std::string>& produced = plan->encoded ? detections : tensor;
+  const std::vector<std::string>& other = plan->encoded ? tensor : detections;
+  if (r.outputs_size() == 0) plan->outputs = produced;
+  for (const auto& out : r.outputs()) {
+    const std::string& name = out.name();
+    if (std::find(produced.begin(), produced.end(), name) != produced.end()) {
+      if (std::find(plan->outputs.begin(), plan->outputs.end(), name) != plan->outputs.end()) {
+        return invalid("output " + quoted(name) + " is requested more than once");
+      }
+      plan->outputs.push_back(name);
+    } else if (std::find(other.begin(), other.end(), name) != other.end()) {
+      return invalid("output " + quoted(name) + " is only produced for " +
+                     quoted(plan->encoded ? t.input_name : kEncodedImagesInput) + " inputs");
+    } else {
+      return invalid("unknown output " + quoted(name) + "; the model produces " + quoted(t.output_name) + " for " +
+                     quoted(t.input_name) + " and " + quoted(kDetectionsOutput) + ", " +
+                     quoted(kDetectionCountsOutput) + " for " + quoted(kEncodedImagesInput));
+    }
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace
+
+grpc::Status plan_infer(const inference::ModelInferRequest& request, const Model& model, InferPlan* plan) {
+  const TensorLayout t = tensor_layout(model);
+  grpc::Status s = check_input_names(request, model, t);
+  if (s.ok()) s = check_raw_use(request);
+  if (s.ok()) {
+    s = request.inputs(0).name() == t.input_name ? plan_tensor(request, model, t, plan) : plan_images(request, plan);
+  }
+  if (s.ok()) s = plan_outputs(request, t, plan);
+  if (s.ok()) s = nms_from_parameters(request.parameters(), model.default_nms(), &plan->nms);
+  plan->raw_output = request.raw_input_contents_size() > 0;
+  return s;
+}
+
+grpc::Status read_tensor_item(const TensorInput& input, const TensorLayout& layout, size_t index, BatchItem* item) {
+  const size_t n = layout.input_elements();
+  const size_t first = index * n;
+  // Bytes stay bytes until the batcher scales them (yolo::unit_floats, as the letterbox does).
+  if (input.raw && input.uint8) {
+    const auto* src = reinterpret_cast<const uint8_t*>(input.raw->data()) + first;
+    item->pixels.assign(src, src + n);
+  } else if (input.raw) {
+    item->input.resize(n);
+    std::memcpy(item->input.data(), input.raw->data() + first * sizeof(float), n * sizeof(float));
+  } else if (input.uint) {
+    const uint32_t* src = input.uint->data() + first;
+    item->pixels.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      if (src[i] > 255) {
+        return invalid("input " + quoted(layout.input_name) + ": contents.uint_contents[" + std::to_string(first + i) +
+                       "] is " + std::to_string(src[i]) + "; UINT8 values are 0..255");
+      }
+      item->pixels[i] = static_cast<uint8_t>(src[i]);
+    }
+  } else {
+    item->input.assign(input.fp32->data() + first, input.fp32->data() + first + n);
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace sparrow::server

@@ -1,0 +1,194 @@
+#include "kserve_service.h"
+
+#include <chrono>
+#include <functional>
+
+#include "detect_job.h"
+#include "kserve_detections.h"
+#include "kserve_model.h"
+#include "kserve_request.h"
+#include "kserve_tensor_job.h"
+#include "status.h"
+
+#ifndef SPARROW_VERSION
+#define SPARROW_VERSION "unknown"
+#endif
+
+namespace sparrow::server {
+namespace {
+
+using Steady = std::chrono::steady_clock;
+using Answer = std::function<void(const grpc::Status&, inference::ModelInferResponse&&)>;
+
+double seconds_since(Steady::time_point t) { return std::chrono::duration<double>(Steady::now() - t).count(); }
+
+// Finishes a unary call and records it. `model` is "" unless it names a served model: names
+// clients made up must not become metric labels.
+void finish(ModelRegistry& registry, grpc::ServerUnaryReactor* reactor, const Model* model, const std::string& method,
+            Steady::time_point start, const grpc::Status& status) {
+  registry.metrics().request(model ? model->name() : "", method, status_name(status.error_code()), seconds_since(start));
+  reactor->Finish(status);
+}
+
+// The served model a request names, or the status to answer with.
+grpc::Status find_model(ModelRegistry& registry, const std::string& name, const std::string& version, Model** model) {
+  if (!registry.ready()) return {grpc::StatusCode::UNAVAILABLE, "models are still loading"};
+  Model* found = registry.find(name);
+  if (!found) return {grpc::StatusCode::NOT_FOUND, "no model named '" + name + "'"};
+  if (!is_served_version(version)) {
+    return {grpc::StatusCode::NOT_FOUND, "model '" + name + "' has no version '" + version + "'; it serves version " +
+                                             kKServeVersion};
+  }
+  *model = found;
+  return grpc::Status::OK;
+}
+
+grpc::Status shutting_down() { return {grpc::StatusCode::UNAVAILABLE, "the server is shutting down"}; }
+
+// Ready for inference: loaded, and not shutting down (so that load balancers stop sending).
+bool serving(ModelRegistry& registry) { return registry.ready() && registry.calls().accepting(); }
+
+grpc::Status check_deadline(const grpc::CallbackServerContext* context) {
+  if (context->deadline() > std::chrono::system_clock::now()) return grpc::Status::OK;
+  return {grpc::StatusCode::DEADLINE_EXCEEDED, "the deadline had passed when the request arrived"};
+}
+
+// gRPC would only fail the response after every item had been inferred.
+grpc::Status check_response_size(const ModelRegistry& registry, const Model& model, const InferPlan& plan) {
+  if (plan.encoded) return grpc::Status::OK;
+  const auto limit = static_cast<size_t>(registry.config().max_receive_message_bytes);
+  const size_t bytes = plan.items * tensor_layout(model).output_elements() * sizeof(float);
+  if (bytes <= limit) return grpc::Status::OK;
+  return {grpc::StatusCode::RESOURCE_EXHAUSTED, "the response to " + std::to_string(plan.items) + " items would be " +
+                                                    std::to_string(bytes) + " bytes, over the server's limit of " +
+                                                    std::to_string(limit) + " (--max-message-bytes); send fewer items"};
+}
+
+// The image tensor, split into items for the model's batcher.
+grpc::Status start_tensor(ModelRegistry& registry, grpc::CallbackServerContext* context, Model* model,
+                          const InferPlan& plan, Answer answer) {
+  TensorJob job{model, plan.tensor, plan.items, plan.raw_output, context->deadline(),
+                [context] { return context->IsCancelled(); }, std::move(answer)};
+  return start_tensor_job(registry, std::move(job));
+}
+
+// Encoded images through the detection pipeline. The queue is claimed here, so a full one is
+// refused at once; the images are copied out of the request on the pre-process pool.
+grpc::Status start_encoded(ModelRegistry& registry, grpc::CallbackServerContext* context, Model* model,
+                           InferPlan plan, Answer answer) {
+  if (grpc::Status s = reserve_images(*model, plan.items); !s.ok()) return s;
+  const auto deadline = context->deadline();
+  registry.preprocess_pool().submit([context, model, deadline, plan = std::move(plan), answer = std::move(answer)] {
+    DetectJob job;
+    job.model = model;
+    for (std::string_view image : plan.images) job.request.add_images(image.data(), image.size());
+    job.nms = plan.nms;
+    job.deadline = deadline;
+    job.cancelled = [context] { return context->IsCancelled(); };
+    job.complete = [answer, outputs = plan.outputs, raw = plan.raw_output](const grpc::Status& status,
+                                                                            v1::DetectResponse&& detections) {
+      inference::ModelInferResponse result;
+      if (status.ok()) add_detection_outputs(detections, outputs, raw, &result);
+      answer(status, std::move(result));
+    };
+    detect_reserved(std::move(job));
+  });
+  return grpc::Status::OK;
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* KServeService::ServerLive(grpc::CallbackServerContext* context,
+                                                    const inference::ServerLiveRequest*,
+                                                    inference::ServerLiveResponse* response) {
+  const auto start = Steady::now();
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  // Answering at all is being live; readiness is ServerReady's question.
+  response->set_live(true);
+  finish(registry_, reactor, nullptr, "ServerLive", start, grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* KServeService::ServerReady(grpc::CallbackServerContext* context,
+                                                     const inference::ServerReadyRequest*,
+                                                     inference::ServerReadyResponse* response) {
+  const auto start = Steady::now();
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  response->set_ready(serving(registry_));
+  finish(registry_, reactor, nullptr, "ServerReady", start, grpc::Status::OK);
+  return reactor;
+}
+
+// As Triton: UNAVAILABLE while the server is not ready (loading or shutting down), then
+// ready=false, not an error, for a model or version it does not serve.
+grpc::ServerUnaryReactor* KServeService::ModelReady(grpc::CallbackServerContext* context,
+                                                    const inference::ModelReadyRequest* request,
+                                                    inference::ModelReadyResponse* response) {
+  const auto start = Steady::now();
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  Model* model = nullptr;
+  grpc::Status s = shutting_down();
+  if (registry_.calls().accepting()) s = find_model(registry_, request->name(), request->version(), &model);
+  if (s.error_code() == grpc::StatusCode::NOT_FOUND) s = grpc::Status::OK;
+  response->set_ready(model && model->ready());
+  finish(registry_, reactor, model, "ModelReady", start, s);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* KServeService::ServerMetadata(grpc::CallbackServerContext* context,
+                                                        const inference::ServerMetadataRequest*,
+                                                        inference::ServerMetadataResponse* response) {
+  const auto start = Steady::now();
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  response->set_name("sparrow");
+  response->set_version(SPARROW_VERSION);
+  // No optional protocol extensions (model repository, statistics, ...) are implemented.
+  finish(registry_, reactor, nullptr, "ServerMetadata", start, grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* KServeService::ModelMetadata(grpc::CallbackServerContext* context,
+                                                       const inference::ModelMetadataRequest* request,
+                                                       inference::ModelMetadataResponse* response) {
+  const auto start = Steady::now();
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  Model* model = nullptr;
+  grpc::Status s = find_model(registry_, request->name(), request->version(), &model);
+  if (s.ok()) fill_model_metadata(*model, response);
+  finish(registry_, reactor, model, "ModelMetadata", start, s);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* KServeService::ModelInfer(grpc::CallbackServerContext* context,
+                                                    const inference::ModelInferRequest* request,
+                                                    inference::ModelInferResponse* response) {
+  const auto start = Steady::now();
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  Model* model = nullptr;
+  InferPlan plan;
+  // Held until the call is answered, so that shutdown waits for it.
+  std::shared_ptr<void> call = registry_.calls().enter();
+  grpc::Status s = call ? check_deadline(context) : shutting_down();
+  if (s.ok()) s = find_model(registry_, request->model_name(), request->model_version(), &model);
+  if (s.ok()) s = plan_infer(*request, *model, &plan);
+  if (s.ok()) s = check_response_size(registry_, *model, plan);
+  if (s.ok()) {
+    Answer answer = [this, reactor, request, response, model, start, call](const grpc::Status& status,
+                                                                           inference::ModelInferResponse&& result) {
+      if (status.ok()) {
+        response->Swap(&result);
+        response->set_model_name(model->name());
+        response->set_model_version(kKServeVersion);
+        response->set_id(request->id());
+      }
+      finish(registry_, reactor, model, "ModelInfer", start, status);
+    };
+    s = plan.encoded ? start_encoded(registry_, context, model, std::move(plan), std::move(answer))
+                     : start_tensor(registry_, context, model, plan, std::move(answer));
+    if (s.ok()) return reactor;
+  }
+  finish(registry_, reactor, model, "ModelInfer", start, s);
+  return reactor;
+}
+
+}  // namespace sparrow::server

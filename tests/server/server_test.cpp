@@ -1,0 +1,374 @@
+// The real sparrow-server over real gRPC channels: detection results, benchmark figures, health,
+// errors, load with dynamic batching, and graceful shutdown under load.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "server/server_process.h"
+#include "sparrow/v1/detection.grpc.pb.h"
+#include "sparrow/yolo/detector.h"
+#include "support/test_support.h"
+
+namespace sparrow {
+namespace {
+
+using test::ServerProcess;
+using Stub = v1::Detection::Stub;
+
+const std::string kBus = test::shared_path("data/images/bus.jpg");
+const std::string kZidane = test::shared_path("data/images/zidane.jpg");
+
+grpc::Status detect(Stub& stub, const std::vector<std::string>& images, v1::DetectResponse* response,
+                    std::chrono::milliseconds timeout = std::chrono::seconds(60), const std::string& model = "") {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + timeout);
+  v1::DetectRequest request;
+  request.set_model(model);
+  for (const auto& image : images) request.add_images(image);
+  return stub.Detect(&ctx, request, response);
+}
+
+// One server for the tests that do not stop it.
+class ServerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    server_ = new ServerProcess({"--max-batch-size", "4", "--max-message-bytes", "8000000"});
+    ASSERT_TRUE(server_->wait_serving(std::chrono::seconds(120))) << server_->log();
+  }
+  static void TearDownTestSuite() {
+    EXPECT_EQ(server_->terminate(std::chrono::seconds(30)), 0) << server_->log();
+    delete server_;
+  }
+  static ServerProcess* server_;
+};
+ServerProcess* ServerTest::server_ = nullptr;
+
+TEST_F(ServerTest, DetectMatchesTheInProcessDetector) {
+  auto stub = v1::Detection::NewStub(server_->channel());
+  v1::DetectResponse response;
+  const std::vector<std::string> images = {test::read_binary_file(kBus), test::read_binary_file(kZidane)};
+  ASSERT_TRUE(detect(*stub, images, &response).ok());
+  const yolo::Detector detector(test::shared_path("models/yolov5n.onnx"));
+  const auto expected = detector.detect_encoded(images);
+  ASSERT_EQ(response.results_size(), 2);
+  for (int i = 0; i < 2; ++i) {
+    const v1::ImageResult& r = response.results(i);
+    EXPECT_EQ(r.width(), expected[i].width);
+    ASSERT_EQ(r.detections_size(), static_cast<int>(expected[i].detections.size())) << i;
+    for (int k = 0; k < r.detections_size(); ++k) {
+      const auto& got = r.detections(k);
+      const auto& want = expected[i].detections[k];
+      EXPECT_EQ(got.class_id(), want.class_id);
+      EXPECT_EQ(got.class_name(), detector.class_names()[want.class_id]);
+      EXPECT_NEAR(got.score(), want.score, 1e-4);
+      EXPECT_NEAR(got.box().x1(), want.x1, 0.05);
+      EXPECT_NEAR(got.box().y2(), want.y2, 0.05);
+    }
+    EXPECT_GT(r.timings().preprocess_ms(), 0);
+    EXPECT_GT(r.timings().inference_ms(), 0);
+  }
+}
+
+TEST_F(ServerTest, BenchmarkFiguresAreConsistent) {
+  auto stub = v1::Detection::NewStub(server_->channel());
+  grpc::ClientContext ctx;
+  v1::BenchmarkRequest request;
+  request.set_batch_size(2);
+  request.set_seconds(1.5);
+  request.set_warmup_seconds(0.3);
+  v1::BenchmarkResponse r;
+  ASSERT_TRUE(stub->Benchmark(&ctx, request, &r).ok());
+  EXPECT_EQ(r.batch_size(), 2);
+  EXPECT_EQ(r.scenario(), "sync");
+  ASSERT_GT(r.iterations(), 0);
+  // One stream: items/sec is the batch over the mean batch time (plus loop overhead).
+  EXPECT_NEAR(r.items_per_second(), 2 * 1000.0 / r.batch_times_mean(), 0.05 * r.items_per_second());
+  EXPECT_LE(r.p50(), r.p99());
+  EXPECT_GT(r.engine().dense_layers(), 50);
+  EXPECT_FALSE(r.engine().isa().empty());
+}
+
+TEST_F(ServerTest, ListAndGetModels) {
+  auto stub = v1::Detection::NewStub(server_->channel());
+  grpc::ClientContext ctx;
+  v1::ListModelsResponse list;
+  ASSERT_TRUE(stub->ListModels(&ctx, {}, &list).ok());
+  ASSERT_EQ(list.models_size(), 1);
+  const v1::ModelInfo& m = list.models(0);
+  EXPECT_EQ(m.name(), "yolov5n");
+  EXPECT_EQ(m.max_batch_size(), 4);
+  EXPECT_EQ(std::vector<int>(m.batch_sizes().begin(), m.batch_sizes().end()), (std::vector<int>{1, 2, 4}));
+  EXPECT_EQ(m.class_names_size(), 80);
+  EXPECT_TRUE(m.ready());
+  grpc::ClientContext ctx2;
+  v1::GetModelRequest get;
+  get.set_name("nope");
+  v1::ModelInfo info;
+  EXPECT_EQ(stub->GetModel(&ctx2, get, &info).error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(ServerTest, ErrorsHaveClearStatuses) {
+  auto stub = v1::Detection::NewStub(server_->channel());
+  v1::DetectResponse response;
+  grpc::Status s = detect(*stub, {test::read_binary_file(kBus), "not an image at all"}, &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("image 1"), std::string::npos) << s.error_message();
+
+  s = detect(*stub, {test::read_binary_file(kBus)}, &response, std::chrono::seconds(5), "no_such_model");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_NE(s.error_message().find("no_such_model"), std::string::npos);
+
+  s = detect(*stub, {}, &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+
+  // Over the server's 8 MB receive limit: refused by gRPC itself.
+  s = detect(*stub, {std::string(9'000'000, 'x')}, &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+
+  grpc::ClientContext ctx;
+  v1::DetectRequest bad;
+  bad.add_images(test::read_binary_file(kBus));
+  bad.mutable_options()->set_conf_threshold(2.0f);
+  EXPECT_EQ(stub->Detect(&ctx, bad, &response).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(ServerTest, ExpiredDeadlineIsAnsweredWithoutInference) {
+  auto stub = v1::Detection::NewStub(server_->channel());
+  const double before = server_->metric("sparrow_inference_items_total");
+  v1::DetectResponse response;
+  for (int i = 0; i < 5; ++i) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() - std::chrono::seconds(1));
+    v1::DetectRequest request;
+    request.add_images(test::read_binary_file(kBus));
+    EXPECT_EQ(stub->Detect(&ctx, request, &response).error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  }
+  EXPECT_EQ(server_->metric("sparrow_inference_items_total"), before);
+}
+
+TEST_F(ServerTest, DetectStreamAnswersInOrder) {
+  auto stub = v1::Detection::NewStub(server_->channel());
+  grpc::ClientContext ctx;
+  auto stream = stub->DetectStream(&ctx);
+  const std::string bus = test::read_binary_file(kBus), zidane = test::read_binary_file(kZidane);
+  for (int i = 0; i < 12; ++i) {
+    v1::DetectRequest r;
+    r.set_request_id(std::to_string(i));
+    r.add_images(i % 2 ? zidane : bus);
+    ASSERT_TRUE(stream->Write(r));
+  }
+  stream->WritesDone();
+  v1::DetectResponse response;
+  for (int i = 0; i < 12; ++i) {
+    ASSERT_TRUE(stream->Read(&response)) << i;
+    EXPECT_EQ(response.request_id(), std::to_string(i));
+    EXPECT_EQ(response.results(0).detections_size(), i % 2 ? 3 : 4);
+  }
+  EXPECT_FALSE(stream->Read(&response));
+  EXPECT_TRUE(stream->Finish().ok());
+}
+
+// A bad frame ends the stream with an error naming it; the frames before it are answered.
+TEST_F(ServerTest, DetectStreamErrorNamesTheFrame) {
+  auto stub = v1::Detection::NewStub(server_->channel());
+  grpc::ClientContext ctx;
+  auto stream = stub->DetectStream(&ctx);
+  const std::string bus = test::read_binary_file(kBus);
+  for (int i = 0; i < 3; ++i) {
+    v1::DetectRequest r;
+    std::string id = "f";
+    id += std::to_string(i);
+    r.set_request_id(id);
+    r.add_images(i == 2 ? std::string("garbage") : bus);
+    ASSERT_TRUE(stream->Write(r));
+  }
+  stream->WritesDone();
+  v1::DetectResponse response;
+  std::vector<std::string> answered;
+  while (stream->Read(&response)) answered.push_back(response.request_id());
+  const grpc::Status s = stream->Finish();
+  EXPECT_EQ(answered, (std::vector<std::string>{"f0", "f1"}));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("frame 2 (request_id 'f2')"), std::string::npos) << s.error_message();
+}
+
+TEST_F(ServerTest, OversizedRequestsAreInvalidNotRetryable) {
+  auto stub = v1::Detection::NewStub(server_->channel());
+  v1::DetectResponse response;
+  const grpc::Status s = detect(*stub, std::vector<std::string>(65, "x"), &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("at most 64 images"), std::string::npos) << s.error_message();
+  grpc::ClientContext ctx;
+  v1::DetectRequest bad;
+  bad.add_images(test::read_binary_file(kBus));
+  bad.mutable_options()->add_classes(500);
+  EXPECT_EQ(stub->Detect(&ctx, bad, &response).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+// 64 clients, 2000 requests: every answer correct, none lost or duplicated; the batcher forms
+// batches larger than one; resident memory is flat from one round to the next.
+TEST_F(ServerTest, LoadWithDynamicBatching) {
+  const std::string bus = test::read_binary_file(kBus);
+  auto round = [&](int total, std::map<grpc::StatusCode, int>& codes, std::set<std::string>& ids) {
+    std::atomic<int> next{0};
+    std::mutex mutex;
+    std::vector<std::thread> clients;
+    for (int c = 0; c < 64; ++c) {
+      clients.emplace_back([&] {
+        auto stub = v1::Detection::NewStub(server_->channel());
+        for (int i = next++; i < total; i = next++) {
+          grpc::ClientContext ctx;
+          ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
+          v1::DetectRequest request;
+          request.set_request_id(std::to_string(i));
+          request.add_images(bus);
+          v1::DetectResponse response;
+          const grpc::Status s = stub->Detect(&ctx, request, &response);
+          std::lock_guard<std::mutex> lock(mutex);
+          codes[s.error_code()]++;
+          if (s.ok() && response.results(0).detections_size() == 4) ids.insert(response.request_id());
+        }
+      });
+    }
+    for (auto& t : clients) t.join();
+  };
+  std::map<grpc::StatusCode, int> codes;
+  std::set<std::string> ids;
+  const double batches_before = server_->metric("sparrow_batch_size_count");
+  const double items_before = server_->metric("sparrow_batch_size_sum");
+  round(1000, codes, ids);
+  const double rss_after_first = server_->metric("process_resident_memory_bytes");
+  round(1000, codes, ids);
+  const double rss_after_second = server_->metric("process_resident_memory_bytes");
+  // The second round reuses request ids 0..999: 1000 distinct ids, 2000 OK answers.
+  EXPECT_EQ(codes[grpc::StatusCode::OK], 2000) << "non-OK answers: " << 2000 - codes[grpc::StatusCode::OK];
+  EXPECT_EQ(ids.size(), 1000u);
+  const double batches = server_->metric("sparrow_batch_size_count") - batches_before;
+  const double items = server_->metric("sparrow_batch_size_sum") - items_before;
+  EXPECT_EQ(items, 2000);
+  EXPECT_GT(items / batches, 1.5) << "mean batch size " << items / batches;
+  EXPECT_LT(rss_after_second, rss_after_first * 1.10) << rss_after_first << " -> " << rss_after_second;
+}
+
+// A queue of two images: a burst of requests gets RESOURCE_EXHAUSTED at once for the excess.
+TEST(ServerQueue, FullQueueRefusesWithoutBlocking) {
+  ServerProcess server({"--max-batch-size", "1", "--queue-capacity", "2", "--max-queue-delay-us", "0"});
+  ASSERT_TRUE(server.wait_serving(std::chrono::seconds(120))) << server.log();
+  const std::string bus = test::read_binary_file(kBus);
+  std::atomic<int> exhausted{0}, ok{0};
+  std::atomic<int64_t> slowest_refusal_ms{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 16; ++c) {
+    clients.emplace_back([&] {
+      auto stub = v1::Detection::NewStub(server.channel());
+      v1::DetectResponse response;
+      const auto start = std::chrono::steady_clock::now();
+      const grpc::Status s = detect(*stub, {bus, bus}, &response);
+      const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+      if (s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+        ++exhausted;
+        int64_t seen = slowest_refusal_ms;
+        while (ms > seen && !slowest_refusal_ms.compare_exchange_weak(seen, ms)) {
+        }
+      } else if (s.ok()) {
+        ++ok;
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_GT(exhausted, 0);
+  EXPECT_GT(ok, 0);
+  EXPECT_EQ(exhausted + ok, 16);
+  // Refusals come at once, not after waiting for the queue (one inference takes ~25-100 ms).
+  EXPECT_LT(slowest_refusal_ms, 1000);
+  EXPECT_EQ(server.terminate(std::chrono::seconds(30)), 0);
+}
+
+// Health: NOT_SERVING while models load, SERVING after warm-up, NOT_SERVING once SIGTERM arrives.
+TEST(ServerHealth, FollowsLoadingAndShutdown) {
+  ServerProcess server({"--max-batch-size", "16"});
+  const std::string first = server.health();
+  ASSERT_TRUE(server.wait_serving(std::chrono::seconds(120))) << server.log();
+  EXPECT_EQ(first, "NOT_SERVING") << "health answered before models were loaded";
+  EXPECT_NE(server.log().find("SERVING"), std::string::npos);
+
+  auto stub = grpc::health::v1::Health::NewStub(server.channel());
+  grpc::ClientContext ctx;
+  grpc::health::v1::HealthCheckRequest request;
+  auto watch = stub->Watch(&ctx, request);
+  grpc::health::v1::HealthCheckResponse update;
+  ASSERT_TRUE(watch->Read(&update));
+  EXPECT_EQ(update.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+  std::thread stopper([&] { EXPECT_EQ(server.terminate(std::chrono::seconds(30)), 0); });
+  bool saw_not_serving = false;
+  while (watch->Read(&update)) saw_not_serving = saw_not_serving || update.status() == grpc::health::v1::HealthCheckResponse::NOT_SERVING;
+  stopper.join();
+  EXPECT_TRUE(saw_not_serving);
+}
+
+// SIGTERM under load: every accepted request is answered, then the process exits 0 in time.
+TEST(ServerShutdown, DrainsInFlightRequests) {
+  ServerProcess server({"--max-batch-size", "4", "--shutdown-timeout", "30"});
+  ASSERT_TRUE(server.wait_serving(std::chrono::seconds(120))) << server.log();
+  const std::string bus = test::read_binary_file(kBus);
+  std::atomic<bool> stop{false};
+  std::atomic<int> ok{0}, refused{0}, other{0};
+  std::mutex errors_mutex;
+  std::string errors;
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 16; ++c) {
+    clients.emplace_back([&] {
+      auto stub = v1::Detection::NewStub(server.channel());
+      while (!stop) {
+        v1::DetectResponse response;
+        const grpc::Status s = detect(*stub, {bus}, &response);
+        if (s.ok() && response.results(0).detections_size() == 4) {
+          ++ok;
+        } else if (s.error_code() == grpc::StatusCode::UNAVAILABLE || s.error_code() == grpc::StatusCode::CANCELLED) {
+          // Arrived after shutdown began: refused by the server (UNAVAILABLE), or still in gRPC's
+          // transport when it closed (CANCELLED). The server's count below shows these were
+          // never accepted.
+          ++refused;
+          return;
+        } else {
+          ++other;
+          std::lock_guard<std::mutex> lock(errors_mutex);
+          errors += std::to_string(s.error_code()) + " " + s.error_message() + "\n";
+        }
+      }
+    });
+  }
+  // A long server-side benchmark must not hold the shutdown either.
+  std::thread benchmark([&] {
+    auto stub = v1::Detection::NewStub(server.channel());
+    grpc::ClientContext ctx;
+    v1::BenchmarkRequest request;
+    request.set_seconds(300);
+    v1::BenchmarkResponse response;
+    stub->Benchmark(&ctx, request, &response);
+  });
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  const auto start = std::chrono::steady_clock::now();
+  const int code = server.terminate(std::chrono::seconds(40));
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  stop = true;
+  for (auto& t : clients) t.join();
+  benchmark.join();
+  EXPECT_EQ(code, 0) << server.log();
+  EXPECT_LT(seconds, 30);
+  EXPECT_GT(ok, 0);
+  // Every call the server accepted was answered, and those are exactly the client's successes
+  // (plus the benchmark, stopped early by the shutdown but answered).
+  const std::string accepted = std::to_string(ok + 1);
+  EXPECT_NE(server.log().find("answered " + accepted + " of " + accepted + " accepted calls"), std::string::npos)
+      << "client OK " << ok << "; " << server.log();
+  EXPECT_EQ(other, 0) << "accepted requests answered with an error:\n" << errors;
+}
+
+}  // namespace
+}  // namespace sparrow
