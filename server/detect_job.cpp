@@ -5,6 +5,7 @@
 #include <opencv2/core.hpp>
 
 #include "sparrow/yolo/image_decoder.h"
+#include "sparrow/yolo/letterbox.h"
 #include "status.h"
 
 namespace sparrow::server {
@@ -14,18 +15,30 @@ using Steady = std::chrono::steady_clock;
 
 double ms_since(Steady::time_point t) { return std::chrono::duration<double, std::milli>(Steady::now() - t).count(); }
 
-// Shared by the job's items; all of them finish on the batcher thread, so `response` is only
-// written there (or, before any item is queued, on the worker).
+// Shared by the job's items. Each item writes only its own entries; the job completes when the
+// last item is done or failed, so the request it reads stays valid for all of them.
 struct JobState {
   DetectJob job;
   v1::DetectResponse response;
   std::vector<yolo::LetterboxTransform> transforms;
   std::atomic<size_t> remaining{0};
-  std::atomic<bool> finished{false};
+  std::mutex error_mutex;
+  grpc::Status error = grpc::Status::OK;  // the first failure, if any
 
-  void finish(const grpc::Status& status) {
-    if (finished.exchange(true)) return;
-    job.complete(status, std::move(response));
+  void item_finished() {
+    if (--remaining > 0) return;
+    job.complete(error, std::move(response));
+  }
+  void item_failed(const grpc::Status& status) {
+    {
+      std::lock_guard<std::mutex> lock(error_mutex);
+      if (error.ok()) error = status;
+    }
+    item_finished();
+  }
+  bool failed() {
+    std::lock_guard<std::mutex> lock(error_mutex);
+    return !error.ok();
   }
 };
 
@@ -42,64 +55,34 @@ void fill(v1::ImageResult& out, const std::vector<yolo::Detection>& detections, 
   }
 }
 
-// Decodes and letterboxes every image, then queues them; a bad image fails the whole request
-// before anything reaches the batcher.
-void prepare_and_queue(const std::shared_ptr<JobState>& state) {
-  Model& model = *state->job.model;
-  const yolo::Detector& detector = model.detector();
-  const auto& images = state->job.request.images();
-  const size_t n = static_cast<size_t>(images.size());
-  const size_t item = static_cast<size_t>(3) * detector.input_height() * detector.input_width();
-  std::vector<BatchItem> items(n);
-  for (size_t i = 0; i < n; ++i) {
-    const auto start = Steady::now();
-    try {
-      const cv::Mat image = yolo::decode_image(images[static_cast<int>(i)].data(), images[static_cast<int>(i)].size(),
-                                               detector.options().decode);
-      items[i].pixels.resize(item);
-      state->transforms[i] = detector.preprocess_bytes(image, items[i].pixels.data());
-      v1::ImageResult* r = state->response.mutable_results(static_cast<int>(i));
-      r->set_width(image.cols);
-      r->set_height(image.rows);
-      r->mutable_timings()->set_preprocess_ms(ms_since(start));
-    } catch (const Error& e) {
-      model.batcher().release(n);
-      state->finish(grpc::Status(to_status(e).error_code(), "image " + std::to_string(i) + ": " + e.what()));
-      return;
-    }
-  }
-  state->remaining = n;
-  for (size_t i = 0; i < n; ++i) {
-    BatchItem& b = items[i];
-    b.deadline = state->job.deadline;
-    // Once the job has finished (another item failed) its call may be gone: the remaining items
-    // must not ask the call's context, only be dropped.
-    b.cancelled = [state] { return state->finished || (state->job.cancelled && state->job.cancelled()); };
-    b.done = [state, i](const ItemResult& r) {
-      if (state->finished) return;
-      const auto start = Steady::now();
-      const yolo::Detector& d = state->job.model->detector();
-      v1::ImageResult* out = state->response.mutable_results(static_cast<int>(i));
-      fill(*out, d.postprocess(r.output, state->transforms[i], state->job.nms), d.class_names());
-      out->mutable_timings()->set_queue_ms(r.queue_ms);
-      out->mutable_timings()->set_inference_ms(r.inference_ms);
-      out->mutable_timings()->set_postprocess_ms(ms_since(start));
-      if (--state->remaining == 0) state->finish(grpc::Status::OK);
-    };
-    b.failed = [state](ItemFailure failure, const std::string& message) { state->finish(item_status(failure, message)); };
-    model.batcher().submit(std::move(b));
+// Decodes image i and letterboxes it into the batch slot.
+std::string prepare(JobState& state, size_t i, float* dst) {
+  if (state.failed()) return "skipped: another image of the request failed";
+  const auto start = Steady::now();
+  const yolo::Detector& detector = state.job.model->detector();
+  try {
+    const std::string_view bytes = state.job.images[i];
+    const cv::Mat image = yolo::decode_image(bytes.data(), bytes.size(), detector.options().decode);
+    state.transforms[i] = detector.preprocess(image, dst);
+    v1::ImageResult* r = state.response.mutable_results(static_cast<int>(i));
+    r->set_width(image.cols);
+    r->set_height(image.rows);
+    r->mutable_timings()->set_preprocess_ms(ms_since(start));
+    return "";
+  } catch (const Error& e) {
+    return "image " + std::to_string(i) + ": " + e.what();
   }
 }
 
-std::shared_ptr<JobState> make_state(DetectJob job) {
-  auto state = std::make_shared<JobState>();
-  state->job = std::move(job);
-  const int n = state->job.request.images_size();
-  state->response.set_model(state->job.model->name());
-  state->response.set_request_id(state->job.request.request_id());
-  for (int i = 0; i < n; ++i) state->response.add_results();
-  state->transforms.resize(static_cast<size_t>(n));
-  return state;
+void postprocess(JobState& state, size_t i, const ItemResult& r) {
+  const auto start = Steady::now();
+  const yolo::Detector& d = state.job.model->detector();
+  v1::ImageResult* out = state.response.mutable_results(static_cast<int>(i));
+  fill(*out, d.postprocess(r.output, state.transforms[i], state.job.nms), d.class_names());
+  // The batch's queueing is this image's wait; its share of decoding is already in preprocess_ms.
+  out->mutable_timings()->set_queue_ms(r.queue_ms);
+  out->mutable_timings()->set_inference_ms(r.inference_ms);
+  out->mutable_timings()->set_postprocess_ms(ms_since(start));
 }
 
 }  // namespace
@@ -109,6 +92,7 @@ grpc::Status item_status(ItemFailure failure, const std::string& message) {
     case ItemFailure::kDeadlineExceeded: return {grpc::StatusCode::DEADLINE_EXCEEDED, message};
     case ItemFailure::kCancelled: return {grpc::StatusCode::CANCELLED, message};
     case ItemFailure::kShutdown: return {grpc::StatusCode::UNAVAILABLE, message};
+    case ItemFailure::kInvalidInput: return {grpc::StatusCode::INVALID_ARGUMENT, message};
     case ItemFailure::kEngineError: break;
   }
   return {grpc::StatusCode::INTERNAL, message};
@@ -131,20 +115,38 @@ grpc::Status nms_options(const v1::DetectOptions& r, const yolo::NmsOptions& def
   return grpc::Status::OK;
 }
 
-grpc::Status reserve_images(Model& model, size_t n) {
+grpc::Status reserve_items(Model& model, size_t n) {
   if (model.batcher().reserve(n)) return grpc::Status::OK;
   return {grpc::StatusCode::RESOURCE_EXHAUSTED, "model '" + model.name() + "' queue is full (capacity " +
                                                     std::to_string(model.config().queue_capacity) +
                                                     " images); retry later"};
 }
 
-void detect_reserved(DetectJob job) { prepare_and_queue(make_state(std::move(job))); }
-
-grpc::Status start_detect(ModelRegistry& registry, DetectJob job) {
-  const size_t n = static_cast<size_t>(job.request.images_size());
-  if (grpc::Status s = reserve_images(*job.model, n); !s.ok()) return s;
-  std::shared_ptr<JobState> state = make_state(std::move(job));
-  registry.preprocess_pool().submit([state] { prepare_and_queue(state); });
+grpc::Status start_detect(DetectJob job) {
+  Model& model = *job.model;
+  const size_t n = job.images.size();
+  if (grpc::Status s = reserve_items(model, n); !s.ok()) return s;
+  auto state = std::make_shared<JobState>();
+  state->job = std::move(job);
+  state->response.set_model(model.name());
+  state->response.set_request_id(state->job.request_id);
+  for (size_t i = 0; i < n; ++i) state->response.add_results();
+  state->transforms.resize(n);
+  state->remaining = n;
+  for (size_t i = 0; i < n; ++i) {
+    BatchItem b;
+    b.deadline = state->job.deadline;
+    b.cancelled = state->job.cancelled;
+    b.prepare = [state, i](float* dst) { return prepare(*state, i, dst); };
+    b.done = [state, i](const ItemResult& r) {
+      postprocess(*state, i, r);
+      state->item_finished();
+    };
+    b.failed = [state](ItemFailure failure, const std::string& message) {
+      state->item_failed(item_status(failure, message));
+    };
+    model.batcher().submit(std::move(b));
+  }
   return grpc::Status::OK;
 }
 

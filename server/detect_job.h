@@ -1,14 +1,17 @@
-// One DetectRequest through a model: images decoded and letterboxed on the pre-process pool,
-// inferred through the model's batcher, post-processed with the request's thresholds.
+// One detection request through a model: each image becomes a batch item that the batcher
+// decodes and letterboxes into its batch slot, infers, and hands back for post-processing with
+// the request's thresholds.
 #pragma once
 
 #include <chrono>
 #include <functional>
+#include <memory>
+#include <string_view>
+#include <vector>
 
 #include <grpcpp/support/status.h>
 
 #include "model.h"
-#include "model_registry.h"
 #include "sparrow/v1/detection.pb.h"
 
 namespace sparrow::server {
@@ -21,23 +24,22 @@ grpc::Status nms_options(const v1::DetectOptions& requested, const yolo::NmsOpti
 
 struct DetectJob {
   Model* model = nullptr;
-  v1::DetectRequest request;
+  // Encoded images; the bytes must stay valid until `complete` runs (keep_alive may own them).
+  std::vector<std::string_view> images;
+  std::shared_ptr<const void> keep_alive;
+  std::string request_id;
   yolo::NmsOptions nms;
   std::chrono::system_clock::time_point deadline = std::chrono::system_clock::time_point::max();
   std::function<bool()> cancelled;
-  // Called exactly once, on a worker or batcher thread.
+  // Called exactly once, on the batcher thread, after every image has been dealt with.
   std::function<void(const grpc::Status&, v1::DetectResponse&&)> complete;
 };
 
-// Returns at once. RESOURCE_EXHAUSTED when the model's queue has no room for the images, without
+// Returns at once: RESOURCE_EXHAUSTED when the model's queue has no room for the images, without
 // queueing anything; every other outcome arrives through job.complete.
-grpc::Status start_detect(ModelRegistry& registry, DetectJob job);
+grpc::Status start_detect(DetectJob job);
 
-// The two halves of start_detect, for callers that must refuse a full queue at once but build
-// the job's request (copying large payloads) on the pre-process pool themselves.
-// RESOURCE_EXHAUSTED when the model's queue has no room for n images.
-grpc::Status reserve_images(Model& model, size_t n);
-// Decodes, letterboxes and queues on the calling thread a job whose images were reserved.
-void detect_reserved(DetectJob job);
+// Claims queue room for n items: RESOURCE_EXHAUSTED when there is none.
+grpc::Status reserve_items(Model& model, size_t n);
 
 }  // namespace sparrow::server

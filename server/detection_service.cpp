@@ -58,6 +58,18 @@ grpc::Status validate(ModelRegistry& registry, const v1::DetectRequest& request,
   return nms_options(request.options(), (*model)->default_nms(), nms);
 }
 
+// A job over a request's images (views into the request).
+DetectJob detect_job(Model* model, const v1::DetectRequest& request, const yolo::NmsOptions& nms,
+                     std::chrono::system_clock::time_point deadline) {
+  DetectJob job;
+  job.model = model;
+  for (const std::string& image : request.images()) job.images.emplace_back(image);
+  job.request_id = request.request_id();
+  job.nms = nms;
+  job.deadline = deadline;
+  return job;
+}
+
 // DetectStream: each request is one job; responses are written in request order, at most
 // kInFlight requests are being processed per stream (more wait in the client's send window).
 // A frame that fails ends the stream with its status, naming the frame; the frames before it are
@@ -90,12 +102,16 @@ class DetectStreamReactor final : public grpc::ServerBidiReactor<v1::DetectReque
     grpc::Status s = registry_.calls().accepting() ? validate(registry_, incoming_, context_->deadline(), &model, &nms)
                                                    : shutting_down();
     if (s.ok()) {
-      DetectJob job{model, incoming_, nms, context_->deadline(), [this] { return context_->IsCancelled(); },
-                    [this, seq](const grpc::Status& status, v1::DetectResponse&& response) {
-                      completed(seq, status, std::move(response));
-                    }};
+      // incoming_ is reused for the next read: the job owns a copy of this frame.
+      auto frame_request = std::make_shared<v1::DetectRequest>(incoming_);
+      DetectJob job = detect_job(model, *frame_request, nms, context_->deadline());
+      job.keep_alive = frame_request;
+      job.cancelled = [this] { return context_->IsCancelled(); };
+      job.complete = [this, seq](const grpc::Status& status, v1::DetectResponse&& response) {
+        completed(seq, status, std::move(response));
+      };
       ++in_flight_;
-      s = start_detect(registry_, std::move(job));
+      s = start_detect(std::move(job));
       if (!s.ok()) --in_flight_;
     }
     if (!s.ok()) {
@@ -216,12 +232,14 @@ grpc::ServerUnaryReactor* DetectionService::Detect(grpc::CallbackServerContext* 
   grpc::Status s = call ? validate(registry_, *request, context->deadline(), &model, &nms) : shutting_down();
   if (s.ok()) {
     const std::string name = model->name();
-    DetectJob job{model, *request, nms, context->deadline(), [context] { return context->IsCancelled(); },
-                  [this, reactor, response, name, start, call](const grpc::Status& status, v1::DetectResponse&& result) {
-                    if (status.ok()) response->Swap(&result);
-                    finish(registry_, reactor, name, "Detect", start, status);
-                  }};
-    s = start_detect(registry_, std::move(job));
+    // The request outlives the job: the call ends only when the job completes.
+    DetectJob job = detect_job(model, *request, nms, context->deadline());
+    job.cancelled = [context] { return context->IsCancelled(); };
+    job.complete = [this, reactor, response, name, start, call](const grpc::Status& status, v1::DetectResponse&& result) {
+      if (status.ok()) response->Swap(&result);
+      finish(registry_, reactor, name, "Detect", start, status);
+    };
+    s = start_detect(std::move(job));
     if (s.ok()) return reactor;
   }
   finish(registry_, reactor, model ? model->name() : "", "Detect", start, s);

@@ -5,7 +5,6 @@
 
 #include "metrics.h"
 #include "sparrow/error.h"
-#include "sparrow/yolo/letterbox.h"
 
 namespace sparrow::server {
 namespace {
@@ -133,30 +132,41 @@ void DynamicBatcher::run(std::vector<BatchItem>& batch) {
   const Engine& engine = *engines_[index];
   Tensor& input = inputs_[index][0];
   const size_t item_floats = static_cast<size_t>(input.size() / engine.batch_size());
+  std::vector<std::string> errors(live.size());
+  const auto prepare_start = Steady::now();
+#pragma omp parallel for schedule(dynamic, 1) num_threads(engine.num_cores())
   for (size_t i = 0; i < live.size(); ++i) {
-    float* dst = input.data_as<float>() + i * item_floats;
-    if (!live[i]->pixels.empty()) {
-      yolo::unit_floats(live[i]->pixels.data(), item_floats, dst);
-    } else {
-      std::memcpy(dst, live[i]->input.data(), item_floats * sizeof(float));
+    try {
+      errors[i] = live[i]->prepare(input.data_as<float>() + i * item_floats);
+    } catch (const std::exception& e) {
+      errors[i] = e.what();
     }
   }
+  const double prepare_ms = ms_between(prepare_start, Steady::now());
+  std::vector<size_t> slots;  // items that made it into the batch, by slot
+  for (size_t i = 0; i < live.size(); ++i) {
+    if (errors[i].empty()) {
+      slots.push_back(i);
+    } else {
+      live[i]->failed(ItemFailure::kInvalidInput, errors[i]);
+    }
+  }
+  if (slots.empty()) return;
   // Unused slots of a short batch keep whatever they held: their outputs are never read.
   const auto start = Steady::now();
   try {
     engine.run(inputs_[index], outputs_[index]);
   } catch (const std::exception& e) {
-    for (BatchItem* item : live) item->failed(ItemFailure::kEngineError, e.what());
+    for (size_t i : slots) live[i]->failed(ItemFailure::kEngineError, e.what());
     return;
   }
-  const auto end = Steady::now();
-  const double inference_ms = ms_between(start, end);
-  metrics_->batch(model_, static_cast<int>(live.size()), inference_ms / 1000);
+  const double inference_ms = ms_between(start, Steady::now());
+  metrics_->batch(model_, static_cast<int>(slots.size()), inference_ms / 1000);
   const Tensor& output = outputs_[index][0];
   const size_t out_floats = static_cast<size_t>(output.size() / engine.batch_size());
-  for (size_t i = 0; i < live.size(); ++i) {
-    ItemResult r{output.data_as<float>() + i * out_floats, ms_between(live[i]->enqueued, start), inference_ms,
-                 static_cast<int>(live.size())};
+  for (size_t i : slots) {
+    ItemResult r{output.data_as<float>() + i * out_floats, ms_between(live[i]->enqueued, prepare_start), prepare_ms,
+                 inference_ms, static_cast<int>(slots.size())};
     metrics_->item(model_, r.queue_ms / 1000, ms_between(live[i]->enqueued, Steady::now()) / 1000);
     live[i]->done(r);
   }

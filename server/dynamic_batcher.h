@@ -1,6 +1,8 @@
 // The dynamic batcher in front of a model's engines: items (one image or tensor each) queue up,
 // one thread forms batches of up to max_batch_size, waiting at most max_queue_delay for the
-// first item, runs the smallest engine that fits, and hands each item its slice of the output.
+// first item, has every item write its input into the batch (decoding images, in parallel on the
+// engine's own OpenMP threads, so pre-processing never competes with inference for cores), runs
+// the smallest engine that fits, and hands each item its slice of the output.
 #pragma once
 
 #include <chrono>
@@ -21,19 +23,19 @@ class Metrics;
 
 struct ItemResult {
   const float* output = nullptr;  // this item's rows of the engine's first output
-  double queue_ms = 0;
-  double inference_ms = 0;
+  double queue_ms = 0;      // from submit() to the batch's start
+  double prepare_ms = 0;    // the batch's input preparation (decoding, letterboxing)
+  double inference_ms = 0;  // the batch's engine run
   int batch_items = 0;
 };
 
 // Why an item was not inferred.
-enum class ItemFailure { kDeadlineExceeded, kCancelled, kShutdown, kEngineError };
+enum class ItemFailure { kDeadlineExceeded, kCancelled, kShutdown, kInvalidInput, kEngineError };
 
 struct BatchItem {
-  // Exactly one item of the engines' input (C x H x W): as floats, or as bytes 0..255 that the
-  // batcher scales by 1/255 (a quarter of the memory while queued).
-  std::vector<float> input;
-  std::vector<uint8_t> pixels;
+  // Writes exactly one item of the engines' input (C x H x W floats) to dst; returns an error
+  // message, empty on success. Runs on an inference thread, concurrently with other items.
+  std::function<std::string(float* dst)> prepare;
   std::chrono::system_clock::time_point deadline = std::chrono::system_clock::time_point::max();
   std::function<bool()> cancelled;                                    // may be empty
   std::function<void(const ItemResult&)> done;                        // on the batcher thread

@@ -1,5 +1,7 @@
 #include "kserve_request.h"
 
+#include "sparrow/yolo/letterbox.h"
+
 #include <algorithm>
 #include <cstring>
 #include <set>
@@ -126,13 +128,14 @@ grpc::Status plan_images(const inference::ModelInferRequest& r, InferPlan* plan)
   return grpc::Status::OK;
 }
 
-// The outputs asked for (all the input's when none are named), each produced for this input.
+// The outputs asked for, each produced for this input: the image tensor gives the raw model output
+// (the default) and, on request, the detections its rows hold (in the tensor's own pixels);
+// encoded images give detections in their original pixels.
 grpc::Status plan_outputs(const inference::ModelInferRequest& r, const TensorLayout& t, InferPlan* plan) {
-  const std::vector<std::string> tensor = {t.output_name};
   const std::vector<std::string> detections = {kDetectionsOutput, kDetectionCountsOutput};
+  const std::vector<std::string> tensor = {t.output_name, kDetectionsOutput, kDetectionCountsOutput};
   const std::vector<std::string>& produced = plan->encoded ? detections : tensor;
-  const std::vector<std::string>& other = plan->encoded ? tensor : detections;
-  if (r.outputs_size() == 0) plan->outputs = produced;
+  if (r.outputs_size() == 0) plan->outputs = plan->encoded ? detections : std::vector<std::string>{t.output_name};
   for (const auto& out : r.outputs()) {
     const std::string& name = out.name();
     if (std::find(produced.begin(), produced.end(), name) != produced.end()) {
@@ -140,13 +143,12 @@ grpc::Status plan_outputs(const inference::ModelInferRequest& r, const TensorLay
         return invalid("output " + quoted(name) + " is requested more than once");
       }
       plan->outputs.push_back(name);
-    } else if (std::find(other.begin(), other.end(), name) != other.end()) {
-      return invalid("output " + quoted(name) + " is only produced for " +
-                     quoted(plan->encoded ? t.input_name : kEncodedImagesInput) + " inputs");
+    } else if (name == t.output_name) {
+      return invalid("output " + quoted(name) + " is only produced for " + quoted(t.input_name) + " inputs");
     } else {
-      return invalid("unknown output " + quoted(name) + "; the model produces " + quoted(t.output_name) + " for " +
-                     quoted(t.input_name) + " and " + quoted(kDetectionsOutput) + ", " +
-                     quoted(kDetectionCountsOutput) + " for " + quoted(kEncodedImagesInput));
+      return invalid("unknown output " + quoted(name) + "; the model produces " + quoted(t.output_name) + ", " +
+                     quoted(kDetectionsOutput) + " and " + quoted(kDetectionCountsOutput) + " for " +
+                     quoted(t.input_name) + ", and the last two for " + quoted(kEncodedImagesInput));
     }
   }
   return grpc::Status::OK;
@@ -167,28 +169,28 @@ grpc::Status plan_infer(const inference::ModelInferRequest& request, const Model
   return s;
 }
 
-grpc::Status read_tensor_item(const TensorInput& input, const TensorLayout& layout, size_t index, BatchItem* item) {
+grpc::Status read_tensor_item(const TensorInput& input, const TensorLayout& layout, size_t index, float* dst) {
   const size_t n = layout.input_elements();
   const size_t first = index * n;
-  // Bytes stay bytes until the batcher scales them (yolo::unit_floats, as the letterbox does).
+  // Bytes are scaled as the letterbox scales them (yolo::unit_floats): UINT8 and FP32 inputs of
+  // one image agree bit for bit.
   if (input.raw && input.uint8) {
-    const auto* src = reinterpret_cast<const uint8_t*>(input.raw->data()) + first;
-    item->pixels.assign(src, src + n);
+    yolo::unit_floats(reinterpret_cast<const uint8_t*>(input.raw->data()) + first, n, dst);
   } else if (input.raw) {
-    item->input.resize(n);
-    std::memcpy(item->input.data(), input.raw->data() + first * sizeof(float), n * sizeof(float));
+    std::memcpy(dst, input.raw->data() + first * sizeof(float), n * sizeof(float));
   } else if (input.uint) {
     const uint32_t* src = input.uint->data() + first;
-    item->pixels.resize(n);
+    std::vector<uint8_t> bytes(n);
     for (size_t i = 0; i < n; ++i) {
       if (src[i] > 255) {
         return invalid("input " + quoted(layout.input_name) + ": contents.uint_contents[" + std::to_string(first + i) +
                        "] is " + std::to_string(src[i]) + "; UINT8 values are 0..255");
       }
-      item->pixels[i] = static_cast<uint8_t>(src[i]);
+      bytes[i] = static_cast<uint8_t>(src[i]);
     }
+    yolo::unit_floats(bytes.data(), n, dst);
   } else {
-    item->input.assign(input.fp32->data() + first, input.fp32->data() + first + n);
+    std::memcpy(dst, input.fp32->data() + first, n * sizeof(float));
   }
   return grpc::Status::OK;
 }

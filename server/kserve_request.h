@@ -3,7 +3,6 @@
 // later, on the pre-process pool.
 #pragma once
 
-#include "dynamic_batcher.h"
 
 #include <string>
 #include <string_view>
@@ -41,6 +40,6 @@ grpc::Status plan_infer(const inference::ModelInferRequest& request, const Model
 
 // Converts batch item `index` of a tensor input to floats in dst (layout.input_elements()):
 // UINT8 is scaled by 1/255 as the letterbox does. INVALID_ARGUMENT for uint_contents above 255.
-grpc::Status read_tensor_item(const TensorInput& input, const TensorLayout& layout, size_t index, BatchItem* item);
+grpc::Status read_tensor_item(const TensorInput& input, const TensorLayout& layout, size_t index, float* dst);
 
 }  // namespace sparrow::server

@@ -1,5 +1,7 @@
 #include "kserve_service.h"
 
+#include <algorithm>
+
 #include <chrono>
 #include <functional>
 
@@ -55,9 +57,12 @@ grpc::Status check_deadline(const grpc::CallbackServerContext* context) {
 
 // gRPC would only fail the response after every item had been inferred.
 grpc::Status check_response_size(const ModelRegistry& registry, const Model& model, const InferPlan& plan) {
-  if (plan.encoded) return grpc::Status::OK;
+  const TensorLayout t = tensor_layout(model);
+  if (plan.encoded || std::find(plan.outputs.begin(), plan.outputs.end(), t.output_name) == plan.outputs.end()) {
+    return grpc::Status::OK;  // detections only: a few bytes per box
+  }
   const auto limit = static_cast<size_t>(registry.config().max_receive_message_bytes);
-  const size_t bytes = plan.items * tensor_layout(model).output_elements() * sizeof(float);
+  const size_t bytes = plan.items * t.output_elements() * sizeof(float);
   if (bytes <= limit) return grpc::Status::OK;
   return {grpc::StatusCode::RESOURCE_EXHAUSTED, "the response to " + std::to_string(plan.items) + " items would be " +
                                                     std::to_string(bytes) + " bytes, over the server's limit of " +
@@ -65,35 +70,29 @@ grpc::Status check_response_size(const ModelRegistry& registry, const Model& mod
 }
 
 // The image tensor, split into items for the model's batcher.
-grpc::Status start_tensor(ModelRegistry& registry, grpc::CallbackServerContext* context, Model* model,
+grpc::Status start_tensor(grpc::CallbackServerContext* context, Model* model,
                           const InferPlan& plan, Answer answer) {
-  TensorJob job{model, plan.tensor, plan.items, plan.raw_output, context->deadline(),
+  TensorJob job{model, plan.tensor, plan.items, plan.outputs, plan.nms, plan.raw_output, context->deadline(),
                 [context] { return context->IsCancelled(); }, std::move(answer)};
-  return start_tensor_job(registry, std::move(job));
+  return start_tensor_job(std::move(job));
 }
 
-// Encoded images through the detection pipeline. The queue is claimed here, so a full one is
-// refused at once; the images are copied out of the request on the pre-process pool.
-grpc::Status start_encoded(ModelRegistry& registry, grpc::CallbackServerContext* context, Model* model,
-                           InferPlan plan, Answer answer) {
-  if (grpc::Status s = reserve_images(*model, plan.items); !s.ok()) return s;
-  const auto deadline = context->deadline();
-  registry.preprocess_pool().submit([context, model, deadline, plan = std::move(plan), answer = std::move(answer)] {
-    DetectJob job;
-    job.model = model;
-    for (std::string_view image : plan.images) job.request.add_images(image.data(), image.size());
-    job.nms = plan.nms;
-    job.deadline = deadline;
-    job.cancelled = [context] { return context->IsCancelled(); };
-    job.complete = [answer, outputs = plan.outputs, raw = plan.raw_output](const grpc::Status& status,
-                                                                            v1::DetectResponse&& detections) {
-      inference::ModelInferResponse result;
-      if (status.ok()) add_detection_outputs(detections, outputs, raw, &result);
-      answer(status, std::move(result));
-    };
-    detect_reserved(std::move(job));
-  });
-  return grpc::Status::OK;
+// Encoded images through the detection pipeline; the images stay in the request, which
+// outlives the job.
+grpc::Status start_encoded(grpc::CallbackServerContext* context, Model* model, InferPlan plan, Answer answer) {
+  DetectJob job;
+  job.model = model;
+  job.images.assign(plan.images.begin(), plan.images.end());
+  job.nms = plan.nms;
+  job.deadline = context->deadline();
+  job.cancelled = [context] { return context->IsCancelled(); };
+  job.complete = [answer, outputs = plan.outputs, raw = plan.raw_output](const grpc::Status& status,
+                                                                          v1::DetectResponse&& detections) {
+    inference::ModelInferResponse result;
+    if (status.ok()) add_detection_outputs(detections, outputs, raw, &result);
+    answer(status, std::move(result));
+  };
+  return start_detect(std::move(job));
 }
 
 }  // namespace
@@ -183,8 +182,8 @@ grpc::ServerUnaryReactor* KServeService::ModelInfer(grpc::CallbackServerContext*
       }
       finish(registry_, reactor, model, "ModelInfer", start, status);
     };
-    s = plan.encoded ? start_encoded(registry_, context, model, std::move(plan), std::move(answer))
-                     : start_tensor(registry_, context, model, plan, std::move(answer));
+    s = plan.encoded ? start_encoded(context, model, std::move(plan), std::move(answer))
+                     : start_tensor(context, model, plan, std::move(answer));
     if (s.ok()) return reactor;
   }
   finish(registry_, reactor, model, "ModelInfer", start, s);

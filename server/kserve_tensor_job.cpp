@@ -2,72 +2,100 @@
 
 #include <atomic>
 #include <cstring>
+#include <mutex>
 
 #include "detect_job.h"
+#include "kserve_detections.h"
 #include "kserve_tensors.h"
 
 namespace sparrow::server {
 namespace {
 
-// Shared by the job's items. Items complete on the batcher thread only, so `output` is written
-// there (sized on the worker before any item is queued).
+// Shared by the job's items; each writes only its own slice of `output`. The job completes when
+// the last item is done or failed, so the request the items read stays valid for all of them.
 struct TensorJobState {
   TensorJob job;
   TensorLayout layout;
-  std::string output;  // items x anchors x row floats, the raw_output_contents layout
+  bool want_raw = false, want_detections = false;
+  std::string output;                // items x anchors x row floats, when the raw output is wanted
+  v1::DetectResponse detections;     // one result per item, when detections are wanted
   std::atomic<size_t> remaining{0};
-  std::atomic<bool> finished{false};
+  std::mutex error_mutex;
+  grpc::Status error = grpc::Status::OK;
 
-  void finish(const grpc::Status& status) {
-    if (finished.exchange(true)) return;
+  void item_finished() {
+    if (--remaining > 0) return;
     inference::ModelInferResponse response;
-    if (status.ok()) {
-      const std::vector<int64_t> shape = {static_cast<int64_t>(job.items), layout.anchors, layout.row};
-      add_output(&response, layout.output_name, "FP32", shape, std::move(output), job.raw_output);
+    for (const std::string& name : job.outputs) {
+      if (!error.ok()) break;
+      if (name == layout.output_name) {
+        const std::vector<int64_t> shape = {static_cast<int64_t>(job.items), layout.anchors, layout.row};
+        add_output(&response, name, "FP32", shape, std::move(output), job.raw_output);
+      } else {
+        add_detection_outputs(detections, {name}, job.raw_output, &response);
+      }
     }
-    job.complete(status, std::move(response));
+    job.complete(error, std::move(response));
+  }
+  void item_failed(const grpc::Status& status) {
+    {
+      std::lock_guard<std::mutex> lock(error_mutex);
+      if (error.ok()) error = status;
+    }
+    item_finished();
   }
 };
 
-// Converts every item first, so that a bad value fails the request before anything is queued.
-void prepare_and_queue(const std::shared_ptr<TensorJobState>& state) {
-  Model& model = *state->job.model;
-  const size_t n = state->job.items;
-  std::vector<BatchItem> items(n);
-  for (size_t i = 0; i < n; ++i) {
-    grpc::Status s = read_tensor_item(state->job.input, state->layout, i, &items[i]);
-    if (!s.ok()) {
-      model.batcher().release(n);
-      state->finish(s);
-      return;
-    }
-  }
-  const size_t item_bytes = state->layout.output_elements() * sizeof(float);
-  state->output.resize(n * item_bytes);
-  state->remaining = n;
-  for (size_t i = 0; i < n; ++i) {
-    BatchItem& b = items[i];
-    b.deadline = state->job.deadline;
-    // A finished job's call may be gone: its remaining items are dropped without asking it.
-    b.cancelled = [state] { return state->finished || (state->job.cancelled && state->job.cancelled()); };
-    b.done = [state, i, item_bytes](const ItemResult& r) {
-      if (state->finished) return;
-      std::memcpy(state->output.data() + i * item_bytes, r.output, item_bytes);
-      if (--state->remaining == 0) state->finish(grpc::Status::OK);
-    };
-    b.failed = [state](ItemFailure failure, const std::string& message) { state->finish(item_status(failure, message)); };
-    model.batcher().submit(std::move(b));
+// NMS on one item's rows; boxes stay in the input tensor's pixels (it was letterboxed already).
+void add_tensor_detections(TensorJobState& state, size_t i, const float* rows) {
+  const std::vector<yolo::Detection> found = yolo::non_max_suppression(rows, state.layout.anchors, state.layout.row, state.job.nms);
+  v1::ImageResult* result = state.detections.mutable_results(static_cast<int>(i));
+  result->set_width(static_cast<int32_t>(state.layout.width));
+  result->set_height(static_cast<int32_t>(state.layout.height));
+  for (const yolo::Detection& d : found) {
+    v1::DetectedObject* o = result->add_detections();
+    o->mutable_box()->set_x1(d.x1);
+    o->mutable_box()->set_y1(d.y1);
+    o->mutable_box()->set_x2(d.x2);
+    o->mutable_box()->set_y2(d.y2);
+    o->set_score(d.score);
+    o->set_class_id(d.class_id);
   }
 }
 
 }  // namespace
 
-grpc::Status start_tensor_job(ModelRegistry& registry, TensorJob job) {
-  if (grpc::Status s = reserve_images(*job.model, job.items); !s.ok()) return s;
+grpc::Status start_tensor_job(TensorJob job) {
+  if (grpc::Status s = reserve_items(*job.model, job.items); !s.ok()) return s;
   auto state = std::make_shared<TensorJobState>();
   state->layout = tensor_layout(*job.model);
   state->job = std::move(job);
-  registry.preprocess_pool().submit([state] { prepare_and_queue(state); });
+  const size_t n = state->job.items;
+  const size_t item_bytes = state->layout.output_elements() * sizeof(float);
+  for (const std::string& name : state->job.outputs) {
+    (name == state->layout.output_name ? state->want_raw : state->want_detections) = true;
+  }
+  if (state->want_raw) state->output.resize(n * item_bytes);
+  for (size_t i = 0; i < n && state->want_detections; ++i) state->detections.add_results();
+  state->remaining = n;
+  for (size_t i = 0; i < n; ++i) {
+    BatchItem b;
+    b.deadline = state->job.deadline;
+    b.cancelled = state->job.cancelled;
+    b.prepare = [state, i](float* dst) {
+      const grpc::Status s = read_tensor_item(state->job.input, state->layout, i, dst);
+      return s.ok() ? std::string() : s.error_message();
+    };
+    b.done = [state, i, item_bytes](const ItemResult& r) {
+      if (state->want_raw) std::memcpy(state->output.data() + i * item_bytes, r.output, item_bytes);
+      if (state->want_detections) add_tensor_detections(*state, i, r.output);
+      state->item_finished();
+    };
+    b.failed = [state](ItemFailure failure, const std::string& message) {
+      state->item_failed(item_status(failure, message));
+    };
+    state->job.model->batcher().submit(std::move(b));
+  }
   return grpc::Status::OK;
 }
 

@@ -1,6 +1,6 @@
-// One KServe request's image tensor through a model: split into batch items on the pre-process
-// pool, each queued on the model's batcher (which batches them with other requests' items), and
-// the items' raw outputs gathered back into one output tensor.
+// One KServe request's image tensor through a model: one batch item per image, each copied (or
+// scaled from bytes) straight into its batch slot by the batcher; the items' raw outputs are
+// gathered into one output tensor and/or reduced to detections (in the tensor's pixels).
 #pragma once
 
 #include <chrono>
@@ -10,23 +10,25 @@
 
 #include "kserve/grpc_predict_v2.pb.h"
 #include "kserve_request.h"
-#include "model_registry.h"
+#include "model.h"
 
 namespace sparrow::server {
 
 struct TensorJob {
   Model* model = nullptr;
-  TensorInput input;  // views into the request: it must outlive the job (until complete)
+  TensorInput input;  // views into the request: it must outlive the job (it does: the call ends at complete)
   size_t items = 0;
+  std::vector<std::string> outputs;  // the raw output and/or the detections, in answer order
+  yolo::NmsOptions nms;              // for the detections
   bool raw_output = true;
   std::chrono::system_clock::time_point deadline = std::chrono::system_clock::time_point::max();
   std::function<bool()> cancelled;
-  // Called exactly once, on a worker or batcher thread, with the response's outputs filled in.
+  // Called exactly once, on the batcher thread, after every item has been dealt with.
   std::function<void(const grpc::Status&, inference::ModelInferResponse&&)> complete;
 };
 
 // Returns at once. RESOURCE_EXHAUSTED when the model's queue has no room for the items, without
 // queueing anything; every other outcome arrives through job.complete.
-grpc::Status start_tensor_job(ModelRegistry& registry, TensorJob job);
+grpc::Status start_tensor_job(TensorJob job);
 
 }  // namespace sparrow::server

@@ -1,10 +1,10 @@
 // sparrow-server: serves YOLOv5 detection over gRPC (sparrow.v1.Detection and the KServe v2
 // inference protocol), with health checks, reflection and Prometheus metrics.
-#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
+#include <opencv2/core.hpp>
 #include <cstdio>
 #include <thread>
 
@@ -38,8 +38,6 @@ void add_flags(CLI::App& app, Flags& f) {
   app.add_option("--max-pixels", f.server.max_pixels, "Largest image accepted, in pixels")
       ->envname("SPARROW_MAX_PIXELS")
       ->capture_default_str();
-  app.add_option("--preprocess-threads", f.server.preprocess_threads, "Image decoding threads (0: the cores)")
-      ->envname("SPARROW_PREPROCESS_THREADS");
   app.add_option("--tls-cert", f.server.tls_cert, "PEM certificate chain: enables TLS")->envname("SPARROW_TLS_CERT");
   app.add_option("--tls-key", f.server.tls_key, "PEM private key")->envname("SPARROW_TLS_KEY");
   app.add_option("--tls-client-ca", f.server.tls_client_ca, "PEM CA of client certificates: enables mutual TLS")
@@ -84,10 +82,9 @@ ServerConfig resolve(const CLI::App& app, const Flags& f) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Image and tensor buffers (MBs each, freed by other threads than the ones allocating) get
-  // their own mappings, returned to the system when freed: resident memory then follows the
-  // work in flight instead of ratcheting up in malloc's per-thread arenas.
-  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+  // Images are decoded in parallel across a batch on the engine's OpenMP threads; OpenCV's own
+  // (TBB) thread pool would only compete with them for the same cores.
+  cv::setNumThreads(1);
   CLI::App app{"sparrow-server: YOLOv5 detection over gRPC", "sparrow-server"};
   Flags flags;
   add_flags(app, flags);

@@ -2,14 +2,10 @@
 
 #include <cstdio>
 
-#include "sparrow/engine.h"
 
 namespace sparrow::server {
 
-ModelRegistry::ModelRegistry(const ServerConfig& config, Metrics* metrics) : config_(config), metrics_(metrics) {
-  const int threads = config.preprocess_threads > 0 ? config.preprocess_threads : available_cores();
-  pool_ = std::make_unique<ThreadPool>(threads);
-}
+ModelRegistry::ModelRegistry(const ServerConfig& config, Metrics* metrics) : config_(config), metrics_(metrics) {}
 
 void ModelRegistry::load() {
   for (const ModelConfig& m : config_.models) {

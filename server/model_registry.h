@@ -11,7 +11,6 @@
 #include "metrics.h"
 #include "model.h"
 #include "server_config.h"
-#include "thread_pool.h"
 
 namespace sparrow::server {
 
@@ -27,7 +26,6 @@ class ModelRegistry {
   std::vector<Model*> models();
   const std::string& default_name() const { return config_.models.front().name; }
 
-  ThreadPool& preprocess_pool() { return *pool_; }
   CallTracker& calls() { return calls_; }
   Metrics& metrics() { return *metrics_; }
   const ServerConfig& config() const { return config_; }
@@ -38,7 +36,6 @@ class ModelRegistry {
   const ServerConfig config_;
   Metrics* const metrics_;
   std::map<std::string, std::unique_ptr<Model>> models_;
-  std::unique_ptr<ThreadPool> pool_;
   CallTracker calls_;
   std::atomic<bool> ready_{false};
 };

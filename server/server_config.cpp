@@ -60,7 +60,6 @@ void ServerConfig::validate() const {
   check_range<int64_t>("max_receive_message_bytes", max_receive_message_bytes, 1024, int64_t{1} << 31);
   if (!(shutdown_timeout_seconds >= 0 && shutdown_timeout_seconds <= 3600)) bad("shutdown_timeout_seconds must be in [0, 3600]");
   check_range<int64_t>("max_pixels", max_pixels, 1, int64_t{1} << 32);
-  check_range("preprocess_threads", preprocess_threads, 0, 256);
   if (tls_cert.empty() != tls_key.empty()) bad("TLS needs both a certificate and a key");
   if (!tls_client_ca.empty() && tls_cert.empty()) bad("mutual TLS (a client CA) needs a server certificate and key");
   if (models.empty()) bad("no models configured");
@@ -101,7 +100,6 @@ ServerConfig load_server_config(const std::string& path) {
                      {"max_receive_message_bytes", [&](const YAML::Node& v) { c.max_receive_message_bytes = v.as<int64_t>(); }},
                      {"shutdown_timeout_seconds", [&](const YAML::Node& v) { c.shutdown_timeout_seconds = v.as<double>(); }},
                      {"max_pixels", [&](const YAML::Node& v) { c.max_pixels = v.as<int64_t>(); }},
-                     {"preprocess_threads", [&](const YAML::Node& v) { c.preprocess_threads = v.as<int>(); }},
                      {"tls_cert", [&](const YAML::Node& v) { c.tls_cert = v.as<std::string>(); }},
                      {"tls_key", [&](const YAML::Node& v) { c.tls_key = v.as<std::string>(); }},
                      {"tls_client_ca", [&](const YAML::Node& v) { c.tls_client_ca = v.as<std::string>(); }}});

@@ -28,7 +28,6 @@ struct ServerConfig {
   int64_t max_receive_message_bytes = 64 << 20;
   double shutdown_timeout_seconds = 30;
   int64_t max_pixels = 64 * 1000 * 1000;  // largest image accepted
-  int preprocess_threads = 0;             // image decoding threads; 0: the engine's cores
   std::string tls_cert, tls_key;          // both set: TLS
   std::string tls_client_ca;              // set too: mutual TLS, clients must present a certificate
   std::vector<ModelConfig> models;

@@ -8,7 +8,12 @@
 #include <set>
 #include <thread>
 
+#include <opencv2/core.hpp>
+
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "kserve/grpc_predict_v2.grpc.pb.h"
+#include "sparrow/yolo/image_decoder.h"
+#include "sparrow/yolo/letterbox.h"
 #include "server/server_process.h"
 #include "sparrow/v1/detection.grpc.pb.h"
 #include "sparrow/yolo/detector.h"
@@ -171,6 +176,43 @@ TEST_F(ServerTest, DetectStreamAnswersInOrder) {
   }
   EXPECT_FALSE(stream->Read(&response));
   EXPECT_TRUE(stream->Finish().ok());
+}
+
+// KServe: a letterboxed UINT8 tensor answered with detections (in the tensor's pixels) equal to
+// the detector's on the original image, mapped through the letterbox.
+TEST_F(ServerTest, KServeTensorDetectionsMatchTheDetector) {
+  const std::string bytes = test::read_binary_file(kBus);
+  const cv::Mat image = yolo::decode_image(bytes.data(), bytes.size());
+  std::string tensor(3 * 640 * 640, '\0');
+  const yolo::LetterboxTransform t = yolo::letterbox_bytes(image, 640, 640, reinterpret_cast<uint8_t*>(tensor.data()));
+  inference::ModelInferRequest request;
+  request.set_model_name("yolov5n");
+  auto* in = request.add_inputs();
+  in->set_name("images");
+  in->set_datatype("UINT8");
+  for (int64_t d : {1, 3, 640, 640}) in->add_shape(d);
+  request.add_raw_input_contents(tensor);
+  for (const char* name : {"detections", "detection_counts"}) request.add_outputs()->set_name(name);
+  auto stub = inference::GRPCInferenceService::NewStub(server_->channel());
+  grpc::ClientContext ctx;
+  inference::ModelInferResponse response;
+  ASSERT_TRUE(stub->ModelInfer(&ctx, request, &response).ok());
+  ASSERT_EQ(response.outputs_size(), 2);
+  EXPECT_EQ(response.outputs(0).name(), "detections");
+  const int32_t count = *reinterpret_cast<const int32_t*>(response.raw_output_contents(1).data());
+  const auto* rows = reinterpret_cast<const float*>(response.raw_output_contents(0).data());
+
+  const yolo::Detector detector(test::shared_path("models/yolov5n.onnx"));
+  const auto expected = detector.detect_encoded({bytes}).at(0).detections;
+  ASSERT_EQ(count, static_cast<int32_t>(expected.size()));
+  for (int32_t k = 0; k < count; ++k) {
+    const float* row = rows + 6 * k;
+    EXPECT_EQ(static_cast<int>(row[5]), expected[k].class_id);
+    EXPECT_NEAR(row[4], expected[k].score, 1e-4);
+    // Boxes clipped to the original image are not clipped in the tensor: compare unclipped sides.
+    EXPECT_NEAR(row[0], expected[k].x1 * t.scale + t.pad_x, 0.5) << k;
+    EXPECT_NEAR(row[1], expected[k].y1 * t.scale + t.pad_y, 0.5) << k;
+  }
 }
 
 // A bad frame ends the stream with an error naming it; the frames before it are answered.
