@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config git
   clang libclang-rt-14-dev libomp-dev           # libFuzzer targets
-  libdnnl-dev                                   # oneDNN 2.6 (OpenMP runtime)
+  libdnnl-dev ocl-icd-opencl-dev opencl-c-headers  # oneDNN 2.6 (OpenMP runtime); its CMake package wants OpenCL
   libonnx-dev libonnx-testdata libprotobuf-dev protobuf-compiler
   libopencv-dev                                 # image I/O and the OpenCV DNN reference
   nlohmann-json3-dev                            # JSON for CLI output and COCO files
@@ -20,6 +20,7 @@ packages=(
   python3 python3-numpy python3-onnx            # benchmark model generator
   nodejs                                        # ONNX Runtime peer (npm onnxruntime-node)
   time                                          # peak RSS in benchmarks
+  buildah podman debootstrap                    # container build and smoke test (tests/container)
 )
 
 missing=()

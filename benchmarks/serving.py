@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""Serving overhead: sparrow-client load against sparrow-server, next to the engine's own
+in-process `sparrow benchmark` for the same batch size, in one run on one machine.
+
+For each server batch size B it runs `sparrow benchmark -b B` (in process, random tensors), then
+starts `sparrow-server --max-batch-size B` and drives it with `sparrow-client load` at each
+concurrency level in each mode:
+  detect: sparrow.v1 Detect with the encoded sample image (the server decodes, letterboxes, NMS)
+  infer:  KServe ModelInfer with a letterboxed UINT8 tensor, answered with detections
+and writes a markdown table of items/sec, latency and the ratio to the in-process figure.
+Uses only the standard library.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def run_json(cmd, out_path):
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    with open(out_path) as f:
+        return json.load(f)
+
+
+def start_server(binary, model, batch, log_path):
+    log = open(log_path, "w")
+    proc = subprocess.Popen([binary, "--port", "0", "--metrics-port", "0", "--model", model,
+                             "--max-batch-size", str(batch)], stdout=log, stderr=log)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        with open(log_path) as f:
+            text = f.read()
+        match = re.search(r"listening on [^:]+:(\d+)", text)
+        if match and "SERVING" in text:
+            return proc, int(match.group(1))
+        if proc.poll() is not None:
+            raise RuntimeError("sparrow-server exited:\n" + text)
+        time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("sparrow-server did not become SERVING in 120 s")
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sparrow", default="build/cli/sparrow")
+    p.add_argument("--server", default="build/server/sparrow-server")
+    p.add_argument("--client", default="build/clients/cli/sparrow-client")
+    p.add_argument("--model", default="../shared/models/yolov5n.onnx")
+    p.add_argument("--image", default="../shared/data/images/bus.jpg")
+    p.add_argument("--batch-sizes", default="1,4", help="server max batch sizes (and in-process batch sizes)")
+    p.add_argument("--concurrency", default="1,4,16")
+    p.add_argument("--modes", default="detect,infer")
+    p.add_argument("--duration", type=float, default=15)
+    p.add_argument("--warmup", type=float, default=3)
+    p.add_argument("--out", default="serving.md")
+    args = p.parse_args()
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for batch in [int(b) for b in args.batch_sizes.split(",")]:
+            bench_json = os.path.join(tmp, f"bench{batch}.json")
+            engine = run_json([args.sparrow, "benchmark", args.model, "-b", str(batch), "-t", str(args.duration),
+                               "-w", str(args.warmup), "--export-json", bench_json], bench_json)
+            print(f"in-process batch {batch}: {engine['items_per_second']:.2f} items/s", flush=True)
+            proc, port = start_server(args.server, args.model, batch, os.path.join(tmp, f"server{batch}.log"))
+            try:
+                for mode in args.modes.split(","):
+                    load_json = os.path.join(tmp, f"load{batch}{mode}.json")
+                    load = run_json([args.client, "-s", f"localhost:{port}", "load", "--mode", mode,
+                                     "--images", args.image, "--concurrency", args.concurrency,
+                                     "--duration", str(args.duration), "--warmup", str(args.warmup),
+                                     "--json", load_json], load_json)
+                    for level in load["levels"]:
+                        ratio = level["items_per_second"] / engine["items_per_second"]
+                        rows.append((batch, engine["items_per_second"], mode, level, ratio))
+                        print(f"  {mode} concurrency {level['concurrency']}: {level['items_per_second']:.2f} "
+                              f"items/s ({ratio:.0%})", flush=True)
+            finally:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(timeout=60)
+
+    lines = [
+        "# Serving overhead: sparrow-server vs the in-process engine",
+        "",
+        f"- Command: `{' '.join([os.path.basename(sys.executable)] + sys.argv)}`",
+        f"- Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC}; CPU: {cpu_model()}, "
+        f"{os.cpu_count()} cores (client, server and engine share them)",
+        f"- Each level: {args.warmup:g} s warmup, {args.duration:g} s measured; one image per request",
+        "",
+        "| batch | in-process items/s | mode | concurrency | items/s | p50 ms | p99 ms | errors | ÷ in-process |",
+        "|---:|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for batch, engine_ips, mode, level, ratio in rows:
+        lat = level["latency_ms"]
+        lines.append(f"| {batch} | {engine_ips:.2f} | {mode} | {level['concurrency']} | {level['items_per_second']:.2f} | "
+                     f"{lat['p50']:.1f} | {lat['p99']:.1f} | {level['failed']} | {ratio:.0%} |")
+    best = {}
+    for batch, engine_ips, mode, level, ratio in rows:
+        key = (batch, mode)
+        best[key] = max(best.get(key, 0), ratio)
+    lines += ["", "Best concurrency per batch size and mode: " +
+              ", ".join(f"batch {b} {m} {r:.0%}" for (b, m), r in sorted(best.items()))]
+    text = "\n".join(lines) + "\n"
+    with open(args.out, "w") as f:
+        f.write(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
