@@ -11,6 +11,7 @@
 #include "sparrow/error.h"
 #include "sparrow/yolo/annotate.h"
 #include "sparrow/yolo/detector.h"
+#include "sparrow/yolo/image_files.h"
 #include "yolo_options.h"
 
 namespace sparrow::cli {
@@ -24,32 +25,6 @@ struct DetectArgs {
   std::string out_dir;
   bool json = false;
 };
-
-bool looks_like_image(const fs::path& p) {
-  std::string ext = p.extension().string();
-  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".bmp" || ext == ".webp" || ext == ".tif" ||
-         ext == ".tiff";
-}
-
-// Files as given; folders contribute their image files, sorted.
-std::vector<std::string> expand(const std::vector<std::string>& paths) {
-  std::vector<std::string> files;
-  for (const std::string& p : paths) {
-    std::error_code ec;
-    if (!fs::is_directory(p, ec)) {
-      files.push_back(p);
-      continue;
-    }
-    std::vector<std::string> found;
-    for (const auto& entry : fs::directory_iterator(p)) {
-      if (entry.is_regular_file() && looks_like_image(entry.path())) found.push_back(entry.path().string());
-    }
-    std::sort(found.begin(), found.end());
-    files.insert(files.end(), found.begin(), found.end());
-  }
-  return files;
-}
 
 nlohmann::json to_json(const std::string& path, const yolo::ImageDetections& r, const std::vector<std::string>& names) {
   nlohmann::json j;
@@ -88,7 +63,7 @@ int run(const DetectArgs& args) {
   options.nms = args.yolo.nms;
   options.decode = args.yolo.decode();
   const yolo::Detector detector(model_options.resolved_model(), options);
-  const std::vector<std::string> files = expand(inputs);
+  const std::vector<std::string> files = yolo::image_files(inputs);
   if (files.empty()) throw Error(ErrorCode::kInvalidArgument, "no images given (files or folders of images)");
   if (!args.out_dir.empty()) fs::create_directories(args.out_dir);
 

@@ -1,15 +1,11 @@
 #include "model_options.h"
 
-#include <unistd.h>
-
 #include <CLI/CLI.hpp>
-#include <cstdlib>
-#include <filesystem>
 
 #include "sparrow/error.h"
+#include "sparrow/yolo/default_files.h"
 
 namespace sparrow::cli {
-namespace fs = std::filesystem;
 
 void ModelOptions::add_to(CLI::App& app, bool positional_model) {
   app.add_option(positional_model ? "model,-m,--model" : "-m,--model", model,
@@ -54,30 +50,6 @@ CompileOptions ModelOptions::compile_options() const {
   return o;
 }
 
-namespace {
-
-fs::path executable_dir() {
-  std::error_code ec;
-  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  return ec ? fs::path() : exe.parent_path();
-}
-
-}  // namespace
-
-std::string ModelOptions::resolved_model() const {
-  if (!model.empty()) return model;
-  if (const char* env = std::getenv("SPARROW_MODEL"); env && *env) return env;
-  const fs::path relative = fs::path("shared") / "models" / "yolov5n.onnx";
-  for (fs::path start : {fs::current_path(), executable_dir()}) {
-    for (fs::path dir = start; !dir.empty(); dir = dir.parent_path()) {
-      std::error_code ec;
-      if (fs::exists(dir / relative, ec)) return (dir / relative).string();
-      if (dir == dir.parent_path()) break;
-    }
-  }
-  throw Error(ErrorCode::kNotFound,
-              "no model given and the default ../shared/models/yolov5n.onnx was not found; pass a model path or set "
-              "SPARROW_MODEL");
-}
+std::string ModelOptions::resolved_model() const { return model.empty() ? yolo::default_model_path() : model; }
 
 }  // namespace sparrow::cli

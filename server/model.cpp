@@ -1,30 +1,10 @@
 #include "model.h"
 
-#include <cstdlib>
-#include <filesystem>
-
 #include "sparrow/error.h"
+#include "sparrow/yolo/default_files.h"
 
 namespace sparrow::server {
 namespace {
-
-// The default model: $SPARROW_MODEL, else shared/models/yolov5n.onnx beside an ancestor of the
-// working directory or of the executable (the checkout's ../shared).
-std::string default_model_path() {
-  namespace fs = std::filesystem;
-  if (const char* env = std::getenv("SPARROW_MODEL"); env && *env) return env;
-  const fs::path relative = fs::path("shared") / "models" / "yolov5n.onnx";
-  std::error_code ec;
-  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  for (fs::path start : {fs::current_path(), exe.parent_path()}) {
-    for (fs::path dir = start; !dir.empty(); dir = dir.parent_path()) {
-      if (fs::exists(dir / relative, ec)) return (dir / relative).string();
-      if (dir == dir.parent_path()) break;
-    }
-  }
-  throw Error(ErrorCode::kNotFound, "no model path given and the default ../shared/models/yolov5n.onnx was not found; "
-                                    "pass --model or set SPARROW_MODEL");
-}
 
 // Engines for 1, 2, 4, ... and the largest batch: a few requests never wait for, or pay for, a
 // full batch.
@@ -38,7 +18,7 @@ std::vector<int> batch_sizes_up_to(int max) {
 }  // namespace
 
 Model::Model(const ModelConfig& config, const yolo::DecodeOptions& decode, Metrics* metrics)
-    : config_(config), path_(config.path.empty() ? default_model_path() : config.path) {
+    : config_(config), path_(config.path.empty() ? yolo::default_model_path() : config.path) {
   std::vector<std::shared_ptr<const Engine>> engines;
   for (int batch : batch_sizes_up_to(config.max_batch_size)) {
     yolo::DetectorOptions o;

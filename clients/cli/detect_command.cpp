@@ -14,6 +14,7 @@
 #include "rpc_error.h"
 #include "sparrow/error.h"
 #include "sparrow/v1/detection.grpc.pb.h"
+#include "sparrow/yolo/image_files.h"
 
 namespace sparrow::client {
 namespace {
@@ -63,7 +64,7 @@ class DetectRun {
       : args_(args), connection_(connection), stub_(v1::Detection::NewStub(connection.channel())) {}
 
   int run() {
-    const std::vector<std::string> files = expand_image_paths(args_.paths);
+    const std::vector<std::string> files = yolo::image_files(args_.paths);
     if (files.empty()) throw Error(ErrorCode::kInvalidArgument, "no images given (files or folders of images)");
     if (!args_.out_dir.empty()) std::filesystem::create_directories(args_.out_dir);
     for (size_t first = 0; first < files.size(); first += static_cast<size_t>(args_.batch)) {

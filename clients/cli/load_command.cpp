@@ -12,6 +12,7 @@
 #include "request_source.h"
 #include "rpc_error.h"
 #include "sparrow/error.h"
+#include "sparrow/yolo/image_files.h"
 
 namespace sparrow::client {
 namespace {
@@ -56,7 +57,7 @@ std::unique_ptr<RequestSource> make_source(const LoadArgs& args, const Connectio
 void run(const LoadArgs& args, const Connection& connection) {
   SourceOptions options;
   options.model = connection.model;
-  options.image_files = expand_image_paths(args.images.empty() ? std::vector<std::string>{default_image()} : args.images);
+  options.image_files = yolo::image_files(args.images.empty() ? std::vector<std::string>{default_image()} : args.images);
   options.images_per_request = args.images_per_request;
   if (options.image_files.empty()) throw Error(ErrorCode::kInvalidArgument, "--images names no image files");
   const double timeout = connection.timeout_or(kDefaultTimeoutSeconds);

@@ -9,19 +9,13 @@
 #include <sstream>
 
 #include "sparrow/error.h"
+#include "sparrow/yolo/image_files.h"
 
 namespace sparrow::yolo {
 namespace fs = std::filesystem;
 namespace {
 
 [[noreturn]] void bad(const std::string& why) { throw Error(ErrorCode::kInvalidArgument, why); }
-
-bool is_image(const fs::path& p) {
-  static const std::set<std::string> extensions = {".bmp", ".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp"};
-  std::string ext = p.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-  return extensions.count(ext) > 0;
-}
 
 // ultralytics' img2label_paths: the last "/images/" becomes "/labels/", the extension ".txt".
 fs::path label_path_for(const fs::path& image) {
@@ -140,7 +134,7 @@ Dataset load_dataset(const std::string& path) {
 
     std::vector<fs::path> files;
     for (const auto& entry : fs::recursive_directory_iterator(images_dir)) {
-      if (entry.is_regular_file() && is_image(entry.path())) files.push_back(entry.path());
+      if (entry.is_regular_file() && has_image_extension(entry.path().string())) files.push_back(entry.path());
     }
     std::sort(files.begin(), files.end());
     std::set<std::string> labelled;

@@ -1,0 +1,104 @@
+// Finding images in folders and the shared folder's defaults (sparrow/yolo/image_files.h,
+// sparrow/yolo/default_files.h), used alike by sparrow, sparrow-server and sparrow-client.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "sparrow/error.h"
+#include "sparrow/yolo/default_files.h"
+#include "sparrow/yolo/image_files.h"
+
+namespace sparrow::yolo {
+namespace {
+namespace fs = std::filesystem;
+
+class TempDir {
+ public:
+  TempDir() : path_(fs::temp_directory_path() / ("sparrow-files-" + std::to_string(::getpid()))) {
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  fs::path touch(const std::string& relative) const {
+    const fs::path p = path_ / relative;
+    fs::create_directories(p.parent_path());
+    std::ofstream(p) << "x";
+    return p;
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+// Sets an environment variable for one test and restores it afterwards.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const std::string& value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old, had_ = true;
+    ::setenv(name, value.c_str(), 1);
+  }
+  ~ScopedEnv() { had_ ? ::setenv(name_, old_.c_str(), 1) : ::unsetenv(name_); }
+
+ private:
+  const char* name_;
+  std::string old_;
+  bool had_ = false;
+};
+
+TEST(ImageFiles, ExtensionsInAnyCase) {
+  for (const char* name : {"a.jpg", "b.JPEG", "c.png", "d.Bmp", "e.webp", "f.tif", "g.TIFF", "dir/h.jpg"}) {
+    EXPECT_TRUE(has_image_extension(name)) << name;
+  }
+  for (const char* name : {"a.txt", "b", "c.jpg.txt", ".jpgx", "labels/x.json"}) EXPECT_FALSE(has_image_extension(name)) << name;
+}
+
+TEST(ImageFiles, FoldersGiveTheirImagesSortedFilesStayAsGiven) {
+  TempDir tmp;
+  tmp.touch("imgs/b.jpg");
+  tmp.touch("imgs/a.PNG");
+  tmp.touch("imgs/notes.txt");
+  tmp.touch("imgs/sub/c.jpg");  // not recursive, as sparrow detect documents
+  const std::string odd = tmp.touch("odd.name").string();
+  const std::string folder = (tmp.path() / "imgs").string();
+  const std::vector<std::string> files = image_files({odd, folder});
+  ASSERT_EQ(files.size(), 3u);
+  EXPECT_EQ(files[0], odd);  // a named file is taken whatever its extension; decoding judges it
+  EXPECT_EQ(fs::path(files[1]).filename(), "a.PNG");
+  EXPECT_EQ(fs::path(files[2]).filename(), "b.jpg");
+}
+
+TEST(ImageFiles, MissingPathIsPassedOnForTheReaderToReport) {
+  EXPECT_EQ(image_files({"/no/such/file.jpg"}), std::vector<std::string>{"/no/such/file.jpg"});
+}
+
+TEST(DefaultFiles, SharedDirFromTheEnvironment) {
+  TempDir tmp;
+  const fs::path bus = tmp.touch("data/images/bus.jpg");
+  ScopedEnv env("SPARROW_SHARED_DIR", tmp.path().string());
+  EXPECT_EQ(find_shared_file("data/images/bus.jpg"), bus.string());
+  EXPECT_EQ(find_shared_file("data/images/none.jpg"), "");
+}
+
+TEST(DefaultFiles, ModelFromTheEnvironmentWins) {
+  ScopedEnv env("SPARROW_MODEL", "/models/custom.onnx");
+  EXPECT_EQ(default_model_path(), "/models/custom.onnx");
+}
+
+TEST(DefaultFiles, NoModelAnywhereSaysHowToPassOne) {
+  TempDir tmp;  // a shared folder without models/
+  ScopedEnv shared("SPARROW_SHARED_DIR", tmp.path().string());
+  ScopedEnv model("SPARROW_MODEL", "");
+  try {
+    default_model_path();
+    FAIL() << "expected sparrow::Error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kNotFound);
+    EXPECT_NE(std::string(e.what()).find("SPARROW_MODEL"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace sparrow::yolo
