@@ -49,7 +49,8 @@ tar -C "$work/rootfs" -c . | podman import --quiet - "$base" >/dev/null
 rm -rf "$work/rootfs"
 
 step "build docker/Dockerfile with buildah (build stage compiles Sparrow)"
-buildah build --isolation chroot --layers=false --build-arg BUILD_BASE="$base" --build-arg RUNTIME_BASE="$base" \
+# Docker format: OCI image configs have no HEALTHCHECK, and the test runs the image's own.
+buildah build --isolation chroot --layers=false --format docker --build-arg BUILD_BASE="$base" --build-arg RUNTIME_BASE="$base" \
   -f "$root/docker/Dockerfile" -t "$image" "$root" >"$work/build.log" 2>&1 || { tail -40 "$work/build.log"; fail "image build"; }
 
 step "runtime image contents"
@@ -84,8 +85,24 @@ server_pid=$(pgrep -f "^/usr/local/bin/sparrow-server --port $port " | head -1)
 server_user=$(ps -o uid= -p "$server_pid" | tr -d ' ')
 [[ "$server_user" -ne 0 ]] || fail "the server process runs as root"
 echo "server pid $server_pid runs as uid $server_user"
-buildah run --isolation chroot "$container" -- /usr/local/bin/sparrow-client --server "127.0.0.1:$port" health >/dev/null ||
-  fail "the image's HEALTHCHECK command (sparrow-client health) fails"
+# The image's own HEALTHCHECK command, run against the server (it reads SPARROW_PORT).
+healthcheck=$(buildah inspect --type image "$image" | /usr/bin/python3 -c '
+import json, sys
+def find(o):  # the Healthcheck object, wherever this buildah version puts the Docker config
+    if isinstance(o, dict):
+        for k, v in o.items():
+            if k.lower() == "healthcheck" and isinstance(v, dict) and v.get("Test"):
+                return v["Test"]
+            found = find(v)
+            if found:
+                return found
+test = find(json.load(sys.stdin)) or []
+assert test[:1] == ["CMD"], test
+print("\n".join(test[1:]))') || fail "the image has no exec-form HEALTHCHECK"
+mapfile -t check_cmd <<<"$healthcheck"
+echo "image HEALTHCHECK: ${check_cmd[*]}"
+buildah run --isolation chroot --env SPARROW_PORT="$port" "$container" -- "${check_cmd[@]}" ||
+  fail "the image's HEALTHCHECK fails against the running server"
 
 step "detect bus.jpg through the container"
 "$client" -s "127.0.0.1:$port" detect "$shared/data/images/bus.jpg"
