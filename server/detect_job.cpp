@@ -42,19 +42,6 @@ struct JobState {
   }
 };
 
-void fill(v1::ImageResult& out, const std::vector<yolo::Detection>& detections, const std::vector<std::string>& names) {
-  for (const yolo::Detection& d : detections) {
-    v1::DetectedObject* p = out.add_detections();
-    p->mutable_box()->set_x1(d.x1);
-    p->mutable_box()->set_y1(d.y1);
-    p->mutable_box()->set_x2(d.x2);
-    p->mutable_box()->set_y2(d.y2);
-    p->set_score(d.score);
-    p->set_class_id(d.class_id);
-    p->set_class_name(names.at(static_cast<size_t>(d.class_id)));
-  }
-}
-
 // Decodes image i and letterboxes it into the batch slot.
 std::string prepare(JobState& state, size_t i, float* dst) {
   if (state.failed()) return "skipped: another image of the request failed";
@@ -78,7 +65,7 @@ void postprocess(JobState& state, size_t i, const ItemResult& r) {
   const auto start = Steady::now();
   const yolo::Detector& d = state.job.model->detector();
   v1::ImageResult* out = state.response.mutable_results(static_cast<int>(i));
-  fill(*out, d.postprocess(r.output, state.transforms[i], state.job.nms), d.class_names());
+  add_detected_objects(d.postprocess(r.output, state.transforms[i], state.job.nms), &d.class_names(), *out);
   // The batch's queueing is this image's wait; its share of decoding is already in preprocess_ms.
   out->mutable_timings()->set_queue_ms(r.queue_ms);
   out->mutable_timings()->set_inference_ms(r.inference_ms);
@@ -86,6 +73,20 @@ void postprocess(JobState& state, size_t i, const ItemResult& r) {
 }
 
 }  // namespace
+
+void add_detected_objects(const std::vector<yolo::Detection>& detections, const std::vector<std::string>* names,
+                          v1::ImageResult& out) {
+  for (const yolo::Detection& d : detections) {
+    v1::DetectedObject* o = out.add_detections();
+    o->mutable_box()->set_x1(d.x1);
+    o->mutable_box()->set_y1(d.y1);
+    o->mutable_box()->set_x2(d.x2);
+    o->mutable_box()->set_y2(d.y2);
+    o->set_score(d.score);
+    o->set_class_id(d.class_id);
+    if (names) o->set_class_name(names->at(static_cast<size_t>(d.class_id)));
+  }
+}
 
 grpc::Status item_status(ItemFailure failure, const std::string& message) {
   switch (failure) {

@@ -22,6 +22,10 @@ grpc::Status item_status(ItemFailure failure, const std::string& message);
 // The request's options over the model's defaults; INVALID_ARGUMENT for values out of range.
 grpc::Status nms_options(const v1::DetectOptions& requested, const yolo::NmsOptions& defaults, yolo::NmsOptions* out);
 
+// Appends the detections to `out`; with `names`, each gets its class name too.
+void add_detected_objects(const std::vector<yolo::Detection>& detections, const std::vector<std::string>* names,
+                          v1::ImageResult& out);
+
 struct DetectJob {
   Model* model = nullptr;
   // Encoded images; the bytes must stay valid until `complete` runs (keep_alive may own them).

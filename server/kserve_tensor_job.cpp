@@ -52,15 +52,7 @@ void add_tensor_detections(TensorJobState& state, size_t i, const float* rows) {
   v1::ImageResult* result = state.detections.mutable_results(static_cast<int>(i));
   result->set_width(static_cast<int32_t>(state.layout.width));
   result->set_height(static_cast<int32_t>(state.layout.height));
-  for (const yolo::Detection& d : found) {
-    v1::DetectedObject* o = result->add_detections();
-    o->mutable_box()->set_x1(d.x1);
-    o->mutable_box()->set_y1(d.y1);
-    o->mutable_box()->set_x2(d.x2);
-    o->mutable_box()->set_y2(d.y2);
-    o->set_score(d.score);
-    o->set_class_id(d.class_id);
-  }
+  add_detected_objects(found, nullptr, *result);  // the N x K x 6 tensor carries class ids only
 }
 
 }  // namespace

@@ -44,6 +44,4 @@ class ServerProcess {
   int port_ = 0, metrics_port_ = 0;
 };
 
-std::string read_binary_file(const std::string& path);
-
 }  // namespace sparrow::test

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 
 namespace sparrow::test {
@@ -16,6 +17,19 @@ std::string shared_dir() {
 std::string shared_path(const std::string& relative) { return shared_dir() + "/" + relative; }
 
 bool require_file(const std::string& path) { return std::filesystem::exists(path); }
+
+std::string read_binary_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+void write_file(const std::string& path, const std::string& bytes) { std::ofstream(path, std::ios::binary) << bytes; }
+
+std::string temp_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / ("sparrow_test_" + name)).string();
+}
 
 ::testing::AssertionResult all_close(const float* actual, const float* expected, int64_t n, double rtol, double atol) {
   int64_t worst = -1, bad = 0;

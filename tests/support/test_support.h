@@ -1,10 +1,13 @@
-// Helpers shared by Sparrow's tests: paths to ../shared, comparisons with useful failure messages.
+// Helpers shared by Sparrow's tests: paths to ../shared, files, expected errors, comparisons with
+// useful failure messages.
 #pragma once
 
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
+#include "sparrow/error.h"
 #include "sparrow/tensor.h"
 
 namespace sparrow::test {
@@ -14,6 +17,25 @@ std::string shared_dir();
 std::string shared_path(const std::string& relative);
 // Skips the test when the file is missing instead of failing with an unrelated error.
 bool require_file(const std::string& path);
+
+// The file's bytes ("" if it cannot be read).
+std::string read_binary_file(const std::string& path);
+// Replaces the file's contents with `bytes`.
+void write_file(const std::string& path, const std::string& bytes);
+// Where a test keeps its scratch file `name` (in the system's temporary folder).
+std::string temp_path(const std::string& name);
+
+// Runs f, expecting a sparrow::Error with `code` whose message contains every fragment.
+template <typename F>
+void expect_error(F&& f, ErrorCode code, const std::vector<std::string>& fragments) {
+  try {
+    f();
+    ADD_FAILURE() << "no error raised";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), code) << error_code_name(e.code()) << ": " << e.what();
+    for (const std::string& frag : fragments) EXPECT_NE(std::string(e.what()).find(frag), std::string::npos) << e.what();
+  }
+}
 
 // Every element within atol + rtol * |expected|; reports the worst element.
 ::testing::AssertionResult all_close(const Tensor& actual, const Tensor& expected, double rtol, double atol);

@@ -17,6 +17,10 @@
 namespace sparrow::yolo {
 namespace {
 
+using test::expect_error;
+using test::temp_path;
+using test::write_file;
+
 constexpr double kTolerance = 1e-6;
 
 // The keys of expected.json's "stats", in COCOeval.stats order.
@@ -27,12 +31,6 @@ nlohmann::json read_json(const std::string& path) {
   std::ifstream f(path);
   return nlohmann::json::parse(f);
 }
-
-std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("sparrow_coco_" + name)).string();
-}
-
-void write_file(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
 
 // Compares every stat and per-category AP with expected.json; returns the largest difference.
 double expect_matches_golden(const CocoEvalResult& r, const nlohmann::json& expected) {
@@ -238,18 +236,6 @@ TEST(CocoJson, DetectionsRoundTrip) {
     EXPECT_EQ(back[i].category_id, dets[i].category_id);
     EXPECT_EQ(back[i].bbox, dets[i].bbox);
     EXPECT_EQ(back[i].score, dets[i].score);
-  }
-}
-
-// Runs f, expecting a sparrow::Error with `code` whose message contains every fragment.
-template <typename F>
-void expect_error(F&& f, ErrorCode code, const std::vector<std::string>& fragments) {
-  try {
-    f();
-    ADD_FAILURE() << "no error raised";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), code) << error_code_name(e.code()) << ": " << e.what();
-    for (const std::string& frag : fragments) EXPECT_NE(std::string(e.what()).find(frag), std::string::npos) << e.what();
   }
 }
 

@@ -17,33 +17,10 @@ namespace {
 using test::Attr;
 using test::OnnxBuilder;
 
-std::string read_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("sparrow_test_" + name)).string();
-}
-
-void write_file(const std::string& path, const std::string& bytes) {
-  std::ofstream f(path, std::ios::binary);
-  f << bytes;
-}
-
-// Runs f, expecting a sparrow::Error with `code` whose message contains every fragment.
-template <typename F>
-void expect_error(F&& f, ErrorCode code, std::vector<std::string> fragments) {
-  try {
-    f();
-    ADD_FAILURE() << "no error raised";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), code) << error_code_name(e.code()) << ": " << e.what();
-    for (const std::string& frag : fragments) EXPECT_NE(std::string(e.what()).find(frag), std::string::npos) << e.what();
-  }
-}
+using test::expect_error;
+using test::read_binary_file;
+using test::temp_path;
+using test::write_file;
 
 std::string small_conv_model() {
   OnnxBuilder b;
@@ -70,7 +47,7 @@ TEST(EngineErrors, EmptyFile) {
 TEST(EngineErrors, TruncatedModel) {
   const std::string model = test::shared_path("models/yolov5n.onnx");
   if (!test::require_file(model)) GTEST_SKIP();
-  const std::string bytes = read_file(model);
+  const std::string bytes = read_binary_file(model);
   for (size_t keep : {size_t{10}, bytes.size() / 2, bytes.size() - 100}) {
     expect_error([&] { Engine::load_from_bytes(bytes.substr(0, keep)); }, ErrorCode::kInvalidModel, {"ONNX"});
   }

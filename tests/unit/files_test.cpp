@@ -9,6 +9,7 @@
 #include "sparrow/error.h"
 #include "sparrow/yolo/default_files.h"
 #include "sparrow/yolo/image_files.h"
+#include "support/test_support.h"
 
 namespace sparrow::yolo {
 namespace {
@@ -91,13 +92,7 @@ TEST(DefaultFiles, NoModelAnywhereSaysHowToPassOne) {
   TempDir tmp;  // a shared folder without models/
   ScopedEnv shared("SPARROW_SHARED_DIR", tmp.path().string());
   ScopedEnv model("SPARROW_MODEL", "");
-  try {
-    default_model_path();
-    FAIL() << "expected sparrow::Error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), ErrorCode::kNotFound);
-    EXPECT_NE(std::string(e.what()).find("SPARROW_MODEL"), std::string::npos) << e.what();
-  }
+  test::expect_error([] { default_model_path(); }, ErrorCode::kNotFound, {"SPARROW_MODEL"});
 }
 
 }  // namespace

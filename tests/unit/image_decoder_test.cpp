@@ -22,6 +22,8 @@
 namespace sparrow::yolo {
 namespace {
 
+using test::expect_error;
+
 using Bytes = std::vector<uint8_t>;
 
 Bytes encode(const std::string& ext, const cv::Mat& image, const std::vector<int>& params = {}) {
@@ -32,19 +34,6 @@ Bytes encode(const std::string& ext, const cv::Mat& image, const std::vector<int
 
 cv::Mat decode(const Bytes& bytes, const DecodeOptions& options = {}) {
   return decode_image(bytes.data(), bytes.size(), options);
-}
-
-// Runs f, expecting a sparrow::Error with `code` whose message contains every fragment.
-template <typename F>
-void expect_error(F&& f, ErrorCode code, const std::vector<std::string>& fragments) {
-  try {
-    f();
-    ADD_FAILURE() << "no error raised";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), code) << error_code_name(e.code()) << ": " << e.what();
-    for (const std::string& frag : fragments)
-      EXPECT_NE(std::string(e.what()).find(frag), std::string::npos) << e.what();
-  }
 }
 
 // A 3-channel image with a different value in every channel of every pixel.
