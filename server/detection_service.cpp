@@ -4,7 +4,6 @@
 #include <deque>
 #include <map>
 #include <mutex>
-#include <thread>
 
 #include "detect_job.h"
 #include "model_info.h"
@@ -270,10 +269,11 @@ grpc::ServerUnaryReactor* DetectionService::Benchmark(grpc::CallbackServerContex
     finish(registry_, reactor, model ? model->name() : "", "Benchmark", start, s);
     return reactor;
   }
-  // Benchmarks run for seconds: each gets its own thread. It stops early when the call is
-  // cancelled (deadline, client gone) or the server shuts down, and the call token keeps the
-  // shutdown waiting for it.
-  std::thread([this, context, reactor, request, response, model, start, call] {
+  // A benchmark has the model's engines to itself on the batcher thread (Detect calls queue
+  // meanwhile), so its figures are the engine's. It stops early when the call is cancelled
+  // (deadline, client gone) or the server shuts down, and the call token keeps the shutdown
+  // waiting for it.
+  auto benchmark = [this, context, reactor, request, response, model, start, call] {
     grpc::Status status = grpc::Status::OK;
     try {
       // The batch size asked for: a served engine if one has it, else one compiled for this run.
@@ -300,7 +300,10 @@ grpc::ServerUnaryReactor* DetectionService::Benchmark(grpc::CallbackServerContex
       status = to_status(e);
     }
     finish(registry_, reactor, model->name(), "Benchmark", start, status);
-  }).detach();
+  };
+  if (!model->batcher().run_exclusive(std::move(benchmark))) {
+    finish(registry_, reactor, model->name(), "Benchmark", start, shutting_down());
+  }
   return reactor;
 }
 

@@ -56,6 +56,16 @@ void DynamicBatcher::submit(BatchItem item) {
   wake_.notify_one();
 }
 
+bool DynamicBatcher::run_exclusive(std::function<void()> task) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (draining_) return false;
+    tasks_.push_back(std::move(task));
+  }
+  wake_.notify_one();
+  return true;
+}
+
 void DynamicBatcher::drain() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -82,12 +92,10 @@ size_t DynamicBatcher::engine_index(size_t items) const {
   return engines_.size() - 1;
 }
 
-// Waits for the first item, then until the batch is full or the first item has waited
-// max_queue_delay. While draining, items still queued are taken at once, and the batcher keeps
-// waiting for items that hold a reservation but are still being pre-processed.
+// With an item queued, waits until the batch is full or the first item has waited
+// max_queue_delay; while draining, takes the items queued at once. Empty only when drained.
 std::vector<BatchItem> DynamicBatcher::next_batch(std::unique_lock<std::mutex>& lock) {
   const size_t max_items = static_cast<size_t>(max_batch_size());
-  wake_.wait(lock, [this] { return !queue_.empty() || (draining_ && reserved_ == 0); });
   if (queue_.empty()) return {};
   const auto flush_at = queue_.front().enqueued + options_.max_queue_delay;
   wake_.wait_until(lock, flush_at, [&] { return draining_ || queue_.size() >= max_items; });
@@ -101,9 +109,19 @@ std::vector<BatchItem> DynamicBatcher::next_batch(std::unique_lock<std::mutex>& 
   return batch;
 }
 
+// Tasks go before batches: they were waiting for the batch that just ran.
 void DynamicBatcher::loop() {
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
+    wake_.wait(lock, [this] { return !tasks_.empty() || !queue_.empty() || (draining_ && reserved_ == 0); });
+    if (!tasks_.empty()) {
+      std::function<void()> task = std::move(tasks_.front());
+      tasks_.pop_front();
+      lock.unlock();
+      task();
+      lock.lock();
+      continue;
+    }
     std::vector<BatchItem> batch = next_batch(lock);
     if (batch.empty()) return;  // drained: nothing queued, nothing reserved
     lock.unlock();

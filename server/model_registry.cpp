@@ -1,13 +1,30 @@
 #include "model_registry.h"
 
 #include <cstdio>
-
+#include <exception>
+#include <thread>
 
 namespace sparrow::server {
 
 ModelRegistry::ModelRegistry(const ServerConfig& config, Metrics* metrics) : config_(config), metrics_(metrics) {}
 
+// Compiling and warming up start OpenMP regions, and libgomp would keep the calling thread's
+// pool of spinning threads next to each batcher's for good (see dynamic_batcher.h); a thread that
+// ends takes its pool with it.
 void ModelRegistry::load() {
+  std::exception_ptr error;
+  std::thread([&] {
+    try {
+      load_models();
+    } catch (...) {
+      error = std::current_exception();
+    }
+  }).join();
+  if (error) std::rethrow_exception(error);
+  ready_ = true;
+}
+
+void ModelRegistry::load_models() {
   for (const ModelConfig& m : config_.models) {
     auto model = std::make_unique<Model>(m, yolo::DecodeOptions{config_.max_pixels}, metrics_);
     model->warm_up();
@@ -15,7 +32,6 @@ void ModelRegistry::load() {
                  model->path().c_str(), m.max_batch_size);
     models_[m.name] = std::move(model);
   }
-  ready_ = true;
 }
 
 Model* ModelRegistry::find(const std::string& name) {

@@ -33,6 +33,8 @@ class ModelRegistry {
   void drain();
 
  private:
+  void load_models();
+
   const ServerConfig config_;
   Metrics* const metrics_;
   std::map<std::string, std::unique_ptr<Model>> models_;

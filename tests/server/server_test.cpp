@@ -98,6 +98,30 @@ TEST_F(ServerTest, BenchmarkFiguresAreConsistent) {
   EXPECT_FALSE(r.engine().isa().empty());
 }
 
+// The benchmark has the engines to itself: a Detect sent meanwhile is answered after it, with
+// the wait in its queue time.
+TEST_F(ServerTest, BenchmarkHasTheEnginesToItself) {
+  auto stub = v1::Detection::NewStub(server_->channel());
+  std::atomic<bool> benchmark_done{false};
+  std::thread benchmark([&] {
+    grpc::ClientContext ctx;
+    v1::BenchmarkRequest request;
+    request.set_seconds(2);
+    request.set_warmup_seconds(0);
+    v1::BenchmarkResponse r;
+    EXPECT_TRUE(stub->Benchmark(&ctx, request, &r).ok());
+    benchmark_done = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  v1::DetectResponse response;
+  const grpc::Status s = detect(*stub, {test::read_binary_file(kBus)}, &response);
+  const bool answered_after_benchmark = benchmark_done;
+  benchmark.join();
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_TRUE(answered_after_benchmark);
+  EXPECT_GT(response.results(0).timings().queue_ms(), 1000);
+}
+
 TEST_F(ServerTest, ListAndGetModels) {
   auto stub = v1::Detection::NewStub(server_->channel());
   grpc::ClientContext ctx;
