@@ -109,7 +109,8 @@ std::vector<BatchItem> DynamicBatcher::next_batch(std::unique_lock<std::mutex>& 
   return batch;
 }
 
-// Tasks go before batches: they were waiting for the batch that just ran.
+// Tasks go before batches: they were waiting for the batch that just ran. While draining, the
+// loop still waits for items that hold a reservation but are not queued yet.
 void DynamicBatcher::loop() {
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
