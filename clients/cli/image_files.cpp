@@ -22,13 +22,7 @@ std::string read_file_bytes(const std::string& path) {
 }
 
 std::string default_image() {
-  std::string path = yolo::find_shared_file("data/images/bus.jpg");
-  if (path.empty()) {
-    throw Error(ErrorCode::kNotFound,
-                "no --images given and the default ../shared/data/images/bus.jpg was not found; pass --images or set "
-                "SPARROW_SHARED_DIR");
-  }
-  return path;
+  return yolo::require_shared_file("data/images/bus.jpg", "--images", "pass --images or set SPARROW_SHARED_DIR");
 }
 
 }  // namespace sparrow::client

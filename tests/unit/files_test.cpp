@@ -92,7 +92,8 @@ TEST(DefaultFiles, NoModelAnywhereSaysHowToPassOne) {
   TempDir tmp;  // a shared folder without models/
   ScopedEnv shared("SPARROW_SHARED_DIR", tmp.path().string());
   ScopedEnv model("SPARROW_MODEL", "");
-  test::expect_error([] { default_model_path(); }, ErrorCode::kNotFound, {"SPARROW_MODEL"});
+  test::expect_error([] { default_model_path(); }, ErrorCode::kNotFound,
+                     {"no model given", "../shared/models/yolov5n.onnx", "SPARROW_MODEL"});
 }
 
 }  // namespace

@@ -27,15 +27,19 @@ std::string find_shared_file(const std::string& relative) {
   return {};
 }
 
-std::string default_model_path() {
-  if (const char* env = std::getenv("SPARROW_MODEL"); env && *env) return env;
-  std::string path = find_shared_file("models/yolov5n.onnx");
+std::string require_shared_file(const std::string& relative, const std::string& what, const std::string& remedy) {
+  std::string path = find_shared_file(relative);
   if (path.empty()) {
     throw Error(ErrorCode::kNotFound,
-                "no model given and the default ../shared/models/yolov5n.onnx was not found; pass a model path "
-                "(--model for sparrow-server) or set SPARROW_MODEL");
+                "no " + what + " given and the default ../shared/" + relative + " was not found; " + remedy);
   }
   return path;
+}
+
+std::string default_model_path() {
+  if (const char* env = std::getenv("SPARROW_MODEL"); env && *env) return env;
+  return require_shared_file("models/yolov5n.onnx", "model",
+                             "pass a model path (--model for sparrow-server) or set SPARROW_MODEL");
 }
 
 }  // namespace sparrow::yolo

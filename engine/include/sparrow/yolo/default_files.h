@@ -11,6 +11,10 @@ namespace sparrow::yolo {
 // none holds it.
 std::string find_shared_file(const std::string& relative);
 
+// find_shared_file(), or sparrow::Error (kNotFound): "no <what> given and the default
+// ../shared/<relative> was not found; <remedy>".
+std::string require_shared_file(const std::string& relative, const std::string& what, const std::string& remedy);
+
 // $SPARROW_MODEL if set, else shared/models/yolov5n.onnx as find_shared_file() finds it.
 // sparrow::Error (kNotFound) saying how to pass a model when there is none.
 std::string default_model_path();
