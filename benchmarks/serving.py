@@ -14,13 +14,14 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import re
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+
+from compare import cpu_model  # the CPU line in both benchmarks' reports
 
 
 def run_json(cmd, out_path):
@@ -45,17 +46,6 @@ def start_server(binary, model, batch, log_path):
         time.sleep(0.2)
     proc.kill()
     raise RuntimeError("sparrow-server did not become SERVING in 120 s")
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def measure_round(args, batch, tmp, engine_runs, level_runs):

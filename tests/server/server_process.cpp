@@ -13,7 +13,6 @@
 #include <grpcpp/security/credentials.h>
 
 #include <cstring>
-#include <fstream>
 #include <regex>
 #include <sstream>
 #include <stdexcept>
