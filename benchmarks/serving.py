@@ -5,8 +5,10 @@ in-process `sparrow benchmark` for the same batch size, in one run on one machin
 For each server batch size B it runs `sparrow benchmark -b B` (in process, random tensors), then
 starts `sparrow-server --max-batch-size B` and drives it with `sparrow-client load` at each
 concurrency level in each mode:
-  detect: sparrow.v1 Detect with the encoded sample image (the server decodes, letterboxes, NMS)
-  infer:  KServe ModelInfer with a letterboxed UINT8 tensor, answered with detections
+  detect:     sparrow.v1 Detect with the encoded sample image (the server decodes, letterboxes, NMS)
+  infer:      KServe ModelInfer with a letterboxed UINT8 tensor, answered with detections
+  infer-shm:  the same, the tensor in a shared memory region (Triton's system-shared-memory
+              extension) instead of in the gRPC message
 and writes a markdown table of items/sec, latency and the ratio to the in-process figure.
 Uses only the standard library.
 """
@@ -24,6 +26,13 @@ import time
 from compare import cpu_model  # the CPU line in both benchmarks' reports
 
 
+MODE_FLAGS = {
+    "detect": ["--mode", "detect"],
+    "infer": ["--mode", "infer"],
+    "infer-shm": ["--mode", "infer", "--shared-memory"],
+}
+
+
 def run_json(cmd, out_path):
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     with open(out_path) as f:
@@ -33,7 +42,7 @@ def run_json(cmd, out_path):
 def start_server(binary, model, batch, log_path):
     log = open(log_path, "w")
     proc = subprocess.Popen([binary, "--port", "0", "--metrics-port", "0", "--model", model,
-                             "--max-batch-size", str(batch)], stdout=log, stderr=log)
+                             "--max-batch-size", str(batch), "--allow-shared-memory"], stdout=log, stderr=log)
     deadline = time.time() + 120
     while time.time() < deadline:
         with open(log_path) as f:
@@ -59,7 +68,7 @@ def measure_round(args, batch, tmp, engine_runs, level_runs):
     try:
         for mode in args.modes.split(","):
             load_json = os.path.join(tmp, f"load{batch}{mode}.json")
-            load = run_json([args.client, "-s", f"localhost:{port}", "load", "--mode", mode,
+            load = run_json([args.client, "-s", f"localhost:{port}", "load"] + MODE_FLAGS[mode] + [
                              "--images", args.image, "--concurrency", args.concurrency,
                              "--duration", str(args.duration), "--warmup", str(args.warmup),
                              "--json", load_json], load_json)
@@ -85,7 +94,7 @@ def main():
     p.add_argument("--image", default="../shared/data/images/bus.jpg")
     p.add_argument("--batch-sizes", default="1,4", help="server max batch sizes (and in-process batch sizes)")
     p.add_argument("--concurrency", default="1,4,16")
-    p.add_argument("--modes", default="detect,infer")
+    p.add_argument("--modes", default=",".join(MODE_FLAGS))
     p.add_argument("--duration", type=float, default=10)
     p.add_argument("--warmup", type=float, default=2)
     p.add_argument("--rounds", type=int, default=3,

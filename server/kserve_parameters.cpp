@@ -83,7 +83,50 @@ grpc::Status apply(const std::string& name, const inference::InferParameter& p, 
   return s;
 }
 
+grpc::Status bad(const std::string& tensor, const std::string& name, const std::string& why) {
+  return {grpc::StatusCode::INVALID_ARGUMENT, "parameter '" + name + "' of tensor '" + tensor + "' " + why};
+}
+
+// A byte count or offset: a non-negative int64, or a uint64 (as some clients send sizes).
+grpc::Status byte_count(const std::string& tensor, const std::string& name, const inference::InferParameter& p,
+                        uint64_t* out) {
+  if (p.parameter_choice_case() == Choice::kUint64Param) {
+    *out = p.uint64_param();
+  } else if (p.parameter_choice_case() == Choice::kInt64Param && p.int64_param() >= 0) {
+    *out = static_cast<uint64_t>(p.int64_param());
+  } else {
+    return bad(tensor, name, "must be a non-negative integer (int64_param)");
+  }
+  return grpc::Status::OK;
+}
+
 }  // namespace
+
+grpc::Status shared_memory_reference(const KServeParameters& parameters, const std::string& tensor,
+                                     std::optional<SharedMemoryReference>* out) {
+  const auto region = parameters.find("shared_memory_region");
+  const auto size = parameters.find("shared_memory_byte_size");
+  const auto offset = parameters.find("shared_memory_offset");
+  if (region == parameters.end() && size == parameters.end()) {
+    if (offset != parameters.end()) return bad(tensor, "shared_memory_offset", "needs shared_memory_region");
+    return grpc::Status::OK;
+  }
+  if (region == parameters.end() || size == parameters.end()) {
+    return bad(tensor, region == parameters.end() ? "shared_memory_region" : "shared_memory_byte_size",
+               "is missing: shared memory takes both shared_memory_region and shared_memory_byte_size");
+  }
+  if (region->second.parameter_choice_case() != Choice::kStringParam) {
+    return bad(tensor, "shared_memory_region", "must be a string (string_param)");
+  }
+  SharedMemoryReference ref;
+  ref.region = region->second.string_param();
+  if (grpc::Status s = byte_count(tensor, "shared_memory_byte_size", size->second, &ref.byte_size); !s.ok()) return s;
+  if (offset != parameters.end()) {
+    if (grpc::Status s = byte_count(tensor, "shared_memory_offset", offset->second, &ref.offset); !s.ok()) return s;
+  }
+  *out = std::move(ref);
+  return grpc::Status::OK;
+}
 
 grpc::Status nms_from_parameters(const KServeParameters& parameters, const yolo::NmsOptions& defaults,
                                  yolo::NmsOptions* out) {

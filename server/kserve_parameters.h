@@ -4,7 +4,16 @@
 //   classes                        a string of class ids, "0,2,5": keep only these
 //   agnostic                       bool: one NMS over all classes
 // Other parameters are left alone, as Triton passes unknown ones through to its backends.
+//
+// A tensor's own parameters may place it in shared memory (Triton's extension):
+//   shared_memory_region     string: a registered region's name
+//   shared_memory_byte_size  integer: the tensor's bytes
+//   shared_memory_offset     integer, optional (0): where they start in the region
 #pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
 
 #include <grpcpp/support/status.h>
 
@@ -18,5 +27,15 @@ using KServeParameters = google::protobuf::Map<std::string, inference::InferPara
 // The parameters over `defaults`; INVALID_ARGUMENT naming the parameter for a wrong type or range.
 grpc::Status nms_from_parameters(const KServeParameters& parameters, const yolo::NmsOptions& defaults,
                                  yolo::NmsOptions* out);
+
+struct SharedMemoryReference {
+  std::string region;
+  uint64_t offset = 0, byte_size = 0;
+};
+
+// Empty when the parameters name no region. INVALID_ARGUMENT naming `tensor` and the parameter
+// when one of the two required parameters is missing or a value has the wrong type or sign.
+grpc::Status shared_memory_reference(const KServeParameters& parameters, const std::string& tensor,
+                                     std::optional<SharedMemoryReference>* out);
 
 }  // namespace sparrow::server

@@ -8,6 +8,7 @@
 
 #include "kserve_parameters.h"
 #include "kserve_tensors.h"
+#include "sigbus_guard.h"
 
 namespace sparrow::server {
 namespace {
@@ -53,6 +54,48 @@ grpc::Status check_raw_use(const inference::ModelInferRequest& r) {
   return grpc::Status::OK;
 }
 
+// The input's bytes when they are not typed contents: its raw_input_contents entry or the
+// shared memory its parameters name.
+struct InputBytes {
+  std::optional<std::string_view> bytes;
+  std::string field;                                 // where they came from, for messages
+  std::shared_ptr<const SharedMemoryRegion> region;  // set for shared memory
+};
+
+grpc::Status shared_input_bytes(const inference::ModelInferRequest& r, const SharedMemoryReference& ref,
+                                const SharedMemoryRegions& regions, InputBytes* out) {
+  const InputTensor& in = r.inputs(0);
+  if (in.has_contents() || r.raw_input_contents_size() > 0) {
+    return invalid("input " + quoted(in.name()) + " is in shared memory region " + quoted(ref.region) +
+                   "; it must not also have contents or raw_input_contents");
+  }
+  out->region = regions.find(ref.region);
+  if (!out->region) {
+    return invalid("input " + quoted(in.name()) + ": no shared memory region named " + quoted(ref.region) +
+                   " is registered (SystemSharedMemoryRegister)");
+  }
+  const std::string_view region = out->region->bytes();
+  if (ref.offset > region.size() || ref.byte_size > region.size() - ref.offset) {
+    return invalid("input " + quoted(in.name()) + ": offset " + std::to_string(ref.offset) + " and " +
+                   std::to_string(ref.byte_size) + " bytes run past the end of shared memory region " +
+                   quoted(ref.region) + " (" + std::to_string(region.size()) + " bytes)");
+  }
+  out->bytes = region.substr(ref.offset, ref.byte_size);
+  out->field = "shared_memory_byte_size";
+  return grpc::Status::OK;
+}
+
+grpc::Status input_bytes(const inference::ModelInferRequest& r, const SharedMemoryRegions& regions, InputBytes* out) {
+  std::optional<SharedMemoryReference> ref;
+  if (grpc::Status s = shared_memory_reference(r.inputs(0).parameters(), r.inputs(0).name(), &ref); !s.ok()) return s;
+  if (ref) return shared_input_bytes(r, *ref, regions, out);
+  if (r.raw_input_contents_size() > 0) {
+    out->bytes = r.raw_input_contents(0);
+    out->field = "raw_input_contents";
+  }
+  return grpc::Status::OK;
+}
+
 grpc::Status count_mismatch(const InputTensor& in, const std::string& field, int64_t have, const std::string& unit,
                             int64_t need) {
   return invalid("input " + quoted(in.name()) + ": " + field + " holds " + std::to_string(have) + " " + unit +
@@ -60,7 +103,7 @@ grpc::Status count_mismatch(const InputTensor& in, const std::string& field, int
 }
 
 grpc::Status plan_tensor(const inference::ModelInferRequest& r, const Model& model, const TensorLayout& t,
-                         InferPlan* plan) {
+                         InputBytes raw, InferPlan* plan) {
   const InputTensor& in = r.inputs(0);
   if (in.datatype() != "FP32" && in.datatype() != "UINT8") {
     return invalid("input " + quoted(in.name()) + " has datatype " + quoted(in.datatype()) + "; expected FP32 or UINT8");
@@ -75,11 +118,12 @@ grpc::Status plan_tensor(const inference::ModelInferRequest& r, const Model& mod
   plan->items = static_cast<size_t>(s[0]);
   TensorInput& input = plan->tensor;
   input.uint8 = in.datatype() == "UINT8";
-  if (r.raw_input_contents_size() > 0) {
-    input.raw = &r.raw_input_contents(0);
+  if (raw.bytes) {
+    input.raw = raw.bytes;
+    input.region = std::move(raw.region);
     const int64_t bytes = *elements * (input.uint8 ? 1 : 4);
     if (static_cast<int64_t>(input.raw->size()) != bytes) {
-      return count_mismatch(in, "raw_input_contents", static_cast<int64_t>(input.raw->size()), "bytes", bytes);
+      return count_mismatch(in, raw.field, static_cast<int64_t>(input.raw->size()), "bytes", bytes);
     }
   } else if (input.uint8) {
     input.uint = &in.contents().uint_contents();
@@ -95,7 +139,21 @@ grpc::Status plan_tensor(const inference::ModelInferRequest& r, const Model& mod
   return grpc::Status::OK;
 }
 
-grpc::Status plan_images(const inference::ModelInferRequest& r, InferPlan* plan) {
+// Encoded images are decoded by code that cannot be abandoned mid-read, so images in shared
+// memory are copied out first, under the SIGBUS guard.
+grpc::Status own_shared_images(const InputTensor& in, InputBytes& raw, InferPlan* plan) {
+  auto copy = std::make_shared<std::string>(raw.bytes->size(), '\0');
+  auto read = [&] { std::memcpy(copy->data(), raw.bytes->data(), raw.bytes->size()); };
+  if (!read_guarded(read)) {
+    return invalid("input " + quoted(in.name()) + ": shared memory region " + quoted(raw.region->name()) +
+                   " could not be read: its object is smaller than when it was registered");
+  }
+  raw.bytes = *copy;
+  plan->owned_images = std::move(copy);
+  return grpc::Status::OK;
+}
+
+grpc::Status plan_images(const inference::ModelInferRequest& r, InputBytes raw, InferPlan* plan) {
   const InputTensor& in = r.inputs(0);
   if (in.datatype() != "BYTES") {
     return invalid("input " + quoted(in.name()) + " has datatype " + quoted(in.datatype()) +
@@ -107,16 +165,18 @@ grpc::Status plan_images(const inference::ModelInferRequest& r, InferPlan* plan)
   }
   plan->encoded = true;
   plan->items = static_cast<size_t>(s[0]);
-  if (r.raw_input_contents_size() > 0) {
-    auto elements = split_length_prefixed(r.raw_input_contents(0));
+  if (raw.bytes) {
+    if (raw.region) {
+      if (grpc::Status status = own_shared_images(in, raw, plan); !status.ok()) return status;
+    }
+    auto elements = split_length_prefixed(*raw.bytes);
     if (!elements) {
-      return invalid("input " + quoted(in.name()) +
-                     ": raw_input_contents is not a series of 4-byte little-endian lengths each followed by that "
-                     "many bytes");
+      return invalid("input " + quoted(in.name()) + ": " + raw.field +
+                     " is not a series of 4-byte little-endian lengths each followed by that many bytes");
     }
     plan->images = std::move(*elements);
     if (plan->images.size() != plan->items) {
-      return count_mismatch(in, "raw_input_contents", static_cast<int64_t>(plan->images.size()), "elements", s[0]);
+      return count_mismatch(in, raw.field, static_cast<int64_t>(plan->images.size()), "elements", s[0]);
     }
     return grpc::Status::OK;
   }
@@ -138,6 +198,13 @@ grpc::Status plan_outputs(const inference::ModelInferRequest& r, const TensorLay
   if (r.outputs_size() == 0) plan->outputs = plan->encoded ? detections : std::vector<std::string>{t.output_name};
   for (const auto& out : r.outputs()) {
     const std::string& name = out.name();
+    std::optional<SharedMemoryReference> ref;
+    if (grpc::Status s = shared_memory_reference(out.parameters(), name, &ref); !s.ok()) return s;
+    if (ref) {
+      return invalid("output " + quoted(name) + " asks for shared memory region " + quoted(ref->region) +
+                     ", but outputs are only returned in the response (regions are mapped read-only); drop its "
+                     "shared_memory_* parameters");
+    }
     if (std::find(produced.begin(), produced.end(), name) != produced.end()) {
       if (std::find(plan->outputs.begin(), plan->outputs.end(), name) != plan->outputs.end()) {
         return invalid("output " + quoted(name) + " is requested more than once");
@@ -156,16 +223,20 @@ grpc::Status plan_outputs(const inference::ModelInferRequest& r, const TensorLay
 
 }  // namespace
 
-grpc::Status plan_infer(const inference::ModelInferRequest& request, const Model& model, InferPlan* plan) {
+grpc::Status plan_infer(const inference::ModelInferRequest& request, const Model& model,
+                        const SharedMemoryRegions& regions, InferPlan* plan) {
   const TensorLayout t = tensor_layout(model);
+  InputBytes raw;
   grpc::Status s = check_input_names(request, model, t);
   if (s.ok()) s = check_raw_use(request);
+  if (s.ok()) s = input_bytes(request, regions, &raw);
+  plan->raw_output = raw.bytes.has_value();
   if (s.ok()) {
-    s = request.inputs(0).name() == t.input_name ? plan_tensor(request, model, t, plan) : plan_images(request, plan);
+    s = request.inputs(0).name() == t.input_name ? plan_tensor(request, model, t, std::move(raw), plan)
+                                                 : plan_images(request, std::move(raw), plan);
   }
   if (s.ok()) s = plan_outputs(request, t, plan);
   if (s.ok()) s = nms_from_parameters(request.parameters(), model.default_nms(), &plan->nms);
-  plan->raw_output = request.raw_input_contents_size() > 0;
   return s;
 }
 
@@ -174,10 +245,20 @@ grpc::Status read_tensor_item(const TensorInput& input, const TensorLayout& layo
   const size_t first = index * n;
   // Bytes are scaled as the letterbox scales them (yolo::unit_floats): UINT8 and FP32 inputs of
   // one image agree bit for bit.
-  if (input.raw && input.uint8) {
-    yolo::unit_floats(reinterpret_cast<const uint8_t*>(input.raw->data()) + first, n, dst);
-  } else if (input.raw) {
-    std::memcpy(dst, input.raw->data() + first * sizeof(float), n * sizeof(float));
+  if (input.raw) {
+    auto read = [&] {
+      if (input.uint8) {
+        yolo::unit_floats(reinterpret_cast<const uint8_t*>(input.raw->data()) + first, n, dst);
+      } else {
+        std::memcpy(dst, input.raw->data() + first * sizeof(float), n * sizeof(float));
+      }
+    };
+    if (!input.region) {
+      read();
+    } else if (!read_guarded(read)) {
+      return invalid("input " + quoted(layout.input_name) + ": shared memory region " + quoted(input.region->name()) +
+                     " could not be read: its object is smaller than when it was registered");
+    }
   } else if (input.uint) {
     const uint32_t* src = input.uint->data() + first;
     std::vector<uint8_t> bytes(n);

@@ -86,8 +86,9 @@ grpc::Status start_encoded(grpc::CallbackServerContext* context, Model* model, I
   job.nms = plan.nms;
   job.deadline = context->deadline();
   job.cancelled = [context] { return context->IsCancelled(); };
-  job.complete = [answer, outputs = plan.outputs, raw = plan.raw_output](const grpc::Status& status,
-                                                                          v1::DetectResponse&& detections) {
+  // owned_images (images copied out of shared memory) must outlive the job, as the request does.
+  job.complete = [answer, outputs = plan.outputs, raw = plan.raw_output, owned = plan.owned_images](
+                     const grpc::Status& status, v1::DetectResponse&& detections) {
     inference::ModelInferResponse result;
     if (status.ok()) add_detection_outputs(detections, outputs, raw, &result);
     answer(status, std::move(result));
@@ -141,7 +142,9 @@ grpc::ServerUnaryReactor* KServeService::ServerMetadata(grpc::CallbackServerCont
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   response->set_name("sparrow");
   response->set_version(SPARROW_VERSION);
-  // No optional protocol extensions (model repository, statistics, ...) are implemented.
+  // Of the optional protocol extensions (model repository, statistics, ...) only system shared
+  // memory is implemented, and only when the operator allowed it.
+  if (registry_.config().allow_shared_memory) response->add_extensions("system_shared_memory");
   finish(registry_, reactor, nullptr, "ServerMetadata", start, grpc::Status::OK);
   return reactor;
 }
@@ -169,7 +172,7 @@ grpc::ServerUnaryReactor* KServeService::ModelInfer(grpc::CallbackServerContext*
   std::shared_ptr<void> call = registry_.calls().enter();
   grpc::Status s = call ? check_deadline(context) : shutting_down();
   if (s.ok()) s = find_model(registry_, request->model_name(), request->model_version(), &model);
-  if (s.ok()) s = plan_infer(*request, *model, &plan);
+  if (s.ok()) s = plan_infer(*request, *model, regions_, &plan);
   if (s.ok()) s = check_response_size(registry_, *model, plan);
   if (s.ok()) {
     Answer answer = [this, reactor, request, response, model, start, call](const grpc::Status& status,
@@ -187,6 +190,34 @@ grpc::ServerUnaryReactor* KServeService::ModelInfer(grpc::CallbackServerContext*
     if (s.ok()) return reactor;
   }
   finish(registry_, reactor, model, "ModelInfer", start, s);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* KServeService::SystemSharedMemoryStatus(
+    grpc::CallbackServerContext* context, const inference::SystemSharedMemoryStatusRequest* request,
+    inference::SystemSharedMemoryStatusResponse* response) {
+  const auto start = Steady::now();
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  finish(registry_, reactor, nullptr, "SystemSharedMemoryStatus", start, regions_.status(request->name(), response));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* KServeService::SystemSharedMemoryRegister(
+    grpc::CallbackServerContext* context, const inference::SystemSharedMemoryRegisterRequest* request,
+    inference::SystemSharedMemoryRegisterResponse*) {
+  const auto start = Steady::now();
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  finish(registry_, reactor, nullptr, "SystemSharedMemoryRegister", start, regions_.add(*request));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* KServeService::SystemSharedMemoryUnregister(
+    grpc::CallbackServerContext* context, const inference::SystemSharedMemoryUnregisterRequest* request,
+    inference::SystemSharedMemoryUnregisterResponse*) {
+  const auto start = Steady::now();
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  regions_.remove(request->name());
+  finish(registry_, reactor, nullptr, "SystemSharedMemoryUnregister", start, grpc::Status::OK);
   return reactor;
 }
 

@@ -6,12 +6,14 @@
 
 #include "kserve/grpc_predict_v2.grpc.pb.h"
 #include "model_registry.h"
+#include "shared_memory_regions.h"
 
 namespace sparrow::server {
 
 class KServeService final : public inference::GRPCInferenceService::CallbackService {
  public:
-  explicit KServeService(ModelRegistry& registry) : registry_(registry) {}
+  explicit KServeService(ModelRegistry& registry)
+      : registry_(registry), regions_(registry.config().allow_shared_memory) {}
 
   grpc::ServerUnaryReactor* ServerLive(grpc::CallbackServerContext* context, const inference::ServerLiveRequest* request,
                                        inference::ServerLiveResponse* response) override;
@@ -28,9 +30,19 @@ class KServeService final : public inference::GRPCInferenceService::CallbackServ
                                           inference::ModelMetadataResponse* response) override;
   grpc::ServerUnaryReactor* ModelInfer(grpc::CallbackServerContext* context, const inference::ModelInferRequest* request,
                                        inference::ModelInferResponse* response) override;
+  grpc::ServerUnaryReactor* SystemSharedMemoryStatus(grpc::CallbackServerContext* context,
+                                                     const inference::SystemSharedMemoryStatusRequest* request,
+                                                     inference::SystemSharedMemoryStatusResponse* response) override;
+  grpc::ServerUnaryReactor* SystemSharedMemoryRegister(grpc::CallbackServerContext* context,
+                                                       const inference::SystemSharedMemoryRegisterRequest* request,
+                                                       inference::SystemSharedMemoryRegisterResponse* response) override;
+  grpc::ServerUnaryReactor* SystemSharedMemoryUnregister(
+      grpc::CallbackServerContext* context, const inference::SystemSharedMemoryUnregisterRequest* request,
+      inference::SystemSharedMemoryUnregisterResponse* response) override;
 
  private:
   ModelRegistry& registry_;
+  SharedMemoryRegions regions_;
 };
 
 }  // namespace sparrow::server

@@ -36,7 +36,7 @@ std::optional<int64_t> element_count(const KServeShape& shape) {
   return n;
 }
 
-std::optional<std::vector<std::string_view>> split_length_prefixed(const std::string& raw) {
+std::optional<std::vector<std::string_view>> split_length_prefixed(std::string_view raw) {
   std::vector<std::string_view> elements;
   size_t at = 0;
   while (at < raw.size()) {

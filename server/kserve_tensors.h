@@ -21,7 +21,7 @@ std::optional<int64_t> element_count(const KServeShape& shape);
 
 // Splits raw BYTES contents (each element a 4-byte little-endian length, then its bytes) into
 // views of `raw`; nullopt when the lengths do not tile `raw` exactly.
-std::optional<std::vector<std::string_view>> split_length_prefixed(const std::string& raw);
+std::optional<std::vector<std::string_view>> split_length_prefixed(std::string_view raw);
 
 // Appends an output tensor whose elements are `bytes` (little-endian, row-major). raw: moved into
 // raw_output_contents; otherwise copied into the contents field of `datatype` (FP32 or INT32).

@@ -42,6 +42,10 @@ void add_flags(CLI::App& app, Flags& f) {
   app.add_option("--tls-key", f.server.tls_key, "PEM private key")->envname("SPARROW_TLS_KEY");
   app.add_option("--tls-client-ca", f.server.tls_client_ca, "PEM CA of client certificates: enables mutual TLS")
       ->envname("SPARROW_TLS_CLIENT_CA");
+  app.add_flag("--allow-shared-memory", f.server.allow_shared_memory,
+               "Let clients on this host send tensors through POSIX shared memory (Triton's system-shared-memory "
+               "extension)")
+      ->envname("SPARROW_ALLOW_SHARED_MEMORY");
 
   app.add_option("-m,--model", f.model.path, "ONNX model (default: $SPARROW_MODEL or ../shared/models/yolov5n.onnx)")
       ->envname("SPARROW_MODEL");
@@ -76,6 +80,7 @@ ServerConfig resolve(const CLI::App& app, const Flags& f) {
   if (given("--host")) c.host = f.server.host;
   if (given("--port")) c.port = f.server.port;
   if (given("--metrics-port")) c.metrics_port = f.server.metrics_port;
+  if (given("--allow-shared-memory")) c.allow_shared_memory = f.server.allow_shared_memory;
   return c;
 }
 

@@ -102,7 +102,8 @@ ServerConfig load_server_config(const std::string& path) {
                      {"max_pixels", [&](const YAML::Node& v) { c.max_pixels = v.as<int64_t>(); }},
                      {"tls_cert", [&](const YAML::Node& v) { c.tls_cert = v.as<std::string>(); }},
                      {"tls_key", [&](const YAML::Node& v) { c.tls_key = v.as<std::string>(); }},
-                     {"tls_client_ca", [&](const YAML::Node& v) { c.tls_client_ca = v.as<std::string>(); }}});
+                     {"tls_client_ca", [&](const YAML::Node& v) { c.tls_client_ca = v.as<std::string>(); }},
+                     {"allow_shared_memory", [&](const YAML::Node& v) { c.allow_shared_memory = v.as<bool>(); }}});
             }},
            {"models", [&](const YAML::Node& list) {
               if (!list.IsSequence()) bad("models must be a list");

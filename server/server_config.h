@@ -30,6 +30,9 @@ struct ServerConfig {
   int64_t max_pixels = 64 * 1000 * 1000;  // largest image accepted
   std::string tls_cert, tls_key;          // both set: TLS
   std::string tls_client_ca;              // set too: mutual TLS, clients must present a certificate
+  // Triton's system-shared-memory extension: off by default because a client that can reach the
+  // port could otherwise have the server read any shared memory object its user can open.
+  bool allow_shared_memory = false;
   std::vector<ModelConfig> models;
 
   // Checks ranges and combinations; throws sparrow::Error naming the setting.

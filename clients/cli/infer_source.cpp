@@ -1,7 +1,12 @@
 // The load generator's KServe ModelInfer requests: raw UINT8 tensors of letterboxed images (a
 // quarter of FP32's bytes), answered with the server's detections rather than the raw output
-// (8.6 MB per 640x640 image), so the load measures serving, not copying.
+// (8.6 MB per 640x640 image), so the load measures serving, not copying. With shared memory the
+// tensors are written once into one region and each request only names its slice.
 #include <grpcpp/client_context.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
 
 #include <opencv2/core.hpp>
 
@@ -9,6 +14,7 @@
 #include "kserve/grpc_predict_v2.grpc.pb.h"
 #include "request_source.h"
 #include "rpc_error.h"
+#include "shared_memory_object.h"
 #include "sparrow/error.h"
 #include "sparrow/yolo/image_decoder.h"
 #include "sparrow/yolo/letterbox.h"
@@ -60,6 +66,17 @@ class InferSource final : public RequestSource {
     if (tensors.empty()) throw Error(ErrorCode::kInvalidArgument, "no images to send");
     requests_.resize(tensors.size());
     for (size_t i = 0; i < tensors.size(); ++i) build(requests_[i], tensors, i);
+    if (options.shared_memory) move_to_shared_memory(options.timeout_seconds);
+  }
+
+  ~InferSource() override {
+    if (!region_) return;
+    inference::SystemSharedMemoryUnregisterRequest request;
+    request.set_name(region_name_);
+    grpc::ClientContext context;
+    context.set_deadline(deadline_after(5));
+    inference::SystemSharedMemoryUnregisterResponse response;
+    stub_->SystemSharedMemoryUnregister(&context, request, &response);  // the server may be gone: best effort
   }
 
   void start(uint64_t index, double timeout_seconds, Done done) override {
@@ -99,10 +116,45 @@ class InferSource final : public RequestSource {
     for (size_t image : images_of_request(i, static_cast<size_t>(per_request_), tensors.size())) *raw += tensors[image];
   }
 
+  // Copies every request's tensor into one new region, registers it and has each request name
+  // its slice instead of carrying it.
+  void move_to_shared_memory(double timeout_seconds) {
+    static std::atomic<int> regions{0};
+    size_t total = 0;
+    for (const auto& r : requests_) total += r.raw_input_contents(0).size();
+    region_name_ = "sparrow-client-" + std::to_string(getpid()) + "-" + std::to_string(regions++);
+    region_ = std::make_unique<SharedMemoryObject>("/" + region_name_, total);
+    inference::SystemSharedMemoryRegisterRequest registration;
+    registration.set_name(region_name_);
+    registration.set_key(region_->key());
+    registration.set_byte_size(total);
+    grpc::ClientContext context;
+    context.set_deadline(deadline_after(timeout_seconds));
+    inference::SystemSharedMemoryRegisterResponse registered;
+    const grpc::Status status = stub_->SystemSharedMemoryRegister(&context, registration, &registered);
+    region_->unlink();  // the server has it mapped (or failed): nothing to leave behind
+    if (!status.ok()) region_.reset();
+    check(status, "registering shared memory region '" + region_name_ + "' with the server (it must run on this "
+                  "host with --allow-shared-memory)");
+    size_t offset = 0;
+    for (auto& r : requests_) {
+      std::string bytes = std::move(*r.mutable_raw_input_contents(0));
+      r.clear_raw_input_contents();
+      std::memcpy(region_->data() + offset, bytes.data(), bytes.size());
+      auto& parameters = *r.mutable_inputs(0)->mutable_parameters();
+      parameters["shared_memory_region"].set_string_param(region_name_);
+      parameters["shared_memory_offset"].set_int64_param(static_cast<int64_t>(offset));
+      parameters["shared_memory_byte_size"].set_int64_param(static_cast<int64_t>(bytes.size()));
+      offset += bytes.size();
+    }
+  }
+
   std::unique_ptr<inference::GRPCInferenceService::Stub> stub_;
   int per_request_;
   ImageInput input_;
   std::vector<inference::ModelInferRequest> requests_;
+  std::unique_ptr<SharedMemoryObject> region_;  // with --shared-memory
+  std::string region_name_;
 };
 
 }  // namespace

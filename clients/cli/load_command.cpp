@@ -25,6 +25,7 @@ struct LoadArgs {
   std::vector<std::string> images;
   int images_per_request = 1;
   std::string mode = "detect";
+  bool shared_memory = false;
   std::string csv_file, json_file;
 };
 
@@ -59,13 +60,18 @@ void run(const LoadArgs& args, const Connection& connection) {
   options.model = connection.model;
   options.image_files = yolo::image_files(args.images.empty() ? std::vector<std::string>{default_image()} : args.images);
   options.images_per_request = args.images_per_request;
+  options.shared_memory = args.shared_memory;
+  if (args.shared_memory && args.mode != "infer") {
+    throw Error(ErrorCode::kInvalidArgument, "--shared-memory sends tensors, so it needs --mode infer");
+  }
   if (options.image_files.empty()) throw Error(ErrorCode::kInvalidArgument, "--images names no image files");
   const double timeout = connection.timeout_or(kDefaultTimeoutSeconds);
   options.timeout_seconds = timeout;
   const std::unique_ptr<RequestSource> source = make_source(args, connection, options);
   check(source->probe(timeout), "load: the first request to " + connection.server);
 
-  LoadRun report{connection.server, source->model(), args.mode, args.images_per_request, options.image_files, {}};
+  LoadRun report{connection.server, source->model(), args.mode, args.shared_memory, args.images_per_request,
+                 options.image_files, {}};
   print_table_header(args.concurrency.empty() && !args.request_rates.empty());
   uint64_t failed = 0;
   for (const LoadLevel& level : levels(args, timeout)) {
@@ -106,6 +112,9 @@ void add_load_command(CLI::App& app, const Connection& connection) {
   cmd->add_option("--mode", args->mode, "detect: sparrow.v1 Detect with encoded images; infer: KServe ModelInfer with a tensor")
       ->check(CLI::IsMember({"detect", "infer"}))
       ->capture_default_str();
+  cmd->add_flag("--shared-memory", args->shared_memory,
+                "infer: send tensors through a POSIX shared memory region instead of gRPC (the server must run on "
+                "this host with --allow-shared-memory)");
   cmd->add_option("--csv", args->csv_file, "Write one row per level to this CSV file");
   cmd->add_option("--json", args->json_file, "Write the results as JSON to this file");
   cmd->callback([args, &connection] { run(*args, connection); });

@@ -120,6 +120,7 @@ void write_json(const std::string& path, const LoadRun& run) {
   j["server"] = run.server;
   j["model"] = run.model;
   j["mode"] = run.mode;
+  j["shared_memory"] = run.shared_memory;
   j["images_per_request"] = run.images_per_request;
   j["images"] = run.images;
   j["levels"] = nlohmann::json::array();

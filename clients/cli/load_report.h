@@ -10,6 +10,7 @@ namespace sparrow::client {
 
 struct LoadRun {
   std::string server, model, mode;
+  bool shared_memory = false;  // infer tensors sent through shared memory
   int images_per_request = 1;
   std::vector<std::string> images;
   std::vector<LevelResult> levels;

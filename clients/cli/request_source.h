@@ -48,6 +48,9 @@ struct SourceOptions {
   std::vector<std::string> image_files;
   int images_per_request = 1;
   double timeout_seconds = 30;  // for the set-up calls
+  // infer only: tensors go through a POSIX shared memory region registered with the server
+  // (Triton's system-shared-memory extension) instead of through gRPC.
+  bool shared_memory = false;
 };
 
 // Request i carries images i*n .. i*n+n-1 (mod the image count) for n images per request, so
@@ -57,9 +60,10 @@ std::vector<size_t> images_of_request(size_t request, size_t images_per_request,
 // sparrow.v1.Detection/Detect with the encoded image files.
 std::unique_ptr<RequestSource> make_detect_source(std::shared_ptr<grpc::Channel> channel, const SourceOptions& options);
 
-// KServe v2 ModelInfer with the images decoded and letterboxed here, sent as one raw FP32
-// N x 3 x H x W tensor: the server's engine without its image pre-processing. Asks the server
-// for the model's input tensor first (ModelMetadata); throws RpcError if it cannot.
+// KServe v2 ModelInfer with the images decoded and letterboxed here, sent as one raw UINT8
+// N x 3 x H x W tensor (in the request, or in shared memory): the server's engine without its
+// image pre-processing. Asks the server for the model's input tensor first (ModelMetadata);
+// throws RpcError if it cannot, or if it refuses the shared memory region.
 std::unique_ptr<RequestSource> make_infer_source(std::shared_ptr<grpc::Channel> channel, const SourceOptions& options);
 
 }  // namespace sparrow::client

@@ -176,6 +176,42 @@ def output_array(response, name):
     raise AssertionError("no output %r in %s" % (name, [o.name for o in response.outputs]))
 
 
+class SharedMemory:
+    """A POSIX shared memory object (a file in /dev/shm), created, filled and registered as a
+    region; unregistered and removed on close."""
+    count = 0
+
+    def __init__(self, data, region_offset=0):
+        SharedMemory.count += 1
+        self.name = "kserve-test-%d-%d" % (os.getpid(), SharedMemory.count)
+        self.key = "/" + self.name
+        self.path = "/dev/shm/" + self.name
+        with open(self.path, "wb") as f:
+            f.write(data)
+        self.registration = pb.SystemSharedMemoryRegisterRequest(name=self.name, key=self.key, offset=region_offset,
+                                                                  byte_size=len(data) - region_offset)
+        stub.SystemSharedMemoryRegister(self.registration)
+
+    def input(self, request, offset, byte_size):
+        """Points the request's only input at this region, in place of its contents."""
+        del request.raw_input_contents[:]
+        params = request.inputs[0].parameters
+        params["shared_memory_region"].string_param = self.name
+        params["shared_memory_offset"].int64_param = offset
+        params["shared_memory_byte_size"].int64_param = byte_size
+        return request
+
+    def close(self):
+        stub.SystemSharedMemoryUnregister(pb.SystemSharedMemoryUnregisterRequest(name=self.name))
+        os.unlink(self.path)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
 def metric(name, labels=""):
     """Sum of a metric's series whose labels contain every `key="value"` in `labels`."""
     url = "http://127.0.0.1:%d/metrics" % SERVER.metrics_port
@@ -210,7 +246,7 @@ def setUpModule():
         REFERENCE[batch] = (x, cli_output(x, batch))
     SERVER = ServerProcess([ARGS.server, "--host", "127.0.0.1", "--port", "0", "--metrics-port", "-1",
                             "--model", model_path(), "--max-message-bytes", str(MAX_MESSAGE_BYTES),
-                            "--queue-capacity", str(QUEUE_CAPACITY)])
+                            "--queue-capacity", str(QUEUE_CAPACITY), "--allow-shared-memory"])
     unittest.addModuleCleanup(SERVER.stop)
     if not SERVER.listening.wait(60) or SERVER.port is None:
         raise RuntimeError("the server did not start listening:\n" + SERVER.log())
@@ -245,7 +281,7 @@ class KServeTest(unittest.TestCase):
         meta = stub.ServerMetadata(pb.ServerMetadataRequest())
         self.assertEqual(meta.name, "sparrow")
         self.assertEqual(meta.version, "0.1.0")
-        self.assertEqual(list(meta.extensions), [])
+        self.assertEqual(list(meta.extensions), ["system_shared_memory"])
 
     def test_model_ready(self):
         self.assertTrue(stub.ModelReady(pb.ModelReadyRequest(name=MODEL_NAME)).ready)
@@ -443,6 +479,98 @@ class KServeTest(unittest.TestCase):
         # have run before this one.
         stub.ModelInfer(encoded_request([bus]), timeout=60)
         self.assertEqual(items() - before, 2 * 8 + 1)
+
+    # --- system shared memory (Triton's extension) ---
+
+    def test_shared_memory_inputs_match_the_request_forms(self):
+        x, expected = REFERENCE[3]
+        images = letterboxed(1, 1)
+        bus = image_bytes("bus.jpg")
+        # The region starts 16 bytes into the object; each tensor sits at its own offset in it.
+        data = b"\0" * 16 + x.tobytes() + images.tobytes() + length_prefixed([bus])
+        with SharedMemory(data, region_offset=16) as shm:
+            fp32 = shm.input(tensor_request(x), 0, x.nbytes)
+            got = output_array(stub.ModelInfer(fp32, timeout=60), "output")
+            self.assertTrue(np.allclose(got, expected, rtol=1e-5, atol=1e-5))
+            uint8 = shm.input(tensor_request(images, "UINT8"), x.nbytes, images.nbytes)
+            got = output_array(stub.ModelInfer(uint8, timeout=60), "output")
+            self.assertTrue(np.allclose(got, REFERENCE[1][1], rtol=1e-5, atol=1e-5))
+            encoded = shm.input(encoded_request([bus]), x.nbytes + images.nbytes, len(bus) + 4)
+            from_memory = stub.ModelInfer(encoded, timeout=60)
+            from_request = stub.ModelInfer(encoded_request([bus]), timeout=60)
+            self.assertEqual(len(from_memory.raw_output_contents), 2)  # answered raw, as raw input is
+            np.testing.assert_array_equal(output_array(from_memory, "detections"),
+                                          output_array(from_request, "detections"))
+
+    def test_shared_memory_status_and_unregister(self):
+        with SharedMemory(b"\1" * 1000, region_offset=100) as shm:
+            status = stub.SystemSharedMemoryStatus(pb.SystemSharedMemoryStatusRequest(name=shm.name))
+            region = status.regions[shm.name]
+            self.assertEqual((region.name, region.key, region.offset, region.byte_size), (shm.name, shm.key, 100, 900))
+            everything = stub.SystemSharedMemoryStatus(pb.SystemSharedMemoryStatusRequest())
+            self.assertIn(shm.name, everything.regions)
+        with self.assertRaises(grpc.RpcError) as caught:
+            stub.SystemSharedMemoryStatus(pb.SystemSharedMemoryStatusRequest(name=shm.name))
+        self.assertEqual(caught.exception.code(), grpc.StatusCode.NOT_FOUND)
+        images = letterboxed(1, 1)
+        self.assert_fails(grpc.StatusCode.INVALID_ARGUMENT, "no shared memory region named '%s'" % shm.name,
+                          shm.input(tensor_request(images, "UINT8"), 0, images.nbytes))
+        # Unregistering a name that is not registered is not an error (as Triton).
+        stub.SystemSharedMemoryUnregister(pb.SystemSharedMemoryUnregisterRequest(name=shm.name))
+
+    def test_shared_memory_registration_errors(self):
+        def register_fails(code, pattern, **fields):
+            with self.assertRaises(grpc.RpcError) as caught:
+                stub.SystemSharedMemoryRegister(pb.SystemSharedMemoryRegisterRequest(**fields))
+            self.assertEqual(caught.exception.code(), code, caught.exception.details())
+            self.assertRegex(caught.exception.details(), pattern)
+        register_fails(grpc.StatusCode.INVALID_ARGUMENT, "cannot open.*No such file", name="r", key="/no-such-key",
+                       byte_size=10)
+        with SharedMemory(b"\0" * 100) as shm:
+            register_fails(grpc.StatusCode.INVALID_ARGUMENT, "does not fit in its object of 100 bytes", name="r2",
+                           key=shm.key, offset=50, byte_size=51)
+            register_fails(grpc.StatusCode.INVALID_ARGUMENT, "needs a name", key=shm.key, byte_size=10)
+            register_fails(grpc.StatusCode.INVALID_ARGUMENT, "is empty", name="r3", key=shm.key)
+            register_fails(grpc.StatusCode.ALREADY_EXISTS, "registered already", name=shm.name, key=shm.key,
+                           byte_size=10)
+
+    def test_shared_memory_request_errors(self):
+        images = letterboxed(1, 1)
+        with SharedMemory(images.tobytes()) as shm:
+            def request(offset=0, byte_size=images.nbytes):
+                return shm.input(tensor_request(images, "UINT8"), offset, byte_size)
+            self.assert_fails(grpc.StatusCode.INVALID_ARGUMENT, "shared_memory_byte_size holds 1000 bytes",
+                              request(byte_size=1000))
+            self.assert_fails(grpc.StatusCode.INVALID_ARGUMENT, "run past the end", request(offset=1))
+            both = request()
+            both.raw_input_contents.append(images.tobytes())
+            self.assert_fails(grpc.StatusCode.INVALID_ARGUMENT, "must not also have", both)
+            no_size = request()
+            del no_size.inputs[0].parameters["shared_memory_byte_size"]
+            self.assert_fails(grpc.StatusCode.INVALID_ARGUMENT,
+                              "'shared_memory_byte_size' of tensor 'images' is missing", no_size)
+            wrong_type = request()
+            wrong_type.inputs[0].parameters["shared_memory_region"].int64_param = 3
+            self.assert_fails(grpc.StatusCode.INVALID_ARGUMENT, "'shared_memory_region'.*must be a string", wrong_type)
+            negative = request()
+            negative.inputs[0].parameters["shared_memory_offset"].int64_param = -1
+            self.assert_fails(grpc.StatusCode.INVALID_ARGUMENT, "'shared_memory_offset'.*non-negative", negative)
+            output = request()
+            out = output.outputs.add(name="output")
+            out.parameters["shared_memory_region"].string_param = shm.name
+            out.parameters["shared_memory_byte_size"].int64_param = 100
+            self.assert_fails(grpc.StatusCode.INVALID_ARGUMENT, "outputs are only returned in the response", output)
+
+    def test_truncated_shared_memory_is_an_error_not_a_crash(self):
+        images = letterboxed(1, 1)
+        bus = image_bytes("bus.jpg")
+        for request, size in ((tensor_request(images, "UINT8"), images.nbytes),
+                              (encoded_request([bus]), len(bus) + 4)):
+            with SharedMemory(b"\7" * size) as shm:
+                os.truncate(shm.path, 0)  # the owner shrinks the object after registering it
+                self.assert_fails(grpc.StatusCode.INVALID_ARGUMENT, "could not be read.*smaller than when it was",
+                                  shm.input(request, 0, size), timeout=60)
+        self.assertTrue(stub.ServerLive(pb.ServerLiveRequest()).live)
 
     def test_rpcs_are_counted_in_metrics(self):
         before = metric("sparrow_request_total", 'model="yolov5n",method="ModelInfer",status="INVALID_ARGUMENT"')
