@@ -18,6 +18,7 @@ import json
 import os
 import re
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -81,6 +82,18 @@ def measure_round(args, batch, tmp, engine_runs, level_runs):
         proc.wait(timeout=60)
 
 
+def paired_ratios(engine_runs, level_runs):
+    """Per batch size and mode, one ratio per round. The machine's speed drifts between rounds
+    (the in-process figure alone moved 42 -> 51 items/s within 15 minutes once), so a served
+    run is compared with the in-process run closest to it in time, not with the best of all."""
+    ratios = {}
+    for (batch, mode, _), levels in level_runs.items():
+        per_round = ratios.setdefault((batch, mode), [0.0] * len(levels))
+        for r, level in enumerate(levels):
+            per_round[r] = max(per_round[r], level["items_per_second"] / engine_runs[batch][r])
+    return ratios
+
+
 def spread(values):
     return f"{min(values):.1f}–{max(values):.1f}" if len(values) > 1 else f"{values[0]:.1f}"
 
@@ -136,6 +149,10 @@ def main():
                      f"{lat['p50']:.1f} | {lat['p99']:.1f} | {sum(l['failed'] for l in levels)} | {ratio:.0%} |")
     lines += ["", "Best concurrency per batch size and mode: " +
               ", ".join(f"batch {b} {m} {r:.0%}" for (b, m), r in sorted(best.items()))]
+    lines += ["", "Paired by round (the round's best concurrency ÷ the in-process run of the same round, "
+              "measured a minute or two before it; median, range): " +
+              ", ".join(f"batch {b} {m} {statistics.median(r):.0%} ({min(r):.0%}–{max(r):.0%})"
+                        for (b, m), r in sorted(paired_ratios(engine_runs, level_runs).items()))]
     text = "\n".join(lines) + "\n"
     with open(args.out, "w") as f:
         f.write(text)
