@@ -190,7 +190,11 @@ class SharedMemory:
             f.write(data)
         self.registration = pb.SystemSharedMemoryRegisterRequest(name=self.name, key=self.key, offset=region_offset,
                                                                   byte_size=len(data) - region_offset)
-        stub.SystemSharedMemoryRegister(self.registration)
+        try:
+            stub.SystemSharedMemoryRegister(self.registration)
+        except grpc.RpcError:
+            os.unlink(self.path)
+            raise
 
     def input(self, request, offset, byte_size):
         """Points the request's only input at this region, in place of its contents."""
@@ -202,8 +206,10 @@ class SharedMemory:
         return request
 
     def close(self):
-        stub.SystemSharedMemoryUnregister(pb.SystemSharedMemoryUnregisterRequest(name=self.name))
-        os.unlink(self.path)
+        try:
+            stub.SystemSharedMemoryUnregister(pb.SystemSharedMemoryUnregisterRequest(name=self.name))
+        finally:  # even when the server is gone: never leave objects behind in /dev/shm
+            os.unlink(self.path)
 
     def __enter__(self):
         return self
