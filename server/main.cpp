@@ -24,7 +24,7 @@ struct Flags {
 
 void add_flags(CLI::App& app, Flags& f) {
   app.add_option("-c,--config", f.config_file, "YAML file with server settings and several models")->envname("SPARROW_CONFIG");
-  app.add_option("--host", f.server.host, "Address to listen on")->envname("SPARROW_HOST")->capture_default_str();
+  app.add_option("--host", f.server.host, "Address to listen on, or a Unix socket: unix:PATH (then --port is unused)")->envname("SPARROW_HOST")->capture_default_str();
   app.add_option("-p,--port", f.server.port, "gRPC port (0: any free port)")->envname("SPARROW_PORT")->capture_default_str();
   app.add_option("--metrics-port", f.server.metrics_port, "Prometheus /metrics HTTP port (0: off, -1: any free port)")
       ->envname("SPARROW_METRICS_PORT")

@@ -79,6 +79,12 @@ void ServerConfig::validate() const {
   }
 }
 
+bool ServerConfig::unix_socket() const { return host.rfind("unix:", 0) == 0 || host.rfind("unix-abstract:", 0) == 0; }
+
+std::string ServerConfig::grpc_address() const { return unix_socket() ? host : host + ":" + std::to_string(port); }
+
+std::string ServerConfig::metrics_host() const { return unix_socket() ? "127.0.0.1" : host; }
+
 ServerConfig load_server_config(const std::string& path) {
   YAML::Node root;
   try {

@@ -22,6 +22,8 @@ struct ModelConfig {
 };
 
 struct ServerConfig {
+  // An IP address or name, or a Unix socket as gRPC spells it (unix:PATH, unix-abstract:NAME),
+  // which takes no port.
   std::string host = "0.0.0.0";
   int port = 8001;                     // gRPC (Triton's default)
   int metrics_port = 8002;             // Prometheus /metrics over HTTP; 0 disables, -1 picks a free port
@@ -37,6 +39,11 @@ struct ServerConfig {
 
   // Checks ranges and combinations; throws sparrow::Error naming the setting.
   void validate() const;
+  bool unix_socket() const;
+  // What gRPC listens on: host:port, or the Unix socket.
+  std::string grpc_address() const;
+  // The metrics endpoint is HTTP over TCP: on the gRPC host, or 127.0.0.1 when that is a socket.
+  std::string metrics_host() const;
 };
 
 // Reads a YAML file:

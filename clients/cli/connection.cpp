@@ -40,7 +40,7 @@ std::shared_ptr<grpc::ChannelCredentials> credentials(const Connection& c) {
 }  // namespace
 
 void Connection::add_to(CLI::App& app) {
-  app.add_option("-s,--server", server, "Server address HOST:PORT")->envname("SPARROW_SERVER")->capture_default_str();
+  app.add_option("-s,--server", server, "Server address HOST:PORT, or unix:PATH")->envname("SPARROW_SERVER")->capture_default_str();
   app.add_option("-m,--model", model, "Model name (default: the server's default model)");
   app.add_option("--timeout", timeout_seconds, "Deadline per call in seconds (default: 30; benchmark: its run time + 120)")
       ->check(CLI::Range(0.001, 1e6));

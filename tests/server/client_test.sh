@@ -184,6 +184,22 @@ assert level['ok'] > 0 and level['failed'] == 0, level
 assert not glob.glob('/dev/shm/sparrow-client-*'), glob.glob('/dev/shm/sparrow-client-*')"
 stop_server "$pid" config_sigterm_exit_0
 
+# A Unix socket instead of TCP: no port in the address, and no socket file left after shutdown.
+sock="$work/sparrow.sock"
+"$server" --host "unix:$sock" --metrics-port -1 --model "$model" --max-batch-size 1 2>"$work/unix.log" &
+pid=$!
+server_pids+=("$pid")
+expect_ok unix_socket_health "$client" --server "unix:$sock" health --wait 60
+expect_ok unix_socket_detect "$client" --server "unix:$sock" detect "$bus"
+check_py unix_socket_logged_and_metrics_on_localhost "
+import re, urllib.request
+log = open('$work/unix.log').read()
+assert 'listening on unix:$sock (gRPC)' in log, log
+port = re.search(r'metrics on port (\d+)', log).group(1)
+assert 'sparrow_request_total' in urllib.request.urlopen('http://127.0.0.1:' + port + '/metrics', timeout=10).read().decode()"
+stop_server "$pid" unix_socket_sigterm_exit_0
+check_py unix_socket_removed "import os; assert not os.path.exists('$sock')"
+
 # Config file errors: exit 1 before loading anything, naming the file and the setting.
 printf 'models:\n  - {name: a, path: "%s", max_batch: 4}\n' "$model" >"$work/typo.yaml"
 expect_fail config_unknown_key "models\[0\]: unknown key 'max_batch'" "$server" --config "$work/typo.yaml"
