@@ -35,7 +35,8 @@ struct DetectJob {
   yolo::NmsOptions nms;
   std::chrono::system_clock::time_point deadline = std::chrono::system_clock::time_point::max();
   std::function<bool()> cancelled;
-  // Called exactly once, on the batcher thread, after every image has been dealt with.
+  // Called exactly once, on one of the batcher's inference threads, after every image has been
+  // dealt with.
   std::function<void(const grpc::Status&, v1::DetectResponse&&)> complete;
 };
 

@@ -183,7 +183,11 @@ void DynamicBatcher::run(std::vector<BatchItem>& batch) {
   metrics_->batch(model_, static_cast<int>(slots.size()), inference_ms / 1000);
   const Tensor& output = outputs_[index][0];
   const size_t out_floats = static_cast<size_t>(output.size() / engine.batch_size());
-  for (size_t i : slots) {
+  // Post-processing (NMS, answers) runs in parallel like pre-processing: done alone, item after
+  // item, it kept one core busy and the other spinning between batches.
+#pragma omp parallel for schedule(dynamic, 1) num_threads(engine.num_cores())
+  for (size_t k = 0; k < slots.size(); ++k) {
+    const size_t i = slots[k];
     ItemResult r{output.data_as<float>() + i * out_floats, ms_between(live[i]->enqueued, prepare_start), prepare_ms,
                  inference_ms, static_cast<int>(slots.size())};
     metrics_->item(model_, r.queue_ms / 1000, ms_between(live[i]->enqueued, Steady::now()) / 1000);

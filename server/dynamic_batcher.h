@@ -44,8 +44,9 @@ struct BatchItem {
   std::function<std::string(float* dst)> prepare;
   std::chrono::system_clock::time_point deadline = std::chrono::system_clock::time_point::max();
   std::function<bool()> cancelled;                                    // may be empty
-  std::function<void(const ItemResult&)> done;                        // on the batcher thread
-  std::function<void(ItemFailure, const std::string& message)> failed;  // ditto
+  // On an inference thread, concurrently with other items of the batch, as prepare.
+  std::function<void(const ItemResult&)> done;
+  std::function<void(ItemFailure, const std::string& message)> failed;  // on the batcher thread
   std::chrono::steady_clock::time_point enqueued;
 };
 
