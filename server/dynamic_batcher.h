@@ -2,7 +2,8 @@
 // one thread forms batches of up to max_batch_size, waiting at most max_queue_delay for the
 // first item, has every item write its input into the batch (decoding images, in parallel on the
 // engine's own OpenMP threads, so pre-processing never competes with inference for cores), runs
-// the smallest engine that fits, and hands each item its slice of the output.
+// the smallest engine that fits, and hands each item its slice of the output (post-processing in
+// parallel on the same threads).
 //
 // That thread is the only one that runs the model's engines once it is serving: other engine
 // work (a server-side benchmark) comes in as a task. libgomp keeps a pool of spinning threads for
