@@ -139,15 +139,21 @@ grpc::Status plan_tensor(const inference::ModelInferRequest& r, const Model& mod
   return grpc::Status::OK;
 }
 
+// Runs `read` over shared memory under the SIGBUS guard; INVALID_ARGUMENT naming the input when
+// the region's owner has truncated its object since registering it.
+template <class Read>
+grpc::Status read_region(const std::string& input, const SharedMemoryRegion& region, Read& read) {
+  if (read_guarded(read)) return grpc::Status::OK;
+  return invalid("input " + quoted(input) + ": shared memory region " + quoted(region.name()) +
+                 " could not be read: its object is smaller than when it was registered");
+}
+
 // Encoded images are decoded by code that cannot be abandoned mid-read, so images in shared
 // memory are copied out first, under the SIGBUS guard.
 grpc::Status own_shared_images(const InputTensor& in, InputBytes& raw, InferPlan* plan) {
   auto copy = std::make_shared<std::string>(raw.bytes->size(), '\0');
   auto read = [&] { std::memcpy(copy->data(), raw.bytes->data(), raw.bytes->size()); };
-  if (!read_guarded(read)) {
-    return invalid("input " + quoted(in.name()) + ": shared memory region " + quoted(raw.region->name()) +
-                   " could not be read: its object is smaller than when it was registered");
-  }
+  if (grpc::Status s = read_region(in.name(), *raw.region, read); !s.ok()) return s;
   raw.bytes = *copy;
   plan->owned_images = std::move(copy);
   return grpc::Status::OK;
@@ -255,9 +261,8 @@ grpc::Status read_tensor_item(const TensorInput& input, const TensorLayout& layo
     };
     if (!input.region) {
       read();
-    } else if (!read_guarded(read)) {
-      return invalid("input " + quoted(layout.input_name) + ": shared memory region " + quoted(input.region->name()) +
-                     " could not be read: its object is smaller than when it was registered");
+    } else if (grpc::Status s = read_region(layout.input_name, *input.region, read); !s.ok()) {
+      return s;
     }
   } else if (input.uint) {
     const uint32_t* src = input.uint->data() + first;

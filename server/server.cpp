@@ -55,22 +55,21 @@ void Server::start() {
   detection_ = std::make_unique<DetectionService>(registry_);
   kserve_ = std::make_unique<KServeService>(registry_);
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(config_.grpc_address(), credentials(config_), &port_);
+  builder.AddListeningPort(config_.grpc_address(config_.port), credentials(config_), &port_);
   builder.SetMaxReceiveMessageSize(static_cast<int>(config_.max_receive_message_bytes));
   builder.SetMaxSendMessageSize(static_cast<int>(config_.max_receive_message_bytes));
   builder.RegisterService(detection_.get());
   builder.RegisterService(kserve_.get());
   server_ = builder.BuildAndStart();
   if (!server_ || port_ == 0) {
-    throw Error(ErrorCode::kIo, "cannot listen on " + config_.grpc_address() +
+    throw Error(ErrorCode::kIo, "cannot listen on " + config_.grpc_address(config_.port) +
                                     (config_.unix_socket() ? " (a socket file there already?)" : " (port in use?)"));
   }
   set_serving(false);
   metrics_.serve(config_.metrics_host(), config_.metrics_port);
-  // A socket has no port to report (gRPC gives it 1).
-  const std::string address = config_.unix_socket() ? config_.host : config_.host + ":" + std::to_string(port_);
+  // port_ is the port bound (for --port 0); gRPC reports 1 for a socket, which has none.
   std::fprintf(stderr, "sparrow-server: listening on %s (gRPC), metrics on port %d; loading models\n",
-               address.c_str(), metrics_.bound_port());
+               config_.grpc_address(port_).c_str(), metrics_.bound_port());
   registry_.load();
   {
     std::lock_guard<std::mutex> lock(mutex_);

@@ -81,7 +81,9 @@ void ServerConfig::validate() const {
 
 bool ServerConfig::unix_socket() const { return host.rfind("unix:", 0) == 0 || host.rfind("unix-abstract:", 0) == 0; }
 
-std::string ServerConfig::grpc_address() const { return unix_socket() ? host : host + ":" + std::to_string(port); }
+std::string ServerConfig::grpc_address(int bound_port) const {
+  return unix_socket() ? host : host + ":" + std::to_string(bound_port);
+}
 
 std::string ServerConfig::metrics_host() const { return unix_socket() ? "127.0.0.1" : host; }
 
