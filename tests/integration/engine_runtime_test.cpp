@@ -1,6 +1,7 @@
 // Runtime behaviour on the real model: dynamic exports, batching, concurrent runs, benchmark.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstring>
 #include <thread>
 
@@ -76,7 +77,7 @@ TEST(EngineRuntime, ConcurrentRunsAreIndependent) {
     threads.emplace_back([&, t] {
       std::vector<Tensor> outputs;
       for (int k = 0; k < 3; ++k) {
-        engine.run({inputs[t]}, outputs, 1);
+        engine.run({inputs[t]}, outputs);
         if (std::memcmp(outputs[0].data(), expected[t].data(), expected[t].bytes()) != 0) ++mismatches[t];
       }
     });
@@ -107,6 +108,33 @@ TEST(EngineRuntime, BenchmarkStatisticsAreConsistent) {
   EXPECT_EQ(a.num_streams, 2);
   EXPECT_GT(a.iterations, 0);
   EXPECT_EQ(a.scenario, "async");
+}
+
+// Other work runs between batches with every stream stopped, and its time is left out: the wall
+// time per batch still matches the batch times. A day's worth of iterations stops at `seconds`.
+TEST(EngineRuntime, BenchmarkPausesForOtherWorkAndLeavesItOut) {
+  if (!test::require_file(kStatic)) GTEST_SKIP();
+  const Engine engine = Engine::load(kStatic, {});
+  for (int streams : {1, 2}) {
+    BenchmarkOptions o;
+    o.seconds = 1.0;
+    o.warmup_seconds = 0;
+    o.iterations = int64_t{1} << 40;
+    o.num_streams = streams;
+    o.scenario = streams > 1 ? Scenario::kAsync : Scenario::kSync;
+    std::atomic<int> asked{0}, paused{0};
+    o.other_work_waiting = [&] { return ++asked % 4 == 0; };
+    o.do_other_work = [&] {
+      ++paused;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    };
+    const BenchmarkResult r = run_benchmark(engine, o);
+    ASSERT_GT(r.iterations, 0);
+    EXPECT_LT(r.iterations, o.iterations);
+    EXPECT_GT(paused, 0) << streams << " stream(s)";
+    EXPECT_GE(r.seconds_paused, 0.05 * paused);
+    EXPECT_NEAR(r.ms_per_batch * streams, r.batch_times_mean, 0.2 * r.batch_times_mean) << streams << " stream(s)";
+  }
 }
 
 TEST(EngineRuntime, BenchmarkRejectsBadOptions) {

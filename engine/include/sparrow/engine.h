@@ -1,7 +1,9 @@
 // sparrow::Engine: compile an ONNX model for a fixed input shape, then run it.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -27,7 +29,9 @@ struct CompileOptions {
   std::map<std::string, Shape> input_shapes;
   // Inputs bound to fixed values at compile time (they are folded like constants).
   std::map<std::string, Tensor> frozen_inputs;
-  // Threads used by one run(); 0 means every core this process may use.
+  // Threads used by one run(); 0 means every core this process may use. While another process
+  // keeps those cores busy, runs measure themselves faster on one thread and use one
+  // (SPARROW_ADAPTIVE_THREADS=0 turns that off: docs/architecture.md, "Threads").
   int num_cores = 0;
   // false runs everything on the plain reference kernels: the oracle for differential tests.
   bool optimized_kernels = true;
@@ -79,12 +83,18 @@ class Engine {
   // The model's metadata_props (e.g. "names", "stride" of an ultralytics export).
   const std::map<std::string, std::string>& metadata() const;
 
-  // Runs one batch. Safe to call from several threads at once; each concurrent call uses
-  // num_threads threads (0: num_cores()).
-  std::vector<Tensor> run(const std::vector<Tensor>& inputs, int num_threads = 0) const;
+  // Runs one batch. Safe to call from several threads at once; each call uses num_cores()
+  // threads, or one while that measures faster (the cores are shared with another busy process).
+  std::vector<Tensor> run(const std::vector<Tensor>& inputs) const;
   // The same, writing into `outputs`; tensors that already have the output's dtype and shape are
   // reused (no allocation, no page faults), others are replaced.
-  void run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs, int num_threads = 0) const;
+  void run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs) const;
+  // Calls fn(i) for every i in [0, n), in parallel on as many threads as runs use now: work
+  // around a run (decoding a batch's images, post-processing its items) shares the run's threads
+  // instead of competing with them. Rethrows the first exception fn threw, after all calls.
+  void parallel_for(size_t n, const std::function<void(size_t)>& fn) const;
+  // Runs since load() that used one thread instead of num_cores().
+  int64_t single_thread_runs() const;
 
   PlanDescription describe() const;
   // describe() plus the mean time of each layer over `iterations` runs.

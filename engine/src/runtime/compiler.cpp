@@ -12,6 +12,7 @@
 #include "runtime/cpu_info.h"
 #include "runtime/memory_planner.h"
 #include "runtime/plan.h"
+#include "runtime/thread_team.h"
 #include "sparrow/error.h"
 
 namespace sparrow::runtime {
@@ -50,15 +51,24 @@ std::string op_label(const graph::Node& node) {
   return label;
 }
 
+// SPARROW_ADAPTIVE_THREADS=0 keeps every run on all num_cores threads (see team_sizer.h).
+bool adaptive_threads() {
+  const char* v = std::getenv("SPARROW_ADAPTIVE_THREADS");
+  return !(v && std::string(v) == "0");
+}
+
 class Compiler {
  public:
   Compiler(graph::Graph g, const CompileOptions& options) : g_(std::move(g)), options_(options) {
     plan_ = std::make_shared<Plan>();
     value_buffers_.resize(g_.values.size());
     plan_->num_cores = options.num_cores > 0 ? options.num_cores : available_cores();
+    plan_->team = std::make_unique<TeamSizer>(plan_->num_cores, adaptive_threads());
   }
 
+  // oneDNN sizes each primitive for the thread count in force when it is created.
   std::shared_ptr<Plan> compile() {
+    const ScopedTeam team(plan_->num_cores);
     bind_inputs();
     for (const graph::Node& node : g_.nodes) lower(node);
     bind_outputs();

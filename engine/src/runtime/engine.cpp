@@ -1,10 +1,15 @@
 #include "sparrow/engine.h"
 
+#include <algorithm>
+#include <exception>
+#include <mutex>
+
 #include "onnx/onnx_importer.h"
 #include "passes/passes.h"
 #include "runtime/cpu_info.h"
 #include "runtime/plan.h"
 #include "runtime/random_inputs.h"
+#include "runtime/thread_team.h"
 #include "sparrow/error.h"
 
 namespace sparrow {
@@ -41,16 +46,31 @@ int64_t Engine::batch_size() const { return plan_->batch_size; }
 int Engine::num_cores() const { return plan_->num_cores; }
 const std::map<std::string, std::string>& Engine::metadata() const { return plan_->metadata; }
 
-std::vector<Tensor> Engine::run(const std::vector<Tensor>& inputs, int num_threads) const {
+std::vector<Tensor> Engine::run(const std::vector<Tensor>& inputs) const {
   std::vector<Tensor> outputs;
-  run(inputs, outputs, num_threads);
+  run(inputs, outputs);
   return outputs;
 }
 
-void Engine::run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs, int num_threads) const {
-  if (num_threads < 0) throw Error(ErrorCode::kInvalidArgument, "num_threads must be >= 0");
-  plan_->run(inputs, outputs, num_threads);
+void Engine::run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs) const { plan_->run(inputs, outputs); }
+
+void Engine::parallel_for(size_t n, const std::function<void(size_t)>& fn) const {
+  std::exception_ptr first;
+  std::mutex mutex;
+  const runtime::ScopedTeam team(plan_->team->current());
+#pragma omp parallel for schedule(dynamic, 1)
+  for (size_t i = 0; i < n; ++i) {
+    try {
+      fn(i);
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (!first) first = std::current_exception();
+    }
+  }
+  if (first) std::rethrow_exception(first);
 }
+
+int64_t Engine::single_thread_runs() const { return plan_->team->single_thread_runs(); }
 
 PlanDescription Engine::describe() const { return plan_->describe(); }
 
@@ -58,9 +78,10 @@ PlanDescription Engine::profile(int iterations) const {
   if (iterations < 1) throw Error(ErrorCode::kInvalidArgument, "profile needs at least one iteration");
   const std::vector<Tensor> inputs = runtime::random_inputs(plan_->inputs, 0);
   std::vector<Tensor> outputs;
-  plan_->run(inputs, outputs, 0);  // warm up: first runs pay for page faults and oneDNN's JIT caches
   std::vector<double> step_ms(plan_->steps.size(), 0.0);
-  for (int i = 0; i < iterations; ++i) plan_->run(inputs, outputs, 0, &step_ms);
+  plan_->run(inputs, outputs, &step_ms);  // warm up: first runs pay for page faults and oneDNN's JIT caches
+  std::fill(step_ms.begin(), step_ms.end(), 0.0);
+  for (int i = 0; i < iterations; ++i) plan_->run(inputs, outputs, &step_ms);
   PlanDescription d = plan_->describe();
   for (size_t i = 0; i < d.layers.size(); ++i) d.layers[i].time_ms = step_ms[i] / iterations;
   return d;

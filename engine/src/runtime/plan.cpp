@@ -1,13 +1,12 @@
 #include "runtime/plan.h"
 
-#include <omp.h>
-
 #include <chrono>
 #include <cstdlib>
 
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "kernels/onednn/primitive_kernel.h"
+#include "runtime/thread_team.h"
 #include "sparrow/error.h"
 
 namespace sparrow {
@@ -73,8 +72,7 @@ void Plan::check_inputs(const std::vector<Tensor>& given) const {
   }
 }
 
-void Plan::run(const std::vector<Tensor>& given, std::vector<Tensor>& results, int num_threads,
-               std::vector<double>* step_ms) const {
+void Plan::run(const std::vector<Tensor>& given, std::vector<Tensor>& results, std::vector<double>* step_ms) const {
   check_inputs(given);
   results.resize(outputs.size());
   for (size_t i = 0; i < outputs.size(); ++i) {
@@ -85,40 +83,53 @@ void Plan::run(const std::vector<Tensor>& given, std::vector<Tensor>& results, i
   }
 
   std::unique_ptr<Context> context = acquire();
+  const int threads = step_ms ? num_cores : team->next();
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    const runtime::ScopedTeam scope(threads);
+    execute_steps(*context, given, results, step_ms);
+  } catch (const std::exception& e) {
+    if (!step_ms) team->abandon(threads);
+    release(std::move(context));
+    if (dynamic_cast<const dnnl::error*>(&e)) {
+      throw Error(ErrorCode::kInternal, std::string("oneDNN failed during run: ") + e.what());
+    }
+    throw;
+  }
+  release(std::move(context));
+  if (!step_ms) {
+    team->record(threads, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+  }
+}
+
+void Plan::execute_steps(Context& context, const std::vector<Tensor>& given, std::vector<Tensor>& results,
+                         std::vector<double>* step_ms) const {
   auto base = [&](const BufferRef& ref) -> void* {
     if (ref.storage < 0) return nullptr;
     const Storage& s = storages[ref.storage];
     std::byte* p = nullptr;
     switch (s.kind) {
-      case Storage::Kind::kArena: p = context->arena.get() + s.offset; break;
+      case Storage::Kind::kArena: p = context.arena.get() + s.offset; break;
       case Storage::Kind::kInput: p = static_cast<std::byte*>(const_cast<void*>(given[s.index].data())); break;
       case Storage::Kind::kOutput: p = static_cast<std::byte*>(results[s.index].data()); break;
       case Storage::Kind::kConstant: p = static_cast<std::byte*>(const_cast<void*>(constants[s.index].data())); break;
     }
     return p + ref.offset;
   };
-
-  omp_set_num_threads(num_threads > 0 ? num_threads : num_cores);
-  kernels::ExecContext exec{&context->stream, context->scratchpad.get()};
+  kernels::ExecContext exec{&context.stream, context.scratchpad.get()};
   std::vector<void*> in, out;
-  try {
-    for (size_t i = 0; i < steps.size(); ++i) {
-      const Step& step = steps[i];
-      in.clear();
-      out.clear();
-      for (const BufferRef& ref : step.inputs) in.push_back(base(ref));
-      for (const BufferRef& ref : step.outputs) out.push_back(base(ref));
-      const auto start = std::chrono::steady_clock::now();
-      step.kernel->execute(kernels::KernelArgs{in, out}, exec);
-      if (step_ms) {
-        (*step_ms)[i] += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-      }
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const Step& step = steps[i];
+    in.clear();
+    out.clear();
+    for (const BufferRef& ref : step.inputs) in.push_back(base(ref));
+    for (const BufferRef& ref : step.outputs) out.push_back(base(ref));
+    const auto start = std::chrono::steady_clock::now();
+    step.kernel->execute(kernels::KernelArgs{in, out}, exec);
+    if (step_ms) {
+      (*step_ms)[i] += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     }
-  } catch (const dnnl::error& e) {
-    release(std::move(context));
-    throw Error(ErrorCode::kInternal, std::string("oneDNN failed during run: ") + e.what());
   }
-  release(std::move(context));
 }
 
 PlanDescription Plan::describe() const {

@@ -10,6 +10,7 @@
 
 #include "graph/graph.h"
 #include "kernels/kernel.h"
+#include "runtime/team_sizer.h"
 #include "sparrow/engine.h"
 
 namespace sparrow {
@@ -46,10 +47,13 @@ class Plan {
   std::string isa;
   std::vector<TensorSpec> inputs, outputs;
   std::map<std::string, std::string> metadata;
+  // How many of the num_cores threads each run uses (all, or one while the cores are contended).
+  std::unique_ptr<runtime::TeamSizer> team;
 
-  // Runs one batch into `outputs` (reusing tensors of the right dtype and shape); step_ms, when
-  // given, accumulates each step's time in milliseconds.
-  void run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs, int num_threads,
+  // Runs one batch into `outputs` (reusing tensors of the right dtype and shape). step_ms, when
+  // given, accumulates each step's time in milliseconds; such a run (a profile) always uses
+  // every core, so that its times describe the layers rather than the machine.
+  void run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs,
            std::vector<double>* step_ms = nullptr) const;
   PlanDescription describe() const;
 
@@ -58,6 +62,8 @@ class Plan {
   std::unique_ptr<Context> acquire() const;
   void release(std::unique_ptr<Context> context) const;
   void check_inputs(const std::vector<Tensor>& inputs) const;
+  void execute_steps(Context& context, const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs,
+                     std::vector<double>* step_ms) const;
 
   mutable std::mutex pool_mutex_;
   mutable std::vector<std::unique_ptr<Context>> pool_;

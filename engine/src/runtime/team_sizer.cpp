@@ -1,0 +1,66 @@
+#include "runtime/team_sizer.h"
+
+#include <algorithm>
+#include <array>
+
+namespace sparrow::runtime {
+
+TeamSizer::TeamSizer(int threads, bool adaptive)
+    : threads_(std::max(1, threads)), adaptive_(adaptive && threads > 1), current_(std::max(1, threads)) {}
+
+int TeamSizer::next(Clock::time_point now) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!adaptive_) return current_;
+  if (next_probe_ == Clock::time_point{}) next_probe_ = now + wait_;
+  if (probing_ || now < next_probe_ || recent_count_ == 0) return current_;
+  probing_ = true;
+  return current_ == 1 ? threads_ : 1;
+}
+
+void TeamSizer::record(int threads, double ms, Clock::time_point now) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (threads == 1) ++single_runs_;
+  if (!adaptive_) return;
+  if (threads != current_) {
+    // A probe's result, or a run that started before the last change, which ran at the same
+    // other size and tells as much.
+    if (!probing_) return;
+    probing_ = false;
+    const bool faster = ms < kMargin * typical_ms();
+    wait_ = faster ? Clock::duration(kFirstProbe) : std::min<Clock::duration>(wait_ * 2, kLongestWait);
+    next_probe_ = now + wait_;
+    if (!faster) return;
+    current_ = threads;
+    recent_count_ = recent_next_ = 0;
+  } else if (recent_count_ >= 3 && ms > 1.5 * typical_ms()) {
+    // Much slower than usual: the machine changed, so probe now rather than seconds from now.
+    next_probe_ = std::min(next_probe_, now);
+  }
+  recent_[recent_next_] = ms;
+  recent_next_ = (recent_next_ + 1) % kRecent;
+  recent_count_ = std::min(recent_count_ + 1, kRecent);
+}
+
+void TeamSizer::abandon(int threads) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (threads != current_) probing_ = false;
+}
+
+double TeamSizer::typical_ms() const {
+  std::array<double, kRecent> sorted = recent_;
+  auto middle = sorted.begin() + recent_count_ / 2;
+  std::nth_element(sorted.begin(), middle, sorted.begin() + recent_count_);
+  return *middle;
+}
+
+int TeamSizer::current() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return current_;
+}
+
+int64_t TeamSizer::single_thread_runs() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return single_runs_;
+}
+
+}  // namespace sparrow::runtime

@@ -1,0 +1,56 @@
+// Chooses, run by run, whether a plan runs on its whole team or on one thread.
+//
+// libgomp's threads spin at every barrier for a few milliseconds before they sleep. On cores of
+// their own that is what makes a run fast; on cores shared with another busy process a thread
+// spins while the teammate it waits for is descheduled, and a 2-core run of yolov5n beside a
+// second one fell from 50 to 10 items/s. One thread per run has no barriers to wait at: beside
+// that second process it kept 30 items/s, while two threads alone are 1.7x one thread. Which is
+// faster depends on what else runs, so it is measured as the plan runs: it keeps the team size
+// whose recent runs were fastest, and now and then times one run with the other size (a probe),
+// more often right after a change or a sudden slowdown, less often while the choice holds.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+
+namespace sparrow::runtime {
+
+class TeamSizer {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  // A team of `threads`; adaptive false always uses all of them.
+  TeamSizer(int threads, bool adaptive);
+
+  // The thread count for the next run: the team, 1, or (as a probe) the other of the two.
+  int next(Clock::time_point now = Clock::now());
+  // A run's thread count (as next() returned it) and its duration.
+  void record(int threads, double ms, Clock::time_point now = Clock::now());
+  // A run that failed: it tells nothing, but a probe must not stay pending.
+  void abandon(int threads);
+  // The size ordinary runs use now (not a probe's).
+  int current() const;
+  int64_t single_thread_runs() const;
+
+  static constexpr double kMargin = 0.9;  // a probe must be 10 % faster to win
+  static constexpr std::chrono::milliseconds kFirstProbe{250}, kLongestWait{8000};
+
+ private:
+  static constexpr int kRecent = 5;
+  double typical_ms() const;  // median of the recent runs at the current size
+
+  const int threads_;
+  const bool adaptive_;
+  mutable std::mutex mutex_;
+  int current_;
+  bool probing_ = false;
+  std::array<double, kRecent> recent_{};
+  int recent_count_ = 0, recent_next_ = 0;
+  Clock::duration wait_ = kFirstProbe;
+  Clock::time_point next_probe_{};
+  int64_t single_runs_ = 0;
+};
+
+}  // namespace sparrow::runtime

@@ -1,0 +1,93 @@
+// TeamSizer's choice between the whole team and one thread, on a simulated clock: which run
+// times make it switch, when it probes, and that it comes back.
+#include <gtest/gtest.h>
+
+#include "runtime/team_sizer.h"
+
+namespace sparrow::runtime {
+namespace {
+
+using Clock = TeamSizer::Clock;
+using std::chrono::milliseconds;
+
+// Drives a sizer: every run takes the time `ms(threads)` says, and the clock advances by it.
+struct Driver {
+  TeamSizer sizer;
+  Clock::time_point now = Clock::time_point() + std::chrono::hours(1);
+  int probes = 0;
+
+  explicit Driver(int threads, bool adaptive = true) : sizer(threads, adaptive) {}
+
+  template <typename Times>
+  void run_for(milliseconds duration, Times ms) {
+    const Clock::time_point end = now + duration;
+    while (now < end) {
+      const int current = sizer.current();
+      const int threads = sizer.next(now);
+      if (threads != current) ++probes;
+      const double t = ms(threads);
+      now += std::chrono::microseconds(static_cast<int64_t>(t * 1000));
+      sizer.record(threads, t, now);
+    }
+  }
+};
+
+double quiet(int threads) { return threads == 1 ? 34 : 20; }      // two threads 1.7x one
+double contended(int threads) { return threads == 1 ? 34 : 100; }  // spinning teammates collapse
+
+TEST(TeamSizer, KeepsTheTeamWhileItIsFaster) {
+  Driver d(2);
+  d.run_for(milliseconds(60'000), quiet);
+  EXPECT_EQ(d.sizer.current(), 2);
+  // Probes back off to one per kLongestWait: 60 s cost a handful, not one per run.
+  EXPECT_GE(d.probes, 3);
+  EXPECT_LE(d.probes, 3 + 60'000 / TeamSizer::kLongestWait.count() + 2);
+  EXPECT_EQ(d.sizer.single_thread_runs(), d.probes);
+}
+
+TEST(TeamSizer, DropsToOneThreadUnderContentionAndComesBack) {
+  Driver d(2);
+  d.run_for(milliseconds(5'000), quiet);
+  ASSERT_EQ(d.sizer.current(), 2);
+  // The slowdown brings a probe forward: one thread within a fraction of a second.
+  d.run_for(milliseconds(500), contended);
+  EXPECT_EQ(d.sizer.current(), 1);
+  d.run_for(milliseconds(30'000), contended);
+  EXPECT_EQ(d.sizer.current(), 1);
+  // Once the cores are free again a probe of the whole team wins within kLongestWait.
+  d.run_for(TeamSizer::kLongestWait + milliseconds(500), quiet);
+  EXPECT_EQ(d.sizer.current(), 2);
+}
+
+TEST(TeamSizer, NeedsAClearWinToSwitch) {
+  Driver d(2);
+  // One thread only 5 % faster: within the margin, so the team stays.
+  d.run_for(milliseconds(20'000), [](int threads) { return threads == 1 ? 19.0 : 20.0; });
+  EXPECT_EQ(d.sizer.current(), 2);
+}
+
+TEST(TeamSizer, FixedOrSingleTeamsNeverProbe) {
+  Driver fixed(2, false);
+  fixed.run_for(milliseconds(20'000), contended);
+  EXPECT_EQ(fixed.probes, 0);
+  EXPECT_EQ(fixed.sizer.current(), 2);
+  Driver single(1);
+  single.run_for(milliseconds(20'000), quiet);
+  EXPECT_EQ(single.probes, 0);
+  EXPECT_EQ(single.sizer.single_thread_runs(), 20'000 / 34 + 1);
+}
+
+TEST(TeamSizer, AFailedProbeDoesNotStopProbing) {
+  TeamSizer sizer(2, true);
+  Clock::time_point now = Clock::time_point() + std::chrono::hours(1);
+  for (int i = 0; i < 5; ++i) sizer.record(sizer.next(now), 20, now);
+  now += milliseconds(1000);
+  const int probe = sizer.next(now);
+  ASSERT_EQ(probe, 1);
+  sizer.abandon(probe);
+  now += milliseconds(1000);
+  EXPECT_EQ(sizer.next(now), 1) << "a new probe once the failed one is given up";
+}
+
+}  // namespace
+}  // namespace sparrow::runtime
