@@ -5,6 +5,7 @@
 #include <map>
 #include <mutex>
 
+#include "benchmark_request.h"
 #include "detect_job.h"
 #include "model_info.h"
 #include "sparrow/benchmark.h"
@@ -199,6 +200,20 @@ class DetectStreamReactor final : public grpc::ServerBidiReactor<v1::DetectReque
   std::shared_ptr<void> call_;  // held until the stream is done
 };
 
+// A served engine if one has the batch size asked for (0: the model's), else one compiled for the
+// run; streams split the cores, so more than one needs its own engine too.
+const Engine& benchmark_engine(const Model& model, int64_t batch_size, int streams, std::unique_ptr<Engine>* compiled) {
+  const int64_t batch = batch_size > 0 ? batch_size : model.detector().batch_size();
+  const Engine& served = model.engine(batch);
+  if (served.batch_size() == batch && streams == 1) return served;
+  CompileOptions o;
+  o.batch_size = batch;
+  o.height = o.width = model.config().image_size;
+  o.num_cores = std::max(1, served.num_cores() / streams);
+  *compiled = std::make_unique<Engine>(Engine::load(model.path(), o));
+  return **compiled;
+}
+
 void fill_benchmark(const BenchmarkResult& r, const Engine& engine, const std::string& model, v1::BenchmarkResponse* out) {
   out->set_model(model);
   out->set_batch_size(static_cast<int32_t>(r.batch_size));
@@ -216,6 +231,8 @@ void fill_benchmark(const BenchmarkResult& r, const Engine& engine, const std::s
   out->set_p95(r.p95);
   out->set_p99(r.p99);
   out->set_p99_9(r.p99_9);
+  out->set_single_thread_iterations(r.single_thread_iterations);
+  out->set_seconds_paused(r.seconds_paused);
   fill_engine_description(engine.describe(), out->mutable_engine());
 }
 
@@ -258,50 +275,32 @@ grpc::ServerUnaryReactor* DetectionService::Benchmark(grpc::CallbackServerContex
   Model* model = nullptr;
   std::shared_ptr<void> call = registry_.calls().enter();
   grpc::Status s = call ? find_model(registry_, request->model(), &model) : shutting_down();
-  if (s.ok() && (request->batch_size() < 0 || request->batch_size() > 64 || request->seconds() < 0 ||
-                 request->seconds() > 600 || request->iterations() < 0 || request->warmup_seconds() < 0 ||
-                 request->warmup_seconds() > 60 || request->num_streams() < 0 || request->num_streams() > 64)) {
-    s = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                     "batch_size must be in [0, 64], seconds in [0, 600], warmup_seconds in [0, 60], "
-                     "num_streams in [0, 64] and iterations >= 0");
-  }
+  BenchmarkOptions options;
+  if (s.ok()) s = benchmark_options(*request, registry_.config().max_benchmark_seconds, &options);
   if (!s.ok()) {
     finish(registry_, reactor, model ? model->name() : "", "Benchmark", start, s);
     return reactor;
   }
-  // A benchmark has the model's engines to itself on the batcher thread (Detect calls queue
-  // meanwhile), so its figures are the engine's. It stops early when the call is cancelled
+  // The benchmark runs as a task on the inference thread, pausing between its batches whenever
+  // a batch of any model is due, so serving goes on. It stops early when the call is cancelled
   // (deadline, client gone) or the server shuts down, and the call token keeps the shutdown
   // waiting for it.
-  auto benchmark = [this, context, reactor, request, response, model, start, call] {
+  InferenceThread& inference = registry_.inference();
+  options.should_stop = [this, context] { return context->IsCancelled() || !registry_.calls().accepting(); };
+  options.other_work_waiting = [&inference] { return inference.batch_due(); };
+  options.do_other_work = [&inference] { inference.run_due_batches(); };
+  auto benchmark = [this, reactor, request, response, model, start, call, options] {
     grpc::Status status = grpc::Status::OK;
     try {
-      // The batch size asked for: a served engine if one has it, else one compiled for this run.
-      const int64_t batch = request->batch_size() > 0 ? request->batch_size() : model->detector().batch_size();
       std::unique_ptr<Engine> compiled;
-      const Engine* engine = &model->engine(batch);
-      if (engine->batch_size() != batch) {
-        CompileOptions o;
-        o.batch_size = batch;
-        o.height = o.width = model->config().image_size;
-        o.num_cores = model->config().num_cores;
-        compiled = std::make_unique<Engine>(Engine::load(model->path(), o));
-        engine = compiled.get();
-      }
-      BenchmarkOptions o;
-      o.seconds = request->seconds() > 0 ? request->seconds() : 10;
-      o.iterations = request->iterations();
-      o.warmup_seconds = request->has_warmup_seconds() ? request->warmup_seconds() : 2;
-      o.num_streams = std::max(1, request->num_streams());
-      o.scenario = o.num_streams > 1 ? Scenario::kAsync : Scenario::kSync;
-      o.should_stop = [this, context] { return context->IsCancelled() || !registry_.calls().accepting(); };
-      fill_benchmark(run_benchmark(*engine, o), *engine, model->name(), response);
+      const Engine& engine = benchmark_engine(*model, request->batch_size(), options.num_streams, &compiled);
+      fill_benchmark(run_benchmark(engine, options), engine, model->name(), response);
     } catch (const std::exception& e) {
       status = to_status(e);
     }
     finish(registry_, reactor, model->name(), "Benchmark", start, status);
   };
-  if (!model->batcher().run_exclusive(std::move(benchmark))) {
+  if (!inference.run_task(std::move(benchmark))) {
     finish(registry_, reactor, model->name(), "Benchmark", start, shutting_down());
   }
   return reactor;

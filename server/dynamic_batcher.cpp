@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "inference_thread.h"
 #include "metrics.h"
 #include "sparrow/error.h"
 
@@ -18,20 +19,20 @@ double ms_between(Steady::time_point a, Steady::time_point b) {
 }  // namespace
 
 DynamicBatcher::DynamicBatcher(std::string model, std::vector<std::shared_ptr<const Engine>> engines,
-                               BatcherOptions options, Metrics* metrics)
-    : model_(std::move(model)), engines_(std::move(engines)), options_(options), metrics_(metrics) {
+                               BatcherOptions options, Metrics* metrics, InferenceThread& thread)
+    : model_(std::move(model)), engines_(std::move(engines)), options_(options), metrics_(metrics), thread_(thread) {
   if (engines_.empty()) throw Error(ErrorCode::kInternal, "a batcher needs at least one engine");
   for (const auto& engine : engines_) {
     inputs_.push_back({Tensor(engine->inputs()[0].dtype, engine->inputs()[0].shape)});
     outputs_.emplace_back();
   }
-  thread_ = std::thread([this] { loop(); });
+  thread_.attach(this);
 }
 
-DynamicBatcher::~DynamicBatcher() { drain(); }
+DynamicBatcher::~DynamicBatcher() { thread_.detach(this); }
 
 bool DynamicBatcher::reserve(size_t n) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<std::mutex> lock(thread_.mutex());
   if (draining_ || reserved_ + n > options_.capacity) return false;
   reserved_ += n;
   metrics_->queue_depth(model_, queue_.size());
@@ -39,49 +40,36 @@ bool DynamicBatcher::reserve(size_t n) {
 }
 
 void DynamicBatcher::release(size_t n) {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    reserved_ -= std::min(n, reserved_);
-  }
-  wake_.notify_all();  // a drain may be waiting for the last reservation
+  std::lock_guard<std::mutex> lock(thread_.mutex());
+  reserved_ -= std::min(n, reserved_);
+  drained_.notify_all();  // a drain may be waiting for the last reservation
 }
 
 void DynamicBatcher::submit(BatchItem item) {
   item.enqueued = Steady::now();
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<std::mutex> lock(thread_.mutex());
     queue_.push_back(std::move(item));
     metrics_->queue_depth(model_, queue_.size());
   }
-  wake_.notify_one();
+  thread_.wake();
 }
 
-bool DynamicBatcher::run_exclusive(std::function<void()> task) {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (draining_) return false;
-    tasks_.push_back(std::move(task));
-  }
-  wake_.notify_one();
-  return true;
-}
-
+// Items that hold a reservation but are not queued yet (being pre-processed) are waited for too.
 void DynamicBatcher::drain() {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    draining_ = true;
-  }
-  wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  std::unique_lock<std::mutex> lock(thread_.mutex());
+  draining_ = true;
+  thread_.wake();
+  drained_.wait(lock, [this] { return reserved_ == 0 && running_ == 0; });
 }
 
 size_t DynamicBatcher::depth() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<std::mutex> lock(thread_.mutex());
   return queue_.size();
 }
 
 int64_t DynamicBatcher::items_inferred() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<std::mutex> lock(thread_.mutex());
   return inferred_;
 }
 
@@ -92,44 +80,30 @@ size_t DynamicBatcher::engine_index(size_t items) const {
   return engines_.size() - 1;
 }
 
-// With an item queued, waits until the batch is full or the first item has waited
-// max_queue_delay; while draining, takes the items queued at once. Empty only when drained.
-std::vector<BatchItem> DynamicBatcher::next_batch(std::unique_lock<std::mutex>& lock) {
+bool DynamicBatcher::due(Steady::time_point* at) const {
+  if (queue_.empty()) return false;
+  const bool now = draining_ || queue_.size() >= static_cast<size_t>(max_batch_size());
+  *at = queue_.front().enqueued + (now ? Steady::duration::zero() : Steady::duration(options_.max_queue_delay));
+  return true;
+}
+
+std::vector<BatchItem> DynamicBatcher::take_batch() {
   const size_t max_items = static_cast<size_t>(max_batch_size());
-  if (queue_.empty()) return {};
-  const auto flush_at = queue_.front().enqueued + options_.max_queue_delay;
-  wake_.wait_until(lock, flush_at, [&] { return draining_ || queue_.size() >= max_items; });
   std::vector<BatchItem> batch;
   while (!queue_.empty() && batch.size() < max_items) {
     batch.push_back(std::move(queue_.front()));
     queue_.pop_front();
   }
   reserved_ -= std::min(batch.size(), reserved_);
+  running_ = batch.size();
   metrics_->queue_depth(model_, queue_.size());
   return batch;
 }
 
-// Tasks go before batches: they were waiting for the batch that just ran. While draining, the
-// loop still waits for items that hold a reservation but are not queued yet.
-void DynamicBatcher::loop() {
-  std::unique_lock<std::mutex> lock(mutex_);
-  for (;;) {
-    wake_.wait(lock, [this] { return !tasks_.empty() || !queue_.empty() || (draining_ && reserved_ == 0); });
-    if (!tasks_.empty()) {
-      std::function<void()> task = std::move(tasks_.front());
-      tasks_.pop_front();
-      lock.unlock();
-      task();
-      lock.lock();
-      continue;
-    }
-    std::vector<BatchItem> batch = next_batch(lock);
-    if (batch.empty()) return;  // drained: nothing queued, nothing reserved
-    lock.unlock();
-    run(batch);
-    lock.lock();
-    inferred_ += static_cast<int64_t>(batch.size());
-  }
+void DynamicBatcher::ran(size_t items) {
+  running_ = 0;
+  inferred_ += static_cast<int64_t>(items);
+  drained_.notify_all();
 }
 
 void DynamicBatcher::run(std::vector<BatchItem>& batch) {
@@ -153,14 +127,13 @@ void DynamicBatcher::run(std::vector<BatchItem>& batch) {
   const size_t item_floats = static_cast<size_t>(input.size() / engine.batch_size());
   std::vector<std::string> errors(live.size());
   const auto prepare_start = Steady::now();
-#pragma omp parallel for schedule(dynamic, 1) num_threads(engine.num_cores())
-  for (size_t i = 0; i < live.size(); ++i) {
+  engine.parallel_for(live.size(), [&](size_t i) {
     try {
       errors[i] = live[i]->prepare(input.data_as<float>() + i * item_floats);
     } catch (const std::exception& e) {
       errors[i] = e.what();
     }
-  }
+  });
   const double prepare_ms = ms_between(prepare_start, Steady::now());
   std::vector<size_t> slots;  // items that made it into the batch, by slot
   for (size_t i = 0; i < live.size(); ++i) {
@@ -185,14 +158,13 @@ void DynamicBatcher::run(std::vector<BatchItem>& batch) {
   const size_t out_floats = static_cast<size_t>(output.size() / engine.batch_size());
   // Post-processing (NMS, answers) runs in parallel like pre-processing: done alone, item after
   // item, it kept one core busy and the other spinning between batches.
-#pragma omp parallel for schedule(dynamic, 1) num_threads(engine.num_cores())
-  for (size_t k = 0; k < slots.size(); ++k) {
+  engine.parallel_for(slots.size(), [&](size_t k) {
     const size_t i = slots[k];
     ItemResult r{output.data_as<float>() + i * out_floats, ms_between(live[i]->enqueued, prepare_start), prepare_ms,
                  inference_ms, static_cast<int>(slots.size())};
     metrics_->item(model_, r.queue_ms / 1000, ms_between(live[i]->enqueued, Steady::now()) / 1000);
     live[i]->done(r);
-  }
+  });
 }
 
 }  // namespace sparrow::server

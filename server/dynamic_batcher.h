@@ -1,15 +1,9 @@
-// The dynamic batcher in front of a model's engines: items (one image or tensor each) queue up,
-// one thread forms batches of up to max_batch_size, waiting at most max_queue_delay for the
-// first item, has every item write its input into the batch (decoding images, in parallel on the
-// engine's own OpenMP threads, so pre-processing never competes with inference for cores), runs
-// the smallest engine that fits, and hands each item its slice of the output (post-processing in
-// parallel on the same threads).
-//
-// That thread is the only one that runs the model's engines once it is serving: other engine
-// work (a server-side benchmark) comes in as a task. libgomp keeps a pool of spinning threads for
-// every thread that has started a parallel region, for that thread's lifetime, and once pools
-// hold more threads than there are cores it makes every barrier sleep instead of spin, which made
-// the Benchmark RPC 10-13 % slower than the same benchmark in process on 2 cores.
+// The dynamic batcher in front of a model's engines: items (one image or tensor each) queue up
+// and leave in batches of up to max_batch_size, each once it is full or its first item has
+// waited max_queue_delay. The server's InferenceThread takes the batches: it has every item write
+// its input into the batch (decoding images, in parallel on the engine's own threads, so
+// pre-processing never competes with inference for cores), runs the smallest engine that fits,
+// and hands each item its slice of the output (post-processing in parallel on the same threads).
 #pragma once
 
 #include <chrono>
@@ -19,13 +13,13 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "sparrow/engine.h"
 
 namespace sparrow::server {
 
+class InferenceThread;
 class Metrics;
 
 struct ItemResult {
@@ -47,7 +41,7 @@ struct BatchItem {
   std::function<bool()> cancelled;                                    // may be empty
   // On an inference thread, concurrently with other items of the batch, as prepare.
   std::function<void(const ItemResult&)> done;
-  std::function<void(ItemFailure, const std::string& message)> failed;  // on the batcher thread
+  std::function<void(ItemFailure, const std::string& message)> failed;  // on the inference thread
   std::chrono::steady_clock::time_point enqueued;
 };
 
@@ -58,10 +52,11 @@ struct BatcherOptions {
 
 class DynamicBatcher {
  public:
-  // `engines` hold increasing batch sizes; the last one's is the largest batch formed.
+  // `engines` hold increasing batch sizes; the last one's is the largest batch formed. `thread`
+  // runs the batches and must outlive the batcher.
   DynamicBatcher(std::string model, std::vector<std::shared_ptr<const Engine>> engines, BatcherOptions options,
-                 Metrics* metrics);
-  ~DynamicBatcher();
+                 Metrics* metrics, InferenceThread& thread);
+  ~DynamicBatcher();  // detaches from the thread; drain() first if items may be queued
 
   // Claims room for n items before they are pre-processed; false when the queue is full.
   bool reserve(size_t n);
@@ -69,10 +64,7 @@ class DynamicBatcher {
   void release(size_t n);
   // Queues an item that holds a reservation.
   void submit(BatchItem item);
-  // Queues a task to run on the batcher thread between two batches, with the engines to itself
-  // (items queue meanwhile). It must not throw. False, and not queued, once draining.
-  bool run_exclusive(std::function<void()> task);
-  // Stops taking new reservations, runs everything queued, and joins the thread.
+  // Stops taking new reservations and waits until everything reserved or queued has run.
   void drain();
 
   size_t depth() const;
@@ -80,8 +72,13 @@ class DynamicBatcher {
   int64_t items_inferred() const;
 
  private:
-  void loop();
-  std::vector<BatchItem> next_batch(std::unique_lock<std::mutex>& lock);
+  friend class InferenceThread;
+  // Under the thread's mutex: whether items are queued, and when their batch is due (its first
+  // item's arrival if the batch is full or the batcher draining, max_queue_delay later if not).
+  bool due(std::chrono::steady_clock::time_point* at) const;
+  std::vector<BatchItem> take_batch();
+  void ran(size_t items);
+  // Without the lock, on the inference thread.
   void run(std::vector<BatchItem>& batch);
   // The smallest engine whose batch holds `items`.
   size_t engine_index(size_t items) const;
@@ -90,17 +87,17 @@ class DynamicBatcher {
   const std::vector<std::shared_ptr<const Engine>> engines_;
   const BatcherOptions options_;
   Metrics* const metrics_;
-  // Reusable input and output tensors per engine: the batcher thread is their only user.
+  InferenceThread& thread_;
+  // Reusable input and output tensors per engine: the inference thread is their only user.
   std::vector<std::vector<Tensor>> inputs_, outputs_;
 
-  mutable std::mutex mutex_;
-  std::condition_variable wake_;
+  // Guarded by thread_.mutex().
+  std::condition_variable drained_;
   std::deque<BatchItem> queue_;
-  std::deque<std::function<void()>> tasks_;
-  size_t reserved_ = 0;
+  size_t reserved_ = 0;  // items reserved and not yet taken into a batch
+  size_t running_ = 0;   // items in the batch being run
   int64_t inferred_ = 0;
   bool draining_ = false;
-  std::thread thread_;
 };
 
 }  // namespace sparrow::server

@@ -46,6 +46,10 @@ void add_flags(CLI::App& app, Flags& f) {
                "Let clients on this host send tensors through POSIX shared memory (Triton's system-shared-memory "
                "extension)")
       ->envname("SPARROW_ALLOW_SHARED_MEMORY");
+  app.add_option("--max-benchmark-seconds", f.server.max_benchmark_seconds,
+                 "Longest Benchmark RPC, warm-up included (0: the RPC is off)")
+      ->envname("SPARROW_MAX_BENCHMARK_SECONDS")
+      ->capture_default_str();
 
   app.add_option("-m,--model", f.model.path, "ONNX model (default: $SPARROW_MODEL or ../shared/models/yolov5n.onnx)")
       ->envname("SPARROW_MODEL");
@@ -81,6 +85,7 @@ ServerConfig resolve(const CLI::App& app, const Flags& f) {
   if (given("--port")) c.port = f.server.port;
   if (given("--metrics-port")) c.metrics_port = f.server.metrics_port;
   if (given("--allow-shared-memory")) c.allow_shared_memory = f.server.allow_shared_memory;
+  if (given("--max-benchmark-seconds")) c.max_benchmark_seconds = f.server.max_benchmark_seconds;
   return c;
 }
 

@@ -13,12 +13,14 @@
 
 namespace sparrow::server {
 
+class InferenceThread;
 class Metrics;
 
 class Model {
  public:
-  // Compiles the engines; throws sparrow::Error if the model cannot be served.
-  Model(const ModelConfig& config, const yolo::DecodeOptions& decode, Metrics* metrics);
+  // Compiles the engines; throws sparrow::Error if the model cannot be served. `thread` runs its
+  // batches.
+  Model(const ModelConfig& config, const yolo::DecodeOptions& decode, Metrics* metrics, InferenceThread& thread);
 
   const std::string& name() const { return config_.name; }
   const ModelConfig& config() const { return config_; }

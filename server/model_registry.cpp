@@ -9,8 +9,8 @@ namespace sparrow::server {
 ModelRegistry::ModelRegistry(const ServerConfig& config, Metrics* metrics) : config_(config), metrics_(metrics) {}
 
 // Compiling and warming up start OpenMP regions, and libgomp would keep the calling thread's
-// pool of spinning threads next to each batcher's for good (see dynamic_batcher.h); a thread that
-// ends takes its pool with it.
+// pool of threads next to the inference thread's for good (see inference_thread.h); a thread
+// that ends takes its pool with it.
 void ModelRegistry::load() {
   std::exception_ptr error;
   std::thread([&] {
@@ -26,7 +26,7 @@ void ModelRegistry::load() {
 
 void ModelRegistry::load_models() {
   for (const ModelConfig& m : config_.models) {
-    auto model = std::make_unique<Model>(m, yolo::DecodeOptions{config_.max_pixels}, metrics_);
+    auto model = std::make_unique<Model>(m, yolo::DecodeOptions{config_.max_pixels}, metrics_, inference_);
     model->warm_up();
     std::fprintf(stderr, "sparrow-server: model '%s' ready (%s, batch sizes up to %d)\n", m.name.c_str(),
                  model->path().c_str(), m.max_batch_size);
@@ -49,6 +49,7 @@ std::vector<Model*> ModelRegistry::models() {
 
 void ModelRegistry::drain() {
   for (auto& [name, model] : models_) model->batcher().drain();
+  inference_.stop();
 }
 
 }  // namespace sparrow::server

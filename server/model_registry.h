@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "call_tracker.h"
+#include "inference_thread.h"
 #include "metrics.h"
 #include "model.h"
 #include "server_config.h"
@@ -27,9 +28,10 @@ class ModelRegistry {
   const std::string& default_name() const { return config_.models.front().name; }
 
   CallTracker& calls() { return calls_; }
+  InferenceThread& inference() { return inference_; }
   Metrics& metrics() { return *metrics_; }
   const ServerConfig& config() const { return config_; }
-  // Stops accepting work and lets every batcher finish what it queued.
+  // Stops accepting work, lets every batcher finish what it queued, and ends the inference thread.
   void drain();
 
  private:
@@ -37,6 +39,7 @@ class ModelRegistry {
 
   const ServerConfig config_;
   Metrics* const metrics_;
+  InferenceThread inference_;  // outlives the models' batchers
   std::map<std::string, std::unique_ptr<Model>> models_;
   CallTracker calls_;
   std::atomic<bool> ready_{false};

@@ -60,6 +60,7 @@ void ServerConfig::validate() const {
   check_range<int64_t>("max_receive_message_bytes", max_receive_message_bytes, 1024, int64_t{1} << 31);
   if (!(shutdown_timeout_seconds >= 0 && shutdown_timeout_seconds <= 3600)) bad("shutdown_timeout_seconds must be in [0, 3600]");
   check_range<int64_t>("max_pixels", max_pixels, 1, int64_t{1} << 32);
+  if (!(max_benchmark_seconds >= 0 && max_benchmark_seconds <= 3600)) bad("max_benchmark_seconds must be in [0, 3600]");
   if (tls_cert.empty() != tls_key.empty()) bad("TLS needs both a certificate and a key");
   if (!tls_client_ca.empty() && tls_cert.empty()) bad("mutual TLS (a client CA) needs a server certificate and key");
   if (models.empty()) bad("no models configured");
@@ -111,7 +112,8 @@ ServerConfig load_server_config(const std::string& path) {
                      {"tls_cert", [&](const YAML::Node& v) { c.tls_cert = v.as<std::string>(); }},
                      {"tls_key", [&](const YAML::Node& v) { c.tls_key = v.as<std::string>(); }},
                      {"tls_client_ca", [&](const YAML::Node& v) { c.tls_client_ca = v.as<std::string>(); }},
-                     {"allow_shared_memory", [&](const YAML::Node& v) { c.allow_shared_memory = v.as<bool>(); }}});
+                     {"allow_shared_memory", [&](const YAML::Node& v) { c.allow_shared_memory = v.as<bool>(); }},
+                     {"max_benchmark_seconds", [&](const YAML::Node& v) { c.max_benchmark_seconds = v.as<double>(); }}});
             }},
            {"models", [&](const YAML::Node& list) {
               if (!list.IsSequence()) bad("models must be a list");

@@ -35,6 +35,9 @@ struct ServerConfig {
   // Triton's system-shared-memory extension: off by default because a client that can reach the
   // port could otherwise have the server read any shared memory object its user can open.
   bool allow_shared_memory = false;
+  // Longest Benchmark RPC (warm-up included); 0 turns the RPC off. It pauses for requests, but it
+  // still spends the cores in between, so the operator bounds it.
+  double max_benchmark_seconds = 60;
   std::vector<ModelConfig> models;
 
   // Checks ranges and combinations; throws sparrow::Error naming the setting.
