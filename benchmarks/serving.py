@@ -40,10 +40,11 @@ def run_json(cmd, out_path):
         return json.load(f)
 
 
-def start_server(binary, model, batch, log_path):
+def start_server(binary, args, log_path, env=None):
+    """Starts sparrow-server on a free port with `args`; returns (process, port) once SERVING."""
     log = open(log_path, "w")
-    proc = subprocess.Popen([binary, "--port", "0", "--metrics-port", "0", "--model", model,
-                             "--max-batch-size", str(batch), "--allow-shared-memory"], stdout=log, stderr=log)
+    proc = subprocess.Popen([binary, "--port", "0", "--metrics-port", "0"] + args, stdout=log, stderr=log,
+                            env=env)
     deadline = time.time() + 120
     while time.time() < deadline:
         with open(log_path) as f:
@@ -65,7 +66,8 @@ def measure_round(args, batch, tmp, engine_runs, level_runs):
                        "-w", str(args.warmup), "--export-json", bench_json], bench_json)
     engine_runs.setdefault(batch, []).append(engine["items_per_second"])
     print(f"in-process batch {batch}: {engine['items_per_second']:.2f} items/s", flush=True)
-    proc, port = start_server(args.server, args.model, batch, os.path.join(tmp, f"server{batch}.log"))
+    proc, port = start_server(args.server, ["--model", args.model, "--max-batch-size", str(batch),
+                                            "--allow-shared-memory"], os.path.join(tmp, f"server{batch}.log"))
     try:
         for mode in args.modes.split(","):
             load_json = os.path.join(tmp, f"load{batch}{mode}.json")

@@ -35,7 +35,7 @@ struct DetectJob {
   yolo::NmsOptions nms;
   std::chrono::system_clock::time_point deadline = std::chrono::system_clock::time_point::max();
   std::function<bool()> cancelled;
-  // Called exactly once, on one of the batcher's inference threads, after every image has been
+  // Called exactly once, on the inference thread or one of the engine's threads, after every image has been
   // dealt with.
   std::function<void(const grpc::Status&, v1::DetectResponse&&)> complete;
 };

@@ -35,11 +35,11 @@ enum class ItemFailure { kDeadlineExceeded, kCancelled, kShutdown, kInvalidInput
 
 struct BatchItem {
   // Writes exactly one item of the engines' input (C x H x W floats) to dst; returns an error
-  // message, empty on success. Runs on an inference thread, concurrently with other items.
+  // message, empty on success. Runs on one of the engine's threads, concurrently with other items.
   std::function<std::string(float* dst)> prepare;
   std::chrono::system_clock::time_point deadline = std::chrono::system_clock::time_point::max();
   std::function<bool()> cancelled;                                    // may be empty
-  // On an inference thread, concurrently with other items of the batch, as prepare.
+  // On one of the engine's threads, concurrently with other items of the batch, as prepare.
   std::function<void(const ItemResult&)> done;
   std::function<void(ItemFailure, const std::string& message)> failed;  // on the inference thread
   std::chrono::steady_clock::time_point enqueued;

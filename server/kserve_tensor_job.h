@@ -23,7 +23,7 @@ struct TensorJob {
   bool raw_output = true;
   std::chrono::system_clock::time_point deadline = std::chrono::system_clock::time_point::max();
   std::function<bool()> cancelled;
-  // Called exactly once, on one of the batcher's inference threads, after every item has been
+  // Called exactly once, on the inference thread or one of the engine's threads, after every item has been
   // dealt with.
   std::function<void(const grpc::Status&, inference::ModelInferResponse&&)> complete;
 };
