@@ -42,11 +42,6 @@ grpc::Status validate(ModelRegistry& registry, const v1::DetectRequest& request,
   }
   if (grpc::Status s = find_model(registry, request.model(), model); !s.ok()) return s;
   if (request.images_size() == 0) return {grpc::StatusCode::INVALID_ARGUMENT, "the request has no images"};
-  const int capacity = (*model)->config().queue_capacity;
-  if (request.images_size() > capacity) {
-    return {grpc::StatusCode::INVALID_ARGUMENT, "a request may hold at most " + std::to_string(capacity) + " images (" +
-                                                    std::to_string(request.images_size()) + " given)"};
-  }
   const int classes = static_cast<int>((*model)->detector().class_names().size());
   for (int c : request.options().classes()) {
     if (c >= classes) {
