@@ -5,6 +5,7 @@
 #include <map>
 #include <mutex>
 
+#include "client_text.h"
 #include "detect_job.h"
 #include "model_info.h"
 #include "sparrow/benchmark.h"
@@ -28,7 +29,7 @@ void finish(ModelRegistry& registry, grpc::ServerUnaryReactor* reactor, const st
 grpc::Status find_model(ModelRegistry& registry, const std::string& name, Model** model) {
   if (!registry.ready()) return {grpc::StatusCode::UNAVAILABLE, "models are still loading"};
   *model = registry.find(name);
-  if (!*model) return {grpc::StatusCode::NOT_FOUND, "no model named '" + name + "'"};
+  if (!*model) return {grpc::StatusCode::NOT_FOUND, "no model named " + quoted(name)};
   return grpc::Status::OK;
 }
 
@@ -137,7 +138,7 @@ class DetectStreamReactor final : public grpc::ServerBidiReactor<v1::DetectReque
   static constexpr int kInFlight = 4;
 
   static std::string frame_name(uint64_t seq, const std::string& request_id) {
-    return "frame " + std::to_string(seq) + (request_id.empty() ? "" : " (request_id '" + request_id + "')");
+    return "frame " + std::to_string(seq) + (request_id.empty() ? "" : " (request_id " + quoted(request_id) + ")");
   }
 
   // The first failing frame decides the stream's status; frames before it are still written.

@@ -308,6 +308,12 @@ class PythonClientTest(ServerTestCase):
 
         error = self.assertSparrowError("NOT_FOUND", self.client.detect, self.bus, model="no_such_model")
         self.assertIn("no_such_model", error.message)
+        # A name of any length is echoed clipped: a 10 KB one made grpcio fail on the size of the
+        # status's metadata instead of reporting NOT_FOUND.
+        for call in (lambda: self.client.detect(self.bus, model="m" * 10240), lambda: self.client.model("m" * 10240)):
+            error = self.assertSparrowError("NOT_FOUND", call)
+            self.assertIn("mmm…' (10240 bytes)", error.message)
+            self.assertLess(len(error.message), 200)
         self.assertSparrowError("INVALID_ARGUMENT", self.client.detect, [])
         self.assertSparrowError("INVALID_ARGUMENT", self.client.detect, self.bus, conf=2.0)
         self.assertSparrowError("INVALID_ARGUMENT", self.client.detect, self.bus, max_det=0)

@@ -166,6 +166,40 @@ TEST_F(ServerTest, ErrorsHaveClearStatuses) {
   EXPECT_EQ(stub->Detect(&ctx, bad, &response).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 }
 
+// A client-chosen name of any length is echoed clipped: the status stays small enough for the
+// client's metadata limit, which a 10 KB message exceeded, so the client saw its own error.
+TEST_F(ServerTest, LongModelNamesAreClippedInStatuses) {
+  const std::string name(10240, 'm');
+  auto expect_clipped = [](const grpc::Status& s, const char* rpc) {
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND) << rpc << ": " << s.error_message().substr(0, 200);
+    EXPECT_LT(s.error_message().size(), 200u) << rpc;
+    EXPECT_NE(s.error_message().find("mmm…' (10240 bytes)"), std::string::npos) << rpc << ": " << s.error_message();
+  };
+  auto stub = v1::Detection::NewStub(server_->channel());
+  v1::DetectResponse response;
+  expect_clipped(detect(*stub, {test::read_binary_file(kBus)}, &response, std::chrono::seconds(10), name), "Detect");
+  grpc::ClientContext get_ctx;
+  v1::GetModelRequest get;
+  get.set_name(name);
+  v1::ModelInfo info;
+  expect_clipped(stub->GetModel(&get_ctx, get, &info), "GetModel");
+  auto kserve = inference::GRPCInferenceService::NewStub(server_->channel());
+  grpc::ClientContext infer_ctx;
+  inference::ModelInferRequest infer;
+  infer.set_model_name(name);
+  inference::ModelInferResponse infer_response;
+  expect_clipped(kserve->ModelInfer(&infer_ctx, infer, &infer_response), "ModelInfer");
+
+  // Clipped between characters: "é" is 2 bytes, so 64 bytes of "aééé..." would end inside one.
+  std::string accented = "a";
+  for (int i = 0; i < 5000; ++i) accented += "é";
+  grpc::ClientContext accented_ctx;
+  get.set_name(accented);
+  const grpc::Status s = stub->GetModel(&accented_ctx, get, &info);
+  EXPECT_NE(s.error_message().find("'aéé"), std::string::npos) << s.error_message();
+  EXPECT_NE(s.error_message().find("éé…' (10001 bytes)"), std::string::npos) << s.error_message();
+}
+
 TEST_F(ServerTest, ExpiredDeadlineIsAnsweredWithoutInference) {
   auto stub = v1::Detection::NewStub(server_->channel());
   const double before = server_->metric("sparrow_inference_items_total");
