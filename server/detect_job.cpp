@@ -117,10 +117,16 @@ grpc::Status nms_options(const v1::DetectOptions& r, const yolo::NmsOptions& def
 }
 
 grpc::Status reserve_items(Model& model, size_t n) {
+  const auto capacity = static_cast<size_t>(model.config().queue_capacity);
+  // More items than the queue holds could never be queued: retrying would not help.
+  if (n > capacity) {
+    return {grpc::StatusCode::INVALID_ARGUMENT, "a request may hold at most " + std::to_string(capacity) +
+                                                    " images (model '" + model.name() + "' queues that many, "
+                                                    "--queue-capacity); this one has " + std::to_string(n)};
+  }
   if (model.batcher().reserve(n)) return grpc::Status::OK;
   return {grpc::StatusCode::RESOURCE_EXHAUSTED, "model '" + model.name() + "' queue is full (capacity " +
-                                                    std::to_string(model.config().queue_capacity) +
-                                                    " images); retry later"};
+                                                    std::to_string(capacity) + " images); retry later"};
 }
 
 grpc::Status start_detect(DetectJob job) {

@@ -40,11 +40,12 @@ struct DetectJob {
   std::function<void(const grpc::Status&, v1::DetectResponse&&)> complete;
 };
 
-// Returns at once: RESOURCE_EXHAUSTED when the model's queue has no room for the images, without
-// queueing anything; every other outcome arrives through job.complete.
+// Returns at once with reserve_items' refusal, without queueing anything; every other outcome
+// arrives through job.complete.
 grpc::Status start_detect(DetectJob job);
 
-// Claims queue room for n items: RESOURCE_EXHAUSTED when there is none.
+// Claims queue room for n items, for every service: INVALID_ARGUMENT when n exceeds the queue's
+// capacity (the request can never fit), RESOURCE_EXHAUSTED when the queue has no room now.
 grpc::Status reserve_items(Model& model, size_t n);
 
 }  // namespace sparrow::server

@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "benchmark_request.h"
+#include "client_text.h"
 #include "detect_job.h"
 #include "model_info.h"
 #include "sparrow/benchmark.h"
@@ -29,7 +30,7 @@ void finish(ModelRegistry& registry, grpc::ServerUnaryReactor* reactor, const st
 grpc::Status find_model(ModelRegistry& registry, const std::string& name, Model** model) {
   if (!registry.ready()) return {grpc::StatusCode::UNAVAILABLE, "models are still loading"};
   *model = registry.find(name);
-  if (!*model) return {grpc::StatusCode::NOT_FOUND, "no model named '" + name + "'"};
+  if (!*model) return {grpc::StatusCode::NOT_FOUND, "no model named " + quoted(name)};
   return grpc::Status::OK;
 }
 
@@ -43,11 +44,6 @@ grpc::Status validate(ModelRegistry& registry, const v1::DetectRequest& request,
   }
   if (grpc::Status s = find_model(registry, request.model(), model); !s.ok()) return s;
   if (request.images_size() == 0) return {grpc::StatusCode::INVALID_ARGUMENT, "the request has no images"};
-  const int capacity = (*model)->config().queue_capacity;
-  if (request.images_size() > capacity) {
-    return {grpc::StatusCode::INVALID_ARGUMENT, "a request may hold at most " + std::to_string(capacity) + " images (" +
-                                                    std::to_string(request.images_size()) + " given)"};
-  }
   const int classes = static_cast<int>((*model)->detector().class_names().size());
   for (int c : request.options().classes()) {
     if (c >= classes) {
@@ -70,10 +66,11 @@ DetectJob detect_job(Model* model, const v1::DetectRequest& request, const yolo:
   return job;
 }
 
-// DetectStream: each request is one job; responses are written in request order, at most
-// kInFlight requests are being processed per stream (more wait in the client's send window).
-// A frame that fails ends the stream with its status, naming the frame; the frames before it are
-// answered first.
+// DetectStream: each request is one job, answered in request order; a frame that fails is
+// answered with its error and the stream goes on. At most kInFlight frames are unanswered per
+// stream (more wait in the client's send window), so a client that sends without reading holds
+// a bounded number of answers. The stream ends with an error only when it cannot go on: the
+// server shutting down (frames already taken are answered first) or the client not reading.
 class DetectStreamReactor final : public grpc::ServerBidiReactor<v1::DetectRequest, v1::DetectResponse> {
  public:
   DetectStreamReactor(ModelRegistry& registry, grpc::CallbackServerContext* context)
@@ -89,18 +86,65 @@ class DetectStreamReactor final : public grpc::ServerBidiReactor<v1::DetectReque
 
   void OnReadDone(bool ok) override {
     std::lock_guard<std::mutex> lock(mutex_);
+    if (ok && error_.ok() && !registry_.calls().accepting()) error_ = shutting_down();
     if (!ok || !error_.ok()) {
       reads_done_ = true;
       maybe_finish();
       return;
     }
-    const uint64_t seq = next_seq_++;
-    const std::string frame = frame_name(seq, incoming_.request_id());
+    start_frame(next_seq_++);
+    if (unanswered() < kInFlight) StartRead(&incoming_); else read_paused_ = true;
+    write_next();
+  }
+
+  void OnWriteDone(bool ok) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    writing_ = false;
+    if (!ok) {
+      write_failed_ = true;
+      if (error_.ok()) error_ = grpc::Status(grpc::StatusCode::CANCELLED, "the client stopped reading");
+      maybe_finish();
+      return;
+    }
+    ready_.erase(next_write_++);
+    if (read_paused_ && error_.ok() && unanswered() < kInFlight) {
+      read_paused_ = false;
+      StartRead(&incoming_);
+    }
+    write_next();
+    maybe_finish();
+  }
+
+  void OnDone() override {
+    {
+      // A batcher thread may still be leaving completed(), whose Finish led here.
+      std::lock_guard<std::mutex> lock(mutex_);
+      registry_.metrics().request("", "DetectStream", status_name(error_.error_code()), seconds_since(start_));
+    }
+    delete this;  // releases call_
+  }
+
+ private:
+  static constexpr uint64_t kInFlight = 4;
+
+  static std::string frame_name(uint64_t seq, const std::string& request_id) {
+    return "frame " + std::to_string(seq) + (request_id.empty() ? "" : " (request_id " + quoted(request_id) + ")");
+  }
+
+  // Turns a frame's answer into its error, naming the frame.
+  static void set_error(uint64_t seq, const grpc::Status& status, v1::DetectResponse& response) {
+    response.clear_results();
+    response.mutable_error()->set_code(static_cast<int32_t>(status.error_code()));
+    response.mutable_error()->set_message(frame_name(seq, response.request_id()) + ": " + status.error_message());
+  }
+
+  uint64_t unanswered() const { return next_seq_ - next_write_; }
+
+  // Validates incoming_ and queues its job, or makes its error answer at once.
+  void start_frame(uint64_t seq) {
     Model* model = nullptr;
     yolo::NmsOptions nms;
-    // Frames arriving after shutdown began end the stream; frames in flight are still answered.
-    grpc::Status s = registry_.calls().accepting() ? validate(registry_, incoming_, context_->deadline(), &model, &nms)
-                                                   : shutting_down();
+    grpc::Status s = validate(registry_, incoming_, context_->deadline(), &model, &nms);
     if (s.ok()) {
       // incoming_ is reused for the next read: the job owns a copy of this frame.
       auto frame_request = std::make_shared<v1::DetectRequest>(incoming_);
@@ -112,75 +156,38 @@ class DetectStreamReactor final : public grpc::ServerBidiReactor<v1::DetectReque
       };
       ++in_flight_;
       s = start_detect(std::move(job));
-      if (!s.ok()) --in_flight_;
+      if (s.ok()) return;
+      --in_flight_;
     }
-    if (!s.ok()) {
-      fail(seq, grpc::Status(s.error_code(), frame + ": " + s.error_message()));
-      reads_done_ = true;
-      maybe_finish();
-      return;
-    }
-    frames_[seq] = frame;
-    if (in_flight_ < kInFlight) StartRead(&incoming_); else read_paused_ = true;
-  }
-
-  void OnWriteDone(bool ok) override {
-    std::lock_guard<std::mutex> lock(mutex_);
-    ready_.erase(next_write_);
-    ++next_write_;
-    writing_ = false;
-    if (!ok) fail(0, grpc::Status(grpc::StatusCode::CANCELLED, "the client stopped reading"));
-    write_next();
-    maybe_finish();
-  }
-
-  void OnDone() override {
-    registry_.metrics().request("", "DetectStream", status_name(error_.error_code()), seconds_since(start_));
-    delete this;  // releases call_
-  }
-
- private:
-  static constexpr int kInFlight = 4;
-
-  static std::string frame_name(uint64_t seq, const std::string& request_id) {
-    return "frame " + std::to_string(seq) + (request_id.empty() ? "" : " (request_id '" + request_id + "')");
-  }
-
-  // The first failing frame decides the stream's status; frames before it are still written.
-  void fail(uint64_t seq, const grpc::Status& status) {
-    if (error_.ok() || seq < error_seq_) {
-      error_ = status;
-      error_seq_ = seq;
-    }
+    v1::DetectResponse& response = ready_[seq];
+    if (model) response.set_model(model->name());
+    response.set_request_id(incoming_.request_id());
+    set_error(seq, s, response);
   }
 
   void completed(uint64_t seq, const grpc::Status& status, v1::DetectResponse&& response) {
     std::lock_guard<std::mutex> lock(mutex_);
     --in_flight_;
-    if (!status.ok()) fail(seq, grpc::Status(status.error_code(), frames_[seq] + ": " + status.error_message()));
-    frames_.erase(seq);
-    if (status.ok()) ready_[seq] = std::move(response);
+    if (!status.ok()) set_error(seq, status, response);
+    ready_[seq] = std::move(response);
     write_next();
-    if (read_paused_ && error_.ok()) {
-      read_paused_ = false;
-      StartRead(&incoming_);
-    }
     maybe_finish();
   }
 
   void write_next() {
-    if (writing_ || (!error_.ok() && next_write_ >= error_seq_)) return;
+    if (writing_ || write_failed_) return;
     auto it = ready_.find(next_write_);
     if (it == ready_.end()) return;
     writing_ = true;
     StartWrite(&it->second);
   }
 
+  // Once nothing is in flight: after every frame is answered, or at once when answers can no
+  // longer be written.
   void maybe_finish() {
     if (finished_ || writing_ || in_flight_ > 0) return;
-    if (!reads_done_ && error_.ok()) return;
-    const uint64_t last = error_.ok() ? next_seq_ : error_seq_;  // frames that must be written first
-    if (next_write_ < last && ready_.count(next_write_)) return;
+    if (error_.ok() && !reads_done_) return;
+    if (!write_failed_ && unanswered() > 0) return;
     finished_ = true;
     Finish(error_);
   }
@@ -190,13 +197,11 @@ class DetectStreamReactor final : public grpc::ServerBidiReactor<v1::DetectReque
   const Steady::time_point start_;
   std::mutex mutex_;
   v1::DetectRequest incoming_;
-  std::map<uint64_t, v1::DetectResponse> ready_;
-  std::map<uint64_t, std::string> frames_;  // names of frames in flight, for error messages
-  uint64_t error_seq_ = 0;
+  std::map<uint64_t, v1::DetectResponse> ready_;  // answers not written yet, by frame
   uint64_t next_seq_ = 0, next_write_ = 0;
   int in_flight_ = 0;
-  bool reads_done_ = false, writing_ = false, finished_ = false, read_paused_ = false;
-  grpc::Status error_ = grpc::Status::OK;
+  bool reads_done_ = false, writing_ = false, write_failed_ = false, finished_ = false, read_paused_ = false;
+  grpc::Status error_ = grpc::Status::OK;  // the stream's own status
   std::shared_ptr<void> call_;  // held until the stream is done
 };
 

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <limits>
 
+#include "client_text.h"
 #include "detect_job.h"
 
 namespace sparrow::server {
@@ -12,7 +13,7 @@ namespace {
 using Choice = inference::InferParameter::ParameterChoiceCase;
 
 grpc::Status bad(const std::string& name, const std::string& why) {
-  return {grpc::StatusCode::INVALID_ARGUMENT, "parameter '" + name + "' " + why};
+  return {grpc::StatusCode::INVALID_ARGUMENT, "parameter " + quoted(name) + " " + why};
 }
 
 bool parse_double(const std::string& text, double* out) {
@@ -30,7 +31,7 @@ grpc::Status number(const std::string& name, const inference::InferParameter& p,
     case Choice::kUint64Param: *out = static_cast<double>(p.uint64_param()); return grpc::Status::OK;
     case Choice::kStringParam:
       if (parse_double(p.string_param(), out)) return grpc::Status::OK;
-      return bad(name, "must be a number, not '" + p.string_param() + "'");
+      return bad(name, "must be a number, not " + quoted(p.string_param()));
     default: return bad(name, "must be a number");
   }
 }
@@ -56,7 +57,7 @@ grpc::Status class_ids(const std::string& name, const inference::InferParameter&
     const size_t comma = std::min(text.find(',', start), text.size());
     double id = 0;
     if (!parse_double(text.substr(start, comma - start), &id) || id != std::floor(id) || std::abs(id) > 1e9) {
-      return bad(name, "must be a string of class ids like \"0,2,5\", not '" + text + "'");
+      return bad(name, "must be a string of class ids like \"0,2,5\", not " + quoted(text));
     }
     o->add_classes(static_cast<int32_t>(id));
     start = comma + 1;
@@ -84,7 +85,7 @@ grpc::Status apply(const std::string& name, const inference::InferParameter& p, 
 }
 
 grpc::Status bad(const std::string& tensor, const std::string& name, const std::string& why) {
-  return {grpc::StatusCode::INVALID_ARGUMENT, "parameter '" + name + "' of tensor '" + tensor + "' " + why};
+  return {grpc::StatusCode::INVALID_ARGUMENT, "parameter " + quoted(name) + " of tensor " + quoted(tensor) + " " + why};
 }
 
 // A byte count or offset: a non-negative int64, or a uint64 (as some clients send sizes).

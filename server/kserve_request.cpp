@@ -6,6 +6,7 @@
 #include <cstring>
 #include <set>
 
+#include "client_text.h"
 #include "kserve_parameters.h"
 #include "kserve_tensors.h"
 #include "sigbus_guard.h"
@@ -16,8 +17,6 @@ namespace {
 using InputTensor = inference::ModelInferRequest::InferInputTensor;
 
 grpc::Status invalid(const std::string& message) { return {grpc::StatusCode::INVALID_ARGUMENT, message}; }
-
-std::string quoted(const std::string& s) { return "'" + s + "'"; }
 
 std::string accepted_inputs(const Model& model, const TensorLayout& t) {
   return "model " + quoted(model.name()) + " takes " + quoted(t.input_name) + " (FP32 or UINT8 [N, " +

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <functional>
 
+#include "client_text.h"
 #include "detect_job.h"
 #include "kserve_detections.h"
 #include "kserve_model.h"
@@ -36,9 +37,9 @@ void finish(ModelRegistry& registry, grpc::ServerUnaryReactor* reactor, const Mo
 grpc::Status find_model(ModelRegistry& registry, const std::string& name, const std::string& version, Model** model) {
   if (!registry.ready()) return {grpc::StatusCode::UNAVAILABLE, "models are still loading"};
   Model* found = registry.find(name);
-  if (!found) return {grpc::StatusCode::NOT_FOUND, "no model named '" + name + "'"};
+  if (!found) return {grpc::StatusCode::NOT_FOUND, "no model named " + quoted(name)};
   if (!is_served_version(version)) {
-    return {grpc::StatusCode::NOT_FOUND, "model '" + name + "' has no version '" + version + "'; it serves version " +
+    return {grpc::StatusCode::NOT_FOUND, "model " + quoted(name) + " has no version " + quoted(version) + "; it serves version " +
                                              kKServeVersion};
   }
   *model = found;

@@ -28,8 +28,8 @@ struct TensorJob {
   std::function<void(const grpc::Status&, inference::ModelInferResponse&&)> complete;
 };
 
-// Returns at once. RESOURCE_EXHAUSTED when the model's queue has no room for the items, without
-// queueing anything; every other outcome arrives through job.complete.
+// Returns at once with reserve_items' refusal, without queueing anything; every other outcome
+// arrives through job.complete.
 grpc::Status start_tensor_job(TensorJob job);
 
 }  // namespace sparrow::server

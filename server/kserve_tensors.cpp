@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "client_text.h"
+
 namespace sparrow::server {
 namespace {
 
@@ -24,7 +26,7 @@ void copy_into(google::protobuf::RepeatedField<T>* field, const std::string& byt
 std::string shape_text(const KServeShape& shape) {
   std::string s = "[";
   for (int i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
+  return clipped(s + "]");
 }
 
 std::optional<int64_t> element_count(const KServeShape& shape) {

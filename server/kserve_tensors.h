@@ -14,7 +14,7 @@ namespace sparrow::server {
 
 using KServeShape = google::protobuf::RepeatedField<int64_t>;
 
-// "[1, 3, 640, 640]".
+// "[1, 3, 640, 640]", clipped as any client-chosen text is.
 std::string shape_text(const KServeShape& shape);
 // The number of elements, or nullopt for a negative dimension or an absurd product.
 std::optional<int64_t> element_count(const KServeShape& shape);

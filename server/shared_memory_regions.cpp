@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "client_text.h"
+
 namespace sparrow::server {
 namespace {
 
@@ -16,7 +18,7 @@ using RegisterRequest = inference::SystemSharedMemoryRegisterRequest;
 grpc::Status invalid(const std::string& message) { return {grpc::StatusCode::INVALID_ARGUMENT, message}; }
 
 std::string describe_request(const RegisterRequest& r) {
-  return "shared memory region '" + r.name() + "' (key '" + r.key() + "', offset " + std::to_string(r.offset()) +
+  return "shared memory region " + quoted(r.name()) + " (key " + quoted(r.key()) + ", offset " + std::to_string(r.offset()) +
          ", " + std::to_string(r.byte_size()) + " bytes)";
 }
 
@@ -70,8 +72,8 @@ grpc::Status SharedMemoryRegions::add(const RegisterRequest& request) {
   if (request.byte_size() == 0) return invalid(describe_request(request) + " is empty; give its byte_size");
   std::lock_guard<std::mutex> lock(mutex_);
   if (regions_.count(request.name()) > 0) {
-    return {grpc::StatusCode::ALREADY_EXISTS, "a shared memory region named '" + request.name() +
-                                                  "' is registered already; unregister it first"};
+    return {grpc::StatusCode::ALREADY_EXISTS, "a shared memory region named " + quoted(request.name()) +
+                                                  " is registered already; unregister it first"};
   }
   void* mapping = nullptr;
   size_t mapped_bytes = 0;
@@ -96,7 +98,7 @@ grpc::Status SharedMemoryRegions::status(const std::string& name,
     if (name.empty() || name == region_name) region->describe(&(*out->mutable_regions())[region_name]);
   }
   if (!name.empty() && out->regions().empty()) {
-    return {grpc::StatusCode::NOT_FOUND, "no shared memory region named '" + name + "' is registered"};
+    return {grpc::StatusCode::NOT_FOUND, "no shared memory region named " + quoted(name) + " is registered"};
   }
   return grpc::Status::OK;
 }

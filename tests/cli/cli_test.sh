@@ -47,6 +47,9 @@ expect_fail run_mixed_inputs "not both" "$sparrow" run "$model" -i "$work/x.npy"
 expect_ok describe_profile "$sparrow" describe "$model" --profile --iterations 2
 expect_ok describe_dynamic "$sparrow" describe "$shared/models/yolov5n-dynamic.onnx" --image-size 320 --batch-size 2
 expect_fail describe_dynamic_no_size "image-size" "$sparrow" describe "$shared/models/yolov5n-dynamic.onnx"
+# Refused by name before any kernel is made (that took 13 s of CPU); more than any machine here has.
+expect_fail describe_absurd_input "input 'images' \(1x3x100000x100000 float32\) takes 111.76 GiB" \
+  "$sparrow" describe "$shared/models/yolov5n-dynamic.onnx" --input-shape images=1x3x100000x100000
 
 expect_ok detect_json sh -c "'$sparrow' detect '$model' '$shared/data/images/bus.jpg' --json > '$work/det.json'"
 check_py detect_json_fields "

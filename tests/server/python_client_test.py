@@ -241,17 +241,20 @@ class PythonClientTest(ServerTestCase):
         self.assertLess(time.monotonic() - start, 30)
         self.assertEqual(len(self.client.detect(self.bus)[0].detections), 4)
 
-        # A frame the server rejects fails the stream; frames before it may or may not be answered.
-        seen = []
-        with self.assertRaises(sc.SparrowError) as caught:
-            for answer in self.client.detect_stream([self.bus, self.bus, b"not an image", self.bus]):
-                seen.append(answer.request_id)
-        self.assertEqual(caught.exception.code, "INVALID_ARGUMENT", str(caught.exception))
-        self.assertEqual(seen, ["0", "1"][: len(seen)])
-        # A frame the client cannot read fails it too, with the client's own exception.
+        # A frame the server rejects is answered with its error, in order, and the stream goes on.
+        answers = list(self.client.detect_stream([self.bus, b"not an image", self.bus]))
+        self.assertEqual([a.request_id for a in answers], ["0", "1", "2"])
+        self.assertEqual([a.ok for a in answers], [True, False, True])
+        self.assertIsInstance(answers[1].error, sc.SparrowError)
+        self.assertEqual(answers[1].error.code, "INVALID_ARGUMENT", str(answers[1].error))
+        self.assertIn("frame 1 (request_id '1'): image 0", answers[1].error.message)
+        self.assertEqual(answers[1].results, [])
+        self.assertEqual(len(answers[2].results[0].detections), 4)
+        unknown = list(self.client.detect_stream([self.bus], model="no_such_model"))
+        self.assertEqual([a.error.code for a in unknown], ["NOT_FOUND"])
+        # A frame the client cannot read fails the stream, with the client's own exception.
         with self.assertRaises(FileNotFoundError):
             list(self.client.detect_stream([self.bus, "/nonexistent/frame.jpg", self.bus]))
-        self.assertSparrowError("NOT_FOUND", list, self.client.detect_stream([self.bus], model="no_such_model"))
 
     def test_benchmark_figures_are_consistent(self):
         r = self.client.benchmark(batch_size=2, seconds=1.5, warmup_seconds=0.3)
@@ -308,6 +311,12 @@ class PythonClientTest(ServerTestCase):
 
         error = self.assertSparrowError("NOT_FOUND", self.client.detect, self.bus, model="no_such_model")
         self.assertIn("no_such_model", error.message)
+        # A name of any length is echoed clipped: a 10 KB one made grpcio fail on the size of the
+        # status's metadata instead of reporting NOT_FOUND.
+        for call in (lambda: self.client.detect(self.bus, model="m" * 10240), lambda: self.client.model("m" * 10240)):
+            error = self.assertSparrowError("NOT_FOUND", call)
+            self.assertIn("mmm…' (10240 bytes)", error.message)
+            self.assertLess(len(error.message), 200)
         self.assertSparrowError("INVALID_ARGUMENT", self.client.detect, [])
         self.assertSparrowError("INVALID_ARGUMENT", self.client.detect, self.bus, conf=2.0)
         self.assertSparrowError("INVALID_ARGUMENT", self.client.detect, self.bus, max_det=0)

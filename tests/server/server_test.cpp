@@ -231,6 +231,40 @@ TEST_F(ServerTest, ErrorsHaveClearStatuses) {
   EXPECT_EQ(stub->Detect(&ctx, bad, &response).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 }
 
+// A client-chosen name of any length is echoed clipped: the status stays small enough for the
+// client's metadata limit, which a 10 KB message exceeded, so the client saw its own error.
+TEST_F(ServerTest, LongModelNamesAreClippedInStatuses) {
+  const std::string name(10240, 'm');
+  auto expect_clipped = [](const grpc::Status& s, const char* rpc) {
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND) << rpc << ": " << s.error_message().substr(0, 200);
+    EXPECT_LT(s.error_message().size(), 200u) << rpc;
+    EXPECT_NE(s.error_message().find("mmm…' (10240 bytes)"), std::string::npos) << rpc << ": " << s.error_message();
+  };
+  auto stub = v1::Detection::NewStub(server_->channel());
+  v1::DetectResponse response;
+  expect_clipped(detect(*stub, {test::read_binary_file(kBus)}, &response, std::chrono::seconds(10), name), "Detect");
+  grpc::ClientContext get_ctx;
+  v1::GetModelRequest get;
+  get.set_name(name);
+  v1::ModelInfo info;
+  expect_clipped(stub->GetModel(&get_ctx, get, &info), "GetModel");
+  auto kserve = inference::GRPCInferenceService::NewStub(server_->channel());
+  grpc::ClientContext infer_ctx;
+  inference::ModelInferRequest infer;
+  infer.set_model_name(name);
+  inference::ModelInferResponse infer_response;
+  expect_clipped(kserve->ModelInfer(&infer_ctx, infer, &infer_response), "ModelInfer");
+
+  // Clipped between characters: "é" is 2 bytes, so 64 bytes of "aééé..." would end inside one.
+  std::string accented = "a";
+  for (int i = 0; i < 5000; ++i) accented += "é";
+  grpc::ClientContext accented_ctx;
+  get.set_name(accented);
+  const grpc::Status s = stub->GetModel(&accented_ctx, get, &info);
+  EXPECT_NE(s.error_message().find("'aéé"), std::string::npos) << s.error_message();
+  EXPECT_NE(s.error_message().find("éé…' (10001 bytes)"), std::string::npos) << s.error_message();
+}
+
 TEST_F(ServerTest, ExpiredDeadlineIsAnsweredWithoutInference) {
   auto stub = v1::Detection::NewStub(server_->channel());
   const double before = server_->metric("sparrow_inference_items_total");
@@ -304,28 +338,48 @@ TEST_F(ServerTest, KServeTensorDetectionsMatchTheDetector) {
   }
 }
 
-// A bad frame ends the stream with an error naming it; the frames before it are answered.
+// A bad frame gets its own error answer, in order, naming it; the frames after it are answered
+// and the stream ends OK. Bad in processing (an image that does not decode) and in validation
+// (an unknown model), each followed by frames the server had already read.
 TEST_F(ServerTest, DetectStreamErrorNamesTheFrame) {
   auto stub = v1::Detection::NewStub(server_->channel());
   grpc::ClientContext ctx;
   auto stream = stub->DetectStream(&ctx);
   const std::string bus = test::read_binary_file(kBus);
-  for (int i = 0; i < 3; ++i) {
+  auto id = [](int i) {
+    std::string s = "f";  // appended: GCC 12 misreads "f" + std::to_string(i) as overlapping copies
+    return s += std::to_string(i);
+  };
+  for (int i = 0; i < 5; ++i) {
     v1::DetectRequest r;
-    std::string id = "f";
-    id += std::to_string(i);
-    r.set_request_id(id);
-    r.add_images(i == 2 ? std::string("garbage") : bus);
+    r.set_request_id(id(i));
+    r.add_images(i == 1 ? std::string("garbage") : bus);
+    if (i == 3) r.set_model("no_such_model");
     ASSERT_TRUE(stream->Write(r));
   }
   stream->WritesDone();
-  v1::DetectResponse response;
-  std::vector<std::string> answered;
-  while (stream->Read(&response)) answered.push_back(response.request_id());
+  std::vector<v1::DetectResponse> answers;
+  for (v1::DetectResponse response; stream->Read(&response);) answers.push_back(response);
   const grpc::Status s = stream->Finish();
-  EXPECT_EQ(answered, (std::vector<std::string>{"f0", "f1"}));
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_NE(s.error_message().find("frame 2 (request_id 'f2')"), std::string::npos) << s.error_message();
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(answers.size(), 5u);
+  for (int i = 0; i < 5; ++i) {
+    const v1::DetectResponse& a = answers[static_cast<size_t>(i)];
+    EXPECT_EQ(a.request_id(), id(i));
+    const bool bad = i == 1 || i == 3;
+    EXPECT_EQ(a.has_error(), bad) << i << ": " << a.error().message();
+    EXPECT_EQ(a.results_size(), bad ? 0 : 1) << i;
+    if (!bad) {
+      EXPECT_EQ(a.results(0).detections_size(), 4) << i;
+    }
+  }
+  EXPECT_EQ(answers[1].error().code(), static_cast<int>(grpc::StatusCode::INVALID_ARGUMENT));
+  EXPECT_NE(answers[1].error().message().find("frame 1 (request_id 'f1'): image 0"), std::string::npos)
+      << answers[1].error().message();
+  EXPECT_EQ(answers[3].error().code(), static_cast<int>(grpc::StatusCode::NOT_FOUND));
+  EXPECT_NE(answers[3].error().message().find("frame 3 (request_id 'f3'): no model named 'no_such_model'"),
+            std::string::npos)
+      << answers[3].error().message();
 }
 
 TEST_F(ServerTest, OversizedRequestsAreInvalidNotRetryable) {

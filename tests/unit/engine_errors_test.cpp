@@ -150,7 +150,32 @@ TEST(EngineErrors, BatchTooLargeForMemory) {
   CompileOptions o;
   o.batch_size = 60000;
   o.max_memory_bytes = size_t{64} << 20;
-  expect_error([&] { Engine::load_from_bytes(small_conv_model(), o); }, ErrorCode::kResourceExhausted, {"batch size 60000", "GiB"});
+  expect_error([&] { Engine::load_from_bytes(small_conv_model(), o); }, ErrorCode::kResourceExhausted,
+               {"batch size 60000", "GiB", "more than the 0.06 GiB", "smaller batch or input size"});
+}
+
+// An input larger than the memory a run may use is refused before any kernel is made for it:
+// oneDNN spent 13 s of CPU creating conv primitives for this shape before the plan's memory
+// check refused it, naming neither the input nor its size.
+TEST(EngineErrors, AbsurdInputSizeIsRefusedByName) {
+  const std::string model = test::shared_path("models/yolov5n-dynamic.onnx");
+  if (!test::require_file(model)) GTEST_SKIP();
+  CompileOptions o;
+  o.input_shapes["images"] = {1, 3, 100000, 100000};
+  expect_error([&] { Engine::load(model, o); }, ErrorCode::kResourceExhausted,
+               {"input 'images'", "1x3x100000x100000", "111.76 GiB", "smaller"});
+}
+
+// The same for a value the model computes, named with the node that makes it.
+TEST(EngineErrors, AbsurdIntermediateSizeIsRefusedByNode) {
+  OnnxBuilder b;
+  b.input("x", DType::kFloat32, {1, 1, 1, 1});
+  b.initializer("shape", Tensor::from_vector<int64_t>({4}, {1, 1, 100000, 100000}));
+  b.node("Expand", {"x", "shape"}, {"big"}, {}, "huge_expand").node("Relu", {"big"}, {"y"}).output("y");
+  CompileOptions o;
+  o.max_memory_bytes = size_t{1} << 30;
+  expect_error([&] { Engine::load_from_bytes(b.bytes(), o); }, ErrorCode::kResourceExhausted,
+               {"node 'huge_expand' (Expand)", "'big'", "1x1x100000x100000", "37.25 GiB", "1.00 GiB"});
 }
 
 TEST(EngineErrors, DynamicDimsNeedASize) {

@@ -16,6 +16,7 @@ from .results import (
     ImageResult,
     ModelInfo,
     benchmark_from_proto,
+    frame_result_from_proto,
     image_result_from_proto,
     model_info_from_proto,
 )
@@ -235,8 +236,11 @@ class SparrowClient:
         (request_id, image or list of images) pair. `frames` may be a generator (a camera, a
         directory being walked): it is read on a gRPC thread as the server takes frames in, and
         a failure reading it (a missing file) ends the stream and is raised here. The server
-        works on a few frames at once and answers in order; the stream fails as a whole on the
-        first frame the server rejects. Leaving the loop early cancels the stream."""
+        works on a few frames at once and answers every frame, in order: a frame it rejects (an
+        image that does not decode, an unknown model, a full queue) gets a FrameResult with
+        `error` set, and the stream goes on. SparrowError is raised only when the stream itself
+        fails (the server shutting down, a broken connection). Leaving the loop early cancels
+        the stream."""
         options = _detect_options(conf, iou, max_det, classes, agnostic)
         failure: list[BaseException] = []
         call_box: list[Any] = []
@@ -264,11 +268,7 @@ class SparrowClient:
         started.set()
         try:
             for response in call:
-                yield FrameResult(
-                    request_id=response.request_id,
-                    model=response.model,
-                    results=[image_result_from_proto(r) for r in response.results],
-                )
+                yield frame_result_from_proto(response)
         except grpc.RpcError as e:
             if failure:
                 raise failure[0] from None

@@ -27,6 +27,12 @@ class SparrowError(Exception):
         return (type(self), (self.code, self.message))
 
     @classmethod
+    def from_status(cls, code: int, message: str) -> "SparrowError":
+        """From a numeric gRPC status code and message, as a DetectStream frame's error holds them."""
+        name = next((c.name for c in grpc.StatusCode if c.value[0] == code), f"CODE_{code}")
+        return cls(name, message)
+
+    @classmethod
     def from_rpc_error(cls, error: grpc.RpcError) -> "SparrowError":
         code = error.code() if callable(getattr(error, "code", None)) else None
         details = error.details() if callable(getattr(error, "details", None)) else None

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, NamedTuple
 
+from .errors import SparrowError
+
 
 class Box(NamedTuple):
     """Corners in the original image's pixels."""
@@ -77,11 +79,17 @@ class ImageResult:
 
 @dataclass
 class FrameResult:
-    """The answer to one DetectStream request (one frame, usually one image)."""
+    """The answer to one DetectStream request (one frame, usually one image). A frame the server
+    could not process has `error` set (a SparrowError naming the frame) and no results."""
 
     request_id: str
     model: str
     results: list[ImageResult]
+    error: SparrowError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
 
 
 @dataclass
@@ -111,6 +119,11 @@ def image_result_from_proto(r) -> ImageResult:
         detections=[Detection(box_from_proto(d.box), d.score, d.class_id, d.class_name) for d in r.detections],
         timings=Timings(t.preprocess_ms, t.queue_ms, t.inference_ms, t.postprocess_ms),
     )
+
+
+def frame_result_from_proto(r) -> FrameResult:
+    error = SparrowError.from_status(r.error.code, r.error.message) if r.HasField("error") else None
+    return FrameResult(r.request_id, r.model, [image_result_from_proto(i) for i in r.results], error)
 
 
 def engine_from_proto(e) -> dict[str, Any]:

@@ -35,7 +35,8 @@ struct CompileOptions {
   int num_cores = 0;
   // false runs everything on the plain reference kernels: the oracle for differential tests.
   bool optimized_kernels = true;
-  // Upper bound on the activation memory of one run; 0 means the machine's physical memory.
+  // Upper bound on the memory of one run (inputs, activations, outputs); 0 means what this
+  // process can still get: the smaller of its cgroup's memory limit left and MemAvailable.
   size_t max_memory_bytes = 0;
 };
 

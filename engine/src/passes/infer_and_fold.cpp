@@ -1,3 +1,4 @@
+#include <cstdio>
 #include <limits>
 
 #include "ops/op_registry.h"
@@ -19,15 +20,34 @@ bool all_inputs_constant(const graph::Graph& g, const graph::Node& node) {
   return true;
 }
 
-void check_shape(const graph::Node& node, const Shape& shape) {
+void check_shape(const std::string& what, const Shape& shape) {
   int64_t n = 1;
   for (int64_t d : shape) {
-    if (d < 0) throw Error(ErrorCode::kInvalidModel, node.label() + ": inferred a negative dim " + shape_string(shape));
+    if (d < 0) throw Error(ErrorCode::kInvalidModel, what + ": inferred a negative dim " + shape_string(shape));
     if (d > 0 && n > kMaxElements / d) {
-      throw Error(ErrorCode::kResourceExhausted, node.label() + ": an output would have more than 2^40 elements");
+      throw Error(ErrorCode::kResourceExhausted, what + " would have more than 2^40 elements");
     }
     n *= d;
   }
+}
+
+std::string gib(size_t bytes) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.2f GiB", static_cast<double>(bytes) / (1 << 30));
+  return text;
+}
+
+// A value larger than the memory a run may use is refused as soon as its shape is known, before
+// kernels are made for it: oneDNN spent 13 s of CPU creating convolutions for a 1x3x100000x100000
+// yolov5n before the plan's memory check refused it.
+void check_value(const std::string& what, const graph::Value& v, size_t max_bytes) {
+  check_shape(what, v.shape);
+  const size_t bytes = static_cast<size_t>(num_elements(v.shape)) * dtype_size(v.dtype);
+  if (max_bytes == 0 || bytes <= max_bytes) return;
+  throw Error(ErrorCode::kResourceExhausted, what + " (" + shape_string(v.shape) + " " + dtype_name(v.dtype) +
+                                                 ") takes " + gib(bytes) + ", more than the " + gib(max_bytes) +
+                                                 " this process can use; compile for a smaller batch or input "
+                                                 "size (--batch-size, --image-size)");
 }
 
 void fold(graph::Graph& g, graph::Node& node, const ops::OpDef& def) {
@@ -82,7 +102,8 @@ std::vector<ops::TypeShape> infer_node(graph::Graph& g, graph::Node& node, const
 
 }  // namespace
 
-void infer_and_fold(graph::Graph& g, const BatchRewrite& batch) {
+void infer_and_fold(graph::Graph& g, const BatchRewrite& batch, size_t max_value_bytes) {
+  for (int v : g.inputs) check_value("input '" + g.values[v].name + "'", g.values[v], max_value_bytes);
   for (graph::Node& node : g.nodes) {
     if (node.removed) continue;
     const ops::OpDef* def = ops::find_op(node.op);
@@ -98,11 +119,11 @@ void infer_and_fold(graph::Graph& g, const BatchRewrite& batch) {
                                                " outputs, Sparrow computes only " + std::to_string(types.size()));
     }
     for (size_t i = 0; i < node.outputs.size(); ++i) {
-      check_shape(node, types[i].shape);
       graph::Value& v = g.values[node.outputs[i]];
       v.dtype = types[i].dtype;
       v.shape = types[i].shape;
       v.typed = true;
+      check_value(node.label() + ": output '" + v.name + "'", v, max_value_bytes);
     }
     if (def->shape_only || all_inputs_constant(g, node)) {
       try {

@@ -4,7 +4,7 @@ namespace sparrow::passes {
 
 void optimize(graph::Graph& g, const CompileOptions& options) {
   const BatchRewrite batch = bind_inputs(g, options);
-  infer_and_fold(g, batch);
+  infer_and_fold(g, batch, options.max_memory_bytes);
   remove_identities(g);
   eliminate_dead_nodes(g);
   fuse_silu(g);

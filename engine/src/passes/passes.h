@@ -20,8 +20,9 @@ struct BatchRewrite {
 // frozen inputs into constants.
 BatchRewrite bind_inputs(graph::Graph& g, const CompileOptions& options);
 // Infers every value's type and shape, evaluating nodes whose inputs are all constant. Reshapes
-// that hardcode the file's batch are rewritten to the compiled one.
-void infer_and_fold(graph::Graph& g, const BatchRewrite& batch);
+// that hardcode the file's batch are rewritten to the compiled one. An input or value of more
+// than max_value_bytes (0: no limit) is kResourceExhausted as soon as its shape is known.
+void infer_and_fold(graph::Graph& g, const BatchRewrite& batch, size_t max_value_bytes = 0);
 // Identity nodes become aliases of their input.
 void remove_identities(graph::Graph& g);
 // Mul(x, Sigmoid(x)) -> Silu(x).

@@ -9,7 +9,7 @@
 
 #include "kernels/selection.h"
 #include "ops/fused_attrs.h"
-#include "runtime/cpu_info.h"
+#include "runtime/machine_info.h"
 #include "runtime/memory_planner.h"
 #include "runtime/plan.h"
 #include "runtime/thread_team.h"
@@ -313,13 +313,20 @@ class Compiler {
     check_memory();
   }
 
+  // Against what the process can get, not what the machine has: a plan that passed against
+  // physical memory could still fail to allocate, or get the process killed, mid-run.
   void check_memory() const {
     size_t need = plan_->arena_bytes + plan_->scratchpad_bytes;
-    for (const TensorSpec& o : plan_->outputs) need += static_cast<size_t>(num_elements(o.shape)) * dtype_size(o.dtype);
-    const size_t limit = options_.max_memory_bytes ? options_.max_memory_bytes : physical_memory_bytes();
+    for (const auto* specs : {&plan_->inputs, &plan_->outputs}) {
+      for (const TensorSpec& t : *specs) need += static_cast<size_t>(num_elements(t.shape)) * dtype_size(t.dtype);
+    }
+    const size_t limit = options_.max_memory_bytes ? options_.max_memory_bytes : available_memory_bytes();
     if (need > limit) {
-      char msg[256];
-      std::snprintf(msg, sizeof(msg), "one run needs %.2f GiB of activation memory (batch size %lld), more than the %.2f GiB allowed",
+      char msg[320];
+      std::snprintf(msg, sizeof(msg),
+                    "one run needs %.2f GiB of memory for its inputs, activations and outputs (batch size %lld), "
+                    "more than the %.2f GiB this process can use; compile for a smaller batch or input size "
+                    "(--batch-size, --image-size)",
                     need / 1073741824.0, static_cast<long long>(plan_->batch_size), limit / 1073741824.0);
       throw Error(ErrorCode::kResourceExhausted, msg);
     }

@@ -6,7 +6,7 @@
 
 #include "onnx/onnx_importer.h"
 #include "passes/passes.h"
-#include "runtime/cpu_info.h"
+#include "runtime/machine_info.h"
 #include "runtime/plan.h"
 #include "runtime/random_inputs.h"
 #include "runtime/thread_team.h"
@@ -15,8 +15,11 @@
 namespace sparrow {
 namespace {
 
-std::shared_ptr<const Plan> build(graph::Graph g, const CompileOptions& options) {
+std::shared_ptr<const Plan> build(graph::Graph g, CompileOptions options) {
   if (options.num_cores < 0) throw Error(ErrorCode::kInvalidArgument, "num_cores must be >= 0");
+  // Read once: the passes refuse any one value larger than this before kernels are made for it,
+  // the compiler a plan whose run needs more.
+  if (options.max_memory_bytes == 0) options.max_memory_bytes = runtime::available_memory_bytes();
   passes::optimize(g, options);
   return runtime::compile_plan(std::move(g), options);
 }
