@@ -124,7 +124,11 @@ grpc::Status reserve_items(Model& model, size_t n) {
                                                     " images (model '" + model.name() + "' queues that many, "
                                                     "--queue-capacity); this one has " + std::to_string(n)};
   }
-  if (model.batcher().reserve(n)) return grpc::Status::OK;
+  switch (model.batcher().reserve(n)) {
+    case DynamicBatcher::Reservation::kReserved: return grpc::Status::OK;
+    case DynamicBatcher::Reservation::kDraining: return shutting_down();
+    case DynamicBatcher::Reservation::kQueueFull: break;
+  }
   return {grpc::StatusCode::RESOURCE_EXHAUSTED, "model '" + model.name() + "' queue is full (capacity " +
                                                     std::to_string(capacity) + " images); retry later"};
 }

@@ -34,8 +34,6 @@ grpc::Status find_model(ModelRegistry& registry, const std::string& name, Model*
   return grpc::Status::OK;
 }
 
-grpc::Status shutting_down() { return {grpc::StatusCode::UNAVAILABLE, "the server is shutting down"}; }
-
 // Checks that can fail a DetectRequest before any work is queued.
 grpc::Status validate(ModelRegistry& registry, const v1::DetectRequest& request,
                       std::chrono::system_clock::time_point deadline, Model** model, yolo::NmsOptions* nms) {

@@ -31,12 +31,13 @@ DynamicBatcher::DynamicBatcher(std::string model, std::vector<std::shared_ptr<co
 
 DynamicBatcher::~DynamicBatcher() { thread_.detach(this); }
 
-bool DynamicBatcher::reserve(size_t n) {
+DynamicBatcher::Reservation DynamicBatcher::reserve(size_t n) {
   std::lock_guard<std::mutex> lock(thread_.mutex());
-  if (draining_ || reserved_ + n > options_.capacity) return false;
+  if (draining_) return Reservation::kDraining;
+  if (reserved_ + n > options_.capacity) return Reservation::kQueueFull;
   reserved_ += n;
   metrics_->queue_depth(model_, queue_.size());
-  return true;
+  return Reservation::kReserved;
 }
 
 void DynamicBatcher::release(size_t n) {

@@ -58,8 +58,9 @@ class DynamicBatcher {
                  Metrics* metrics, InferenceThread& thread);
   ~DynamicBatcher();  // detaches from the thread; drain() first if items may be queued
 
-  // Claims room for n items before they are pre-processed; false when the queue is full.
-  bool reserve(size_t n);
+  // Claims room for n items before they are pre-processed.
+  enum class Reservation { kReserved, kQueueFull, kDraining };
+  Reservation reserve(size_t n);
   // Returns claimed room that will not be used (pre-processing failed).
   void release(size_t n);
   // Queues an item that holds a reservation.

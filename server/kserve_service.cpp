@@ -46,8 +46,6 @@ grpc::Status find_model(ModelRegistry& registry, const std::string& name, const 
   return grpc::Status::OK;
 }
 
-grpc::Status shutting_down() { return {grpc::StatusCode::UNAVAILABLE, "the server is shutting down"}; }
-
 // Ready for inference: loaded, and not shutting down (so that load balancers stop sending).
 bool serving(ModelRegistry& registry) { return registry.ready() && registry.calls().accepting(); }
 

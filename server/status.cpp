@@ -20,6 +20,8 @@ grpc::Status to_status(const std::exception& error) {
   return {grpc::StatusCode::INTERNAL, error.what()};
 }
 
+grpc::Status shutting_down() { return {grpc::StatusCode::UNAVAILABLE, "the server is shutting down"}; }
+
 std::string status_name(grpc::StatusCode code) {
   switch (code) {
     case grpc::StatusCode::OK: return "OK";
