@@ -18,7 +18,8 @@ expect_fail bad_scenario "scenario" "$sparrow" benchmark "$model" --scenario sid
 expect_fail missing_model "does not exist" "$sparrow" benchmark /nonexistent/model.onnx
 printf 'not a model' >"$work/garbage.onnx"
 expect_fail garbage_model "not a valid ONNX" "$sparrow" describe "$work/garbage.onnx"
-expect_fail unknown_command "" "$sparrow" frobnicate
+expect_fail unknown_command "unknown command 'frobnicate'; the commands are benchmark, run, describe, detect, eval" \
+  "$sparrow" frobnicate
 
 expect_ok benchmark_json "$sparrow" benchmark "$model" --time 1 --warmup 0.2 --export-json "$work/bench.json"
 check_py benchmark_fields "
@@ -45,6 +46,19 @@ expect_fail run_not_an_image "not a JPEG, PNG, BMP or WebP" "$sparrow" run "$mod
 expect_fail run_mixed_inputs "not both" "$sparrow" run "$model" -i "$work/x.npy" "$shared/data/images/bus.jpg"
 
 expect_ok describe_profile "$sparrow" describe "$model" --profile --iterations 2
+# The model's path first; each column starts where its heading does, however long its entries
+# (kernel names run to "onednn:brgconv_1x1:avx512_core").
+expect_ok describe_text sh -c "'$sparrow' describe '$model' > '$work/describe.txt'"
+check_py describe_columns_aligned "
+lines = open('$work/describe.txt').read().splitlines()
+assert lines[0] == 'Model: $model', lines[0]
+heading = lines[2]
+rows = [l for l in lines[3:] if l[:4].strip().isdigit()]
+assert len(rows) > 100, len(rows)
+for name in ('kernel', 'layout', 'output'):
+    at = heading.index(' ' + name + ' ') + 1
+    for row in rows:
+        assert row[at - 1] == ' ' and row[at] != ' ', (name, row)"
 expect_ok describe_dynamic "$sparrow" describe "$shared/models/yolov5n-dynamic.onnx" --image-size 320 --batch-size 2
 expect_fail describe_dynamic_no_size "image-size" "$sparrow" describe "$shared/models/yolov5n-dynamic.onnx"
 
@@ -62,6 +76,8 @@ printf 'GIF89a not really' >"$work/bad.jpg"
 expect_fail detect_bad_image "bad.jpg.*not a JPEG" "$sparrow" detect "$work/good.jpg" "$work/bad.jpg"
 head -c 20000 "$shared/data/images/bus.jpg" >"$work/truncated.jpg"
 expect_fail detect_truncated_jpeg "truncated" "$sparrow" detect "$work/truncated.jpg"
+expect_fail detect_missing_file_named_once "^sparrow: $work/missing.jpg: no such image file$" \
+  "$sparrow" detect "$model" "$work/missing.jpg"
 expect_fail detect_pixel_limit "above the .* limit" "$sparrow" detect "$work/good.jpg" --max-pixels 1000
 expect_fail detect_bad_conf "conf" "$sparrow" detect "$work/good.jpg" --conf 1.5
 
