@@ -2,8 +2,8 @@
 # End-to-end tests of the `sparrow` CLI: results on the real model and clear errors for bad
 # flags and files. Usage: cli_test.sh PATH_TO_sparrow SHARED_DIR
 set -uo pipefail
-sparrow="$1"
-shared="$2"
+sparrow="$(realpath "$1")"  # absolute: some tests run in a folder of their own
+shared="$(realpath "$2")"
 model="$shared/models/yolov5n.onnx"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
@@ -44,6 +44,12 @@ head -c 100 "$work/x.npy" >"$work/truncated.npy"
 expect_fail run_truncated_npy "truncated|data bytes" "$sparrow" run "$model" -i "$work/truncated.npy"
 expect_fail run_not_an_image "not a JPEG, PNG, BMP or WebP" "$sparrow" run "$model" -i "$work/garbage.onnx"
 expect_fail run_mixed_inputs "not both" "$sparrow" run "$model" -i "$work/x.npy" "$shared/data/images/bus.jpg"
+# Files are written only where a flag names them (run -o, eval --results-json, detect --out,
+# benchmark --export-json): never into the working directory unasked.
+mkdir "$work/cwd"
+expect_ok run_unasked sh -c "cd '$work/cwd' && '$sparrow' run '$model' -i '$shared/data/images/bus.jpg' > '$work/run.txt'"
+check_py run_unasked_describes_outputs "
+t = open('$work/run.txt').read(); assert t == 'output: float32 1x25200x85\\n', t"
 
 expect_ok describe_profile "$sparrow" describe "$model" --profile --iterations 2
 # The model's path first; each column starts where its heading does, however long its entries
@@ -96,6 +102,9 @@ check_py eval_report "
 t = open('$work/eval.txt').read(); assert 'Ground truth: YOLO labels' in t and 'maxDets=100 ] =' in t, t
 import json; assert len(json.load(open('$work/r.json'))) > 0"
 expect_fail eval_no_dataset "data.yaml" "$sparrow" eval "$model" --data "$work/nowhere"
+expect_ok eval_unasked sh -c "cd '$work/cwd' && '$sparrow' eval '$model' --data '$work/ds' > '$work/eval_unasked.txt' 2>/dev/null"
+check_py eval_unasked_reports "t = open('$work/eval_unasked.txt').read(); assert 'maxDets=100 ] =' in t and 'written' not in t, t"
+check_py nothing_written_unasked "import os; assert os.listdir('$work/cwd') == [], os.listdir('$work/cwd')"
 
 if ((failures)); then
   echo "$failures CLI test(s) failed"
