@@ -65,8 +65,23 @@ for name in ('kernel', 'layout', 'output'):
     at = heading.index(' ' + name + ' ') + 1
     for row in rows:
         assert row[at - 1] == ' ' and row[at] != ' ', (name, row)"
-expect_ok describe_dynamic "$sparrow" describe "$shared/models/yolov5n-dynamic.onnx" --image-size 320 --batch-size 2
-expect_fail describe_dynamic_no_size "image-size" "$sparrow" describe "$shared/models/yolov5n-dynamic.onnx"
+dynamic="$shared/models/yolov5n-dynamic.onnx"
+expect_ok describe_dynamic sh -c "'$sparrow' describe '$dynamic' --image-size 320 --batch-size 2 > '$work/dyn320.txt'"
+check_py describe_dynamic_size "t = open('$work/dyn320.txt').read(); assert ' 2x6300x85 ' in t, t"
+# Without --image-size a dynamic export compiles at ultralytics' 640 in every command, and the
+# log says so.
+default_size="compiling for 640x640, ultralytics' default"
+expect_ok describe_dynamic_default_size sh -c "'$sparrow' describe '$dynamic' > '$work/dyn.txt' 2> '$work/dyn.err'"
+check_py describe_dynamic_default_size_logged "
+assert ' 1x25200x85 ' in open('$work/dyn.txt').read()
+err = open('$work/dyn.err').read(); assert \"$default_size\" in err, err"
+expect_ok detect_dynamic_default_size sh -c "'$sparrow' detect '$dynamic' '$shared/data/images/bus.jpg' --json > '$work/dyn.json'"
+check_py detect_dynamic_default_size_boxes "
+import json; d = json.load(open('$work/dyn.json'))[0]['detections']
+assert sorted(x['class_name'] for x in d) == ['bus', 'person', 'person', 'person'], d"
+expect_ok run_dynamic_default_size sh -c "'$sparrow' run '$dynamic' -i '$shared/data/images/bus.jpg' > '$work/dyn_run.txt'"
+check_py run_dynamic_default_size_output "t = open('$work/dyn_run.txt').read(); assert t == 'output: float32 1x25200x85\\n', t"
+expect_ok benchmark_dynamic_default_size "$sparrow" benchmark "$dynamic" --time 0.2 --warmup 0
 
 expect_ok detect_json sh -c "'$sparrow' detect '$model' '$shared/data/images/bus.jpg' --json > '$work/det.json'"
 check_py detect_json_fields "
@@ -104,6 +119,7 @@ import json; assert len(json.load(open('$work/r.json'))) > 0"
 expect_fail eval_no_dataset "data.yaml" "$sparrow" eval "$model" --data "$work/nowhere"
 expect_ok eval_unasked sh -c "cd '$work/cwd' && '$sparrow' eval '$model' --data '$work/ds' > '$work/eval_unasked.txt' 2>/dev/null"
 check_py eval_unasked_reports "t = open('$work/eval_unasked.txt').read(); assert 'maxDets=100 ] =' in t and 'written' not in t, t"
+expect_ok eval_dynamic_default_size "$sparrow" eval "$dynamic" --data "$work/ds"
 check_py nothing_written_unasked "import os; assert os.listdir('$work/cwd') == [], os.listdir('$work/cwd')"
 
 if ((failures)); then
