@@ -1,7 +1,9 @@
 // sparrow describe: each layer's op, shapes, kernel and layout; --profile adds measured times.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <memory>
+#include <string>
 
 #include "commands.h"
 #include "model_options.h"
@@ -24,19 +26,38 @@ std::string shapes(const std::vector<Shape>& list) {
   return s;
 }
 
-void print(const PlanDescription& d, bool timed) {
+// Widths of the text columns, from their longest entry: kernel names run from "reference" to
+// "onednn:brgconv_1x1:avx512_core".
+struct ColumnWidths {
+  int op = 2, kernel = 6, layout = 6, output = 6;
+};
+
+ColumnWidths column_widths(const PlanDescription& d) {
+  ColumnWidths w;
+  for (const LayerInfo& l : d.layers) {
+    w.op = std::max(w.op, static_cast<int>(l.op.size()));
+    w.kernel = std::max(w.kernel, static_cast<int>(l.kernel.size()));
+    w.layout = std::max(w.layout, static_cast<int>(l.layout.size()));
+    w.output = std::max(w.output, static_cast<int>(shapes(l.output_shapes).size()));
+  }
+  return w;
+}
+
+void print(const std::string& model, const PlanDescription& d, bool timed) {
+  std::printf("Model: %s\n", model.c_str());
   std::printf("Batch size %lld, %d cores, ISA %s, activations %.1f MiB, weights %.1f MiB\n",
               static_cast<long long>(d.batch_size), d.num_cores, d.isa.c_str(), d.arena_bytes / 1048576.0,
               d.constant_bytes / 1048576.0);
-  std::printf("%4s  %-14s %-26s %-12s %-20s %8s%s  %s\n", "#", "op", "kernel", "layout", "output", "GFLOP",
-              timed ? "       ms" : "", "name");
+  const ColumnWidths w = column_widths(d);
+  std::printf("%4s  %-*s  %-*s  %-*s  %-*s  %8s%s  %s\n", "#", w.op, "op", w.kernel, "kernel", w.layout, "layout",
+              w.output, "output", "GFLOP", timed ? "       ms" : "", "name");
   double total_ms = 0, total_gflop = 0;
   for (size_t i = 0; i < d.layers.size(); ++i) {
     const LayerInfo& l = d.layers[i];
     total_ms += l.time_ms;
     total_gflop += l.gflop;
-    std::printf("%4zu  %-14s %-26s %-12s %-20s %8.3f", i, l.op.c_str(), l.kernel.c_str(), l.layout.c_str(),
-                shapes(l.output_shapes).c_str(), l.gflop);
+    std::printf("%4zu  %-*s  %-*s  %-*s  %-*s  %8.3f", i, w.op, l.op.c_str(), w.kernel, l.kernel.c_str(), w.layout,
+                l.layout.c_str(), w.output, shapes(l.output_shapes).c_str(), l.gflop);
     if (timed) std::printf(" %8.3f", l.time_ms);
     std::printf("  %s\n", l.name.c_str());
   }
@@ -46,8 +67,9 @@ void print(const PlanDescription& d, bool timed) {
 }
 
 void run(const DescribeArgs& args) {
-  const Engine engine = Engine::load(args.model.resolved_model(), args.model.compile_options());
-  print(args.profile ? engine.profile(args.iterations) : engine.describe(), args.profile);
+  const std::string path = args.model.resolved_model();
+  const Engine engine = Engine::load(path, args.model.compile_options());
+  print(path, args.profile ? engine.profile(args.iterations) : engine.describe(), args.profile);
 }
 
 }  // namespace

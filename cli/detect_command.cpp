@@ -75,7 +75,7 @@ int run(const DetectArgs& args) {
     try {
       image = yolo::decode_image_file(file, options.decode);
     } catch (const Error& e) {
-      std::fprintf(stderr, "sparrow: %s: %s\n", file.c_str(), e.what());
+      std::fprintf(stderr, "sparrow: %s\n", e.what());  // the message starts with the file's path
       ++failures;
       continue;
     }

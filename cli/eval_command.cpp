@@ -26,7 +26,7 @@ struct EvalArgs {
   YoloOptions yolo;
   std::string data;
   std::string annotations;  // COCO json; default: the dataset's annotations/instances_*.json
-  std::string results_json = "coco_results.json";
+  std::string results_json;  // empty: the detections are not written
 };
 
 yolo::NmsOptions eval_defaults() {
@@ -159,7 +159,7 @@ void run(const EvalArgs& args) {
                       round_to(d.score, 5)});
     }
   }
-  yolo::write_coco_detections(args.results_json, dets);
+  if (!args.results_json.empty()) yolo::write_coco_detections(args.results_json, dets);
   const yolo::CocoEvalResult r = yolo::evaluate_coco(gt, dets);
   const double n = static_cast<double>(dataset.images.size());
   std::printf("Ground truth: %s\n", json.empty() ? "YOLO labels" : json.c_str());
@@ -167,7 +167,9 @@ void run(const EvalArgs& args) {
               timings.preprocess_ms / n, timings.inference_ms / n, timings.postprocess_ms / n);
   std::printf("%s", yolo::format_coco_summary(r).c_str());
   print_per_class(r, gt);
-  std::printf("\nResults written to %s (%zu detections)\n", args.results_json.c_str(), dets.size());
+  if (!args.results_json.empty()) {
+    std::printf("\nResults written to %s (%zu detections)\n", args.results_json.c_str(), dets.size());
+  }
 }
 
 }  // namespace
@@ -179,8 +181,7 @@ void add_eval_command(CLI::App& app) {
   args->yolo.add_to(*cmd, eval_defaults());
   cmd->add_option("-d,--data", args->data, "Dataset folder with data.yaml, or the data.yaml")->required();
   cmd->add_option("--annotations", args->annotations, "COCO json ground truth (default: annotations/instances_*.json)");
-  cmd->add_option("--results-json", args->results_json, "Where to write the detections as COCO results")
-      ->capture_default_str();
+  cmd->add_option("--results-json", args->results_json, "Write the detections as COCO results json to this file");
   cmd->callback([args] { run(*args); });
 }
 

@@ -14,7 +14,7 @@ void ModelOptions::add_to(CLI::App& app, bool positional_model) {
       ->check(CLI::Range(int64_t{1}, int64_t{65536}));
   app.add_option("-c,--num-cores", num_cores, "Threads per run (default: all cores available to the process)")
       ->check(CLI::Range(1, 4096));
-  app.add_option("--image-size", image_size, "Square input size for models with dynamic height and width")
+  app.add_option("--image-size", image_size, "Square input size for models with dynamic height and width (default 640)")
       ->check(CLI::Range(8, 16384));
   app.add_option("--input-shape", input_shapes, "Full input shape as NAME=1x3x640x640 (repeatable)");
 }

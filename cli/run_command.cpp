@@ -1,4 +1,4 @@
-// sparrow run: one batch from .npy files or images, outputs written as .npy.
+// sparrow run: one batch from .npy files or images; outputs described, and written as .npy with -o.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
@@ -19,7 +19,7 @@ namespace {
 struct RunArgs {
   ModelOptions model;
   std::vector<std::string> inputs;
-  std::string output_dir = ".";
+  std::string output_dir;  // empty: outputs are described, not written
 };
 
 bool is_npy(const std::string& path) { return fs::path(path).extension() == ".npy"; }
@@ -62,24 +62,29 @@ void run(const RunArgs& args) {
     throw Error(ErrorCode::kInvalidArgument, "give either .npy files (one per model input) or images, not both");
   }
   const std::vector<Tensor> outputs = engine.run(inputs);
-  fs::create_directories(args.output_dir);
+  if (!args.output_dir.empty()) fs::create_directories(args.output_dir);
   for (size_t i = 0; i < outputs.size(); ++i) {
-    const fs::path path = fs::path(args.output_dir) / file_name_for(engine.outputs()[i].name);
-    write_npy(path.string(), outputs[i]);
-    std::printf("%s: %s %s -> %s\n", engine.outputs()[i].name.c_str(), dtype_name(outputs[i].dtype()),
-                shape_string(outputs[i].shape()).c_str(), path.c_str());
+    std::printf("%s: %s %s", engine.outputs()[i].name.c_str(), dtype_name(outputs[i].dtype()),
+                shape_string(outputs[i].shape()).c_str());
+    if (!args.output_dir.empty()) {
+      const fs::path path = fs::path(args.output_dir) / file_name_for(engine.outputs()[i].name);
+      write_npy(path.string(), outputs[i]);
+      std::printf(" -> %s", path.c_str());
+    }
+    std::printf("\n");
   }
+  if (args.output_dir.empty()) std::fprintf(stderr, "outputs not written: -o DIR writes each as DIR/NAME.npy\n");
 }
 
 }  // namespace
 
 void add_run_command(CLI::App& app) {
   auto args = std::make_shared<RunArgs>();
-  CLI::App* cmd = app.add_subcommand("run", "Run one batch: inputs from .npy files or images, outputs to .npy");
+  CLI::App* cmd = app.add_subcommand("run", "Run one batch: inputs from .npy files or images, outputs to .npy files (-o)");
   args->model.add_to(*cmd);
   cmd->add_option("-i,--input", args->inputs, "Input .npy file per model input, or one image per batch item")
       ->required();
-  cmd->add_option("-o,--output-dir", args->output_dir, "Directory for the output .npy files");
+  cmd->add_option("-o,--output-dir", args->output_dir, "Write each output to this folder as NAME.npy");
   cmd->callback([args] { run(*args); });
 }
 

@@ -65,7 +65,7 @@ void add_flags(CLI::App& app, Flags& f) {
       ->capture_default_str();
   app.add_option("--num-cores", f.model.num_cores, "Threads per inference (0: the cores this container may use)")
       ->envname("SPARROW_NUM_CORES");
-  app.add_option("--image-size", f.model.image_size, "Input size for models with dynamic axes")->envname("SPARROW_IMAGE_SIZE");
+  app.add_option("--image-size", f.model.image_size, "Input size for models with dynamic axes (default 640)")->envname("SPARROW_IMAGE_SIZE");
   app.add_option("--conf", f.model.conf_threshold, "Default confidence threshold")->capture_default_str();
   app.add_option("--iou", f.model.iou_threshold, "Default NMS IoU threshold")->capture_default_str();
   app.add_option("--max-det", f.model.max_det, "Default maximum detections per image")->capture_default_str();

@@ -12,7 +12,7 @@ struct ModelConfig {
   std::string name = "yolov5n";
   std::string path;             // empty: the default model ($SPARROW_MODEL, ../shared/models/yolov5n.onnx)
   int max_batch_size = 8;       // engines are compiled for 1, 2, 4, ... up to this
-  int image_size = 0;           // height and width for models with dynamic axes
+  int image_size = 0;           // height and width for models with dynamic axes; 0: 640 (the engine's default)
   int num_cores = 0;            // threads per engine run; 0: the cores available (cgroup-aware)
   float conf_threshold = 0.25f; // defaults for requests that set none
   float iou_threshold = 0.45f;

@@ -2,7 +2,7 @@
 """Generate YOLOv5 v6.x ONNX benchmark models with seeded random weights.
 
 The graph reproduces, node for node, what the ultralytics YOLOv5 v6.1 exporter
-writes for a static-shape export (see /work/shared/models/yolov5n.onnx):
+writes for a static-shape export (see ../shared/models/yolov5n.onnx):
 every Conv has its BatchNorm folded into a bias and is followed by SiLU as
 Sigmoid + Mul; the Detect head is exported with its decode (Reshape,
 Transpose, Sigmoid, Split, grid / anchor_grid constants, Pow, Concat).

@@ -2,8 +2,8 @@
 # End-to-end tests of the `sparrow` CLI: results on the real model and clear errors for bad
 # flags and files. Usage: cli_test.sh PATH_TO_sparrow SHARED_DIR
 set -uo pipefail
-sparrow="$1"
-shared="$2"
+sparrow="$(realpath "$1")"  # absolute: some tests run in a folder of their own
+shared="$(realpath "$2")"
 model="$shared/models/yolov5n.onnx"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
@@ -18,7 +18,8 @@ expect_fail bad_scenario "scenario" "$sparrow" benchmark "$model" --scenario sid
 expect_fail missing_model "does not exist" "$sparrow" benchmark /nonexistent/model.onnx
 printf 'not a model' >"$work/garbage.onnx"
 expect_fail garbage_model "not a valid ONNX" "$sparrow" describe "$work/garbage.onnx"
-expect_fail unknown_command "" "$sparrow" frobnicate
+expect_fail unknown_command "unknown command 'frobnicate'; the commands are benchmark, run, describe, detect, eval" \
+  "$sparrow" frobnicate
 
 expect_ok benchmark_json "$sparrow" benchmark "$model" --time 1 --warmup 0.2 --export-json "$work/bench.json"
 check_py benchmark_fields "
@@ -43,10 +44,44 @@ head -c 100 "$work/x.npy" >"$work/truncated.npy"
 expect_fail run_truncated_npy "truncated|data bytes" "$sparrow" run "$model" -i "$work/truncated.npy"
 expect_fail run_not_an_image "not a JPEG, PNG, BMP or WebP" "$sparrow" run "$model" -i "$work/garbage.onnx"
 expect_fail run_mixed_inputs "not both" "$sparrow" run "$model" -i "$work/x.npy" "$shared/data/images/bus.jpg"
+# Files are written only where a flag names them (run -o, eval --results-json, detect --out,
+# benchmark --export-json): never into the working directory unasked.
+mkdir "$work/cwd"
+expect_ok run_unasked sh -c "cd '$work/cwd' && '$sparrow' run '$model' -i '$shared/data/images/bus.jpg' > '$work/run.txt'"
+check_py run_unasked_describes_outputs "
+t = open('$work/run.txt').read(); assert t == 'output: float32 1x25200x85\\n', t"
 
 expect_ok describe_profile "$sparrow" describe "$model" --profile --iterations 2
-expect_ok describe_dynamic "$sparrow" describe "$shared/models/yolov5n-dynamic.onnx" --image-size 320 --batch-size 2
-expect_fail describe_dynamic_no_size "image-size" "$sparrow" describe "$shared/models/yolov5n-dynamic.onnx"
+# The model's path first; each column starts where its heading does, however long its entries
+# (kernel names run to "onednn:brgconv_1x1:avx512_core").
+expect_ok describe_text sh -c "'$sparrow' describe '$model' > '$work/describe.txt'"
+check_py describe_columns_aligned "
+lines = open('$work/describe.txt').read().splitlines()
+assert lines[0] == 'Model: $model', lines[0]
+heading = lines[2]
+rows = [l for l in lines[3:] if l[:4].strip().isdigit()]
+assert len(rows) > 100, len(rows)
+for name in ('kernel', 'layout', 'output'):
+    at = heading.index(' ' + name + ' ') + 1
+    for row in rows:
+        assert row[at - 1] == ' ' and row[at] != ' ', (name, row)"
+dynamic="$shared/models/yolov5n-dynamic.onnx"
+expect_ok describe_dynamic sh -c "'$sparrow' describe '$dynamic' --image-size 320 --batch-size 2 > '$work/dyn320.txt'"
+check_py describe_dynamic_size "t = open('$work/dyn320.txt').read(); assert ' 2x6300x85 ' in t, t"
+# Without --image-size a dynamic export compiles at ultralytics' 640 in every command, and the
+# log says so.
+default_size="compiling for 640x640, ultralytics' default"
+expect_ok describe_dynamic_default_size sh -c "'$sparrow' describe '$dynamic' > '$work/dyn.txt' 2> '$work/dyn.err'"
+check_py describe_dynamic_default_size_logged "
+assert ' 1x25200x85 ' in open('$work/dyn.txt').read()
+err = open('$work/dyn.err').read(); assert \"$default_size\" in err, err"
+expect_ok detect_dynamic_default_size sh -c "'$sparrow' detect '$dynamic' '$shared/data/images/bus.jpg' --json > '$work/dyn.json'"
+check_py detect_dynamic_default_size_boxes "
+import json; d = json.load(open('$work/dyn.json'))[0]['detections']
+assert sorted(x['class_name'] for x in d) == ['bus', 'person', 'person', 'person'], d"
+expect_ok run_dynamic_default_size sh -c "'$sparrow' run '$dynamic' -i '$shared/data/images/bus.jpg' > '$work/dyn_run.txt'"
+check_py run_dynamic_default_size_output "t = open('$work/dyn_run.txt').read(); assert t == 'output: float32 1x25200x85\\n', t"
+expect_ok benchmark_dynamic_default_size "$sparrow" benchmark "$dynamic" --time 0.2 --warmup 0
 # Refused by name before any kernel is made (that took 13 s of CPU); more than any machine here has.
 expect_fail describe_absurd_input "input 'images' \(1x3x100000x100000 float32\) takes 111.76 GiB" \
   "$sparrow" describe "$shared/models/yolov5n-dynamic.onnx" --input-shape images=1x3x100000x100000
@@ -65,6 +100,8 @@ printf 'GIF89a not really' >"$work/bad.jpg"
 expect_fail detect_bad_image "bad.jpg.*not a JPEG" "$sparrow" detect "$work/good.jpg" "$work/bad.jpg"
 head -c 20000 "$shared/data/images/bus.jpg" >"$work/truncated.jpg"
 expect_fail detect_truncated_jpeg "truncated" "$sparrow" detect "$work/truncated.jpg"
+expect_fail detect_missing_file_named_once "^sparrow: $work/missing.jpg: no such image file$" \
+  "$sparrow" detect "$model" "$work/missing.jpg"
 expect_fail detect_pixel_limit "above the .* limit" "$sparrow" detect "$work/good.jpg" --max-pixels 1000
 expect_fail detect_bad_conf "conf" "$sparrow" detect "$work/good.jpg" --conf 1.5
 
@@ -83,6 +120,10 @@ check_py eval_report "
 t = open('$work/eval.txt').read(); assert 'Ground truth: YOLO labels' in t and 'maxDets=100 ] =' in t, t
 import json; assert len(json.load(open('$work/r.json'))) > 0"
 expect_fail eval_no_dataset "data.yaml" "$sparrow" eval "$model" --data "$work/nowhere"
+expect_ok eval_unasked sh -c "cd '$work/cwd' && '$sparrow' eval '$model' --data '$work/ds' > '$work/eval_unasked.txt' 2>/dev/null"
+check_py eval_unasked_reports "t = open('$work/eval_unasked.txt').read(); assert 'maxDets=100 ] =' in t and 'written' not in t, t"
+expect_ok eval_dynamic_default_size "$sparrow" eval "$dynamic" --data "$work/ds"
+check_py nothing_written_unasked "import os; assert os.listdir('$work/cwd') == [], os.listdir('$work/cwd')"
 
 if ((failures)); then
   echo "$failures CLI test(s) failed"

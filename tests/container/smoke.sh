@@ -2,8 +2,9 @@
 # Container smoke test, offline apart from Debian's mirror: makes a Debian bookworm base image
 # (debootstrap + podman import: no registry is needed), builds docker/Dockerfile with buildah,
 # checks what the runtime image holds, runs sparrow-server inside it on loopback, drives it from
-# the host with sparrow-client (health, detect, benchmark), and stops it with SIGTERM. Removes
-# everything it created. Needs root (buildah's chroot isolation) and the host build of
+# the host with sparrow-client (health, detect, benchmark), and stops it with SIGTERM. Its images
+# and containers live in a container store of its own under a temporary folder, so it never sees
+# or removes the host's, and cleaning up removes that store whole. Needs root (buildah's chroot isolation) and the host build of
 # sparrow-client (build/clients/cli/sparrow-client).
 set -euo pipefail
 
@@ -27,12 +28,17 @@ work="$(mktemp -d /var/tmp/sparrow-smoke.XXXXXX)"
 container=""
 server_pid=""
 
+# buildah and podman on the test's own store (images, layers, containers, run state).
+store="$work/store"
+buildah() { command buildah --root "$store/root" --runroot "$store/run" "$@"; }
+podman() { command podman --root "$store/root" --runroot "$store/run" --tmpdir "$store/tmp" "$@"; }
+
 cleanup() {
   [[ -n "$server_pid" ]] && kill -KILL "$server_pid" 2>/dev/null || true
   [[ -n "$container" ]] && buildah rm "$container" >/dev/null 2>&1 || true
-  buildah rmi -f "$image" >/dev/null 2>&1 || true
-  buildah rmi -f "$base" >/dev/null 2>&1 || true
-  buildah rmi --prune >/dev/null 2>&1 || true
+  # Whatever a failed build left mounted in the store, deepest first, so rm -rf never walks into a
+  # mount; then the store goes with the rest of $work.
+  awk -v w="$work/" 'index($2, w) == 1 {print $2}' /proc/self/mounts | sort -r | xargs -r umount -l 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT

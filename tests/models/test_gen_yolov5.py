@@ -1,10 +1,13 @@
 #!/usr/bin/python3
 """Test benchmarks/models/gen_yolov5.py against the official YOLOv5n export.
 
-Run:  /usr/bin/python3 tests/models/test_gen_yolov5.py --shared /work/shared
+Run:  /usr/bin/python3 tests/models/test_gen_yolov5.py [--shared DIR]
+
+--shared defaults to $SPARROW_SHARED_DIR, else the `shared` folder beside the repository
+(../shared from its root), where the rest of Sparrow looks too.
 
 Checks
-  1. yolov5n generated through the CLI equals /work/shared/models/yolov5n.onnx in
+  1. yolov5n generated through the CLI equals ../shared/models/yolov5n.onnx in
      structure: op-type sequence, wiring (which node output feeds which input),
      every node's attributes (Constant values included: Resize scales and roi,
      Reshape shapes, Pow exponent, strides, grid and anchor_grid), the inferred
@@ -47,6 +50,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 GEN = os.path.join(REPO, "benchmarks", "models", "gen_yolov5.py")
+SHARED = os.environ.get("SPARROW_SHARED_DIR") or os.path.join(os.path.dirname(REPO), "shared")
 
 # ultralytics' published parameter counts (README table, millions)
 EXPECTED_PARAMS = {"n": 1.87e6, "s": 7.2e6, "m": 21.2e6, "l": 46.5e6, "x": 86.7e6}
@@ -422,8 +426,8 @@ def output_shape(model, label="model"):
 
 def main():
     ap = argparse.ArgumentParser(description="test gen_yolov5.py")
-    ap.add_argument("--shared", default=os.environ.get("SPARROW_SHARED", "/work/shared"),
-                    help="the shared data directory (holds models/yolov5n.onnx)")
+    ap.add_argument("--shared", default=SHARED,
+                    help="the shared data directory (holds models/yolov5n.onnx; default: %(default)s)")
     ap.add_argument("--no-numeric", action="store_true", help="skip the numpy forward passes")
     args = ap.parse_args()
     t0 = time.time()

@@ -152,12 +152,14 @@ expect_fail unknown_option "" "$client" health --frobnicate
 stop_server "$pid" sigterm_exit_0
 
 # Several models from a YAML file, each with its own settings; its server section can allow
-# shared memory.
+# shared memory. A dynamic export given no image_size is served at ultralytics' 640, as the CLI
+# runs it, and the log says so.
 cat >"$work/models.yaml" <<EOF
 server: {allow_shared_memory: true, shutdown_timeout_seconds: 20}
 models:
   - {name: strict, path: "$model", max_batch_size: 1, conf_threshold: 0.7}
   - {name: loose, path: "$model", max_batch_size: 2, conf_threshold: 0.1}
+  - {name: dynamic, path: "$shared/models/yolov5n-dynamic.onnx", max_batch_size: 1}
 EOF
 start_server "$work/config.log" --config "$work/models.yaml"
 m=("$client" --server "localhost:$port")
@@ -165,10 +167,15 @@ expect_ok config_health "${m[@]}" health --wait 60
 expect_ok config_models sh -c "'${m[0]}' --server localhost:$port models > '$work/config_models.txt'"
 expect_ok config_detect_strict sh -c "'${m[0]}' --server localhost:$port --model strict detect '$bus' --json > '$work/strict.json'"
 expect_ok config_detect_loose sh -c "'${m[0]}' --server localhost:$port --model loose detect '$bus' --json > '$work/loose.json'"
+expect_ok config_detect_dynamic sh -c "'${m[0]}' --server localhost:$port --model dynamic detect '$bus' --json > '$work/dynamic.json'"
 check_py config_models_have_their_settings "
 import json
 rows = [l.split() for l in open('$work/config_models.txt').read().splitlines()[1:]]
-assert sorted(r[0] for r in rows) == ['loose', 'strict'], rows
+assert sorted(r[0] for r in rows) == ['dynamic', 'loose', 'strict'], rows
+assert [r[1] for r in rows if r[0] == 'dynamic'] == ['1x3x640x640'], rows
+assert \"compiling for 640x640, ultralytics' default\" in open('$work/config.log').read()
+dynamic = json.load(open('$work/dynamic.json'))[0]['detections']
+assert sorted(d['class_name'] for d in dynamic) == ['bus', 'person', 'person', 'person'], dynamic
 strict = json.load(open('$work/strict.json'))[0]['detections']
 loose = json.load(open('$work/loose.json'))[0]['detections']
 assert strict and min(d['score'] for d in strict) >= 0.7, strict

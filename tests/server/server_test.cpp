@@ -395,48 +395,62 @@ TEST_F(ServerTest, OversizedRequestsAreInvalidNotRetryable) {
   EXPECT_EQ(stub->Detect(&ctx, bad, &response).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 }
 
-// 64 clients, two rounds of 2000 requests each.
+// 64 clients, two rounds bounded in time, not in requests (2000 requests a round took minutes
+// on 2 cores); each round counts what it sent and checks every one of those was answered.
 TEST_F(ServerTest, LoadWithDynamicBatching) {
   const std::string bus = test::read_binary_file(kBus);
-  auto round = [&](int total, std::map<grpc::StatusCode, int>& codes, std::set<std::string>& ids) {
+  struct Round {
+    int sent = 0;
+    std::map<grpc::StatusCode, int> codes;
+    std::set<std::string> ids;  // request ids answered OK with the 4 bus.jpg detections
+  };
+  auto run_round = [&](std::chrono::seconds length) {
+    Round r;
+    const auto end = std::chrono::steady_clock::now() + length;
     std::atomic<int> next{0};
     std::mutex mutex;
     std::vector<std::thread> clients;
     for (int c = 0; c < 64; ++c) {
       clients.emplace_back([&] {
         auto stub = v1::Detection::NewStub(server_->channel());
-        for (int i = next++; i < total; i = next++) {
+        while (std::chrono::steady_clock::now() < end) {
           grpc::ClientContext ctx;
           ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
           v1::DetectRequest request;
-          request.set_request_id(std::to_string(i));
+          request.set_request_id(std::to_string(next++));
           request.add_images(bus);
           v1::DetectResponse response;
           const grpc::Status s = stub->Detect(&ctx, request, &response);
           std::lock_guard<std::mutex> lock(mutex);
-          codes[s.error_code()]++;
-          if (s.ok() && response.results(0).detections_size() == 4) ids.insert(response.request_id());
+          r.codes[s.error_code()]++;
+          if (s.ok() && response.results(0).detections_size() == 4) r.ids.insert(response.request_id());
         }
       });
     }
     for (auto& t : clients) t.join();
+    r.sent = next;
+    return r;
   };
-  // Each round: every request answered once and correctly, none lost or duplicated. Over both:
-  // the batcher forms batches larger than one, and the second round needs no more memory.
+  // Each round: every request sent answered once and correctly, none lost or duplicated. Over
+  // both: the batcher forms batches larger than one, and the second round needs no more memory.
   const double batches_before = server_->metric("sparrow_batch_size_count");
   const double items_before = server_->metric("sparrow_batch_size_sum");
+  int sent = 0;
   double rss_after_first = 0, rss_after_second = 0;
   for (double* rss : {&rss_after_first, &rss_after_second}) {
-    std::map<grpc::StatusCode, int> codes;
-    std::set<std::string> ids;
-    round(2000, codes, ids);
+    Round r = run_round(std::chrono::seconds(15));
     *rss = server_->metric("process_resident_memory_bytes");
-    EXPECT_EQ(codes[grpc::StatusCode::OK], 2000) << "non-OK answers: " << 2000 - codes[grpc::StatusCode::OK];
-    EXPECT_EQ(ids.size(), 2000u) << "distinct request ids answered with the 4 bus.jpg detections";
+    sent += r.sent;
+    std::set<std::string> sent_ids;
+    for (int i = 0; i < r.sent; ++i) sent_ids.insert(std::to_string(i));
+    EXPECT_GT(r.sent, 0);
+    EXPECT_EQ(r.codes[grpc::StatusCode::OK], r.sent) << "non-OK answers: " << r.sent - r.codes[grpc::StatusCode::OK];
+    EXPECT_TRUE(r.ids == sent_ids) << r.ids.size() << " distinct request ids answered with the 4 bus.jpg detections, "
+                                   << r.sent << " sent";
   }
   const double batches = server_->metric("sparrow_batch_size_count") - batches_before;
   const double items = server_->metric("sparrow_batch_size_sum") - items_before;
-  EXPECT_EQ(items, 4000);
+  EXPECT_EQ(items, sent);
   EXPECT_GT(items / batches, 1.5) << "mean batch size " << items / batches;
   EXPECT_LT(rss_after_second, rss_after_first * 1.10) << rss_after_first << " -> " << rss_after_second;
 }

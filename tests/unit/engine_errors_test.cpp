@@ -178,13 +178,18 @@ TEST(EngineErrors, AbsurdIntermediateSizeIsRefusedByNode) {
                {"node 'huge_expand' (Expand)", "'big'", "1x1x100000x100000", "37.25 GiB", "1.00 GiB"});
 }
 
-TEST(EngineErrors, DynamicDimsNeedASize) {
-  OnnxBuilder b;
-  b.input("images", DType::kFloat32, {-1, 3, -1, -1}).node("Relu", {"images"}, {"y"}).output("y");
-  expect_error([&] { Engine::load_from_bytes(b.bytes()); }, ErrorCode::kInvalidArgument, {"'images'", "dynamic"});
+// A dynamic image height and width default to ultralytics' 640 (given sizes win); any other
+// dynamic dim still needs a size.
+TEST(EngineErrors, DynamicDimsNeedASizeButImagesDefaultTo640) {
+  OnnxBuilder image;
+  image.input("images", DType::kFloat32, {-1, 3, -1, -1}).node("Relu", {"images"}, {"y"}).output("y");
+  EXPECT_EQ(Engine::load_from_bytes(image.bytes()).inputs()[0].shape, (Shape{1, 3, 640, 640}));
   CompileOptions o;
   o.height = o.width = 32;
-  EXPECT_EQ(Engine::load_from_bytes(b.bytes(), o).inputs()[0].shape, (Shape{1, 3, 32, 32}));
+  EXPECT_EQ(Engine::load_from_bytes(image.bytes(), o).inputs()[0].shape, (Shape{1, 3, 32, 32}));
+  OnnxBuilder vector;
+  vector.input("x", DType::kFloat32, {1, -1}).node("Relu", {"x"}, {"y"}).output("y");
+  expect_error([&] { Engine::load_from_bytes(vector.bytes()); }, ErrorCode::kInvalidArgument, {"'x'", "dynamic"});
 }
 
 TEST(EngineErrors, InputShapeForUnknownInput) {

@@ -21,7 +21,8 @@ struct TensorSpec {
 
 struct CompileOptions {
   // Overrides for the first input's dims (N, and H, W of an NCHW image input). 0 keeps the
-  // model's own value; a dynamic batch defaults to 1.
+  // model's own value; a dynamic batch defaults to 1, a dynamic height or width to 640
+  // (ultralytics' default image size; a line on stderr says so).
   int64_t batch_size = 0;
   int64_t height = 0;
   int64_t width = 0;

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cstdio>
 
 #include "passes/passes.h"
 #include "sparrow/error.h"
@@ -9,6 +10,8 @@ namespace {
 [[noreturn]] void bad(const std::string& why) { throw Error(ErrorCode::kInvalidArgument, why); }
 
 constexpr int64_t kMaxBatch = 65536;
+// ultralytics' default image size (its predict, val and export use 640 unless told otherwise).
+constexpr int64_t kDefaultImageSize = 640;
 
 // Applies batch/height/width to the first input: dims 0, 2 and 3 of an NCHW tensor.
 void apply_nchw_overrides(Shape& shape, const CompileOptions& o, const std::string& name) {
@@ -22,6 +25,19 @@ void apply_nchw_overrides(Shape& shape, const CompileOptions& o, const std::stri
     }
     shape[d] = overrides[d];
   }
+}
+
+// A dynamic height or width of an NCHW image input left unset gets ultralytics' default, and the log
+// says so: a dynamic export then runs as ultralytics runs it.
+void default_image_size(Shape& shape, const std::string& name) {
+  if (shape.size() != 4 || (shape[2] >= 0 && shape[3] >= 0)) return;
+  for (size_t d : {2, 3}) {
+    if (shape[d] < 0) shape[d] = kDefaultImageSize;
+  }
+  std::fprintf(stderr,
+               "sparrow: input '%s' has a dynamic height or width; compiling for %lldx%lld, ultralytics' default "
+               "(--image-size sets another)\n",
+               name.c_str(), static_cast<long long>(shape[2]), static_cast<long long>(shape[3]));
 }
 
 }  // namespace
@@ -67,6 +83,7 @@ BatchRewrite bind_inputs(graph::Graph& g, const CompileOptions& options) {
     } else if (runtime_inputs.empty()) {
       if (!v.shape.empty() && v.shape[0] < 0 && options.batch_size == 0) v.shape[0] = 1;
       apply_nchw_overrides(v.shape, options, v.name);
+      default_image_size(v.shape, v.name);
     }
     for (size_t d = 0; d < v.shape.size(); ++d) {
       // An explicit shape may hold empty (0) dims; anything else unresolved is an error.
