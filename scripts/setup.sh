@@ -13,7 +13,7 @@ packages=(
   libcli11-dev                                  # command-line parsing
   libyaml-cpp-dev                               # dataset (data.yaml) and server config files
   libgrpc++-dev protobuf-compiler-grpc          # the gRPC server and client
-  libcpp-httplib-dev                            # the server's Prometheus /metrics endpoint
+  libmicrohttpd-dev                             # the server's Prometheus /metrics endpoint
   python3-grpcio python3-protobuf               # the Python client (stubs: protobuf-compiler-grpc)
   openssl                                       # certificates for the Python client's TLS test
   libgtest-dev libgmock-dev libbenchmark-dev

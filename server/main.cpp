@@ -2,6 +2,7 @@
 // inference protocol), with health checks, reflection and Prometheus metrics.
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
 #include <opencv2/core.hpp>
@@ -84,6 +85,16 @@ ServerConfig resolve(const CLI::App& app, const Flags& f) {
   return c;
 }
 
+// Every client connection, gRPC or metrics, holds a descriptor, and many systems start processes
+// with a soft limit of 1024, far below the hard limit; as most servers do, take the hard limit.
+void raise_open_file_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -94,6 +105,7 @@ int main(int argc, char** argv) {
   Flags flags;
   add_flags(app, flags);
   CLI11_PARSE(app, argc, argv);
+  raise_open_file_limit();
 
   // SIGTERM and SIGINT are taken by one thread that starts the graceful shutdown; every other
   // thread (created after this) has them blocked.

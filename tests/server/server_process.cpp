@@ -106,8 +106,9 @@ bool ServerProcess::wait_serving(std::chrono::seconds timeout) const {
   return false;
 }
 
-std::string ServerProcess::metrics() const {
+std::string ServerProcess::metrics(std::chrono::seconds timeout) const {
   // A bare HTTP/1.0 GET: enough for the server's own endpoint and no extra dependency.
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -118,8 +119,17 @@ std::string ServerProcess::metrics() const {
     const char request[] = "GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n";
     if (write(fd, request, sizeof(request) - 1) > 0) {
       char buffer[8192];
-      ssize_t n;
-      while ((n = read(fd, buffer, sizeof(buffer))) > 0) out.append(buffer, static_cast<size_t>(n));
+      for (;;) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        pollfd p{fd, POLLIN, 0};
+        if (left.count() <= 0 || poll(&p, 1, static_cast<int>(left.count())) <= 0) {
+          out.clear();  // not answered in time
+          break;
+        }
+        const ssize_t n = read(fd, buffer, sizeof(buffer));
+        if (n <= 0) break;
+        out.append(buffer, static_cast<size_t>(n));
+      }
     }
   }
   close(fd);

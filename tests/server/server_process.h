@@ -26,8 +26,9 @@ class ServerProcess {
   // grpc.health.v1 Check of the overall status: "SERVING", "NOT_SERVING", or the error.
   std::string health() const;
   bool wait_serving(std::chrono::seconds timeout) const;
-  // The /metrics text, and one sample's value (sum over label sets containing `label_filter`).
-  std::string metrics() const;
+  // The /metrics text ("" if not answered within `timeout`), and one sample's value (sum over
+  // label sets containing `label_filter`).
+  std::string metrics(std::chrono::seconds timeout = std::chrono::seconds(60)) const;
   double metric(const std::string& name, const std::string& label_filter = "") const;
 
   // Sends SIGTERM and waits; returns the exit status (-1 on timeout, after SIGKILL).

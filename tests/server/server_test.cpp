@@ -1,12 +1,21 @@
 // The real sparrow-server over real gRPC channels: detection results, benchmark figures, health,
-// errors, load with dynamic batching, and graceful shutdown under load.
+// errors, load with dynamic batching, graceful shutdown under load, and hostile connections.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <set>
 #include <thread>
+#include <utility>
 
 #include <opencv2/core.hpp>
 
@@ -37,6 +46,50 @@ grpc::Status detect(Stub& stub, const std::vector<std::string>& images, v1::Dete
   for (const auto& image : images) request.add_images(image);
   return stub.Detect(&ctx, request, response);
 }
+
+// The hostile-connection tests open more sockets than a soft limit of 1024 allows.
+void raise_open_file_limit() {
+  rlimit limit{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &limit), 0);
+  limit.rlim_cur = limit.rlim_max;
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &limit), 0);
+}
+
+// A raw TCP connection to 127.0.0.1, for clients that misbehave.
+class Socket {
+ public:
+  explicit Socket(int port) : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+    if (fd_ >= 0 && connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+      close(fd_);
+      fd_ = -1;
+    }
+  }
+  Socket(Socket&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  ~Socket() {
+    if (fd_ >= 0) close(fd_);
+  }
+  bool connected() const { return fd_ >= 0; }
+  bool send(const std::string& bytes) const { return write(fd_, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()); }
+  // Reads whatever arrives until the peer closes the connection (true) or the deadline passes.
+  bool closed_by_peer(std::chrono::steady_clock::time_point deadline, std::string* received = nullptr) const {
+    char buffer[4096];
+    for (;;) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      pollfd p{fd_, POLLIN, 0};
+      if (poll(&p, 1, static_cast<int>(std::max<int64_t>(left.count(), 0))) <= 0) return false;
+      const ssize_t n = read(fd_, buffer, sizeof(buffer));
+      if (n <= 0) return true;  // EOF, or reset
+      if (received != nullptr) received->append(buffer, static_cast<size_t>(n));
+    }
+  }
+
+ private:
+  int fd_;
+};
 
 // One server for the tests that do not stop it.
 class ServerTest : public ::testing::Test {
@@ -435,6 +488,29 @@ TEST(ServerShutdown, DrainsInFlightRequests) {
   EXPECT_NE(server.log().find("answered " + accepted + " of " + accepted + " accepted calls"), std::string::npos)
       << "client OK " << ok << "; " << server.log();
   EXPECT_EQ(other, 0) << "accepted requests answered with an error:\n" << errors;
+}
+
+// Prometheus scrapes while 1000 connections sit idle on the metrics port and 50 more stopped
+// halfway through a request. cpp-httplib gave each connection one of its 8 pool threads for up
+// to 5 s, so this scrape waited about 10 minutes; the 15 s here stand in for Prometheus' scrape
+// timeout. Afterwards the server closes the idle connections itself.
+TEST(ServerMetrics, ScrapeIsAnsweredBesideIdleConnections) {
+  raise_open_file_limit();
+  ServerProcess server({"--max-batch-size", "1"});
+  std::vector<Socket> idle;
+  for (int i = 0; i < 1050; ++i) {
+    idle.emplace_back(server.metrics_port());
+    ASSERT_TRUE(idle.back().connected()) << "connection " << i << ": " << std::strerror(errno);
+    if (i >= 1000) {
+      ASSERT_TRUE(idle.back().send("GET /metrics HTTP/1.1\r\nHost: localhost\r\n"));
+    }
+  }
+  const std::string text = server.metrics(std::chrono::seconds(15));
+  EXPECT_NE(text.find("\nprocess_resident_memory_bytes "), std::string::npos) << "no answer in 15 s: '" << text << "'";
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  int still_open = 0;
+  for (const Socket& s : idle) still_open += s.closed_by_peer(deadline) ? 0 : 1;
+  EXPECT_EQ(still_open, 0) << "of 1050 idle connections, after 60 s";
 }
 
 }  // namespace
