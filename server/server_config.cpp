@@ -81,6 +81,11 @@ void ServerConfig::validate() const {
 
 bool ServerConfig::unix_socket() const { return host.rfind("unix:", 0) == 0 || host.rfind("unix-abstract:", 0) == 0; }
 
+std::string ServerConfig::socket_path() const {
+  if (host.rfind("unix://", 0) == 0) return host.substr(7);
+  return host.rfind("unix:", 0) == 0 ? host.substr(5) : "";
+}
+
 std::string ServerConfig::grpc_address(int bound_port) const {
   return unix_socket() ? host : host + ":" + std::to_string(bound_port);
 }

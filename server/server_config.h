@@ -40,6 +40,8 @@ struct ServerConfig {
   // Checks ranges and combinations; throws sparrow::Error naming the setting.
   void validate() const;
   bool unix_socket() const;
+  // The file of a unix:PATH (or unix://PATH) socket; empty for TCP and abstract sockets.
+  std::string socket_path() const;
   // What gRPC listens on: host:port, or the Unix socket (which has no port).
   std::string grpc_address(int bound_port) const;
   // The metrics endpoint is HTTP over TCP: on the gRPC host, or 127.0.0.1 when that is a socket.

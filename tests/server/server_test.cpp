@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <set>
@@ -511,6 +512,41 @@ TEST(ServerMetrics, ScrapeIsAnsweredBesideIdleConnections) {
   int still_open = 0;
   for (const Socket& s : idle) still_open += s.closed_by_peer(deadline) ? 0 : 1;
   EXPECT_EQ(still_open, 0) << "of 1050 idle connections, after 60 s";
+}
+
+// gRPC set SO_REUSEPORT and cpp-httplib too, so a second server on a port in use started and
+// took a share of the first one's connections. Now it exits 1 naming the address, and the first
+// keeps answering. (Without the fix the second one keeps running: run() reports -1.)
+TEST(ServerListen, PortInUseIsRefused) {
+  ServerProcess first({"--max-batch-size", "1"});
+  const std::string port = std::to_string(first.port()), metrics_port = std::to_string(first.metrics_port());
+  std::string log;
+  EXPECT_EQ(ServerProcess::run({"--port", port, "--metrics-port", "0"}, std::chrono::seconds(30), &log), 1) << log;
+  EXPECT_NE(log.find("cannot listen on 0.0.0.0:" + port + " (port in use?)"), std::string::npos) << log;
+  EXPECT_EQ(ServerProcess::run({"--port", "0", "--metrics-port", metrics_port}, std::chrono::seconds(30), &log), 1) << log;
+  EXPECT_NE(log.find("cannot listen for metrics on 0.0.0.0:" + metrics_port + ": Address already in use"), std::string::npos)
+      << log;
+  EXPECT_EQ(first.health().rfind("error", 0), std::string::npos) << first.health();
+}
+
+// gRPC replaces the socket file it listens on, so a second server on the same path took the
+// socket over from a running one. Now it exits 1; a file left by a killed server is replaced.
+TEST(ServerListen, UnixSocketOfARunningServerIsRefused) {
+  char folder[] = "/tmp/sparrow-socket-XXXXXX";
+  ASSERT_NE(mkdtemp(folder), nullptr);
+  const std::string path = std::string(folder) + "/sparrow.sock", host = "unix:" + path;
+  {
+    ServerProcess first({"--host", host, "--max-batch-size", "1"});
+    std::string log;
+    EXPECT_EQ(ServerProcess::run({"--host", host, "--metrics-port", "0"}, std::chrono::seconds(30), &log), 1) << log;
+    EXPECT_NE(log.find("cannot listen on " + host + ": another server is listening there"), std::string::npos) << log;
+    EXPECT_EQ(first.health().rfind("error", 0), std::string::npos) << first.health();
+  }  // SIGKILL: the socket file stays, with nobody listening
+  ASSERT_TRUE(std::filesystem::exists(path));
+  ServerProcess next({"--host", host, "--max-batch-size", "1"});
+  EXPECT_EQ(next.health().rfind("error", 0), std::string::npos) << next.health() << next.log();
+  EXPECT_EQ(next.terminate(std::chrono::seconds(30)), 0) << next.log();
+  std::filesystem::remove_all(folder);
 }
 
 }  // namespace
