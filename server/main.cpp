@@ -36,6 +36,10 @@ void add_flags(CLI::App& app, Flags& f) {
   app.add_option("--shutdown-timeout", f.server.shutdown_timeout_seconds, "Seconds to drain calls on SIGTERM")
       ->envname("SPARROW_SHUTDOWN_TIMEOUT")
       ->capture_default_str();
+  app.add_option("--max-connection-idle", f.server.max_connection_idle_seconds,
+                 "Seconds a connection without calls stays open")
+      ->envname("SPARROW_MAX_CONNECTION_IDLE")
+      ->capture_default_str();
   app.add_option("--max-pixels", f.server.max_pixels, "Largest image accepted, in pixels")
       ->envname("SPARROW_MAX_PIXELS")
       ->capture_default_str();
@@ -81,6 +85,7 @@ ServerConfig resolve(const CLI::App& app, const Flags& f) {
   if (given("--host")) c.host = f.server.host;
   if (given("--port")) c.port = f.server.port;
   if (given("--metrics-port")) c.metrics_port = f.server.metrics_port;
+  if (given("--max-connection-idle")) c.max_connection_idle_seconds = f.server.max_connection_idle_seconds;
   if (given("--allow-shared-memory")) c.allow_shared_memory = f.server.allow_shared_memory;
   return c;
 }

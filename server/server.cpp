@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -38,6 +39,31 @@ std::shared_ptr<grpc::ServerCredentials> credentials(const ServerConfig& c) {
   ssl.pem_key_cert_pairs.push_back({read_file(c.tls_key, "TLS key"), read_file(c.tls_cert, "TLS certificate")});
   if (!c.tls_client_ca.empty()) ssl.pem_root_certs = read_file(c.tls_client_ca, "TLS client CA");
   return grpc::SslServerCredentials(ssl);
+}
+
+// Server-side connection management after gRPC's proposal A9 and its keepalive guide; gRPC's own
+// defaults keep every connection, even one that never makes a call, for ever.
+// - Idle: a connection without a call in flight for max_connection_idle (5 min by default) gets
+//   GOAWAY and is closed. A call in flight, however long (a stream, a Benchmark), keeps it open;
+//   a client's channel reconnects on its next call.
+// - Age: after 10 min (gRPC adds +-10 % jitter) a connection gets GOAWAY, so clients of the
+//   headless Kubernetes Service resolve DNS again and reach pods added since. Its calls in
+//   flight finish: the grace period is left unlimited (gRPC's default), so no stream is cut.
+// - Keepalive: after 1 min without traffic the server pings, with or without calls, and closes
+//   the connection if no answer comes in 20 s (a peer that vanished). Pings go on during long
+//   silent calls (no limit on pings without data).
+// - Client pings: accepted every 10 s at most, so clients may keep their own keepalive at 10 s
+//   or more; a client pinging faster (a ping flood) gets GOAWAY at the third such ping.
+void manage_connections(grpc::ServerBuilder& builder, const ServerConfig& c) {
+  const auto idle_ms = static_cast<int>(std::llround(c.max_connection_idle_seconds * 1000));
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, idle_ms);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, 10 * 60 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 2);
 }
 
 // gRPC replaces any socket file at the path it listens on, so a second server would silently
@@ -80,6 +106,7 @@ void Server::start() {
   // gRPC sets SO_REUSEPORT by default, which lets a second server bind a port in use and take
   // a share of its connections; without it the second one fails here.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  manage_connections(builder, config_);
   builder.AddListeningPort(config_.grpc_address(config_.port), credentials(config_), &port_);
   builder.SetMaxReceiveMessageSize(static_cast<int>(config_.max_receive_message_bytes));
   builder.SetMaxSendMessageSize(static_cast<int>(config_.max_receive_message_bytes));

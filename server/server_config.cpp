@@ -59,6 +59,9 @@ void ServerConfig::validate() const {
   check_range("metrics_port", metrics_port, -1, 65535);
   check_range<int64_t>("max_receive_message_bytes", max_receive_message_bytes, 1024, int64_t{1} << 31);
   if (!(shutdown_timeout_seconds >= 0 && shutdown_timeout_seconds <= 3600)) bad("shutdown_timeout_seconds must be in [0, 3600]");
+  if (!(max_connection_idle_seconds >= 0.1 && max_connection_idle_seconds <= 86400)) {
+    bad("max_connection_idle_seconds must be in [0.1, 86400]");
+  }
   check_range<int64_t>("max_pixels", max_pixels, 1, int64_t{1} << 32);
   if (tls_cert.empty() != tls_key.empty()) bad("TLS needs both a certificate and a key");
   if (!tls_client_ca.empty() && tls_cert.empty()) bad("mutual TLS (a client CA) needs a server certificate and key");
@@ -112,6 +115,7 @@ ServerConfig load_server_config(const std::string& path) {
                      {"metrics_port", [&](const YAML::Node& v) { c.metrics_port = v.as<int>(); }},
                      {"max_receive_message_bytes", [&](const YAML::Node& v) { c.max_receive_message_bytes = v.as<int64_t>(); }},
                      {"shutdown_timeout_seconds", [&](const YAML::Node& v) { c.shutdown_timeout_seconds = v.as<double>(); }},
+                     {"max_connection_idle_seconds", [&](const YAML::Node& v) { c.max_connection_idle_seconds = v.as<double>(); }},
                      {"max_pixels", [&](const YAML::Node& v) { c.max_pixels = v.as<int64_t>(); }},
                      {"tls_cert", [&](const YAML::Node& v) { c.tls_cert = v.as<std::string>(); }},
                      {"tls_key", [&](const YAML::Node& v) { c.tls_key = v.as<std::string>(); }},

@@ -29,6 +29,8 @@ struct ServerConfig {
   int metrics_port = 8002;             // Prometheus /metrics over HTTP; 0 disables, -1 picks a free port
   int64_t max_receive_message_bytes = 64 << 20;
   double shutdown_timeout_seconds = 30;
+  // A connection with no call in flight for this long is closed (gRPC's MAX_CONNECTION_IDLE).
+  double max_connection_idle_seconds = 300;
   int64_t max_pixels = 64 * 1000 * 1000;  // largest image accepted
   std::string tls_cert, tls_key;          // both set: TLS
   std::string tls_client_ca;              // set too: mutual TLS, clients must present a certificate

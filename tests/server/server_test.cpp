@@ -92,6 +92,16 @@ class Socket {
   int fd_;
 };
 
+// Whether HTTP/2 frames, as a server sends them (no preface), include a GOAWAY.
+bool contains_goaway(const std::string& frames) {
+  for (size_t at = 0; at + 9 <= frames.size();) {
+    const auto byte = [&](size_t i) { return static_cast<size_t>(static_cast<uint8_t>(frames[at + i])); };
+    if (byte(3) == 0x7) return true;
+    at += 9 + (byte(0) << 16 | byte(1) << 8 | byte(2));
+  }
+  return false;
+}
+
 // One server for the tests that do not stop it.
 class ServerTest : public ::testing::Test {
  protected:
@@ -547,6 +557,50 @@ TEST(ServerListen, UnixSocketOfARunningServerIsRefused) {
   EXPECT_EQ(next.health().rfind("error", 0), std::string::npos) << next.health() << next.log();
   EXPECT_EQ(next.terminate(std::chrono::seconds(30)), 0) << next.log();
   std::filesystem::remove_all(folder);
+}
+
+// A client that sent HTTP/2's preface and SETTINGS and then nothing kept its connection for
+// ever. Now a connection without calls is closed after --max-connection-idle (1 s here) with a
+// GOAWAY; 60 s stand in for "for ever". Calls in flight keep their connection however
+// long they last, and a channel the server closed reconnects for its next call.
+TEST(ServerConnections, IdleConnectionsAreClosedBusyOnesAreNot) {
+  ServerProcess server({"--max-batch-size", "1", "--max-connection-idle", "1"});
+  ASSERT_TRUE(server.wait_serving(std::chrono::seconds(120))) << server.log();
+  const Socket silent(server.port());
+  ASSERT_TRUE(silent.send(std::string("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n") + std::string("\0\0\0\4\0\0\0\0\0", 9)));
+  std::string received;
+  EXPECT_TRUE(silent.closed_by_peer(std::chrono::steady_clock::now() + std::chrono::seconds(60), &received));
+  EXPECT_TRUE(contains_goaway(received)) << "no GOAWAY among " << received.size() << " bytes";
+
+  auto channel = server.channel();
+  auto stub = v1::Detection::NewStub(channel);
+  const std::string bus = test::read_binary_file(kBus);
+  grpc::ClientContext stream_ctx;
+  auto stream = stub->DetectStream(&stream_ctx);
+  for (int i = 0; i < 2; ++i) {
+    v1::DetectRequest request;
+    request.add_images(bus);
+    ASSERT_TRUE(stream->Write(request));
+    v1::DetectResponse response;
+    ASSERT_TRUE(stream->Read(&response));
+    EXPECT_EQ(response.results(0).detections_size(), 4);
+    std::this_thread::sleep_for(std::chrono::seconds(3));
+  }
+  grpc::ClientContext benchmark_ctx;
+  v1::BenchmarkRequest benchmark;
+  benchmark.set_seconds(3);
+  benchmark.set_warmup_seconds(0);
+  v1::BenchmarkResponse benchmark_response;
+  EXPECT_TRUE(stub->Benchmark(&benchmark_ctx, benchmark, &benchmark_response).ok());
+  EXPECT_EQ(channel->GetState(false), GRPC_CHANNEL_READY) << "the server sent GOAWAY while a call was in flight";
+  stream->WritesDone();
+  EXPECT_TRUE(stream->Finish().ok());
+
+  EXPECT_TRUE(channel->WaitForStateChange(GRPC_CHANNEL_READY, std::chrono::system_clock::now() + std::chrono::seconds(60)))
+      << "the idle channel's connection was not closed";
+  v1::DetectResponse response;
+  const grpc::Status s = detect(*stub, {bus}, &response);
+  EXPECT_TRUE(s.ok()) << s.error_message();
 }
 
 }  // namespace
