@@ -18,7 +18,7 @@ server_packages=(
   libcli11-dev                                  # command-line parsing
   libyaml-cpp-dev                               # dataset (data.yaml) and server config files
   libgrpc++-dev protobuf-compiler-grpc          # the gRPC server and client (and the Python client's stubs)
-  libcpp-httplib-dev                            # the server's Prometheus /metrics endpoint
+  libmicrohttpd-dev                             # the server's Prometheus /metrics endpoint
 )
 test_packages=(
   build-essential ccache git

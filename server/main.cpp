@@ -2,6 +2,7 @@
 // inference protocol), with health checks, reflection and Prometheus metrics.
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
 #include <opencv2/core.hpp>
@@ -34,6 +35,10 @@ void add_flags(CLI::App& app, Flags& f) {
       ->capture_default_str();
   app.add_option("--shutdown-timeout", f.server.shutdown_timeout_seconds, "Seconds to drain calls on SIGTERM")
       ->envname("SPARROW_SHUTDOWN_TIMEOUT")
+      ->capture_default_str();
+  app.add_option("--max-connection-idle", f.server.max_connection_idle_seconds,
+                 "Seconds a connection without calls stays open")
+      ->envname("SPARROW_MAX_CONNECTION_IDLE")
       ->capture_default_str();
   app.add_option("--max-pixels", f.server.max_pixels, "Largest image accepted, in pixels")
       ->envname("SPARROW_MAX_PIXELS")
@@ -84,9 +89,20 @@ ServerConfig resolve(const CLI::App& app, const Flags& f) {
   if (given("--host")) c.host = f.server.host;
   if (given("--port")) c.port = f.server.port;
   if (given("--metrics-port")) c.metrics_port = f.server.metrics_port;
+  if (given("--max-connection-idle")) c.max_connection_idle_seconds = f.server.max_connection_idle_seconds;
   if (given("--allow-shared-memory")) c.allow_shared_memory = f.server.allow_shared_memory;
   if (given("--max-benchmark-seconds")) c.max_benchmark_seconds = f.server.max_benchmark_seconds;
   return c;
+}
+
+// Every client connection, gRPC or metrics, holds a descriptor, and many systems start processes
+// with a soft limit of 1024, far below the hard limit; as most servers do, take the hard limit.
+void raise_open_file_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
 }
 
 }  // namespace
@@ -99,6 +115,7 @@ int main(int argc, char** argv) {
   Flags flags;
   add_flags(app, flags);
   CLI11_PARSE(app, argc, argv);
+  raise_open_file_limit();
 
   // SIGTERM and SIGINT are taken by one thread that starts the graceful shutdown; every other
   // thread (created after this) has them blocked.

@@ -1,12 +1,10 @@
 #include "metrics.h"
 
-#include <httplib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <set>
-
-#include "sparrow/error.h"
 
 namespace sparrow::server {
 namespace {
@@ -90,22 +88,9 @@ std::string Metrics::render() const {
 
 void Metrics::serve(const std::string& host, int port) {
   if (port == 0) return;
-  http_ = std::make_unique<httplib::Server>();
-  http_->Get("/metrics", [this](const httplib::Request&, httplib::Response& response) {
-    response.set_content(render(), "text/plain; version=0.0.4");
-  });
-  bound_port_ = port > 0 ? (http_->bind_to_port(host, port) ? port : -1) : http_->bind_to_any_port(host);
-  if (bound_port_ <= 0) {
-    http_.reset();
-    throw Error(ErrorCode::kIo, "cannot listen for metrics on " + host + ":" + std::to_string(port) + " (port in use?)");
-  }
-  http_thread_ = std::thread([this] { http_->listen_after_bind(); });
+  endpoint_ = std::make_unique<MetricsEndpoint>(host, std::max(port, 0), [this] { return render(); });
 }
 
-void Metrics::stop_serving() {
-  if (http_) http_->stop();
-  if (http_thread_.joinable()) http_thread_.join();
-  http_.reset();
-}
+void Metrics::stop_serving() { endpoint_.reset(); }
 
 }  // namespace sparrow::server

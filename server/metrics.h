@@ -8,13 +8,9 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 
+#include "metrics_endpoint.h"
 #include "prometheus.h"
-
-namespace httplib {
-class Server;
-}
 
 namespace sparrow::server {
 
@@ -36,7 +32,7 @@ class Metrics {
   // a negative port picks a free one (see bound_port()).
   void serve(const std::string& host, int port);
   void stop_serving();
-  int bound_port() const { return bound_port_; }
+  int bound_port() const { return endpoint_ ? endpoint_->port() : 0; }
 
  private:
   double items_per_second(const std::string& model) const;
@@ -46,9 +42,7 @@ class Metrics {
   mutable std::mutex window_mutex_;
   // (time, model, items) of recent batches, for the items/sec gauge over the last seconds.
   mutable std::deque<std::tuple<std::chrono::steady_clock::time_point, std::string, int>> window_;
-  std::unique_ptr<httplib::Server> http_;
-  std::thread http_thread_;
-  int bound_port_ = 0;
+  std::unique_ptr<MetricsEndpoint> endpoint_;
 };
 
 }  // namespace sparrow::server

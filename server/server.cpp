@@ -4,9 +4,15 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -35,6 +41,47 @@ std::shared_ptr<grpc::ServerCredentials> credentials(const ServerConfig& c) {
   return grpc::SslServerCredentials(ssl);
 }
 
+// Server-side connection management after gRPC's proposal A9 and its keepalive guide; gRPC's own
+// defaults keep every connection, even one that never makes a call, for ever.
+// - Idle: a connection without a call in flight for max_connection_idle (5 min by default) gets
+//   GOAWAY and is closed. A call in flight, however long (a stream, a Benchmark), keeps it open;
+//   a client's channel reconnects on its next call.
+// - Age: after 10 min (gRPC adds +-10 % jitter) a connection gets GOAWAY, so clients of the
+//   headless Kubernetes Service resolve DNS again and reach pods added since. Its calls in
+//   flight finish: the grace period is left unlimited (gRPC's default), so no stream is cut.
+// - Keepalive: after 1 min without traffic the server pings, with or without calls, and closes
+//   the connection if no answer comes in 20 s (a peer that vanished). Pings go on during long
+//   silent calls (no limit on pings without data).
+// - Client pings: accepted every 10 s at most, so clients may keep their own keepalive at 10 s
+//   or more; a client pinging faster (a ping flood) gets GOAWAY at the third such ping.
+void manage_connections(grpc::ServerBuilder& builder, const ServerConfig& c) {
+  const auto idle_ms = static_cast<int>(std::llround(c.max_connection_idle_seconds * 1000));
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, idle_ms);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, 10 * 60 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 2);
+}
+
+// gRPC replaces any socket file at the path it listens on, so a second server would silently
+// take the socket over from a running one. A file nobody accepts on (ECONNREFUSED) was left by a
+// server that died, and may be replaced.
+void refuse_socket_in_use(const ServerConfig& c) {
+  const std::string path = c.socket_path();
+  sockaddr_un address{};
+  if (path.empty() || path.size() >= sizeof(address.sun_path)) return;  // gRPC reports a path too long
+  address.sun_family = AF_UNIX;
+  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  // EAGAIN: the listener's backlog is full, so it is alive too.
+  const bool in_use = connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) == 0 || errno == EAGAIN;
+  close(fd);
+  if (in_use) throw Error(ErrorCode::kIo, "cannot listen on " + c.host + ": another server is listening there");
+}
+
 }  // namespace
 
 Server::Server(ServerConfig config) : config_(std::move(config)), registry_(config_, &metrics_) { config_.validate(); }
@@ -54,7 +101,12 @@ void Server::start() {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   detection_ = std::make_unique<DetectionService>(registry_);
   kserve_ = std::make_unique<KServeService>(registry_);
+  refuse_socket_in_use(config_);
   grpc::ServerBuilder builder;
+  // gRPC sets SO_REUSEPORT by default, which lets a second server bind a port in use and take
+  // a share of its connections; without it the second one fails here.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  manage_connections(builder, config_);
   builder.AddListeningPort(config_.grpc_address(config_.port), credentials(config_), &port_);
   builder.SetMaxReceiveMessageSize(static_cast<int>(config_.max_receive_message_bytes));
   builder.SetMaxSendMessageSize(static_cast<int>(config_.max_receive_message_bytes));
@@ -63,7 +115,8 @@ void Server::start() {
   server_ = builder.BuildAndStart();
   if (!server_ || port_ == 0) {
     throw Error(ErrorCode::kIo, "cannot listen on " + config_.grpc_address(config_.port) +
-                                    (config_.unix_socket() ? " (a socket file there already?)" : " (port in use?)"));
+                                    (config_.unix_socket() ? " (no such folder, no permission, or a file there that is not a socket?)"
+                                                           : " (port in use?)"));
   }
   set_serving(false);
   metrics_.serve(config_.metrics_host(), config_.metrics_port);

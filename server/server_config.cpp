@@ -59,6 +59,9 @@ void ServerConfig::validate() const {
   check_range("metrics_port", metrics_port, -1, 65535);
   check_range<int64_t>("max_receive_message_bytes", max_receive_message_bytes, 1024, int64_t{1} << 31);
   if (!(shutdown_timeout_seconds >= 0 && shutdown_timeout_seconds <= 3600)) bad("shutdown_timeout_seconds must be in [0, 3600]");
+  if (!(max_connection_idle_seconds >= 0.1 && max_connection_idle_seconds <= 86400)) {
+    bad("max_connection_idle_seconds must be in [0.1, 86400]");
+  }
   check_range<int64_t>("max_pixels", max_pixels, 1, int64_t{1} << 32);
   if (!(max_benchmark_seconds >= 0 && max_benchmark_seconds <= 3600)) bad("max_benchmark_seconds must be in [0, 3600]");
   if (tls_cert.empty() != tls_key.empty()) bad("TLS needs both a certificate and a key");
@@ -81,6 +84,11 @@ void ServerConfig::validate() const {
 }
 
 bool ServerConfig::unix_socket() const { return host.rfind("unix:", 0) == 0 || host.rfind("unix-abstract:", 0) == 0; }
+
+std::string ServerConfig::socket_path() const {
+  if (host.rfind("unix://", 0) == 0) return host.substr(7);
+  return host.rfind("unix:", 0) == 0 ? host.substr(5) : "";
+}
 
 std::string ServerConfig::grpc_address(int bound_port) const {
   return unix_socket() ? host : host + ":" + std::to_string(bound_port);
@@ -108,6 +116,7 @@ ServerConfig load_server_config(const std::string& path) {
                      {"metrics_port", [&](const YAML::Node& v) { c.metrics_port = v.as<int>(); }},
                      {"max_receive_message_bytes", [&](const YAML::Node& v) { c.max_receive_message_bytes = v.as<int64_t>(); }},
                      {"shutdown_timeout_seconds", [&](const YAML::Node& v) { c.shutdown_timeout_seconds = v.as<double>(); }},
+                     {"max_connection_idle_seconds", [&](const YAML::Node& v) { c.max_connection_idle_seconds = v.as<double>(); }},
                      {"max_pixels", [&](const YAML::Node& v) { c.max_pixels = v.as<int64_t>(); }},
                      {"tls_cert", [&](const YAML::Node& v) { c.tls_cert = v.as<std::string>(); }},
                      {"tls_key", [&](const YAML::Node& v) { c.tls_key = v.as<std::string>(); }},

@@ -29,6 +29,8 @@ struct ServerConfig {
   int metrics_port = 8002;             // Prometheus /metrics over HTTP; 0 disables, -1 picks a free port
   int64_t max_receive_message_bytes = 64 << 20;
   double shutdown_timeout_seconds = 30;
+  // A connection with no call in flight for this long is closed (gRPC's MAX_CONNECTION_IDLE).
+  double max_connection_idle_seconds = 300;
   int64_t max_pixels = 64 * 1000 * 1000;  // largest image accepted
   std::string tls_cert, tls_key;          // both set: TLS
   std::string tls_client_ca;              // set too: mutual TLS, clients must present a certificate
@@ -43,6 +45,8 @@ struct ServerConfig {
   // Checks ranges and combinations; throws sparrow::Error naming the setting.
   void validate() const;
   bool unix_socket() const;
+  // The file of a unix:PATH (or unix://PATH) socket; empty for TCP and abstract sockets.
+  std::string socket_path() const;
   // What gRPC listens on: host:port, or the Unix socket (which has no port).
   std::string grpc_address(int bound_port) const;
   // The metrics endpoint is HTTP over TCP: on the gRPC host, or 127.0.0.1 when that is a socket.

@@ -216,6 +216,8 @@ printf 'models:\n  - {name: a, path: "%s", max_batch_size: 0}\n' "$model" >"$wor
 expect_fail config_out_of_range "max_batch_size = 0 is out of range" "$server" --config "$work/range.yaml"
 printf 'server: {allow_shared_memory: perhaps}\nmodels: [{name: a}]\n' >"$work/bool.yaml"
 expect_fail config_bad_bool "server.allow_shared_memory" "$server" --config "$work/bool.yaml"
+printf 'server: {max_connection_idle_seconds: 0}\nmodels: [{name: a}]\n' >"$work/idle.yaml"
+expect_fail config_idle_out_of_range "max_connection_idle_seconds must be in \[0.1, 86400\]" "$server" --config "$work/idle.yaml"
 printf 'models: [{name: a\n' >"$work/broken.yaml"
 expect_fail config_not_yaml "not valid YAML" "$server" --config "$work/broken.yaml"
 expect_fail config_missing "config file '.*nowhere.yaml' cannot be read" "$server" --config "$work/nowhere.yaml"

@@ -22,13 +22,16 @@
 
 namespace sparrow::test {
 
-ServerProcess::ServerProcess(const std::vector<std::string>& args) {
+namespace {
+
+// Starts sparrow-server with `args`; its stderr goes to *log_fd (non-blocking).
+pid_t spawn(const std::vector<std::string>& args, int* log_fd) {
   int pipe_fds[2];
   if (pipe(pipe_fds) != 0) throw std::runtime_error("pipe failed");
-  std::vector<std::string> argv_strings = {SPARROW_SERVER_BINARY, "--port", "0", "--metrics-port", "-1"};
+  std::vector<std::string> argv_strings = {SPARROW_SERVER_BINARY};
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());
-  pid_ = fork();
-  if (pid_ == 0) {
+  const pid_t pid = fork();
+  if (pid == 0) {
     dup2(pipe_fds[1], STDERR_FILENO);
     close(pipe_fds[0]);
     std::vector<char*> argv;
@@ -38,15 +41,48 @@ ServerProcess::ServerProcess(const std::vector<std::string>& args) {
     _exit(127);
   }
   close(pipe_fds[1]);
-  log_fd_ = pipe_fds[0];
-  fcntl(log_fd_, F_SETFL, O_NONBLOCK);
+  *log_fd = pipe_fds[0];
+  fcntl(*log_fd, F_SETFL, O_NONBLOCK);
+  return pid;
+}
+
+}  // namespace
+
+ServerProcess::ServerProcess(const std::vector<std::string>& args) {
+  std::vector<std::string> all = {"--port", "0", "--metrics-port", "-1"};
+  all.insert(all.end(), args.begin(), args.end());
+  pid_ = spawn(all, &log_fd_);
   read_log_until("loading models", std::chrono::seconds(60));
   std::smatch m;
-  if (std::regex_search(log_, m, std::regex(R"(listening on [^:]+:(\d+) \(gRPC\), metrics on port (-?\d+))"))) {
-    port_ = std::stoi(m[1]);
+  if (std::regex_search(log_, m, std::regex(R"(listening on (\S+) \(gRPC\), metrics on port (-?\d+))"))) {
+    const std::string logged = m[1];
     metrics_port_ = std::stoi(m[2]);
+    if (logged.rfind("unix", 0) == 0) {
+      address_ = logged;
+    } else {
+      port_ = std::stoi(logged.substr(logged.rfind(':') + 1));
+      address_ = "127.0.0.1:" + std::to_string(port_);
+    }
   }
-  if (port_ == 0) throw std::runtime_error("server did not report its port:\n" + log_);
+  if (address_.empty()) throw std::runtime_error("server did not report its address:\n" + log_);
+}
+
+int ServerProcess::run(const std::vector<std::string>& args, std::chrono::seconds timeout, std::string* log) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  ServerProcess server;
+  server.pid_ = spawn(args, &server.log_fd_);
+  server.read_log_until("\x04", timeout);  // a marker never logged: reads until stderr closes
+  int status = 0;
+  while (waitpid(server.pid_, &status, WNOHANG) != server.pid_) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      *log = server.log();
+      return -1;  // the destructor kills it
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  server.pid_ = -1;
+  *log = server.log();
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 ServerProcess::~ServerProcess() {
@@ -83,7 +119,7 @@ std::shared_ptr<grpc::Channel> ServerProcess::channel(int max_message_bytes) con
   args.SetMaxReceiveMessageSize(max_message_bytes);
   // A channel per caller, so load tests are not serialised over one connection.
   args.SetInt("grpc.use_local_subchannel_pool", 1);
-  return grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(port_), grpc::InsecureChannelCredentials(), args);
+  return grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(), args);
 }
 
 std::string ServerProcess::health() const {
@@ -106,8 +142,9 @@ bool ServerProcess::wait_serving(std::chrono::seconds timeout) const {
   return false;
 }
 
-std::string ServerProcess::metrics() const {
+std::string ServerProcess::metrics(std::chrono::seconds timeout) const {
   // A bare HTTP/1.0 GET: enough for the server's own endpoint and no extra dependency.
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -118,8 +155,17 @@ std::string ServerProcess::metrics() const {
     const char request[] = "GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n";
     if (write(fd, request, sizeof(request) - 1) > 0) {
       char buffer[8192];
-      ssize_t n;
-      while ((n = read(fd, buffer, sizeof(buffer))) > 0) out.append(buffer, static_cast<size_t>(n));
+      for (;;) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        pollfd p{fd, POLLIN, 0};
+        if (left.count() <= 0 || poll(&p, 1, static_cast<int>(left.count())) <= 0) {
+          out.clear();  // not answered in time
+          break;
+        }
+        const ssize_t n = read(fd, buffer, sizeof(buffer));
+        if (n <= 0) break;
+        out.append(buffer, static_cast<size_t>(n));
+      }
     }
   }
   close(fd);
