@@ -7,6 +7,9 @@
 #include <CLI/CLI.hpp>
 #include <opencv2/core.hpp>
 #include <cstdio>
+#include <functional>
+#include <utility>
+#include <vector>
 #include <thread>
 
 #include "server.h"
@@ -85,13 +88,24 @@ ServerConfig resolve(const CLI::App& app, const Flags& f) {
     return c;
   }
   ServerConfig c = sparrow::server::load_server_config(f.config_file);
-  auto given = [&](const char* name) { return app.count(name) > 0; };
-  if (given("--host")) c.host = f.server.host;
-  if (given("--port")) c.port = f.server.port;
-  if (given("--metrics-port")) c.metrics_port = f.server.metrics_port;
-  if (given("--max-connection-idle")) c.max_connection_idle_seconds = f.server.max_connection_idle_seconds;
-  if (given("--allow-shared-memory")) c.allow_shared_memory = f.server.allow_shared_memory;
-  if (given("--max-benchmark-seconds")) c.max_benchmark_seconds = f.server.max_benchmark_seconds;
+  const ServerConfig& given_flags = f.server;
+  const std::vector<std::pair<const char*, std::function<void()>>> server_flags = {
+      {"--host", [&] { c.host = given_flags.host; }},
+      {"--port", [&] { c.port = given_flags.port; }},
+      {"--metrics-port", [&] { c.metrics_port = given_flags.metrics_port; }},
+      {"--max-message-bytes", [&] { c.max_receive_message_bytes = given_flags.max_receive_message_bytes; }},
+      {"--shutdown-timeout", [&] { c.shutdown_timeout_seconds = given_flags.shutdown_timeout_seconds; }},
+      {"--max-connection-idle", [&] { c.max_connection_idle_seconds = given_flags.max_connection_idle_seconds; }},
+      {"--max-pixels", [&] { c.max_pixels = given_flags.max_pixels; }},
+      {"--tls-cert", [&] { c.tls_cert = given_flags.tls_cert; }},
+      {"--tls-key", [&] { c.tls_key = given_flags.tls_key; }},
+      {"--tls-client-ca", [&] { c.tls_client_ca = given_flags.tls_client_ca; }},
+      {"--allow-shared-memory", [&] { c.allow_shared_memory = given_flags.allow_shared_memory; }},
+      {"--max-benchmark-seconds", [&] { c.max_benchmark_seconds = given_flags.max_benchmark_seconds; }},
+  };
+  for (const auto& [name, apply] : server_flags) {
+    if (app.count(name) > 0) apply();
+  }
   return c;
 }
 

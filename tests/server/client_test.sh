@@ -152,21 +152,22 @@ expect_fail unknown_option "" "$client" health --frobnicate
 stop_server "$pid" sigterm_exit_0
 
 # Several models from a YAML file, each with its own settings; its server section can allow
-# shared memory. A dynamic export given no image_size is served at ultralytics' 640, as the CLI
+# shared memory, and a server flag given beside the file wins over it. A dynamic export given no image_size is served at ultralytics' 640, as the CLI
 # runs it, and the log says so.
 cat >"$work/models.yaml" <<EOF
-server: {allow_shared_memory: true, shutdown_timeout_seconds: 20}
+server: {allow_shared_memory: true, shutdown_timeout_seconds: 20, max_benchmark_seconds: 30}
 models:
   - {name: strict, path: "$model", max_batch_size: 1, conf_threshold: 0.7}
   - {name: loose, path: "$model", max_batch_size: 2, conf_threshold: 0.1}
   - {name: dynamic, path: "$shared/models/yolov5n-dynamic.onnx", max_batch_size: 1}
 EOF
-start_server "$work/config.log" --config "$work/models.yaml"
+start_server "$work/config.log" --config "$work/models.yaml" --max-benchmark-seconds 0
 m=("$client" --server "localhost:$port")
 expect_ok config_health "${m[@]}" health --wait 60
 expect_ok config_models sh -c "'${m[0]}' --server localhost:$port models > '$work/config_models.txt'"
 expect_ok config_detect_strict sh -c "'${m[0]}' --server localhost:$port --model strict detect '$bus' --json > '$work/strict.json'"
 expect_ok config_detect_loose sh -c "'${m[0]}' --server localhost:$port --model loose detect '$bus' --json > '$work/loose.json'"
+expect_fail config_flag_beats_file "turned off on this server" "${m[@]}" --model strict benchmark --time 1
 expect_ok config_detect_dynamic sh -c "'${m[0]}' --server localhost:$port --model dynamic detect '$bus' --json > '$work/dynamic.json'"
 check_py config_models_have_their_settings "
 import json
