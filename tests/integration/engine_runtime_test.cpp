@@ -110,8 +110,8 @@ TEST(EngineRuntime, BenchmarkStatisticsAreConsistent) {
   EXPECT_EQ(a.scenario, "async");
 }
 
-// Other work runs between batches with every stream stopped, and its time is left out: the wall
-// time per batch still matches the batch times. A day's worth of iterations stops at `seconds`.
+// Other work runs between batches with every stream stopped, and its time is left out of the
+// results. A day's worth of iterations stops at `seconds`.
 TEST(EngineRuntime, BenchmarkPausesForOtherWorkAndLeavesItOut) {
   if (!test::require_file(kStatic)) GTEST_SKIP();
   const Engine engine = Engine::load(kStatic, {});
@@ -133,7 +133,12 @@ TEST(EngineRuntime, BenchmarkPausesForOtherWorkAndLeavesItOut) {
     EXPECT_LT(r.iterations, o.iterations);
     EXPECT_GT(paused, 0) << streams << " stream(s)";
     EXPECT_GE(r.seconds_paused, 0.05 * paused);
-    EXPECT_NEAR(r.ms_per_batch * streams, r.batch_times_mean, 0.2 * r.batch_times_mean) << streams << " stream(s)";
+    // With one stream the wall time is the batches' time, as if the pauses (50 ms every fourth
+    // batch, about as long as two batches) were not there. Two streams overlap by an amount the
+    // machine decides, so they are only checked to pause and end.
+    if (streams == 1) {
+      EXPECT_NEAR(r.ms_per_batch, r.batch_times_mean, 0.1 * r.batch_times_mean);
+    }
   }
 }
 
