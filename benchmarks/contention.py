@@ -2,18 +2,20 @@
 """Throughput when the cores are shared: Sparrow beside other busy processes, measured side by
 side with Sparrow alone, in interleaved rounds on one machine.
 
-Cases, each with adaptive threads (the default) and with SPARROW_ADAPTIVE_THREADS=0 (every run
-on the whole team, which is what Sparrow did before adaptive threads):
-  engine alone        `sparrow benchmark` by itself
+Cases, each with adaptive threads (the default) and with a baseline: SPARROW_ADAPTIVE_THREADS=0
+(every run on the whole team, as Sparrow did before adaptive threads), or other binaries given
+with --baseline-sparrow / --baseline-server (an older build, say):
+  engine alone        `sparrow benchmark` by itself, twice per round (adaptive, baseline,
+                      baseline, adaptive, so that drift during the round favours neither)
   engine pair         two `sparrow benchmark` processes at once (each one's items/s)
   engine + hog        `sparrow benchmark` beside a busy loop on one core
   server alone        `sparrow-client load` against `sparrow-server`
   server + hog        the same beside the busy loop
-and, with adaptive threads only:
   two models          one server serving two models, both loaded at once (each model's items/s),
                       against the same server loaded on one model at a time
-Each ratio divides a round's figure by the figure alone from the same round, and the table gives
-the median and range over the rounds. Uses only the standard library.
+Each ratio divides a round's figure by the same setting's figure alone from the same round (the
+mean of its two alone runs), and the table gives the median and range over the rounds; "engine
+alone" and "server alone" divide by the adaptive setting's. Uses only the standard library.
 """
 import argparse
 import datetime
@@ -32,30 +34,28 @@ from serving import run_json, start_server
 HOG = [sys.executable, "-c", "while True: pass"]
 
 
-def environment(adaptive):
-    env = dict(os.environ)
-    env["SPARROW_ADAPTIVE_THREADS"] = "1" if adaptive else "0"
-    return env
+class Setting:
+    """Binaries and environment of one side of the comparison."""
+
+    def __init__(self, name, sparrow, server, adaptive):
+        self.name, self.sparrow, self.server = name, sparrow, server
+        self.env = dict(os.environ)
+        self.env["SPARROW_ADAPTIVE_THREADS"] = "1" if adaptive else "0"
 
 
 def start_hog(nice):
     return subprocess.Popen(["nice", "-n", str(nice)] + HOG)
 
 
-def benchmark_cmd(args, out_json):
-    return [args.sparrow, "benchmark", args.model, "-t", str(args.duration), "-w", str(args.warmup),
+def benchmark_cmd(args, setting, out_json):
+    return [setting.sparrow, "benchmark", args.model, "-t", str(args.duration), "-w", str(args.warmup),
             "--export-json", out_json]
 
 
-def engine_alone(args, tmp, adaptive):
-    out = os.path.join(tmp, "alone.json")
-    subprocess.run(benchmark_cmd(args, out), check=True, stdout=subprocess.DEVNULL, env=environment(adaptive))
-    return json.load(open(out))["items_per_second"]
-
-
-def engine_pair(args, tmp, adaptive):
-    outs = [os.path.join(tmp, f"pair{i}.json") for i in range(2)]
-    procs = [subprocess.Popen(benchmark_cmd(args, o), stdout=subprocess.DEVNULL, env=environment(adaptive))
+def engine_runs(args, tmp, setting, count):
+    """items/s of `count` benchmark processes run at once."""
+    outs = [os.path.join(tmp, f"bench{i}.json") for i in range(count)]
+    procs = [subprocess.Popen(benchmark_cmd(args, setting, o), stdout=subprocess.DEVNULL, env=setting.env)
              for o in outs]
     for p in procs:
         if p.wait() != 0:
@@ -63,10 +63,10 @@ def engine_pair(args, tmp, adaptive):
     return [json.load(open(o))["items_per_second"] for o in outs]
 
 
-def engine_beside_hog(args, tmp, adaptive):
+def engine_beside_hog(args, tmp, setting):
     hog = start_hog(args.hog_nice)
     try:
-        return engine_alone(args, tmp, adaptive)
+        return engine_runs(args, tmp, setting, 1)[0]
     finally:
         hog.kill()
         hog.wait()
@@ -95,8 +95,8 @@ def run_loads(cmds):
     return results
 
 
-def with_server(args, tmp, server_args, adaptive, body):
-    proc, port = start_server(args.server, server_args, os.path.join(tmp, "server.log"), env=environment(adaptive))
+def with_server(args, tmp, server_args, setting, body):
+    proc, port = start_server(setting.server, server_args, os.path.join(tmp, "server.log"), env=setting.env)
     try:
         return body(port)
     finally:
@@ -104,7 +104,7 @@ def with_server(args, tmp, server_args, adaptive, body):
         proc.wait(timeout=60)
 
 
-def server_cases(args, tmp, adaptive):
+def server_cases(args, tmp, setting):
     """(alone, beside the hog) for one server."""
     def body(port):
         alone = run_loads([load(args, port, tmp, "alone")])[0]
@@ -115,10 +115,10 @@ def server_cases(args, tmp, adaptive):
             hog.kill()
             hog.wait()
         return alone, beside
-    return with_server(args, tmp, ["--model", args.model, "--max-batch-size", str(args.batch)], adaptive, body)
+    return with_server(args, tmp, ["--model", args.model, "--max-batch-size", str(args.batch)], setting, body)
 
 
-def two_models(args, tmp):
+def two_models(args, tmp, setting):
     """Each model's items/s loaded alone, then both at once, on one server serving both."""
     config = os.path.join(tmp, "two-models.yaml")
     with open(config, "w") as f:
@@ -129,7 +129,7 @@ def two_models(args, tmp):
         alone = [run_loads([load(args, port, tmp, m, m)])[0] for m in ("a", "b")]
         together = run_loads([load(args, port, tmp, m + "2", m) for m in ("a", "b")])
         return alone, together
-    return with_server(args, tmp, ["--config", config], True, body)
+    return with_server(args, tmp, ["--config", config], setting, body)
 
 
 def ratio_cell(ratios):
@@ -144,6 +144,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sparrow", default="build/cli/sparrow")
     p.add_argument("--server", default="build/server/sparrow-server")
+    p.add_argument("--baseline-sparrow", help="baseline sparrow binary (default: --sparrow, fixed team)")
+    p.add_argument("--baseline-server", help="baseline sparrow-server binary (default: --server, fixed team)")
     p.add_argument("--client", default="build/clients/cli/sparrow-client")
     p.add_argument("--model", default="../shared/models/yolov5n.onnx")
     p.add_argument("--image", default="../shared/data/images/bus.jpg")
@@ -165,28 +167,37 @@ def main():
         rows.setdefault((case, setting), []).append((figures, [f / a for f, a in zip(figures, alone)]))
         print(f"  {case}, {setting}: " + figures_cell(figures) + " items/s", flush=True)
 
+    adaptive = Setting("adaptive", args.sparrow, args.server, True)
+    if args.baseline_sparrow or args.baseline_server:
+        baseline = Setting("baseline binaries", args.baseline_sparrow or args.sparrow,
+                           args.baseline_server or args.server, True)
+    else:
+        baseline = Setting("fixed team", args.sparrow, args.server, False)
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.rounds):
             print(f"round {r + 1} of {args.rounds}", flush=True)
             if "engine" in cases:
                 alone = {}
-                for adaptive in (True, False):
-                    setting = "adaptive" if adaptive else "fixed team"
-                    alone[adaptive] = engine_alone(args, tmp, adaptive)
-                    add("engine alone", setting, alone[adaptive], [alone[True]])
-                    add("engine pair (each)", setting, engine_pair(args, tmp, adaptive), [alone[adaptive]] * 2)
-                    add("engine + hog", setting, engine_beside_hog(args, tmp, adaptive), [alone[adaptive]])
+                for setting in (adaptive, baseline, baseline, adaptive):
+                    alone.setdefault(setting.name, []).append(engine_runs(args, tmp, setting, 1)[0])
+                quiet = {name: statistics.mean(v) for name, v in alone.items()}
+                for setting in (adaptive, baseline):
+                    add("engine alone", setting.name, alone[setting.name], [quiet[adaptive.name]] * 2)
+                for setting in (adaptive, baseline):
+                    add("engine pair (each)", setting.name, engine_runs(args, tmp, setting, 2),
+                        [quiet[setting.name]] * 2)
+                    add("engine + hog", setting.name, engine_beside_hog(args, tmp, setting), [quiet[setting.name]])
             if "server" in cases:
                 quiet = {}
-                for adaptive in (True, False):
-                    setting = "adaptive" if adaptive else "fixed team"
-                    quiet[adaptive], beside = server_cases(args, tmp, adaptive)
-                    add("server alone", setting, quiet[adaptive], [quiet[True]])
-                    add("server + hog", setting, beside, [quiet[adaptive]])
+                for setting in (adaptive, baseline):
+                    quiet[setting.name], beside = server_cases(args, tmp, setting)
+                    add("server alone", setting.name, quiet[setting.name], [quiet[adaptive.name]])
+                    add("server + hog", setting.name, beside, [quiet[setting.name]])
             if "two-models" in cases:
-                alone, together = two_models(args, tmp)
-                add("server, one model loaded", "adaptive", alone, alone)
-                add("server, two models loaded (each)", "adaptive", together, alone)
+                for setting in (adaptive, baseline):
+                    alone, together = two_models(args, tmp, setting)
+                    add("server, one model loaded", setting.name, alone, alone)
+                    add("server, two models loaded (each)", setting.name, together, alone)
 
     lines = [
         "# Sparrow on shared cores",
@@ -199,6 +210,8 @@ def main():
         f"sparrow-client load --mode infer at concurrency {args.concurrency}",
         "- Ratio: the round's figure ÷ the same setting alone in the same round (for \"engine alone\" and "
         "\"server alone\": ÷ adaptive alone); median (range) over rounds",
+        f"- Baseline: {baseline.name}" + (f" ({baseline.sparrow}, {baseline.server})" if baseline.name != "fixed team"
+                                          else " (SPARROW_ADAPTIVE_THREADS=0)"),
         "",
         "| case | threads | items/s per round | ratio |",
         "|---|---|---|---:|",

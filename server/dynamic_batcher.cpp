@@ -147,6 +147,7 @@ void DynamicBatcher::run(std::vector<BatchItem>& batch) {
   if (slots.empty()) return;
   // Unused slots of a short batch keep whatever they held: their outputs are never read.
   const auto start = Steady::now();
+  const int64_t single_before = engine.single_thread_runs();
   try {
     engine.run(inputs_[index], outputs_[index]);
   } catch (const std::exception& e) {
@@ -154,7 +155,8 @@ void DynamicBatcher::run(std::vector<BatchItem>& batch) {
     return;
   }
   const double inference_ms = ms_between(start, Steady::now());
-  metrics_->batch(model_, static_cast<int>(slots.size()), inference_ms / 1000);
+  metrics_->batch(model_, static_cast<int>(slots.size()), inference_ms / 1000,
+                  engine.single_thread_runs() > single_before);
   const Tensor& output = outputs_[index][0];
   const size_t out_floats = static_cast<size_t>(output.size() / engine.batch_size());
   // Post-processing (NMS, answers) runs in parallel like pre-processing: done alone, item after

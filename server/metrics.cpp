@@ -36,6 +36,8 @@ Metrics::Metrics() {
   registry_.describe_histogram("sparrow_batch_size", "Items per engine batch", kBatchBuckets);
   registry_.describe_counter("sparrow_inference_items_total", "Items (images or tensors) inferred");
   registry_.describe_counter("sparrow_inference_batches_total", "Engine batches run");
+  registry_.describe_counter("sparrow_inference_single_thread_batches_total",
+                             "Engine batches run on one thread because that measured faster: the cores were contended");
   registry_.describe_gauge("sparrow_items_per_second", "Items inferred per second over the last 10 seconds");
   registry_.describe_gauge("sparrow_queue_depth", "Items waiting in the batcher queue");
   registry_.describe_gauge("process_resident_memory_bytes", "Resident memory of the server process");
@@ -53,11 +55,12 @@ void Metrics::item(const std::string& model, double queue_seconds, double end_to
   registry_.observe("sparrow_item_duration_seconds", {{"model", model}}, end_to_end_seconds);
 }
 
-void Metrics::batch(const std::string& model, int items, double inference_seconds) {
+void Metrics::batch(const std::string& model, int items, double inference_seconds, bool single_thread) {
   registry_.observe("sparrow_batch_size", {{"model", model}}, items);
   registry_.observe("sparrow_inference_duration_seconds", {{"model", model}}, inference_seconds);
   registry_.add("sparrow_inference_items_total", {{"model", model}}, items);
   registry_.add("sparrow_inference_batches_total", {{"model", model}});
+  registry_.add("sparrow_inference_single_thread_batches_total", {{"model", model}}, single_thread ? 1 : 0);
   std::lock_guard<std::mutex> lock(window_mutex_);
   window_.emplace_back(Clock::now(), model, items);
 }

@@ -23,7 +23,8 @@ class Metrics {
   void request(const std::string& model, const std::string& method, const std::string& status, double seconds);
   // One image or tensor through the batcher.
   void item(const std::string& model, double queue_seconds, double end_to_end_seconds);
-  void batch(const std::string& model, int items, double inference_seconds);
+  // single_thread: the engine ran the batch on one thread (see Engine::single_thread_runs()).
+  void batch(const std::string& model, int items, double inference_seconds, bool single_thread);
   void queue_depth(const std::string& model, size_t depth);
 
   std::string render() const;

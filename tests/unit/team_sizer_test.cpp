@@ -59,6 +59,16 @@ TEST(TeamSizer, DropsToOneThreadUnderContentionAndComesBack) {
   EXPECT_EQ(d.sizer.current(), 2);
 }
 
+// A server's runs are now and then preempted by its own gRPC threads: lone slow runs must not
+// bring probes forward, or the probes themselves cost throughput.
+TEST(TeamSizer, LoneSlowRunsDoNotBringProbesForward) {
+  Driver d(2);
+  int run = 0;
+  d.run_for(milliseconds(60'000), [&](int threads) { return (++run % 4 == 0 ? 3 : 1) * quiet(threads); });
+  EXPECT_EQ(d.sizer.current(), 2);
+  EXPECT_LE(d.probes, 3 + 60'000 / TeamSizer::kLongestWait.count() + 2);
+}
+
 TEST(TeamSizer, NeedsAClearWinToSwitch) {
   Driver d(2);
   // One thread only 5 % faster: within the margin, so the team stays.

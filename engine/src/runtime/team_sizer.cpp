@@ -29,16 +29,22 @@ void TeamSizer::record(int threads, double ms, Clock::time_point now) {
     const bool faster = ms < kMargin * typical_ms();
     wait_ = faster ? Clock::duration(kFirstProbe) : std::min<Clock::duration>(wait_ * 2, kLongestWait);
     next_probe_ = now + wait_;
+    settled_ms_ = faster ? 0 : typical_ms();
     if (!faster) return;
     current_ = threads;
     recent_count_ = recent_next_ = 0;
-  } else if (recent_count_ >= 3 && ms > 1.5 * typical_ms()) {
-    // Much slower than usual: the machine changed, so probe now rather than seconds from now.
-    next_probe_ = std::min(next_probe_, now);
   }
   recent_[recent_next_] = ms;
   recent_next_ = (recent_next_ + 1) % kRecent;
   recent_count_ = std::min(recent_count_ + 1, kRecent);
+  if (recent_count_ < kRecent) return;
+  if (settled_ms_ == 0) settled_ms_ = typical_ms();
+  // The typical run got much slower (a lone slow run does not move the median): the machine
+  // changed, so probe now rather than seconds from now.
+  if (typical_ms() > kSlowdown * settled_ms_) {
+    next_probe_ = std::min(next_probe_, now);
+    settled_ms_ = typical_ms();
+  }
 }
 
 void TeamSizer::abandon(int threads) {

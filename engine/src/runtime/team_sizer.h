@@ -7,7 +7,8 @@
 // that second process it kept 30 items/s, while two threads alone are 1.7x one thread. Which is
 // faster depends on what else runs, so it is measured as the plan runs: it keeps the team size
 // whose recent runs were fastest, and now and then times one run with the other size (a probe),
-// more often right after a change or a sudden slowdown, less often while the choice holds.
+// more often right after a change or when the typical run slows down, less often while the
+// choice holds.
 #pragma once
 
 #include <array>
@@ -34,7 +35,8 @@ class TeamSizer {
   int current() const;
   int64_t single_thread_runs() const;
 
-  static constexpr double kMargin = 0.9;  // a probe must be 10 % faster to win
+  static constexpr double kMargin = 0.9;    // a probe must be 10 % faster to win
+  static constexpr double kSlowdown = 1.5;  // a typical run this much slower brings a probe forward
   static constexpr std::chrono::milliseconds kFirstProbe{250}, kLongestWait{8000};
 
  private:
@@ -48,6 +50,7 @@ class TeamSizer {
   bool probing_ = false;
   std::array<double, kRecent> recent_{};
   int recent_count_ = 0, recent_next_ = 0;
+  double settled_ms_ = 0;  // the typical run when the size was last confirmed (0: not yet known)
   Clock::duration wait_ = kFirstProbe;
   Clock::time_point next_probe_{};
   int64_t single_runs_ = 0;
