@@ -284,11 +284,11 @@ grpc::ServerUnaryReactor* DetectionService::Benchmark(grpc::CallbackServerContex
     finish(registry_, reactor, model ? model->name() : "", "Benchmark", start, s);
     return reactor;
   }
-  // The benchmark runs as a task on the inference thread, pausing between its batches whenever
+  // The benchmark runs as a task on inference lane 0, pausing between its batches whenever
   // a batch of any model is due, so serving goes on. It stops early when the call is cancelled
   // (deadline, client gone) or the server shuts down, and the call token keeps the shutdown
   // waiting for it.
-  InferenceThread& inference = registry_.inference();
+  InferenceThreads& inference = registry_.inference();
   options.should_stop = [this, context] { return context->IsCancelled() || !registry_.calls().accepting(); };
   options.other_work_waiting = [&inference] { return inference.batch_due(); };
   options.do_other_work = [&inference] { inference.run_due_batches(); };

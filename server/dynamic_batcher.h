@@ -1,9 +1,10 @@
 // The dynamic batcher in front of a model's engines: items (one image or tensor each) queue up
 // and leave in batches of up to max_batch_size, each once it is full or its first item has
-// waited max_queue_delay. The server's InferenceThread takes the batches: it has every item write
-// its input into the batch (decoding images, in parallel on the engine's own threads, so
-// pre-processing never competes with inference for cores), runs the smallest engine that fits,
-// and hands each item its slice of the output (post-processing in parallel on the same threads).
+// waited max_queue_delay. The server's InferenceThreads take the batches, on one of their lanes:
+// the batcher has every item write its input into the batch (decoding images, in parallel on the
+// engine's own threads, so pre-processing never competes with inference for cores), runs the
+// smallest engine that fits, and hands each item its slice of the output (post-processing in
+// parallel on the same threads).
 #pragma once
 
 #include <chrono>
@@ -19,7 +20,7 @@
 
 namespace sparrow::server {
 
-class InferenceThread;
+class InferenceThreads;
 class Metrics;
 
 struct ItemResult {
@@ -41,7 +42,7 @@ struct BatchItem {
   std::function<bool()> cancelled;                                    // may be empty
   // On one of the engine's threads, concurrently with other items of the batch, as prepare.
   std::function<void(const ItemResult&)> done;
-  std::function<void(ItemFailure, const std::string& message)> failed;  // on the inference thread
+  std::function<void(ItemFailure, const std::string& message)> failed;  // on an inference lane
   std::chrono::steady_clock::time_point enqueued;
 };
 
@@ -52,11 +53,11 @@ struct BatcherOptions {
 
 class DynamicBatcher {
  public:
-  // `engines` hold increasing batch sizes; the last one's is the largest batch formed. `thread`
-  // runs the batches and must outlive the batcher.
+  // `engines` hold increasing batch sizes; the last one's is the largest batch formed. `threads`
+  // run the batches and must outlive the batcher.
   DynamicBatcher(std::string model, std::vector<std::shared_ptr<const Engine>> engines, BatcherOptions options,
-                 Metrics* metrics, InferenceThread& thread);
-  ~DynamicBatcher();  // detaches from the thread; drain() first if items may be queued
+                 Metrics* metrics, InferenceThreads& threads);
+  ~DynamicBatcher();  // detaches from the threads; drain() first if items may be queued
 
   // Claims room for n items before they are pre-processed.
   enum class Reservation { kReserved, kQueueFull, kDraining };
@@ -73,14 +74,14 @@ class DynamicBatcher {
   int64_t items_inferred() const;
 
  private:
-  friend class InferenceThread;
+  friend class InferenceThreads;
   // Under the thread's mutex: whether items are queued, and when their batch is due (its first
   // item's arrival if the batch is full or the batcher draining, max_queue_delay later if not).
   bool due(std::chrono::steady_clock::time_point* at) const;
   std::vector<BatchItem> take_batch();
   void ran(size_t items);
-  // Without the lock, on the inference thread.
-  void run(std::vector<BatchItem>& batch);
+  // Without the lock, on lane `lane` of the inference threads.
+  void run(std::vector<BatchItem>& batch, int lane);
   // The smallest engine whose batch holds `items`.
   size_t engine_index(size_t items) const;
 
@@ -88,15 +89,15 @@ class DynamicBatcher {
   const std::vector<std::shared_ptr<const Engine>> engines_;
   const BatcherOptions options_;
   Metrics* const metrics_;
-  InferenceThread& thread_;
-  // Reusable input and output tensors per engine: the inference thread is their only user.
-  std::vector<std::vector<Tensor>> inputs_, outputs_;
+  InferenceThreads& threads_;
+  // Reusable input and output tensors per lane and engine: a lane is their only user.
+  std::vector<std::vector<std::vector<Tensor>>> inputs_, outputs_;
 
-  // Guarded by thread_.mutex().
+  // Guarded by threads_.mutex().
   std::condition_variable drained_;
   std::deque<BatchItem> queue_;
   size_t reserved_ = 0;  // items reserved and not yet taken into a batch
-  size_t running_ = 0;   // items in the batch being run
+  size_t running_ = 0;   // items in the batches being run
   int64_t inferred_ = 0;
   bool draining_ = false;
 };

@@ -17,7 +17,7 @@ std::vector<int> batch_sizes_up_to(int max) {
 
 }  // namespace
 
-Model::Model(const ModelConfig& config, const yolo::DecodeOptions& decode, Metrics* metrics, InferenceThread& thread)
+Model::Model(const ModelConfig& config, const yolo::DecodeOptions& decode, Metrics* metrics, InferenceThreads& threads)
     : config_(config), path_(config.path.empty() ? yolo::default_model_path() : config.path) {
   std::vector<std::shared_ptr<const Engine>> engines;
   for (int batch : batch_sizes_up_to(config.max_batch_size)) {
@@ -34,7 +34,7 @@ Model::Model(const ModelConfig& config, const yolo::DecodeOptions& decode, Metri
   BatcherOptions b;
   b.max_queue_delay = std::chrono::microseconds(config.max_queue_delay_us);
   b.capacity = static_cast<size_t>(config.queue_capacity);
-  batcher_ = std::make_unique<DynamicBatcher>(config.name, std::move(engines), b, metrics, thread);
+  batcher_ = std::make_unique<DynamicBatcher>(config.name, std::move(engines), b, metrics, threads);
 }
 
 std::vector<int> Model::batch_sizes() const {
@@ -58,10 +58,11 @@ const Engine& Model::engine(int64_t batch_size) const {
   return detectors_.back()->engine();
 }
 
-void Model::warm_up() {
+void Model::warm_up(int lanes) {
   for (const auto& d : detectors_) {
     const TensorSpec& spec = d->engine().inputs()[0];
     d->engine().run({Tensor(spec.dtype, spec.shape)});
+    d->engine().reserve_concurrent_runs(lanes);
   }
   ready_ = true;
 }

@@ -13,14 +13,14 @@
 
 namespace sparrow::server {
 
-class InferenceThread;
+class InferenceThreads;
 class Metrics;
 
 class Model {
  public:
-  // Compiles the engines; throws sparrow::Error if the model cannot be served. `thread` runs its
-  // batches.
-  Model(const ModelConfig& config, const yolo::DecodeOptions& decode, Metrics* metrics, InferenceThread& thread);
+  // Compiles the engines; throws sparrow::Error if the model cannot be served. `threads` run
+  // its batches.
+  Model(const ModelConfig& config, const yolo::DecodeOptions& decode, Metrics* metrics, InferenceThreads& threads);
 
   const std::string& name() const { return config_.name; }
   const ModelConfig& config() const { return config_; }
@@ -31,8 +31,9 @@ class Model {
   yolo::NmsOptions default_nms() const;
   const Engine& engine(int64_t batch_size) const;  // the one compiled for that batch (largest if none)
 
-  // Runs every engine once so that the first request does not pay for page faults.
-  void warm_up();
+  // Runs every engine once so that the first request does not pay for page faults, and has it
+  // allocate the working memory of as many concurrent runs as there are inference lanes.
+  void warm_up(int lanes);
   bool ready() const { return ready_; }
 
  private:

@@ -1,15 +1,28 @@
 #include "model_registry.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <thread>
 
 namespace sparrow::server {
 
-ModelRegistry::ModelRegistry(const ServerConfig& config, Metrics* metrics) : config_(config), metrics_(metrics) {}
+namespace {
+
+// A lane per core the models may use: the largest team any model runs on.
+int inference_lanes(const ServerConfig& config) {
+  int lanes = 1;
+  for (const ModelConfig& m : config.models) lanes = std::max(lanes, m.num_cores > 0 ? m.num_cores : available_cores());
+  return lanes;
+}
+
+}  // namespace
+
+ModelRegistry::ModelRegistry(const ServerConfig& config, Metrics* metrics)
+    : config_(config), metrics_(metrics), inference_(inference_lanes(config_)) {}
 
 // Compiling and warming up start OpenMP regions, and libgomp would keep the calling thread's
-// pool of threads next to the inference thread's for good (see inference_thread.h); a thread
+// pool of threads next to lane 0's for good (see inference_threads.h); a thread
 // that ends takes its pool with it.
 void ModelRegistry::load() {
   std::exception_ptr error;
@@ -27,7 +40,7 @@ void ModelRegistry::load() {
 void ModelRegistry::load_models() {
   for (const ModelConfig& m : config_.models) {
     auto model = std::make_unique<Model>(m, yolo::DecodeOptions{config_.max_pixels}, metrics_, inference_);
-    model->warm_up();
+    model->warm_up(inference_.lanes());
     std::fprintf(stderr, "sparrow-server: model '%s' ready (%s, batch sizes up to %d)\n", m.name.c_str(),
                  model->path().c_str(), m.max_batch_size);
     models_[m.name] = std::move(model);

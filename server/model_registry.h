@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "call_tracker.h"
-#include "inference_thread.h"
+#include "inference_threads.h"
 #include "metrics.h"
 #include "model.h"
 #include "server_config.h"
@@ -28,10 +28,10 @@ class ModelRegistry {
   const std::string& default_name() const { return config_.models.front().name; }
 
   CallTracker& calls() { return calls_; }
-  InferenceThread& inference() { return inference_; }
+  InferenceThreads& inference() { return inference_; }
   Metrics& metrics() { return *metrics_; }
   const ServerConfig& config() const { return config_; }
-  // Stops accepting work, lets every batcher finish what it queued, and ends the inference thread.
+  // Stops accepting work, lets every batcher finish what it queued, and ends the inference threads.
   void drain();
 
  private:
@@ -39,7 +39,7 @@ class ModelRegistry {
 
   const ServerConfig config_;
   Metrics* const metrics_;
-  InferenceThread inference_;  // outlives the models' batchers
+  InferenceThreads inference_;  // outlives the models' batchers
   std::map<std::string, std::unique_ptr<Model>> models_;
   CallTracker calls_;
   std::atomic<bool> ready_{false};

@@ -61,11 +61,8 @@ TEST(ThreadTeam, OneThreadGivesTheWholeTeamsAnswer) {
   const std::shared_ptr<Plan> plan = runtime::compile_plan(std::move(g), o);
   const Tensor x = test::random_tensor({1, 3, 640, 640}, 7, 0, 1);
   std::vector<Tensor> team, single;
-  plan->team = std::make_unique<runtime::TeamSizer>(2, false);
-  plan->run({x}, team);
-  plan->team = std::make_unique<runtime::TeamSizer>(1, false);
-  plan->run({x}, single);
-  EXPECT_EQ(plan->team->single_thread_runs(), 1);
+  plan->run({x}, team, 2);
+  plan->run({x}, single, 1);
   ASSERT_EQ(team[0].bytes(), single[0].bytes());
   EXPECT_EQ(std::memcmp(team[0].data(), single[0].data(), team[0].bytes()), 0);
 }

@@ -252,7 +252,10 @@ def setUpModule():
         REFERENCE[batch] = (x, cli_output(x, batch))
     SERVER = ServerProcess([ARGS.server, "--host", "127.0.0.1", "--port", "0", "--metrics-port", "-1",
                             "--model", model_path(), "--max-message-bytes", str(MAX_MESSAGE_BYTES),
-                            "--queue-capacity", str(QUEUE_CAPACITY), "--allow-shared-memory"])
+                            "--queue-capacity", str(QUEUE_CAPACITY), "--allow-shared-memory",
+                            # One inference lane: requests run one batch at a time, first in, first
+                            # out, which the deadline test relies on.
+                            "--num-cores", "1"])
     unittest.addModuleCleanup(SERVER.stop)
     if not SERVER.listening.wait(60) or SERVER.port is None:
         raise RuntimeError("the server did not start listening:\n" + SERVER.log())
@@ -508,8 +511,8 @@ class KServeTest(unittest.TestCase):
         before = items()
         # Expired on arrival: a 15 MB request cannot arrive within 1 ms.
         self.assert_fails(grpc.StatusCode.DEADLINE_EXCEEDED, None, tensor_request(REFERENCE[3][0]), timeout=0.001)
-        # Expired in the queue: two batches of 8 keep the batcher busy; once the first has run,
-        # a request with a 100 ms deadline waits behind the second and is dropped unrun.
+        # Expired in the queue: two batches of 8 keep the one inference lane busy; once the first
+        # has run, a request with a 100 ms deadline waits behind the second and is dropped unrun.
         batches = metric("sparrow_inference_batches_total")
         bus = image_bytes("bus.jpg")
         blockers = [stub.ModelInfer.future(encoded_request([bus] * 8), timeout=120) for _ in range(2)]

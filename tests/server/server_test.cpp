@@ -26,6 +26,7 @@
 #include "sparrow/yolo/image_decoder.h"
 #include "sparrow/yolo/letterbox.h"
 #include "server/server_process.h"
+#include "sparrow/engine.h"
 #include "sparrow/v1/detection.grpc.pb.h"
 #include "sparrow/yolo/detector.h"
 #include "support/test_support.h"
@@ -117,6 +118,28 @@ class ServerTest : public ::testing::Test {
   static ServerProcess* server_;
 };
 ServerProcess* ServerTest::server_ = nullptr;
+
+// Under load every core runs a batch: a second full batch, sent with the first, does not wait
+// for the first to finish but starts on the next inference lane.
+TEST_F(ServerTest, BatchesRunSideBySideUnderLoad) {
+  if (available_cores() < 2) GTEST_SKIP() << "one core: one inference lane";
+  const std::string bus = test::read_binary_file(kBus);
+  v1::DetectResponse responses[2];
+  std::thread second([&] {
+    auto stub = v1::Detection::NewStub(server_->channel());
+    ASSERT_TRUE(detect(*stub, {bus, bus, bus, bus}, &responses[1]).ok());
+  });
+  auto stub = v1::Detection::NewStub(server_->channel());
+  ASSERT_TRUE(detect(*stub, {bus, bus, bus, bus}, &responses[0]).ok());
+  second.join();
+  const v1::Timings& a = responses[0].results(0).timings();
+  const v1::Timings& b = responses[1].results(0).timings();
+  const v1::Timings& later = a.queue_ms() < b.queue_ms() ? b : a;
+  const v1::Timings& earlier = a.queue_ms() < b.queue_ms() ? a : b;
+  EXPECT_LT(later.queue_ms(), earlier.queue_ms() + earlier.inference_ms())
+      << "the second batch waited for the first: queued " << later.queue_ms() << " ms, the first ran "
+      << earlier.inference_ms() << " ms after queueing " << earlier.queue_ms() << " ms";
+}
 
 TEST_F(ServerTest, DetectMatchesTheInProcessDetector) {
   auto stub = v1::Detection::NewStub(server_->channel());

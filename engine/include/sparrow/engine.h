@@ -66,6 +66,12 @@ struct PlanDescription {
 
 class Plan;
 
+// How many threads one run uses.
+enum class Threads {
+  kAdaptive,  // num_cores(), or one while that measures faster (the cores are contended)
+  kOne,       // one: for callers that run several batches side by side, a core each
+};
+
 // The cores this process may use: its affinity mask, capped by a cgroup CPU quota (containers).
 // What num_cores = 0 means.
 int available_cores();
@@ -85,18 +91,22 @@ class Engine {
   // The model's metadata_props (e.g. "names", "stride" of an ultralytics export).
   const std::map<std::string, std::string>& metadata() const;
 
-  // Runs one batch. Safe to call from several threads at once; each call uses num_cores()
-  // threads, or one while that measures faster (the cores are shared with another busy process).
-  std::vector<Tensor> run(const std::vector<Tensor>& inputs) const;
+  // Runs one batch. Safe to call from several threads at once.
+  std::vector<Tensor> run(const std::vector<Tensor>& inputs, Threads threads = Threads::kAdaptive) const;
   // The same, writing into `outputs`; tensors that already have the output's dtype and shape are
   // reused (no allocation, no page faults), others are replaced.
-  void run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs) const;
-  // Calls fn(i) for every i in [0, n), in parallel on as many threads as runs use now: work
+  void run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs,
+           Threads threads = Threads::kAdaptive) const;
+  // Calls fn(i) for every i in [0, n), in parallel on as many threads as such runs use now: work
   // around a run (decoding a batch's images, post-processing its items) shares the run's threads
   // instead of competing with them. Rethrows the first exception fn threw, after all calls.
-  void parallel_for(size_t n, const std::function<void(size_t)>& fn) const;
-  // Runs since load() that used one thread instead of num_cores().
+  void parallel_for(size_t n, const std::function<void(size_t)>& fn, Threads threads = Threads::kAdaptive) const;
+  // Adaptive runs since load() that used one thread because that measured faster.
   int64_t single_thread_runs() const;
+  // Allocates now the working memory of `runs` concurrent runs (arena and scratchpad each), which
+  // runs otherwise allocate when they first overlap: a server's memory then stops growing once
+  // it is ready.
+  void reserve_concurrent_runs(int runs) const;
 
   PlanDescription describe() const;
   // describe() plus the mean time of each layer over `iterations` runs.

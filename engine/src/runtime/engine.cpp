@@ -49,18 +49,20 @@ int64_t Engine::batch_size() const { return plan_->batch_size; }
 int Engine::num_cores() const { return plan_->num_cores; }
 const std::map<std::string, std::string>& Engine::metadata() const { return plan_->metadata; }
 
-std::vector<Tensor> Engine::run(const std::vector<Tensor>& inputs) const {
+std::vector<Tensor> Engine::run(const std::vector<Tensor>& inputs, Threads threads) const {
   std::vector<Tensor> outputs;
-  run(inputs, outputs);
+  run(inputs, outputs, threads);
   return outputs;
 }
 
-void Engine::run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs) const { plan_->run(inputs, outputs); }
+void Engine::run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs, Threads threads) const {
+  plan_->run(inputs, outputs, threads == Threads::kOne ? 1 : 0);
+}
 
-void Engine::parallel_for(size_t n, const std::function<void(size_t)>& fn) const {
+void Engine::parallel_for(size_t n, const std::function<void(size_t)>& fn, Threads threads) const {
   std::exception_ptr first;
   std::mutex mutex;
-  const runtime::ScopedTeam team(plan_->team->current());
+  const runtime::ScopedTeam team(threads == Threads::kOne ? 1 : plan_->team->current());
 #pragma omp parallel for schedule(dynamic, 1)
   for (size_t i = 0; i < n; ++i) {
     try {
@@ -75,6 +77,8 @@ void Engine::parallel_for(size_t n, const std::function<void(size_t)>& fn) const
 
 int64_t Engine::single_thread_runs() const { return plan_->team->single_thread_runs(); }
 
+void Engine::reserve_concurrent_runs(int runs) const { plan_->reserve_contexts(runs); }
+
 PlanDescription Engine::describe() const { return plan_->describe(); }
 
 PlanDescription Engine::profile(int iterations) const {
@@ -82,9 +86,10 @@ PlanDescription Engine::profile(int iterations) const {
   const std::vector<Tensor> inputs = runtime::random_inputs(plan_->inputs, 0);
   std::vector<Tensor> outputs;
   std::vector<double> step_ms(plan_->steps.size(), 0.0);
-  plan_->run(inputs, outputs, &step_ms);  // warm up: first runs pay for page faults and oneDNN's JIT caches
+  // The whole team, whatever the machine does, so that the times describe the layers.
+  plan_->run(inputs, outputs, plan_->num_cores, &step_ms);  // warm up: page faults, oneDNN's JIT caches
   std::fill(step_ms.begin(), step_ms.end(), 0.0);
-  for (int i = 0; i < iterations; ++i) plan_->run(inputs, outputs, &step_ms);
+  for (int i = 0; i < iterations; ++i) plan_->run(inputs, outputs, plan_->num_cores, &step_ms);
   PlanDescription d = plan_->describe();
   for (size_t i = 0; i < d.layers.size(); ++i) d.layers[i].time_ms = step_ms[i] / iterations;
   return d;

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 
 #include <oneapi/dnnl/dnnl.hpp>
 
@@ -40,10 +41,22 @@ std::unique_ptr<Plan::Context> Plan::acquire() const {
       return context;
     }
   }
+  return new_context();
+}
+
+std::unique_ptr<Plan::Context> Plan::new_context() const {
   auto context = std::make_unique<Context>();
   context->arena = aligned_buffer(arena_bytes);
   context->scratchpad = aligned_buffer(scratchpad_bytes);
+  // Touched now, so that the memory is resident from the start rather than when first run.
+  std::memset(context->arena.get(), 0, arena_bytes);
+  std::memset(context->scratchpad.get(), 0, scratchpad_bytes);
   return context;
+}
+
+void Plan::reserve_contexts(int count) const {
+  std::lock_guard<std::mutex> lock(pool_mutex_);
+  while (pool_.size() < static_cast<size_t>(count)) pool_.push_back(new_context());
 }
 
 void Plan::release(std::unique_ptr<Context> context) const {
@@ -72,7 +85,8 @@ void Plan::check_inputs(const std::vector<Tensor>& given) const {
   }
 }
 
-void Plan::run(const std::vector<Tensor>& given, std::vector<Tensor>& results, std::vector<double>* step_ms) const {
+void Plan::run(const std::vector<Tensor>& given, std::vector<Tensor>& results, int threads,
+               std::vector<double>* step_ms) const {
   check_inputs(given);
   results.resize(outputs.size());
   for (size_t i = 0; i < outputs.size(); ++i) {
@@ -83,13 +97,14 @@ void Plan::run(const std::vector<Tensor>& given, std::vector<Tensor>& results, s
   }
 
   std::unique_ptr<Context> context = acquire();
-  const int threads = step_ms ? num_cores : team->next();
+  const bool adaptive = threads == 0;
+  if (adaptive) threads = team->next();
   const auto start = std::chrono::steady_clock::now();
   try {
     const runtime::ScopedTeam scope(threads);
     execute_steps(*context, given, results, step_ms);
   } catch (const std::exception& e) {
-    if (!step_ms) team->abandon(threads);
+    if (adaptive) team->abandon(threads);
     release(std::move(context));
     if (dynamic_cast<const dnnl::error*>(&e)) {
       throw Error(ErrorCode::kInternal, std::string("oneDNN failed during run: ") + e.what());
@@ -97,7 +112,7 @@ void Plan::run(const std::vector<Tensor>& given, std::vector<Tensor>& results, s
     throw;
   }
   release(std::move(context));
-  if (!step_ms) {
+  if (adaptive) {
     team->record(threads, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
   }
 }

@@ -50,16 +50,19 @@ class Plan {
   // How many of the num_cores threads each run uses (all, or one while the cores are contended).
   std::unique_ptr<runtime::TeamSizer> team;
 
-  // Runs one batch into `outputs` (reusing tensors of the right dtype and shape). step_ms, when
-  // given, accumulates each step's time in milliseconds; such a run (a profile) always uses
-  // every core, so that its times describe the layers rather than the machine.
-  void run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs,
+  // Runs one batch into `outputs` (reusing tensors of the right dtype and shape) on `threads`
+  // threads (1 or num_cores; 0: as `team` chooses, and the run's time goes back to it). step_ms,
+  // when given, accumulates each step's time in milliseconds.
+  void run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs, int threads = 0,
            std::vector<double>* step_ms = nullptr) const;
   PlanDescription describe() const;
+  // Makes sure the pool holds `count` contexts, so that as many concurrent runs allocate nothing.
+  void reserve_contexts(int count) const;
 
  private:
   struct Context;
   std::unique_ptr<Context> acquire() const;
+  std::unique_ptr<Context> new_context() const;
   void release(std::unique_ptr<Context> context) const;
   void check_inputs(const std::vector<Tensor>& inputs) const;
   void execute_steps(Context& context, const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs,
