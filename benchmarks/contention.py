@@ -155,7 +155,8 @@ def main():
     p.add_argument("--warmup", type=float, default=2)
     p.add_argument("--hog-nice", type=int, default=0, help="niceness of the busy loop")
     p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--cases", default="engine,server,two-models")
+    p.add_argument("--cases", default="engine,server,two-models",
+                   help="comma-separated: quiet (the alone runs only), engine, server, two-models")
     p.add_argument("--out", default="contention.md")
     args = p.parse_args()
     cases = args.cases.split(",")
@@ -176,13 +177,14 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.rounds):
             print(f"round {r + 1} of {args.rounds}", flush=True)
-            if "engine" in cases:
+            if "quiet" in cases or "engine" in cases:
                 alone = {}
                 for setting in (adaptive, baseline, baseline, adaptive):
                     alone.setdefault(setting.name, []).append(engine_runs(args, tmp, setting, 1)[0])
                 quiet = {name: statistics.mean(v) for name, v in alone.items()}
                 for setting in (adaptive, baseline):
                     add("engine alone", setting.name, alone[setting.name], [quiet[adaptive.name]] * 2)
+            if "engine" in cases:
                 for setting in (adaptive, baseline):
                     add("engine pair (each)", setting.name, engine_runs(args, tmp, setting, 2),
                         [quiet[setting.name]] * 2)
