@@ -65,9 +65,12 @@ void DynamicBatcher::submit(BatchItem item) {
 
 // Items that hold a reservation but are not queued yet (being pre-processed) are waited for too.
 void DynamicBatcher::drain() {
-  std::unique_lock<std::mutex> lock(threads_.mutex());
-  draining_ = true;
+  {
+    std::lock_guard<std::mutex> lock(threads_.mutex());
+    draining_ = true;
+  }
   threads_.wake();
+  std::unique_lock<std::mutex> lock(threads_.mutex());
   drained_.wait(lock, [this] { return reserved_ == 0 && running_ == 0; });
 }
 
@@ -114,7 +117,7 @@ void DynamicBatcher::ran(size_t items) {
   drained_.notify_all();
 }
 
-void DynamicBatcher::run(std::vector<BatchItem>& batch, int lane) {
+void DynamicBatcher::run(std::vector<BatchItem>& batch, int lane, const std::function<void()>& inferred) {
   // Expired and cancelled items are answered now and never reach the engine.
   const auto now = std::chrono::system_clock::now();
   std::vector<BatchItem*> live;
@@ -164,9 +167,11 @@ void DynamicBatcher::run(std::vector<BatchItem>& batch, int lane) {
   try {
     engine.run(inputs, outputs_[lane][index], threads);
   } catch (const std::exception& e) {
+    inferred();
     for (size_t i : slots) live[i]->failed(ItemFailure::kEngineError, e.what());
     return;
   }
+  inferred();
   const double inference_ms = ms_between(start, Steady::now());
   metrics_->batch(model_, static_cast<int>(slots.size()), inference_ms / 1000,
                   lane == 0 && engine.single_thread_runs() > single_before);

@@ -80,8 +80,9 @@ class DynamicBatcher {
   bool due(std::chrono::steady_clock::time_point* at) const;
   std::vector<BatchItem> take_batch();
   void ran(size_t items);
-  // Without the lock, on lane `lane` of the inference threads.
-  void run(std::vector<BatchItem>& batch, int lane);
+  // Without the lock, on lane `lane` of the inference threads; calls inferred() once the engine
+  // has run, before the items' post-processing.
+  void run(std::vector<BatchItem>& batch, int lane, const std::function<void()>& inferred);
   // The smallest engine whose batch holds `items`.
   size_t engine_index(size_t items) const;
 

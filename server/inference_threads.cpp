@@ -29,18 +29,27 @@ bool InferenceThreads::run_task(std::function<void()> task) {
     if (stopping_) return false;
     tasks_.push_back(std::move(task));
   }
-  wake_.notify_all();
+  lead_wake_.notify_one();
   return true;
 }
 
-void InferenceThreads::wake() { wake_.notify_all(); }
+void InferenceThreads::wake() {
+  bool others = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    others = lead_running_batch_;
+  }
+  lead_wake_.notify_one();
+  if (others) others_wake_.notify_all();
+}
 
 void InferenceThreads::stop() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
   }
-  wake_.notify_all();
+  lead_wake_.notify_all();
+  others_wake_.notify_all();
   for (std::thread& t : threads_) {
     if (t.joinable()) t.join();
   }
@@ -63,12 +72,24 @@ bool InferenceThreads::run_one_due(std::unique_lock<std::mutex>& lock, int lane)
   DynamicBatcher* batcher = next_due(&due);
   if (!batcher || due > Steady::now()) return false;
   std::vector<BatchItem> batch = batcher->take_batch();
-  if (lane == 0) lead_running_batch_ = true;
-  wake_.notify_all();  // the other lanes may take the next batch meanwhile
+  if (lane == 0) {
+    lead_running_batch_ = true;
+    if (next_due(&due)) others_wake_.notify_all();  // one of them may take the next batch meanwhile
+  }
   lock.unlock();
-  batcher->run(batch, lane);
+  // Lane 0 counts as busy only while its engine runs: a request that arrives while it
+  // post-processes (the next one of a client sending one at a time) waits the millisecond for it
+  // rather than going to a one-thread lane.
+  bool cleared = false;
+  auto inferred = [&] {
+    if (lane != 0) return;
+    std::lock_guard<std::mutex> guard(mutex_);
+    lead_running_batch_ = false;
+    cleared = true;
+  };
+  batcher->run(batch, lane, inferred);
   lock.lock();
-  if (lane == 0) lead_running_batch_ = false;
+  if (lane == 0 && !cleared) lead_running_batch_ = false;  // the batch ended before inference
   batcher->ran(batch.size());
   return true;
 }
@@ -85,12 +106,12 @@ void InferenceThreads::run_due_batches() {
   }
 }
 
-void InferenceThreads::wait(std::unique_lock<std::mutex>& lock) {
+void InferenceThreads::wait(std::unique_lock<std::mutex>& lock, std::condition_variable& cv) {
   Steady::time_point due;
   if (next_due(&due)) {
-    wake_.wait_until(lock, due);
+    cv.wait_until(lock, due);
   } else {
-    wake_.wait(lock);
+    cv.wait(lock);
   }
 }
 
@@ -109,7 +130,7 @@ void InferenceThreads::lead_loop() {
     if (run_one_due(lock, 0)) continue;
     Steady::time_point due;
     if (stopping_ && !next_due(&due)) return;
-    wait(lock);
+    wait(lock, lead_wake_);
   }
 }
 
@@ -120,9 +141,9 @@ void InferenceThreads::one_thread_loop(int lane) {
     Steady::time_point due;
     if (stopping_ && !next_due(&due)) return;
     if (lead_running_batch_) {
-      wait(lock);
+      wait(lock, others_wake_);
     } else {
-      wake_.wait(lock);  // until lane 0 takes a batch
+      others_wake_.wait(lock);  // until lane 0 is busy and a batch is queued
     }
   }
 }

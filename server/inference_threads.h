@@ -42,7 +42,7 @@ class InferenceThreads {
   // For a running task: whether a batch is due, and running every batch that is due now.
   bool batch_due();
   void run_due_batches();
-  // Wakes the lanes: a batcher's queue changed.
+  // Wakes the lanes: a batcher's queue changed. Called without the mutex held.
   void wake();
   // Runs what is queued, then ends the threads. Batchers must be drained first.
   void stop();
@@ -59,11 +59,14 @@ class InferenceThreads {
   // Takes and runs the next due batch on `lane`; false if none is due now. Called and returns
   // with the lock held.
   bool run_one_due(std::unique_lock<std::mutex>& lock, int lane);
-  // Waits until a batch may be due or something changed.
-  void wait(std::unique_lock<std::mutex>& lock);
+  // Waits on `cv` until a batch may be due or it is notified.
+  void wait(std::unique_lock<std::mutex>& lock, std::condition_variable& cv);
 
   std::mutex mutex_;
-  std::condition_variable wake_;
+  // Lane 0 and the other lanes wait apart: a wake-up of a thread with nothing to do still takes
+  // a core from a running batch for a moment, so the other lanes are woken only when lane 0 is
+  // busy and a batch is queued.
+  std::condition_variable lead_wake_, others_wake_;
   std::vector<DynamicBatcher*> batchers_;
   std::deque<std::function<void()>> tasks_;
   bool lead_running_batch_ = false;  // lane 0 runs a batch: the other lanes may take one
