@@ -24,7 +24,7 @@ struct BenchmarkArgs {
   std::string export_json;
 };
 
-// How many layers ran on each kernel family ("onednn", "reference", ...).
+// How many layers ran on each kernel-table row ("f32-conv-onednn", "reference", ...).
 std::map<std::string, int> kernel_counts(const PlanDescription& d) {
   std::map<std::string, int> counts;
   for (const LayerInfo& layer : d.layers) counts[layer.kernel.substr(0, layer.kernel.find(':'))]++;
@@ -58,6 +58,7 @@ nlohmann::json to_json(const std::string& model, const BenchmarkResult& r, const
   j["num_cores"] = r.num_cores;
   j["num_streams"] = r.num_streams;
   j["isa"] = d.isa;
+  j["onednn_isa"] = d.onednn_isa;
   j["iterations"] = r.iterations;
   j["seconds_ran"] = r.seconds_ran;
   j["items_per_second"] = r.items_per_second;

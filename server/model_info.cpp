@@ -1,6 +1,15 @@
 #include "model_info.h"
 
 namespace sparrow::server {
+namespace {
+
+// Kernel names start with their data type ("qu8-conv-…", "f32-conv-onednn:…").
+bool int8_kernel(const std::string& kernel) {
+  const std::string dtype = kernel.substr(0, kernel.find('-'));
+  return dtype == "qu8" || dtype == "qs8" || dtype == "u8" || dtype == "s8";
+}
+
+}  // namespace
 
 void fill_engine_description(const PlanDescription& plan, v1::EngineDescription* out) {
   out->set_num_cores(plan.num_cores);
@@ -11,7 +20,7 @@ void fill_engine_description(const PlanDescription& plan, v1::EngineDescription*
     (*out->mutable_kernels())[layer.kernel]++;
     if (layer.kernel.find("sparse") != std::string::npos) {
       ++sparse;
-    } else if (layer.kernel.find("int8") != std::string::npos) {
+    } else if (int8_kernel(layer.kernel)) {
       ++int8;
     } else if (layer.kernel.rfind("reference", 0) == 0) {
       ++reference;

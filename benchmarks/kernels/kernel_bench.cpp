@@ -446,7 +446,7 @@ Compiled& compile(const Problem& p, bool optimized) {
       std::cerr << "kernel_bench: note: " << key << ": " << p.flop / 1e9 << " GFLOP counted here, " << layer.gflop
                 << " by the engine\n";
     }
-    if (optimized && layer.kernel.rfind("onednn", 0) != 0) {
+    if (optimized && layer.kernel.find("-onednn") == std::string::npos) {
       std::cerr << "kernel_bench: note: " << key << " runs on '" << layer.kernel << "', not oneDNN\n";
     }
   } else {
@@ -521,6 +521,10 @@ std::string dispatched_isa() {
 
 }  // namespace
 
+namespace sparrow::bench {
+void register_x8_lut_benchmarks();  // x8_lut_bench.cpp
+}
+
 int main(int argc, char** argv) {
   const char* env_shapes = std::getenv("SPARROW_SHAPES");
   const std::string shapes = env_shapes && *env_shapes ? env_shapes : SPARROW_KERNEL_SHAPES;
@@ -533,6 +537,7 @@ int main(int argc, char** argv) {
     mark_conv_references(problems, convs);
     for (Problem& p : other_problems()) problems.push_back(std::move(p));
     for (const Problem& p : problems) register_problem(p);
+    sparrow::bench::register_x8_lut_benchmarks();
     benchmark::AddCustomContext("sparrow_shapes", shapes);
     benchmark::AddCustomContext("sparrow_cores", std::to_string(bench_cores()));
     benchmark::AddCustomContext("sparrow_isa", dispatched_isa());

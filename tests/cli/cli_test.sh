@@ -53,7 +53,7 @@ t = open('$work/run.txt').read(); assert t == 'output: float32 1x25200x85\\n', t
 
 expect_ok describe_profile "$sparrow" describe "$model" --profile --iterations 2
 # The model's path first; each column starts where its heading does, however long its entries
-# (kernel names run to "onednn:brgconv_1x1:avx512_core").
+# (kernel names run to "f32-conv-onednn:brgconv_1x1:avx512_core").
 expect_ok describe_text sh -c "'$sparrow' describe '$model' > '$work/describe.txt'"
 check_py describe_columns_aligned "
 lines = open('$work/describe.txt').read().splitlines()
@@ -85,6 +85,21 @@ expect_ok benchmark_dynamic_default_size "$sparrow" benchmark "$dynamic" --time 
 # Refused by name before any kernel is made (that took 13 s of CPU); more than any machine here has.
 expect_fail describe_absurd_input "input 'images' \(1x3x100000x100000 float32\) takes 111.76 GiB" \
   "$sparrow" describe "$shared/models/yolov5n-dynamic.onnx" --input-shape images=1x3x100000x100000
+
+# The environment variables that force kernel paths name what is wrong with them.
+expect_fail bad_isa "SPARROW_ISA=avx9000: not an instruction set Sparrow knows; use one of scalar, avx2" \
+  env SPARROW_ISA=avx9000 "$sparrow" describe "$model"
+expect_fail bad_kernels "SPARROW_KERNELS: 'f32-cnov' matches no kernel" env SPARROW_KERNELS=f32-cnov "$sparrow" describe "$model"
+# A forced ISA is logged, and the plan reports it; forcing one row leaves the rest on reference kernels.
+expect_ok forced_isa sh -c "SPARROW_ISA=avx2 '$sparrow' describe '$model' > '$work/avx2.txt' 2> '$work/avx2.err'"
+check_py forced_isa_logged "
+assert 'kernels for avx2' in open('$work/avx2.err').read()
+assert 'ISA avx2 (SPARROW_ISA) (oneDNN avx2)' in open('$work/avx2.txt').read()"
+expect_ok forced_row sh -c "SPARROW_KERNELS=f32-conv-onednn '$sparrow' describe '$model' > '$work/conv_only.txt'"
+check_py forced_row_only "
+rows = [l.split() for l in open('$work/conv_only.txt').read().splitlines()[3:] if l[:4].strip().isdigit()]
+kernels = {r[2].split(':')[0] for r in rows}
+assert {'f32-conv-onednn', 'reference'} <= kernels <= {'f32-conv-onednn', 'reference', 'x-reorder-onednn', 'x-copy-memcpy'}, kernels"
 
 expect_ok detect_json sh -c "'$sparrow' detect '$model' '$shared/data/images/bus.jpg' --json > '$work/det.json'"
 check_py detect_json_fields "

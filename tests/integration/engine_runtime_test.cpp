@@ -162,7 +162,7 @@ TEST(EngineRuntime, DescribeListsKernelsAndLayouts) {
     EXPECT_FALSE(l.layout.empty()) << l.name;
     if (l.op.rfind("Conv", 0) == 0) {
       ++convs;
-      EXPECT_EQ(l.kernel.rfind("onednn:", 0), 0u) << l.name << " ran on " << l.kernel;
+      EXPECT_EQ(l.kernel.rfind("f32-conv-onednn:", 0), 0u) << l.name << " ran on " << l.kernel;
       EXPECT_GT(l.gflop, 0) << l.name;
     }
   }

@@ -19,6 +19,12 @@ struct TensorSpec {
   Shape shape;
 };
 
+// How a node's kernel is chosen among the kernel-table rows that accept it.
+enum class KernelPolicy {
+  kFirst,    // the first in table order (each op's rows are in order of preference)
+  kFastest,  // the fastest, each timed on the node's compiled shape
+};
+
 struct CompileOptions {
   // Overrides for the first input's dims (N, and H, W of an NCHW image input). 0 keeps the
   // model's own value; a dynamic batch defaults to 1, a dynamic height or width to 640
@@ -36,6 +42,11 @@ struct CompileOptions {
   int num_cores = 0;
   // false runs everything on the plain reference kernels: the oracle for differential tests.
   bool optimized_kernels = true;
+  // Which kernel-table rows may run, by name: comma-separated patterns, '*' any characters,
+  // "-pattern" denies (e.g. "f32-conv-*,-*-onednn"). Empty means the SPARROW_KERNELS variable's
+  // value, and every row when that is unset too. Reference kernels remain the fallback.
+  std::string kernels;
+  KernelPolicy kernel_policy = KernelPolicy::kFirst;
   // Upper bound on the memory of one run (inputs, activations, outputs); 0 means what this
   // process can still get: the smaller of its cgroup's memory limit left and MemAvailable.
   size_t max_memory_bytes = 0;
@@ -45,7 +56,9 @@ struct CompileOptions {
 struct LayerInfo {
   std::string name;    // the ONNX node name(s) it came from
   std::string op;      // op after fusion, e.g. "Conv+SiLU+Add"
-  std::string kernel;  // implementation, e.g. "onednn:jit:avx512_core" or "reference"
+  // kernel-table row, then the implementation within it where there is a choice:
+  // "f32-conv-onednn:brgconv_1x1:avx512_core", "x-concat-memcpy", "reference"
+  std::string kernel;
   std::string layout;  // output memory layout, e.g. "nChw16c" or "plain"
   std::vector<Shape> input_shapes;
   std::vector<Shape> output_shapes;
@@ -56,7 +69,8 @@ struct LayerInfo {
 struct PlanDescription {
   int num_cores = 0;
   int64_t batch_size = 0;
-  std::string isa;            // the CPU instruction set the kernels dispatched to
+  std::string isa;            // Sparrow's kernels' instruction set, e.g. "avx512vbmi" (kernels/isa.h)
+  std::string onednn_isa;     // oneDNN's, e.g. "avx512_core_bf16"
   size_t arena_bytes = 0;     // activation memory of one concurrent run
   size_t constant_bytes = 0;  // weights as packed for the kernels
   std::vector<LayerInfo> layers;

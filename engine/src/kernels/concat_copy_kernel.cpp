@@ -53,7 +53,6 @@ class ConcatCopyKernel final : public Kernel {
     }
   }
 
-  std::string name() const override { return "sparrow:concat_copy"; }
 
  private:
   // One row per input: split each into chunks so that every thread copies.

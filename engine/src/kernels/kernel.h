@@ -30,8 +30,9 @@ class Kernel {
  public:
   virtual ~Kernel() = default;
   virtual void execute(const KernelArgs& args, ExecContext& ctx) const = 0;
-  // Implementation name for describe(), e.g. "onednn:jit:avx512_core" or "reference".
-  virtual std::string name() const = 0;
+  // Which implementation within its kernel-table row runs, for describe(): oneDNN's choice
+  // ("brgconv_1x1:avx512_core"); empty for kernels that are the whole of their row.
+  virtual std::string implementation() const { return {}; }
   virtual size_t scratchpad_bytes() const { return 0; }
   // Memory the kernel holds for packed constants (weights).
   virtual size_t constant_bytes() const { return 0; }

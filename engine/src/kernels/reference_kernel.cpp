@@ -18,8 +18,6 @@ class ReferenceKernel final : public Kernel {
     def_->evaluate(node_, in, out);
   }
 
-  std::string name() const override { return "reference"; }
-
  private:
   static ops::TensorView view_of(const graph::Value& v) { return {v.dtype, v.shape, nullptr}; }
 

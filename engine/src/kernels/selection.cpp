@@ -1,38 +1,8 @@
 #include "kernels/selection.h"
 
-#include <map>
-
 #include "kernels/reference_kernel.h"
 
 namespace sparrow::kernels {
-
-std::vector<Candidate> candidates_for(const std::string& op) {
-  static const std::map<std::string, std::vector<Candidate>> table = {
-      {"Conv", {select_onednn_conv}},
-      {"ConvTranspose", {select_onednn_deconv}},
-      {"MaxPool", {select_onednn_pool}},
-      {"Resize", {select_onednn_resample}},
-      {"Upsample", {select_onednn_resample}},
-      {"Concat", {select_concat_copy, select_onednn_concat}},
-      {"Sigmoid", {select_onednn_eltwise}},
-      {"Relu", {select_onednn_eltwise}},
-      {"Silu", {select_onednn_eltwise}},
-      {"Add", {select_onednn_binary}},
-      {"Sub", {select_onednn_binary}},
-      {"Mul", {select_onednn_binary}},
-      {"Div", {select_onednn_binary}},
-      {"Pow", {select_onednn_eltwise}},
-      {"Transpose", {select_onednn_transpose}},
-      {"Slice", {select_onednn_slice}},
-      {"Split", {select_onednn_slice}},
-      {"Reshape", {select_view}},
-      {"Flatten", {select_view}},
-      {"Squeeze", {select_view}},
-      {"Unsqueeze", {select_view}},
-  };
-  auto it = table.find(op);
-  return it == table.end() ? std::vector<Candidate>{} : it->second;
-}
 
 Selection select_reference(const SelectContext& ctx) {
   Selection s;

@@ -1,7 +1,7 @@
-// Kernel selection: for each node an ordered list of candidate implementations, best first. A
-// candidate either declines (saying why, for --verbose) or returns a compiled kernel together with
-// the memory layouts it needs for its inputs and produces for its outputs. The reference kernel
-// is always last and always accepts.
+// Kernel selection: a candidate (the select function of a kernel_table.h row) either declines,
+// saying why (for SPARROW_VERBOSE), or returns a compiled kernel together with the memory
+// layouts it needs for its inputs and produces for its outputs. The reference kernel is the
+// fallback when every row declines, and always accepts.
 #pragma once
 
 #include <memory>
@@ -44,8 +44,6 @@ struct Selection {
 
 using Candidate = std::optional<Selection> (*)(const SelectContext& ctx, std::string& why_not);
 
-// The ordered candidates for an op, without the reference fallback.
-std::vector<Candidate> candidates_for(const std::string& op);
 // The reference fallback: plain layouts everywhere.
 Selection select_reference(const SelectContext& ctx);
 

@@ -1,4 +1,4 @@
-// Optimised graph -> Plan: picks a kernel per node from its ordered candidates, inserts reorders
+// Optimised graph -> Plan: picks a kernel per node from the kernel table's rows, inserts reorders
 // where a consumer needs another layout than its producer made, binds graph outputs to the
 // caller's tensors, lets residual convs accumulate in place, and packs intermediates into one arena.
 #include <algorithm>
@@ -7,8 +7,11 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
-#include "kernels/selection.h"
+#include "kernels/isa.h"
+#include "kernels/kernel_filter.h"
+#include "kernels/kernel_table.h"
 #include "ops/fused_attrs.h"
+#include "runtime/kernel_timer.h"
 #include "runtime/machine_info.h"
 #include "runtime/memory_planner.h"
 #include "runtime/plan.h"
@@ -57,10 +60,32 @@ bool adaptive_threads() {
   return !(v && std::string(v) == "0");
 }
 
+// "f32-conv-onednn:brgconv_1x1:avx512_core": the row, then what ran within it.
+std::string kernel_label(const std::string& row, const kernels::Kernel& kernel) {
+  const std::string impl = kernel.implementation();
+  return impl.empty() ? row : row + ":" + impl;
+}
+
+kernels::KernelFilter kernel_filter(const CompileOptions& options) {
+  std::vector<std::string> names;
+  for (const kernels::KernelRow& row : kernels::kernel_table()) names.push_back(row.name);
+  if (!options.kernels.empty()) return kernels::KernelFilter::parse(options.kernels, names, "CompileOptions::kernels");
+  const char* env = std::getenv("SPARROW_KERNELS");
+  return kernels::KernelFilter::parse(env ? env : "", names, "SPARROW_KERNELS");
+}
+
+struct Chosen {
+  std::string row;
+  kernels::Selection selection;
+};
+
 class Compiler {
  public:
-  Compiler(graph::Graph g, const CompileOptions& options) : g_(std::move(g)), options_(options) {
+  Compiler(graph::Graph g, const CompileOptions& options)
+      : g_(std::move(g)), options_(options), filter_(kernel_filter(options)) {
     plan_ = std::make_shared<Plan>();
+    // Decides the process's ISA (and caps oneDNN's) before any primitive exists.
+    plan_->isa = kernels::process_isa_name();
     value_buffers_.resize(g_.values.size());
     plan_->num_cores = options.num_cores > 0 ? options.num_cores : available_cores();
     plan_->team = std::make_unique<TeamSizer>(plan_->num_cores, adaptive_threads());
@@ -133,7 +158,7 @@ class Compiler {
     step.outputs = {dst};
     step.info.name = g_.values[value].name;
     step.info.op = "Reorder";
-    step.info.kernel = step.kernel->name();
+    step.info.kernel = kernel_label("x-reorder-onednn", *step.kernel);
     step.info.layout = kernels::layout_name(layout);
     step.info.input_shapes = {src.shape};
     step.info.output_shapes = {src.shape};
@@ -142,21 +167,51 @@ class Compiler {
     return dst;
   }
 
-  kernels::Selection select(const kernels::SelectContext& ctx) {
+  // Every row that fits the node and passes the filter is asked in table order; under kFirst
+  // the first that accepts wins, under kFastest every acceptor is timed.
+  Chosen select(const kernels::SelectContext& ctx) {
+    std::vector<Chosen> accepted;
     if (options_.optimized_kernels) {
-      for (kernels::Candidate candidate : kernels::candidates_for(ctx.node.op)) {
-        std::string why_not;
-        try {
-          if (auto chosen = candidate(ctx, why_not)) return std::move(*chosen);
-        } catch (const dnnl::error& e) {
-          why_not = std::string("oneDNN: ") + e.what();
-        } catch (const Error& e) {
-          why_not = e.what();
+      for (const kernels::KernelRow& row : kernels::kernel_table()) {
+        if (!kernels::row_fits(row, ctx) || !filter_.allows(row.name)) continue;
+        if (auto s = try_row(row, ctx)) {
+          accepted.push_back({row.name, std::move(*s)});
+          if (options_.kernel_policy == KernelPolicy::kFirst) break;
         }
-        if (verbose()) std::fprintf(stderr, "sparrow: %s: candidate declined: %s\n", ctx.node.label().c_str(), why_not.c_str());
       }
     }
-    return kernels::select_reference(ctx);
+    if (accepted.empty()) return {"reference", kernels::select_reference(ctx)};
+    return accepted.size() == 1 ? std::move(accepted[0]) : fastest(std::move(accepted), ctx);
+  }
+
+  std::optional<kernels::Selection> try_row(const kernels::KernelRow& row, const kernels::SelectContext& ctx) {
+    std::string why_not;
+    try {
+      if (auto chosen = row.select(ctx, why_not)) return chosen;
+    } catch (const dnnl::error& e) {
+      why_not = std::string("oneDNN: ") + e.what();
+    } catch (const Error& e) {
+      why_not = e.what();
+    }
+    if (verbose()) std::fprintf(stderr, "sparrow: %s: %s declined: %s\n", ctx.node.label().c_str(), row.name.c_str(), why_not.c_str());
+    return std::nullopt;
+  }
+
+  // Kernel time only: reorders a candidate's layouts would add around it are not counted.
+  Chosen fastest(std::vector<Chosen> accepted, const kernels::SelectContext& ctx) {
+    size_t best = 0;
+    double best_ms = 0;
+    for (size_t i = 0; i < accepted.size(); ++i) {
+      // Views run no kernel: nothing can be faster.
+      if (!accepted[i].selection.kernel) return std::move(accepted[i]);
+      const double ms = time_selection(accepted[i].selection, ctx);
+      if (verbose()) std::fprintf(stderr, "sparrow: %s: %s takes %.3f ms\n", ctx.node.label().c_str(), accepted[i].row.c_str(), ms);
+      if (i == 0 || ms < best_ms) {
+        best = i;
+        best_ms = ms;
+      }
+    }
+    return std::move(accepted[best]);
   }
 
   void lower(const graph::Node& node) {
@@ -166,7 +221,8 @@ class Compiler {
       const bool has_buffer = node.has_input(i) && !value_buffers_[node.inputs[i]].empty();
       ctx.available.push_back(has_buffer ? buffers_[value_buffers_[node.inputs[i]][0]].layout : Layout::plain());
     }
-    kernels::Selection sel = select(ctx);
+    Chosen chosen = select(ctx);
+    kernels::Selection& sel = chosen.selection;
 
     std::vector<int> in;
     for (size_t i = 0; i < node.inputs.size(); ++i) {
@@ -193,7 +249,7 @@ class Compiler {
     }
     step.info.name = node.name;
     step.info.op = op_label(node);
-    step.info.kernel = sel.kernel->name();
+    step.info.kernel = kernel_label(chosen.row, *sel.kernel);
     step.info.layout = kernels::layout_name(sel.output_layouts[0]);
     step.info.gflop = sel.gflop;
     step.accumulates_input = sel.accumulates_input;
@@ -226,7 +282,7 @@ class Compiler {
       step.outputs = {new_buffer(new_storage(Kind::kOutput, static_cast<int>(i), bytes), 0, v.dtype, v.shape, Layout::plain())};
       step.info.name = plan_->outputs.back().name;
       step.info.op = "Copy";
-      step.info.kernel = step.kernel->name();
+      step.info.kernel = "x-copy-memcpy";
       step.info.layout = "plain";
       step.info.input_shapes = step.info.output_shapes = {v.shape};
       steps_.push_back(std::move(step));
@@ -309,7 +365,7 @@ class Compiler {
       plan_->steps.push_back(std::move(step));
     }
     plan_->metadata = g_.metadata;
-    plan_->isa = cpu_isa_name();
+    plan_->onednn_isa = cpu_isa_name();
     check_memory();
   }
 
@@ -334,6 +390,7 @@ class Compiler {
 
   graph::Graph g_;
   const CompileOptions& options_;
+  kernels::KernelFilter filter_;
   std::shared_ptr<Plan> plan_;
   std::vector<Buffer> buffers_;
   std::vector<std::vector<int>> value_buffers_;

@@ -152,6 +152,7 @@ PlanDescription Plan::describe() const {
   d.num_cores = num_cores;
   d.batch_size = batch_size;
   d.isa = isa;
+  d.onednn_isa = onednn_isa;
   d.arena_bytes = arena_bytes;
   for (const Tensor& t : constants) d.constant_bytes += t.bytes();
   for (const Step& step : steps) {

@@ -44,7 +44,7 @@ class Plan {
   size_t scratchpad_bytes = 0;
   int num_cores = 1;
   int64_t batch_size = 1;
-  std::string isa;
+  std::string isa, onednn_isa;
   std::vector<TensorSpec> inputs, outputs;
   std::map<std::string, std::string> metadata;
   // How many of the num_cores threads each run uses (all, or one while the cores are contended).

@@ -31,7 +31,7 @@ class MultiReorderKernel final : public Kernel {
       parts_[i].reorder.execute(*ctx.stream, src, dst);
     }
   }
-  std::string name() const override { return name_; }
+  std::string implementation() const override { return name_; }
 
  private:
   std::vector<Part> parts_;
@@ -44,7 +44,6 @@ class CopyKernel final : public Kernel {
   void execute(const KernelArgs& args, ExecContext&) const override {
     if (bytes_) std::memcpy(args.outputs[0], args.inputs[0], bytes_);
   }
-  std::string name() const override { return "memcpy"; }
 
  private:
   size_t bytes_;

@@ -17,7 +17,7 @@ dnnl::primitive_attr default_attr() {
 }
 
 std::string implementation_name(const dnnl::primitive_desc_base& pd) {
-  return std::string("onednn:") + pd.impl_info_str();
+  return pd.impl_info_str();
 }
 
 PrimitiveKernel::PrimitiveKernel(dnnl::primitive primitive, const dnnl::primitive_desc_base& pd,

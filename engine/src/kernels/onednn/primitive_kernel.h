@@ -34,7 +34,7 @@ class PrimitiveKernel final : public Kernel {
   void accumulate_into_output(int input_index) { accumulate_input_ = input_index; }
 
   void execute(const KernelArgs& args, ExecContext& ctx) const override;
-  std::string name() const override { return name_; }
+  std::string implementation() const override { return name_; }
   size_t scratchpad_bytes() const override { return scratchpad_.get_size(); }
   size_t constant_bytes() const override;
 
@@ -47,7 +47,7 @@ class PrimitiveKernel final : public Kernel {
   int accumulate_input_ = -1;
 };
 
-// "onednn:" + the implementation oneDNN picked (e.g. "onednn:jit:avx512_core").
+// The implementation oneDNN picked, e.g. "jit:avx512_core".
 std::string implementation_name(const dnnl::primitive_desc_base& pd);
 
 // Constant data copied into a new memory of `desc` (reordered from plain row-major `plain`).

@@ -1,0 +1,50 @@
+#include "kernels/kernel_table.h"
+
+namespace sparrow::kernels {
+namespace {
+
+constexpr DType kF32 = DType::kFloat32;
+constexpr DType kU8 = DType::kUint8;
+
+}  // namespace
+
+const std::vector<KernelRow>& kernel_table() {
+  static const std::vector<KernelRow> table = {
+      {"f32-conv-onednn", "Conv", {kF32}, Isa::kScalar, select_onednn_conv},
+      {"f32-deconv-onednn", "ConvTranspose", {kF32}, Isa::kScalar, select_onednn_deconv},
+      {"f32-maxpool-onednn", "MaxPool", {kF32}, Isa::kScalar, select_onednn_pool},
+      {"u8-maxpool-onednn", "MaxPool", {kU8}, Isa::kScalar, select_onednn_pool},
+      {"f32-resize-onednn", "Resize", {kF32}, Isa::kScalar, select_onednn_resample},
+      {"u8-resize-onednn", "Resize", {kU8}, Isa::kScalar, select_onednn_resample},
+      {"f32-upsample-onednn", "Upsample", {kF32}, Isa::kScalar, select_onednn_resample},
+      {"u8-upsample-onednn", "Upsample", {kU8}, Isa::kScalar, select_onednn_resample},
+      {"x-concat-memcpy", "Concat", {}, Isa::kScalar, select_concat_copy},
+      {"x-concat-onednn", "Concat", {}, Isa::kScalar, select_onednn_concat},
+      {"f32-sigmoid-onednn", "Sigmoid", {kF32}, Isa::kScalar, select_onednn_eltwise},
+      {"f32-relu-onednn", "Relu", {kF32}, Isa::kScalar, select_onednn_eltwise},
+      {"f32-silu-onednn", "Silu", {kF32}, Isa::kScalar, select_onednn_eltwise},
+      {"f32-pow-onednn", "Pow", {kF32, kF32}, Isa::kScalar, select_onednn_eltwise},
+      {"f32-add-onednn", "Add", {kF32, kF32}, Isa::kScalar, select_onednn_binary},
+      {"f32-sub-onednn", "Sub", {kF32, kF32}, Isa::kScalar, select_onednn_binary},
+      {"f32-mul-onednn", "Mul", {kF32, kF32}, Isa::kScalar, select_onednn_binary},
+      {"f32-div-onednn", "Div", {kF32, kF32}, Isa::kScalar, select_onednn_binary},
+      {"x-transpose-onednn", "Transpose", {}, Isa::kScalar, select_onednn_transpose},
+      {"x-slice-onednn", "Slice", {}, Isa::kScalar, select_onednn_slice},
+      {"x-split-onednn", "Split", {}, Isa::kScalar, select_onednn_slice},
+      {"x-reshape-view", "Reshape", {}, Isa::kScalar, select_view},
+      {"x-flatten-view", "Flatten", {}, Isa::kScalar, select_view},
+      {"x-squeeze-view", "Squeeze", {}, Isa::kScalar, select_view},
+      {"x-unsqueeze-view", "Unsqueeze", {}, Isa::kScalar, select_view},
+  };
+  return table;
+}
+
+bool row_fits(const KernelRow& row, const SelectContext& ctx) {
+  if (row.op != ctx.node.op) return false;
+  for (size_t i = 0; i < row.input_dtypes.size(); ++i) {
+    if (!ctx.has_input(i) || ctx.input(i).dtype != row.input_dtypes[i]) return false;
+  }
+  return isa_available(row.isa);
+}
+
+}  // namespace sparrow::kernels

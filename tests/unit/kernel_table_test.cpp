@@ -1,0 +1,108 @@
+// The kernel table and the filter that forces rows: names, lookup, bad filters, and the policy
+// that times every candidate.
+#include <gtest/gtest.h>
+
+#include <regex>
+#include <set>
+
+#include "kernels/kernel_filter.h"
+#include "kernels/kernel_table.h"
+#include "ops/op_registry.h"
+#include "sparrow/engine.h"
+#include "support/onnx_builder.h"
+#include "support/test_support.h"
+
+namespace sparrow {
+namespace {
+
+using kernels::glob_match;
+using kernels::KernelFilter;
+using test::Attr;
+using test::OnnxBuilder;
+
+TEST(KernelTable, RowNamesAreUniqueAndSayDtypeOpAndImplementation) {
+  const std::regex form("(f32|qu8|qs8|u8|s8|x8|x)-[a-z0-9]+(-[a-z0-9]+)+");
+  std::set<std::string> seen;
+  for (const kernels::KernelRow& row : kernels::kernel_table()) {
+    EXPECT_TRUE(std::regex_match(row.name, form)) << row.name;
+    EXPECT_TRUE(seen.insert(row.name).second) << row.name << " twice";
+    EXPECT_NE(ops::find_op(row.op), nullptr) << row.name << " implements unknown op " << row.op;
+    EXPECT_NE(row.select, nullptr) << row.name;
+  }
+}
+
+TEST(KernelFilter, GlobMatch) {
+  EXPECT_TRUE(glob_match("f32-conv-onednn", "f32-conv-onednn"));
+  EXPECT_TRUE(glob_match("*", "anything"));
+  EXPECT_TRUE(glob_match("f32-*", "f32-conv-onednn"));
+  EXPECT_TRUE(glob_match("*-onednn", "x-concat-onednn"));
+  EXPECT_TRUE(glob_match("*conv*", "f32-deconv-onednn"));
+  EXPECT_TRUE(glob_match("a*b*c", "aXbYbZc"));
+  EXPECT_FALSE(glob_match("f32-conv", "f32-conv-onednn"));
+  EXPECT_FALSE(glob_match("*-memcpy", "x-concat-onednn"));
+  EXPECT_FALSE(glob_match("a*b*c", "aXbYc-"));
+}
+
+TEST(KernelFilter, DenyWinsAndAllowRestricts) {
+  const std::vector<std::string> known = {"f32-conv-onednn", "x-concat-memcpy", "x-concat-onednn"};
+  const KernelFilter all = KernelFilter::parse("", known, "test");
+  for (const std::string& k : known) EXPECT_TRUE(all.allows(k));
+  const KernelFilter deny = KernelFilter::parse("-x-concat-memcpy", known, "test");
+  EXPECT_FALSE(deny.allows("x-concat-memcpy"));
+  EXPECT_TRUE(deny.allows("x-concat-onednn"));
+  const KernelFilter allow = KernelFilter::parse("x-concat-*,-*-memcpy", known, "test");
+  EXPECT_TRUE(allow.allows("x-concat-onednn"));
+  EXPECT_FALSE(allow.allows("x-concat-memcpy"));
+  EXPECT_FALSE(allow.allows("f32-conv-onednn"));
+}
+
+std::string concat_model() {
+  OnnxBuilder b;
+  b.input("a", DType::kFloat32, {2, 3, 4}).input("b", DType::kFloat32, {2, 5, 4});
+  b.node("Concat", {"a", "b"}, {"y"}, {Attr::Int("axis", 1)}).output("y");
+  return b.bytes();
+}
+
+TEST(KernelFilter, BadSpecsAreRefusedByName) {
+  CompileOptions o;
+  o.kernels = "f32-cnov-*";
+  test::expect_error([&] { Engine::load_from_bytes(concat_model(), o); }, ErrorCode::kInvalidArgument,
+                     {"CompileOptions::kernels", "'f32-cnov-*' matches no kernel"});
+  o.kernels = "x-concat-memcpy,,f32-*";
+  test::expect_error([&] { Engine::load_from_bytes(concat_model(), o); }, ErrorCode::kInvalidArgument,
+                     {"empty kernel pattern"});
+  o.kernels = "-";
+  test::expect_error([&] { Engine::load_from_bytes(concat_model(), o); }, ErrorCode::kInvalidArgument,
+                     {"empty kernel pattern"});
+}
+
+std::string concat_kernel(const CompileOptions& o) {
+  for (const LayerInfo& l : Engine::load_from_bytes(concat_model(), o).describe().layers) {
+    if (l.op == "Concat") return l.kernel;
+  }
+  return "";
+}
+
+TEST(KernelFilter, ForcesOneRowAtATime) {
+  CompileOptions o;
+  EXPECT_EQ(concat_kernel(o), "x-concat-memcpy");  // the first row that accepts
+  o.kernels = "x-concat-onednn";
+  EXPECT_EQ(concat_kernel(o).rfind("x-concat-onednn:", 0), 0u) << concat_kernel(o);
+  o.kernels = "-x-concat-*";
+  EXPECT_EQ(concat_kernel(o), "reference");
+}
+
+TEST(KernelPolicy, FastestPicksOneOfTheAcceptingRowsAndComputesTheSame) {
+  CompileOptions o;
+  o.kernel_policy = KernelPolicy::kFastest;
+  const Engine fastest = Engine::load_from_bytes(concat_model(), o);
+  const std::string kernel = concat_kernel(o);
+  EXPECT_TRUE(kernel == "x-concat-memcpy" || kernel.rfind("x-concat-onednn:", 0) == 0) << kernel;
+  CompileOptions slow;
+  slow.optimized_kernels = false;
+  const std::vector<Tensor> in = {test::random_tensor({2, 3, 4}, 1), test::random_tensor({2, 5, 4}, 2)};
+  EXPECT_TRUE(test::all_close(fastest.run(in)[0], Engine::load_from_bytes(concat_model(), slow).run(in)[0], 0, 0));
+}
+
+}  // namespace
+}  // namespace sparrow
