@@ -21,5 +21,7 @@ void register_conv_ops(std::vector<OpDef>& ops);
 void register_pool_ops(std::vector<OpDef>& ops);
 // Resize Upsample
 void register_resize_ops(std::vector<OpDef>& ops);
+// QuantizeLinear DequantizeLinear
+void register_quant_ops(std::vector<OpDef>& ops);
 
 }  // namespace sparrow::ops
