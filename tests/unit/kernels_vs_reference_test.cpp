@@ -121,6 +121,20 @@ TEST(KernelsVsReference, ConvRandom) {
   for (uint64_t seed = 1; seed <= 60; ++seed) expect_same_as_reference(random_conv(seed));
 }
 
+// Each activation the passes fuse into a Conv, on negative inputs too (Relu's slope there is 0).
+TEST(KernelsVsReference, ConvFusedActivations) {
+  for (const char* act : {"Relu", "Sigmoid", "Silu"}) {
+    OnnxBuilder b;
+    b.input("x", DType::kFloat32, {1, 8, 9, 7});
+    b.initializer("w", test::random_tensor({12, 8, 3, 3}, 3)).initializer("b", test::random_tensor({12}, 4));
+    b.node("Conv", {"x", "w", "b"}, {"c"}, {Attr::Ints("pads", {1, 1, 1, 1})});
+    if (std::string(act) == "Silu") b.node("Sigmoid", {"c"}, {"s"}).node("Mul", {"c", "s"}, {"y"});
+    else b.node(act, {"c"}, {"y"});
+    b.output("y");
+    expect_same_as_reference({b.bytes(), {test::random_tensor({1, 8, 9, 7}, 5, -2, 2)}, "f32-conv-onednn", "Conv", act});
+  }
+}
+
 // Conv(x) + x: the residual is also the conv's source, so the conv must not accumulate in place.
 TEST(KernelsVsReference, ConvWithItsOwnInputAsResidual) {
   OnnxBuilder b;

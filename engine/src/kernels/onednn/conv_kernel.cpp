@@ -1,5 +1,6 @@
 // Dense Conv and ConvTranspose through oneDNN, with fused activation and residual sum post-ops,
 // in the layouts oneDNN chooses (format_tag::any) and weights packed once at compile time.
+#include "kernels/onednn/conv_common.h"
 #include "kernels/onednn/primitive_kernel.h"
 #include "kernels/selection.h"
 #include "ops/fused_attrs.h"
@@ -10,22 +11,6 @@ namespace {
 
 using dnnl::memory;
 using tag = memory::format_tag;
-
-memory::dims sub(const std::vector<int64_t>& v, int64_t minus = 0) {
-  memory::dims d;
-  for (int64_t x : v) d.push_back(x - minus);
-  return d;
-}
-
-dnnl::algorithm eltwise_of(ops::Activation a) {
-  switch (a) {
-    case ops::Activation::kSilu: return dnnl::algorithm::eltwise_swish;
-    case ops::Activation::kRelu: return dnnl::algorithm::eltwise_relu;
-    case ops::Activation::kSigmoid: return dnnl::algorithm::eltwise_logistic;
-    case ops::Activation::kNone: break;
-  }
-  return dnnl::algorithm::undef;
-}
 
 // Common checks: float data, spatial rank 1 to 3, weights (and bias) known at compile time.
 bool conv_supported(const SelectContext& ctx, std::string& why_not) {
@@ -46,17 +31,6 @@ bool conv_supported(const SelectContext& ctx, std::string& why_not) {
     return false;
   }
   return true;
-}
-
-// Weights dims as oneDNN wants them: {O, I, k...}, or {G, O/G, I/G, k...} for groups.
-memory::dims weight_dims(const Shape& w, int64_t group, bool transposed) {
-  memory::dims d;
-  const int64_t o = transposed ? w[1] * group : w[0];
-  const int64_t i = transposed ? w[0] : w[1] * group;
-  if (group > 1) d = {group, o / group, i / group};
-  else d = {o, i};
-  d.insert(d.end(), w.begin() + 2, w.end());
-  return d;
 }
 
 // ONNX stores ConvTranspose weights as [I][O/G][k...]: strides of that order under oneDNN's dims.
@@ -103,14 +77,13 @@ std::optional<Selection> select_onednn_conv(const SelectContext& ctx, std::strin
 
   dnnl::primitive_attr attr = default_attr();
   dnnl::post_ops post_ops;
-  const ops::Activation act = ops::activation_of(ctx.node.attrs);
-  if (act != ops::Activation::kNone) post_ops.append_eltwise(1.0f, eltwise_of(act), 1.0f, 0.0f);
+  append_activation(post_ops, ops::activation_of(ctx.node.attrs));
   if (residual) post_ops.append_sum(1.0f);
   attr.set_post_ops(post_ops);
 
   dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_any,
-                                       weights_any, bias_md, dst_any, sub(p.strides), sub(p.dilations, 1),
-                                       sub(p.pads_begin), sub(p.pads_end));
+                                       weights_any, bias_md, dst_any, dims_minus(p.strides), dims_minus(p.dilations, 1),
+                                       dims_minus(p.pads_begin), dims_minus(p.pads_end));
   dnnl::convolution_forward::primitive_desc pd(desc, attr, cpu_engine());
 
   std::vector<std::pair<int, memory>> constants;
@@ -162,8 +135,8 @@ std::optional<Selection> select_onednn_deconv(const SelectContext& ctx, std::str
   const memory::desc weights_any(weight_dims(w, group, true), memory::data_type::f32, tag::any);
   const memory::desc bias_md = ctx.has_input(2) ? plain_desc(DType::kFloat32, ctx.input(2).shape) : memory::desc();
   dnnl::deconvolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::deconvolution_direct,
-                                         src_any, weights_any, bias_md, dst_any, sub(p.strides), sub(p.dilations, 1),
-                                         sub(p.pads_begin), pads_end);
+                                         src_any, weights_any, bias_md, dst_any, dims_minus(p.strides), dims_minus(p.dilations, 1),
+                                         dims_minus(p.pads_begin), pads_end);
   dnnl::deconvolution_forward::primitive_desc pd(desc, default_attr(), cpu_engine());
   std::vector<std::pair<int, memory>> constants;
   constants.emplace_back(DNNL_ARG_WEIGHTS,
