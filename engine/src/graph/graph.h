@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "graph/attributes.h"
+#include "graph/quant_params.h"
 #include "sparrow/tensor.h"
 
 namespace sparrow::graph {
@@ -21,6 +22,7 @@ struct Value {
   bool typed = false;               // dtype and shape are known
   std::optional<Tensor> constant;   // initializer, Constant or folded result
   int producer = -1;                // index of the node computing it; -1 for inputs and constants
+  std::optional<QuantParams> quant; // the grid a float value lies on, where known (quant_params.h)
 };
 
 struct Node {

@@ -12,6 +12,7 @@ const std::vector<KernelRow>& kernel_table() {
   static const std::vector<KernelRow> table = {
       {"f32-conv-onednn", "Conv", {kF32}, Isa::kScalar, select_onednn_conv},
       {"f32-deconv-onednn", "ConvTranspose", {kF32}, Isa::kScalar, select_onednn_deconv},
+      {"qu8-conv-onednn", "QLinearConv", {kU8}, Isa::kScalar, select_onednn_qlinear_conv},
       {"f32-maxpool-onednn", "MaxPool", {kF32}, Isa::kScalar, select_onednn_pool},
       {"u8-maxpool-onednn", "MaxPool", {kU8}, Isa::kScalar, select_onednn_pool},
       {"f32-resize-onednn", "Resize", {kF32}, Isa::kScalar, select_onednn_resample},

@@ -51,6 +51,7 @@ Selection select_reference(const SelectContext& ctx);
 std::optional<Selection> select_view(const SelectContext& ctx, std::string& why_not);
 std::optional<Selection> select_onednn_conv(const SelectContext& ctx, std::string& why_not);
 std::optional<Selection> select_onednn_deconv(const SelectContext& ctx, std::string& why_not);
+std::optional<Selection> select_onednn_qlinear_conv(const SelectContext& ctx, std::string& why_not);
 std::optional<Selection> select_onednn_pool(const SelectContext& ctx, std::string& why_not);
 std::optional<Selection> select_onednn_resample(const SelectContext& ctx, std::string& why_not);
 std::optional<Selection> select_concat_copy(const SelectContext& ctx, std::string& why_not);

@@ -23,5 +23,7 @@ void register_pool_ops(std::vector<OpDef>& ops);
 void register_resize_ops(std::vector<OpDef>& ops);
 // QuantizeLinear DequantizeLinear
 void register_quant_ops(std::vector<OpDef>& ops);
+// QLinearConv
+void register_qlinear_conv_ops(std::vector<OpDef>& ops);
 
 }  // namespace sparrow::ops

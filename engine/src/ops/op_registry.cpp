@@ -75,6 +75,7 @@ const std::map<std::string, OpDef>& registry() {
     register_pool_ops(list);
     register_resize_ops(list);
     register_quant_ops(list);
+    register_qlinear_conv_ops(list);
     std::map<std::string, OpDef> by_name;
     for (OpDef& def : list) by_name[def.name] = std::move(def);
     return by_name;

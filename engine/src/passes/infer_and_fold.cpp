@@ -125,6 +125,7 @@ void infer_and_fold(graph::Graph& g, const BatchRewrite& batch, size_t max_value
       v.typed = true;
       check_value(node.label() + ": output '" + v.name + "'", v, max_value_bytes);
     }
+    if (node.op == "DequantizeLinear") g.values[node.outputs[0]].quant = graph::qdq_params(g, node);
     if (def->shape_only || all_inputs_constant(g, node)) {
       try {
         fold(g, node, *def);

@@ -9,6 +9,7 @@ void optimize(graph::Graph& g, const CompileOptions& options) {
   eliminate_dead_nodes(g);
   fuse_silu(g);
   fuse_conv_activation(g);
+  fuse_qdq_conv(g);
   fuse_conv_residual(g);
   eliminate_dead_nodes(g);
 }

@@ -29,6 +29,10 @@ void remove_identities(graph::Graph& g);
 void fuse_silu(graph::Graph& g);
 // Conv followed by Silu, Relu or Sigmoid -> Conv with the activation as an attribute.
 void fuse_conv_activation(graph::Graph& g);
+// DequantizeLinear -> Conv [+activation] -> QuantizeLinear, with per-tensor u8 activations and
+// symmetric int8 weights (per tensor or per output channel), -> one QLinearConv on the integers:
+// activations stay 8-bit between such convs, and the INT8 kernels run them.
+void fuse_qdq_conv(graph::Graph& g);
 // Add(Conv(...), r) -> Conv with r as its residual input, added after the activation.
 void fuse_conv_residual(graph::Graph& g);
 // Removes nodes whose outputs nobody reads.

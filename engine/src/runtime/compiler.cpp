@@ -46,7 +46,7 @@ struct PendingStep {
 
 std::string op_label(const graph::Node& node) {
   std::string label = node.op;
-  if (node.op == "Conv") {
+  if (node.op == "Conv" || node.op == "QLinearConv") {
     const char* act = ops::activation_name(ops::activation_of(node.attrs));
     if (*act) label += std::string("+") + act;
     if (node.attrs.has(ops::kResidualAttr)) label += "+Add";

@@ -1,0 +1,135 @@
+// QLinearConv on oneDNN's int8 convolution: u8 source, s8 weights packed once, s32
+// accumulation, then the float epilogue oneDNN v2 defines: output scale x_scale * w_scale[c]
+// times (accumulator + bias), the activation, 1 / y_scale, the destination zero point, and
+// rounding with saturation to u8 or s8. The source zero point is oneDNN's to compensate.
+// Declines (for the reference) where oneDNN would differ: its reference implementation only,
+// or pairs of products that could saturate on a CPU without VNNI.
+#include <cstdlib>
+#include <cstring>
+
+#include "kernels/onednn/conv_common.h"
+#include "kernels/onednn/primitive_kernel.h"
+#include "kernels/selection.h"
+#include "ops/window_params.h"
+
+namespace sparrow::kernels {
+namespace {
+
+using dnnl::memory;
+using tag = memory::format_tag;
+
+enum Input { kX, kXScale, kXZero, kW, kWScale, kWZero, kYScale, kYZero, kBias };
+
+// Without VNNI, oneDNN multiplies u8 by s8 with vpmaddubsw, which adds each pair of products in
+// 16 bits with saturation: 255 * 127 * 2 overflows. Weights within +-63 cannot overflow.
+bool pairs_may_saturate(const Tensor& w) {
+  const dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();
+  const bool vnni = isa == dnnl::cpu_isa::avx2_vnni || isa == dnnl::cpu_isa::avx512_core_vnni ||
+                    isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;
+  if (vnni) return false;
+  for (int64_t i = 0; i < w.size(); ++i) {
+    if (std::abs(w.data_as<int8_t>()[i]) > 63) return true;
+  }
+  return false;
+}
+
+bool supported(const SelectContext& ctx, std::string& why_not) {
+  for (size_t i = 1; i < ctx.node.inputs.size(); ++i) {
+    if (ctx.has_input(i) && !ctx.constant(i)) {
+      why_not = "weights or quantization parameters are computed at run time";
+      return false;
+    }
+  }
+  if (ctx.input(kX).dtype != DType::kUint8 || ctx.input(kW).dtype != DType::kInt8) {
+    why_not = "needs u8 activations and s8 weights";
+    return false;
+  }
+  const Tensor& w_zero = *ctx.constant(kWZero);
+  for (int64_t i = 0; i < w_zero.size(); ++i) {
+    if (w_zero.data_as<int8_t>()[i] != 0) {
+      why_not = "weights have a zero point other than 0";
+      return false;
+    }
+  }
+  if (pairs_may_saturate(*ctx.constant(kW))) {
+    why_not = "weights beyond +-63 would saturate vpmaddubsw on a CPU without VNNI";
+    return false;
+  }
+  return num_elements(ctx.output(0).shape) > 0;
+}
+
+int32_t scalar_integer(const Tensor& t) { return static_cast<int32_t>(t.to_int64_vector()[0]); }
+
+// A 1-element s32 memory for a zero point bound at every execution.
+memory zero_point_memory(int32_t value) {
+  memory m(memory::desc({1}, memory::data_type::s32, tag::x), cpu_engine());
+  std::memcpy(m.get_data_handle(), &value, sizeof(value));
+  return m;
+}
+
+}  // namespace
+
+std::optional<Selection> select_onednn_qlinear_conv(const SelectContext& ctx, std::string& why_not) {
+  if (!supported(ctx, why_not)) return std::nullopt;
+  const Shape& x = ctx.input(kX).shape;
+  const Shape& w = ctx.input(kW).shape;
+  const Shape& y = ctx.output(0).shape;
+  const DType y_type = ctx.output(0).dtype;
+  const int64_t group = ctx.node.attrs.get_int("group", 1);
+  const ops::WindowParams p = ops::window_params(ctx.node.attrs, {x.begin() + 2, x.end()}, {w.begin() + 2, w.end()}, false);
+
+  const float x_scale = ctx.constant(kXScale)->data_as<float>()[0];
+  const float y_scale = ctx.constant(kYScale)->data_as<float>()[0];
+  const Tensor& w_scale = *ctx.constant(kWScale);
+  const ops::Activation act = ops::activation_of(ctx.node.attrs);
+  // Without an activation 1 / y_scale folds into the output scales; with one it must follow it.
+  const float after = act == ops::Activation::kNone ? 1.0f / y_scale : 1.0f;
+  std::vector<float> scales;
+  for (int64_t c = 0; c < w_scale.size(); ++c) scales.push_back(x_scale * w_scale.data_as<float>()[c] * after);
+
+  dnnl::primitive_attr attr = default_attr();
+  attr.set_output_scales(scales.size() > 1 ? 1 << 1 : 0, scales);
+  const int32_t x_zero = scalar_integer(*ctx.constant(kXZero)), y_zero = scalar_integer(*ctx.constant(kYZero));
+  std::vector<std::pair<int, memory>> constants;
+  if (x_zero != 0) {
+    attr.set_zero_points(DNNL_ARG_SRC, 0, {DNNL_RUNTIME_S32_VAL});
+    constants.emplace_back(DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC, zero_point_memory(x_zero));
+  }
+  if (y_zero != 0) {
+    attr.set_zero_points(DNNL_ARG_DST, 0, {DNNL_RUNTIME_S32_VAL});
+    constants.emplace_back(DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_DST, zero_point_memory(y_zero));
+  }
+  dnnl::post_ops post_ops;
+  append_activation(post_ops, act, 1.0f / y_scale);
+  attr.set_post_ops(post_ops);
+
+  const memory::desc src_any(onednn_dims(x), memory::data_type::u8, tag::any);
+  const memory::desc dst_any(onednn_dims(y), onednn_dtype(y_type), tag::any);
+  const memory::desc weights_any(weight_dims(w, group, false), memory::data_type::s8, tag::any);
+  const memory::desc bias_md = ctx.has_input(kBias) ? memory::desc({w[0]}, memory::data_type::s32, tag::x) : memory::desc();
+  dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_any,
+                                       weights_any, bias_md, dst_any, dims_minus(p.strides), dims_minus(p.dilations, 1),
+                                       dims_minus(p.pads_begin), dims_minus(p.pads_end));
+  dnnl::convolution_forward::primitive_desc pd(desc, attr, cpu_engine());
+  if (implementation_name(pd).find("ref") != std::string::npos) {
+    why_not = "oneDNN offers only its reference implementation (" + implementation_name(pd) + ")";
+    return std::nullopt;
+  }
+  constants.emplace_back(DNNL_ARG_WEIGHTS, pack_constant(ctx.constant(kW)->data(),
+                                                         plain_desc(DType::kInt8, w).reshape(weight_dims(w, group, false)),
+                                                         pd.weights_desc()));
+  if (ctx.has_input(kBias)) constants.emplace_back(DNNL_ARG_BIAS, pack_constant(ctx.constant(kBias)->data(), bias_md, bias_md));
+
+  Selection s;
+  s.kernel = std::make_unique<PrimitiveKernel>(dnnl::convolution_forward(pd), pd,
+                                               std::vector<ArgBinding>{{DNNL_ARG_SRC, 0, pd.src_desc()}},
+                                               std::vector<ArgBinding>{{DNNL_ARG_DST, 0, pd.dst_desc()}}, std::move(constants));
+  s.input_layouts.assign(ctx.node.inputs.size(), Layout::plain());
+  s.input_layouts[kX] = layout_of(pd.src_desc(), DType::kUint8, x);
+  s.output_layouts = {layout_of(pd.dst_desc(), y_type, y)};
+  for (int i = 1; i < static_cast<int>(ctx.node.inputs.size()); ++i) s.packed_inputs.push_back(i);
+  s.gflop = 2.0 * static_cast<double>(num_elements(y)) * static_cast<double>(num_elements(w) / w[0]) / 1e9;
+  return s;
+}
+
+}  // namespace sparrow::kernels

@@ -1,0 +1,109 @@
+// QLinearConv: ONNX's quantized convolution, which the QDQ passes also produce from
+// DequantizeLinear -> Conv [-> activation] -> QuantizeLinear (with Sparrow's fused activation
+// attribute). The reference is the oracle of the INT8 kernels, which must agree with it to one
+// step of the output's grid.
+#include <cmath>
+#include <limits>
+
+#include "ops/fused_attrs.h"
+#include "ops/op_families.h"
+#include "ops/window_params.h"
+
+namespace sparrow::ops {
+namespace {
+
+enum Input { kX, kXScale, kXZero, kW, kWScale, kWZero, kYScale, kYZero, kBias };
+
+void expect_per_tensor(const InferContext& ctx, size_t i, const char* what) {
+  if (num_elements(ctx.shape(i)) != 1) ctx.unsupported(std::string(what) + " must be per tensor, not " + shape_string(ctx.shape(i)));
+}
+
+std::vector<TypeShape> infer_qlinear_conv(const InferContext& ctx) {
+  ctx.expect_inputs(8, 9);
+  ctx.expect_dtype(kX, {DType::kUint8, DType::kInt8});
+  ctx.expect_dtype(kW, {DType::kUint8, DType::kInt8});
+  ctx.expect_dtype(kYZero, {DType::kUint8, DType::kInt8});
+  for (Input i : {kXScale, kWScale, kYScale}) ctx.expect_dtype(i, {DType::kFloat32});
+  if (ctx.dtype(kXZero) != ctx.dtype(kX) || ctx.dtype(kWZero) != ctx.dtype(kW)) ctx.invalid("a zero point's type differs from its tensor's");
+  expect_per_tensor(ctx, kXScale, "x_scale");
+  expect_per_tensor(ctx, kYScale, "y_scale");
+  const Shape& x = ctx.shape(kX);
+  const Shape& w = ctx.shape(kW);
+  if (x.size() < 3 || x.size() > 5 || w.size() != x.size()) ctx.unsupported("only 1D, 2D and 3D convolutions are supported");
+  const int64_t group = ctx.attrs().get_int("group", 1);
+  if (group < 1 || x[1] % group != 0 || w[0] % group != 0 || w[1] * group != x[1]) {
+    ctx.invalid("weights " + shape_string(w) + " do not fit input " + shape_string(x) + " in " + std::to_string(group) + " groups");
+  }
+  const int64_t ws = num_elements(ctx.shape(kWScale));
+  if (ws != 1 && ws != w[0]) ctx.invalid("w_scale has " + std::to_string(ws) + " entries for " + std::to_string(w[0]) + " output channels");
+  if (ctx.shape(kWZero) != ctx.shape(kWScale)) ctx.invalid("w_zero_point's shape differs from w_scale's");
+  if (ctx.has_input(kBias)) {
+    ctx.expect_dtype(kBias, {DType::kInt32});
+    if (ctx.shape(kBias) != Shape{w[0]}) ctx.invalid("bias shape " + shape_string(ctx.shape(kBias)) + " is not [" + std::to_string(w[0]) + "]");
+  }
+  const WindowParams p = window_params(ctx.attrs(), {x.begin() + 2, x.end()}, {w.begin() + 2, w.end()}, false);
+  Shape out = {x[0], w[0]};
+  out.insert(out.end(), p.out.begin(), p.out.end());
+  activation_of(ctx.attrs());
+  return {{ctx.dtype(kYZero), out}};
+}
+
+template <typename T>
+int32_t integer_at(const TensorView& v, int64_t i) {
+  return static_cast<int32_t>(v.as<T>()[i]);
+}
+
+int32_t integer(const TensorView& v, int64_t i) {
+  switch (v.dtype) {
+    case DType::kUint8: return integer_at<uint8_t>(v, i);
+    case DType::kInt8: return integer_at<int8_t>(v, i);
+    case DType::kInt32: return integer_at<int32_t>(v, i);
+    default: return 0;
+  }
+}
+
+// Accumulates (x - x_zero) * (w - w_zero) + B as integers (held in floats: exact below 2^24,
+// within a float's rounding beyond), then scales, applies the activation and requantizes, in the
+// order oneDNN's int8 convolution does.
+void eval_qlinear_conv(const graph::Node& node, const std::vector<TensorView>& in, const std::vector<TensorView>& out) {
+  const TensorView& x = in[kX];
+  const TensorView& w = in[kW];
+  const int64_t channels = w.shape[0];
+  const bool per_channel = in[kWScale].size() > 1;
+  std::vector<float> xi(static_cast<size_t>(x.size())), wi(static_cast<size_t>(w.size())), bias(static_cast<size_t>(channels));
+  const int32_t x_zero = integer(in[kXZero], 0);
+  for (int64_t i = 0; i < x.size(); ++i) xi[i] = static_cast<float>(integer(x, i) - x_zero);
+  const int64_t per_output = w.size() / channels;
+  for (int64_t i = 0; i < w.size(); ++i) wi[i] = static_cast<float>(integer(w, i) - integer(in[kWZero], per_channel ? i / per_output : 0));
+  for (int64_t m = 0; m < channels; ++m) bias[m] = in.size() > kBias && in[kBias].data ? static_cast<float>(integer(in[kBias], m)) : 0.0f;
+
+  graph::Node plain_conv = node;  // the activation comes after scaling
+  plain_conv.attrs.set(kActivationAttr, std::string());
+  std::vector<float> acc(static_cast<size_t>(out[0].size()));
+  find_op("Conv")->evaluate(plain_conv,
+                            {{DType::kFloat32, x.shape, xi.data()}, {DType::kFloat32, w.shape, wi.data()},
+                             {DType::kFloat32, {channels}, bias.data()}},
+                            {{DType::kFloat32, out[0].shape, acc.data()}});
+
+  const Activation act = activation_of(node.attrs);
+  const float x_scale = in[kXScale].as<float>()[0], y_scale = in[kYScale].as<float>()[0];
+  const float y_zero = static_cast<float>(integer(in[kYZero], 0));
+  const bool u8 = out[0].dtype == DType::kUint8;
+  const float lo = u8 ? 0.0f : -128.0f, hi = u8 ? 255.0f : 127.0f;
+  const int64_t plane = out[0].size() / (out[0].shape[0] * channels);
+  for (int64_t i = 0; i < out[0].size(); ++i) {
+    const int64_t m = (i / plane) % channels;
+    const float y = apply_activation(act, acc[i] * (x_scale * in[kWScale].as<float>()[per_channel ? m : 0]));
+    const float q = std::fmin(std::fmax(std::nearbyint(y / y_scale) + y_zero, lo), hi);
+    if (u8) out[0].as<uint8_t>()[i] = static_cast<uint8_t>(q);
+    else out[0].as<int8_t>()[i] = static_cast<int8_t>(q);
+  }
+}
+
+}  // namespace
+
+void register_qlinear_conv_ops(std::vector<OpDef>& ops) {
+  ops.push_back({"QLinearConv", infer_qlinear_conv, eval_qlinear_conv});
+}
+
+}  // namespace sparrow::ops
