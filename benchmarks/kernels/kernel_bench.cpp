@@ -16,6 +16,7 @@
 #include <iostream>
 #include <map>
 #include <optional>
+#include <random>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -220,6 +221,56 @@ Problem conv_problem(const ConvProblem& c, uint64_t seed) {
   return p;
 }
 
+// The same convolution in INT8, as a QDQ model the passes fuse into one QLinearConv: u8 in and
+// out, s8 weights per output channel, the activation fused; no residual (not fused in INT8 yet).
+// Weights lie within +-63 so CPUs without VNNI run the int8 kernel too.
+Problem qconv_problem(const ConvProblem& c, uint64_t seed) {
+  Problem p;
+  p.family = "QConv";
+  p.name = c.desc;
+  if (!c.activation.empty()) p.name.append("_").append(c.activation);
+  p.layer_op = "QLinearConv";
+  p.flop = 2.0 * c.macs();
+  const Shape x = {c.n, c.ic, c.ih, c.iw}, w = {c.oc, c.ic / c.g, c.kh, c.kw};
+  p.build = [c, x, w, seed] {
+    std::mt19937 rng(static_cast<uint32_t>(seed));
+    OnnxBuilder b;
+    Model m;
+    b.input("x", DType::kUint8, x);
+    b.initializer("xs", Tensor::scalar<float>(0.02f)).initializer("xz", Tensor::scalar<uint8_t>(uint8_t{16}));
+    Tensor wq(DType::kInt8, w);
+    for (int64_t i = 0; i < wq.size(); ++i) wq.data_as<int8_t>()[i] = static_cast<int8_t>(static_cast<int>(rng() % 127) - 63);
+    b.initializer("wq", wq).initializer("ws", Tensor::from_vector<float>({c.oc}, std::vector<float>(c.oc, 0.004f)));
+    b.initializer("wz", Tensor(DType::kInt8, {c.oc}));
+    b.initializer("ys", Tensor::scalar<float>(0.05f)).initializer("yz", Tensor::scalar<uint8_t>(uint8_t{8}));
+    b.node("DequantizeLinear", {"x", "xs", "xz"}, {"xf"});
+    b.node("DequantizeLinear", {"wq", "ws", "wz"}, {"wf"}, {Attr::Int("axis", 0)});
+    std::vector<std::string> conv_inputs = {"xf", "wf"};
+    if (c.bias) {
+      b.initializer("b", random({c.oc}, seed + 1));
+      conv_inputs.push_back("b");
+    }
+    b.node("Conv", conv_inputs, {"c"},
+           {Attr::Ints("kernel_shape", {c.kh, c.kw}), Attr::Ints("strides", {c.sh, c.sw}),
+            Attr::Ints("pads", {c.ph, c.pw, c.ph, c.pw}), Attr::Ints("dilations", {c.dh, c.dw}), Attr::Int("group", c.g)});
+    std::string last = "c";
+    if (c.activation == "silu") {
+      b.node("Sigmoid", {"c"}, {"s"}).node("Mul", {"c", "s"}, {"a"});
+      last = "a";
+    } else if (!c.activation.empty()) {
+      b.node(c.activation == "relu" ? "Relu" : "Sigmoid", {"c"}, {"a"});
+      last = "a";
+    }
+    b.node("QuantizeLinear", {last, "ys", "yz"}, {"y"}).output("y", DType::kUint8);
+    Tensor xq(DType::kUint8, x);
+    for (int64_t i = 0; i < xq.size(); ++i) xq.data_as<uint8_t>()[i] = static_cast<uint8_t>(rng());
+    m.inputs.push_back(xq);
+    m.bytes = b.bytes();
+    return m;
+  };
+  return p;
+}
+
 // The problems given a reference variant: the smallest (by MACs) of each kernel size x stride
 // class, so each class shows its speedup while the plain reference loop stays short.
 void mark_conv_references(std::vector<Problem>& problems, const std::vector<ConvProblem>& convs) {
@@ -293,7 +344,10 @@ std::vector<Problem> other_problems() {
     if (same) {
       p.name = std::to_string(cc.parts.size()) + "x" + dims(cc.parts[0]);
     } else {
-      for (const Shape& x : cc.parts) p.name += (p.name.empty() ? "" : "+") + dims(x);
+      for (const Shape& x : cc.parts) {
+        if (!p.name.empty()) p.name += "+";
+        p.name += dims(x);
+      }
     }
     p.name += "_axis" + std::to_string(cc.axis);
     for (const Shape& x : cc.parts) p.bytes += 2 * float_bytes(x);
@@ -535,6 +589,12 @@ int main(int argc, char** argv) {
     std::vector<Problem> problems;
     for (size_t i = 0; i < convs.size(); ++i) problems.push_back(conv_problem(convs[i], 1 + 10 * i));
     mark_conv_references(problems, convs);
+    std::map<std::string, bool> int8_names;  // residual variants share a name without the residual
+    for (size_t i = 0; i < convs.size(); ++i) {
+      Problem q = qconv_problem(convs[i], 1 + 10 * i);
+      if (!int8_names[q.name]) problems.push_back(std::move(q));
+      int8_names[problems.back().name] = true;
+    }
     for (Problem& p : other_problems()) problems.push_back(std::move(p));
     for (const Problem& p : problems) register_problem(p);
     sparrow::bench::register_x8_lut_benchmarks();
