@@ -1,0 +1,80 @@
+// QuantizeLinear and DequantizeLinear with per-tensor parameters as oneDNN reorders: the edges
+// of a quantized region. The reorder scales (by 1 / scale to quantize, by scale to dequantize),
+// adds or subtracts the zero point, and rounds half to even with saturation. Quantizing
+// multiplies by the reciprocal where ONNX divides, so an exact tie may land one step apart.
+#include <cstring>
+
+#include "kernels/onednn/primitive_kernel.h"
+#include "kernels/selection.h"
+
+namespace sparrow::kernels {
+namespace {
+
+using dnnl::memory;
+
+struct Params {
+  float scale = 1;
+  int32_t zero_point = 0;
+};
+
+std::optional<Params> per_tensor_params(const SelectContext& ctx, std::string& why_not) {
+  const Tensor* scale = ctx.constant(1);
+  const Tensor* zero = ctx.has_input(2) ? ctx.constant(2) : nullptr;
+  if (!scale || (ctx.has_input(2) && !zero)) {
+    why_not = "scale or zero point computed at run time";
+    return std::nullopt;
+  }
+  if (scale->size() != 1) {
+    why_not = "per-channel parameters";
+    return std::nullopt;
+  }
+  if (num_elements(ctx.input(0).shape) == 0) {
+    why_not = "empty tensor";
+    return std::nullopt;
+  }
+  return Params{scale->data_as<float>()[0], zero ? static_cast<int32_t>(zero->to_int64_vector()[0]) : 0};
+}
+
+memory zero_point_memory(int32_t value) {
+  memory m(memory::desc({1}, memory::data_type::s32, memory::format_tag::x), cpu_engine());
+  std::memcpy(m.get_data_handle(), &value, sizeof(value));
+  return m;
+}
+
+// A plain-layout reorder from input 0's type to output 0's, scaling by `scale` and applying the
+// zero point on the integer side (`zero_arg`: DNNL_ARG_SRC or DNNL_ARG_DST).
+Selection reorder(const SelectContext& ctx, float scale, int32_t zero_point, int zero_arg) {
+  const memory::desc src = plain_desc(ctx.input(0).dtype, ctx.input(0).shape);
+  const memory::desc dst = plain_desc(ctx.output(0).dtype, ctx.output(0).shape);
+  dnnl::primitive_attr attr = default_attr();
+  attr.set_output_scales(0, {scale});
+  std::vector<std::pair<int, memory>> constants;
+  if (zero_point != 0) {
+    attr.set_zero_points(zero_arg, 0, {DNNL_RUNTIME_S32_VAL});
+    constants.emplace_back(DNNL_ARG_ATTR_ZERO_POINTS | zero_arg, zero_point_memory(zero_point));
+  }
+  dnnl::reorder::primitive_desc pd(cpu_engine(), src, cpu_engine(), dst, attr);
+  Selection s;
+  s.kernel = std::make_unique<PrimitiveKernel>(dnnl::reorder(pd), pd, std::vector<ArgBinding>{{DNNL_ARG_FROM, 0, src}},
+                                               std::vector<ArgBinding>{{DNNL_ARG_TO, 0, dst}}, std::move(constants));
+  s.input_layouts.assign(ctx.node.inputs.size(), Layout::plain());
+  s.output_layouts = {Layout::plain()};
+  s.packed_inputs = {1, 2};
+  return s;
+}
+
+}  // namespace
+
+std::optional<Selection> select_onednn_quantize(const SelectContext& ctx, std::string& why_not) {
+  const auto p = per_tensor_params(ctx, why_not);
+  if (!p) return std::nullopt;
+  return reorder(ctx, 1.0f / p->scale, p->zero_point, DNNL_ARG_DST);
+}
+
+std::optional<Selection> select_onednn_dequantize(const SelectContext& ctx, std::string& why_not) {
+  const auto p = per_tensor_params(ctx, why_not);
+  if (!p) return std::nullopt;
+  return reorder(ctx, p->scale, p->zero_point, DNNL_ARG_SRC);
+}
+
+}  // namespace sparrow::kernels
