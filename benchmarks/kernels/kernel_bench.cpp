@@ -179,6 +179,29 @@ std::vector<ConvProblem> read_shapes(const std::string& path) {
   return problems;
 }
 
+// Conv "c" of x and w (plus a bias "b" if the problem has one), then its activation; returns the
+// name of the last output.
+std::string add_conv_and_activation(OnnxBuilder& b, const ConvProblem& c, const std::string& x, const std::string& w,
+                                    uint64_t seed) {
+  std::vector<std::string> conv_inputs = {x, w};
+  if (c.bias) {
+    b.initializer("b", random({c.oc}, seed + 1));
+    conv_inputs.push_back("b");
+  }
+  b.node("Conv", conv_inputs, {"c"},
+         {Attr::Ints("kernel_shape", {c.kh, c.kw}), Attr::Ints("strides", {c.sh, c.sw}),
+          Attr::Ints("pads", {c.ph, c.pw, c.ph, c.pw}), Attr::Ints("dilations", {c.dh, c.dw}), Attr::Int("group", c.g)});
+  if (c.activation == "silu") {
+    b.node("Sigmoid", {"c"}, {"s"}).node("Mul", {"c", "s"}, {"a"});
+    return "a";
+  }
+  if (!c.activation.empty()) {
+    b.node(c.activation == "relu" ? "Relu" : "Sigmoid", {"c"}, {"a"});
+    return "a";
+  }
+  return "c";
+}
+
 Problem conv_problem(const ConvProblem& c, uint64_t seed) {
   Problem p;
   p.family = "Conv";
@@ -191,23 +214,8 @@ Problem conv_problem(const ConvProblem& c, uint64_t seed) {
     Model m;
     b.input("x", DType::kFloat32, x);
     b.initializer("w", random(w, seed));
-    std::vector<std::string> conv_inputs = {"x", "w"};
-    if (c.bias) {
-      b.initializer("b", random({c.oc}, seed + 1));
-      conv_inputs.push_back("b");
-    }
-    b.node("Conv", conv_inputs, {"c"},
-           {Attr::Ints("kernel_shape", {c.kh, c.kw}), Attr::Ints("strides", {c.sh, c.sw}),
-            Attr::Ints("pads", {c.ph, c.pw, c.ph, c.pw}), Attr::Ints("dilations", {c.dh, c.dw}), Attr::Int("group", c.g)});
     m.inputs.push_back(random(x, seed + 2));
-    std::string last = "c";
-    if (c.activation == "silu") {
-      b.node("Sigmoid", {"c"}, {"s"}).node("Mul", {"c", "s"}, {"a"});
-      last = "a";
-    } else if (!c.activation.empty()) {
-      b.node(c.activation == "relu" ? "Relu" : "Sigmoid", {"c"}, {"a"});
-      last = "a";
-    }
+    std::string last = add_conv_and_activation(b, c, "x", "w", seed);
     if (c.residual) {
       b.input("r", DType::kFloat32, y);
       b.node("Add", {last, "r"}, {"y"});
@@ -245,22 +253,7 @@ Problem qconv_problem(const ConvProblem& c, uint64_t seed) {
     b.initializer("ys", Tensor::scalar<float>(0.05f)).initializer("yz", Tensor::scalar<uint8_t>(uint8_t{8}));
     b.node("DequantizeLinear", {"x", "xs", "xz"}, {"xf"});
     b.node("DequantizeLinear", {"wq", "ws", "wz"}, {"wf"}, {Attr::Int("axis", 0)});
-    std::vector<std::string> conv_inputs = {"xf", "wf"};
-    if (c.bias) {
-      b.initializer("b", random({c.oc}, seed + 1));
-      conv_inputs.push_back("b");
-    }
-    b.node("Conv", conv_inputs, {"c"},
-           {Attr::Ints("kernel_shape", {c.kh, c.kw}), Attr::Ints("strides", {c.sh, c.sw}),
-            Attr::Ints("pads", {c.ph, c.pw, c.ph, c.pw}), Attr::Ints("dilations", {c.dh, c.dw}), Attr::Int("group", c.g)});
-    std::string last = "c";
-    if (c.activation == "silu") {
-      b.node("Sigmoid", {"c"}, {"s"}).node("Mul", {"c", "s"}, {"a"});
-      last = "a";
-    } else if (!c.activation.empty()) {
-      b.node(c.activation == "relu" ? "Relu" : "Sigmoid", {"c"}, {"a"});
-      last = "a";
-    }
+    const std::string last = add_conv_and_activation(b, c, "xf", "wf", seed);
     b.node("QuantizeLinear", {last, "ys", "yz"}, {"y"}).output("y", DType::kUint8);
     Tensor xq(DType::kUint8, x);
     for (int64_t i = 0; i < xq.size(); ++i) xq.data_as<uint8_t>()[i] = static_cast<uint8_t>(rng());
