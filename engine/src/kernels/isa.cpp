@@ -1,5 +1,7 @@
 #include "kernels/isa.h"
 
+#include <cpuid.h>
+
 #include <cstdio>
 #include <cstdlib>
 
@@ -37,12 +39,19 @@ constexpr Level kLevels[] = {
 
 const Level& level(Isa isa) { return kLevels[static_cast<int>(isa)]; }
 
-// libgcc's checks include the OS's support for the AVX and AVX-512 register state.
+// AVX-VNNI is CPUID.(EAX=7,ECX=1):EAX bit 4; clang 14's __builtin_cpu_supports does not know it.
+bool cpu_has_avx_vnni() {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  return __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & (1u << 4)) != 0;
+}
+
+// The compiler's checks include the OS's support for the AVX and AVX-512 register state
+// (AVX-VNNI needs the same YMM state as AVX2).
 uint32_t cpu_features() {
   __builtin_cpu_init();
   uint32_t f = 0;
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) f |= kFAvx2;
-  if (__builtin_cpu_supports("avxvnni")) f |= kFAvxVnni;
+  if ((f & kFAvx2) && cpu_has_avx_vnni()) f |= kFAvxVnni;
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
       __builtin_cpu_supports("avx512dq")) {
     f |= kFAvx512;
