@@ -569,7 +569,7 @@ std::string dispatched_isa() {
 }  // namespace
 
 namespace sparrow::bench {
-void register_x8_lut_benchmarks();  // x8_lut_bench.cpp
+void register_ukernel_benchmarks();  // ukernel_bench.cpp
 }
 
 int main(int argc, char** argv) {
@@ -590,7 +590,7 @@ int main(int argc, char** argv) {
     }
     for (Problem& p : other_problems()) problems.push_back(std::move(p));
     for (const Problem& p : problems) register_problem(p);
-    sparrow::bench::register_x8_lut_benchmarks();
+    sparrow::bench::register_ukernel_benchmarks();
     benchmark::AddCustomContext("sparrow_shapes", shapes);
     benchmark::AddCustomContext("sparrow_cores", std::to_string(bench_cores()));
     benchmark::AddCustomContext("sparrow_isa", dispatched_isa());

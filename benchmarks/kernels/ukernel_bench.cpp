@@ -1,43 +1,66 @@
-// x8-lut microkernels (kernels/x8_lut.h), each variant this process may run, single-threaded on
-// a cache-resident and a memory-sized buffer. Benchmarks named X8Lut/<variant>/<bytes>; SPARROW_ISA
-// hides the richer variants.
+// Microkernel benchmarks: each variant of each family this process may run (SPARROW_ISA hides
+// the richer ones), single-threaded on a cache-resident and a memory-sized buffer, in bytes of
+// output per second. Named <Family>/<variant>/<elements>.
 #include <benchmark/benchmark.h>
 
 #include <random>
+#include <string>
 #include <vector>
 
+#include "kernels/qu8_vadd.h"
 #include "kernels/x8_lut.h"
 
 namespace {
 
-using sparrow::kernels::X8LutVariant;
+std::vector<uint8_t> random_bytes(size_t n, std::mt19937& rng) {
+  std::vector<uint8_t> v(n);
+  for (uint8_t& b : v) b = static_cast<uint8_t>(rng());
+  return v;
+}
 
-void run_variant(benchmark::State& state, const X8LutVariant& v) {
+void run_x8_lut(benchmark::State& state, sparrow::kernels::X8LutUkernel ukernel) {
   const size_t n = static_cast<size_t>(state.range(0));
   std::mt19937 rng(1);
-  std::vector<uint8_t> table(256), x(n), y(n);
-  for (uint8_t& b : table) b = static_cast<uint8_t>(rng());
-  for (uint8_t& b : x) b = static_cast<uint8_t>(rng());
+  const std::vector<uint8_t> table = random_bytes(256, rng), x = random_bytes(n, rng);
+  std::vector<uint8_t> y(n);
   for (auto _ : state) {
-    v.ukernel(n, x.data(), y.data(), table.data());
-    benchmark::DoNotOptimize(y.data());
+    ukernel(n, x.data(), y.data(), table.data());
     benchmark::ClobberMemory();
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(n));
 }
 
-// Registered from main() (kernel_bench.cpp), after SPARROW_ISA is known.
+void run_qu8_vadd(benchmark::State& state, sparrow::kernels::Qu8VaddUkernel ukernel) {
+  const size_t n = static_cast<size_t>(state.range(0));
+  std::mt19937 rng(1);
+  const std::vector<uint8_t> a = random_bytes(n, rng), b = random_bytes(n, rng);
+  std::vector<uint8_t> y(n);
+  const sparrow::kernels::Qu8AddParams p = sparrow::kernels::qu8_add_params(0.031f, 11, 0.017f, 200, 0.043f, 90);
+  for (auto _ : state) {
+    ukernel(n, a.data(), b.data(), y.data(), p);
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(n));
+}
+
+template <typename Variant, typename Run>
+void register_family(const std::string& family, const std::vector<Variant>& variants, Run run) {
+  for (const Variant& v : variants) {
+    if (!sparrow::kernels::isa_available(v.isa)) continue;
+    benchmark::RegisterBenchmark((family + "/" + v.name).c_str(), [v, run](benchmark::State& s) { run(s, v.ukernel); })
+        ->Arg(16 << 10)
+        ->Arg(16 << 20);
+  }
+}
+
 }  // namespace
 
 namespace sparrow::bench {
 
-void register_x8_lut_benchmarks() {
-  for (const X8LutVariant& v : sparrow::kernels::x8_lut_variants()) {
-    if (!sparrow::kernels::isa_available(v.isa)) continue;
-    benchmark::RegisterBenchmark((std::string("X8Lut/") + v.name).c_str(), [v](benchmark::State& s) { run_variant(s, v); })
-        ->Arg(16 << 10)
-        ->Arg(16 << 20);
-  }
+// Called from kernel_bench.cpp's main().
+void register_ukernel_benchmarks() {
+  register_family("X8Lut", kernels::x8_lut_variants(), run_x8_lut);
+  register_family("Qu8Vadd", kernels::qu8_vadd_variants(), run_qu8_vadd);
 }
 
 }  // namespace sparrow::bench

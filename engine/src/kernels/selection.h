@@ -52,6 +52,9 @@ std::optional<Selection> select_view(const SelectContext& ctx, std::string& why_
 std::optional<Selection> select_onednn_conv(const SelectContext& ctx, std::string& why_not);
 std::optional<Selection> select_onednn_deconv(const SelectContext& ctx, std::string& why_not);
 std::optional<Selection> select_onednn_qlinear_conv(const SelectContext& ctx, std::string& why_not);
+std::optional<Selection> select_qu8_add_avx512(const SelectContext& ctx, std::string& why_not);
+std::optional<Selection> select_qu8_add_avx2(const SelectContext& ctx, std::string& why_not);
+std::optional<Selection> select_qu8_add_scalar(const SelectContext& ctx, std::string& why_not);
 std::optional<Selection> select_onednn_quantize(const SelectContext& ctx, std::string& why_not);
 std::optional<Selection> select_onednn_dequantize(const SelectContext& ctx, std::string& why_not);
 std::optional<Selection> select_onednn_pool(const SelectContext& ctx, std::string& why_not);

@@ -1,6 +1,6 @@
 // x8-lut: y[i] = table[x[i]] over n bytes, for any function of one 8-bit value (SiLU or Sigmoid
 // between u8 scales, requantization). One variant per ISA, richest first; each is tested against
-// x8_lut_reference (tests/unit/x8_lut_test.cpp) and benchmarked (benchmarks/kernels/x8_lut_bench.cpp).
+// x8_lut_reference (tests/unit/x8_lut_test.cpp) and benchmarked (benchmarks/kernels/ukernel_bench.cpp).
 #pragma once
 
 #include <cstddef>

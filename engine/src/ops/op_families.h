@@ -25,5 +25,7 @@ void register_resize_ops(std::vector<OpDef>& ops);
 void register_quant_ops(std::vector<OpDef>& ops);
 // QLinearConv
 void register_qlinear_conv_ops(std::vector<OpDef>& ops);
+// QLinearAdd
+void register_qlinear_add_ops(std::vector<OpDef>& ops);
 
 }  // namespace sparrow::ops

@@ -10,6 +10,8 @@ void optimize(graph::Graph& g, const CompileOptions& options) {
   fuse_silu(g);
   fuse_conv_activation(g);
   fuse_qdq_conv(g);
+  fuse_qdq_passthrough(g);
+  fuse_qdq_add(g);
   fuse_conv_residual(g);
   eliminate_dead_nodes(g);
 }

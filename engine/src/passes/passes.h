@@ -33,6 +33,12 @@ void fuse_conv_activation(graph::Graph& g);
 // symmetric int8 weights (per tensor or per output channel), -> one QLinearConv on the integers:
 // activations stay 8-bit between such convs, and the INT8 kernels run them.
 void fuse_qdq_conv(graph::Graph& g);
+// MaxPool, nearest Resize/Upsample and Concat between DequantizeLinear and QuantizeLinear of one
+// per-tensor u8 grid run on the integers: they only move values, so the result is the same bytes.
+void fuse_qdq_passthrough(graph::Graph& g);
+// DequantizeLinear(a) + DequantizeLinear(b) -> QuantizeLinear, all per-tensor u8 and of one
+// shape, -> QLinearAdd on the integers (YOLOv5's residual adds).
+void fuse_qdq_add(graph::Graph& g);
 // Add(Conv(...), r) -> Conv with r as its residual input, added after the activation.
 void fuse_conv_residual(graph::Graph& g);
 // Removes nodes whose outputs nobody reads.

@@ -1,0 +1,70 @@
+// QLinearAdd on a qu8-vadd microkernel (kernels/qu8_vadd.h), one kernel-table row per ISA
+// variant, split across the run's threads in cache-sized chunks.
+#include <omp.h>
+
+#include <algorithm>
+
+#include "kernels/qu8_vadd.h"
+#include "kernels/selection.h"
+
+namespace sparrow::kernels {
+namespace {
+
+enum Input { kA, kAScale, kAZero, kB, kBScale, kBZero, kYScale, kYZero };
+
+class Qu8AddKernel final : public Kernel {
+ public:
+  Qu8AddKernel(Qu8VaddUkernel ukernel, Qu8AddParams params, size_t n) : ukernel_(ukernel), params_(params), n_(n) {}
+
+  void execute(const KernelArgs& args, ExecContext&) const override {
+    const auto* a = static_cast<const uint8_t*>(args.inputs[kA]);
+    const auto* b = static_cast<const uint8_t*>(args.inputs[kB]);
+    auto* y = static_cast<uint8_t*>(args.outputs[0]);
+    constexpr size_t kChunk = 16384;
+    const int64_t chunks = static_cast<int64_t>((n_ + kChunk - 1) / kChunk);
+#pragma omp parallel for schedule(static) if (chunks > 1)
+    for (int64_t c = 0; c < chunks; ++c) {
+      const size_t start = static_cast<size_t>(c) * kChunk;
+      ukernel_(std::min(kChunk, n_ - start), a + start, b + start, y + start, params_);
+    }
+  }
+
+ private:
+  Qu8VaddUkernel ukernel_;
+  Qu8AddParams params_;
+  size_t n_;
+};
+
+float scalar_float(const SelectContext& ctx, int i) { return ctx.constant(i)->data_as<float>()[0]; }
+int32_t scalar_integer(const SelectContext& ctx, int i) { return ctx.constant(i)->data_as<uint8_t>()[0]; }
+
+std::optional<Selection> select_with(Qu8VaddUkernel ukernel, const SelectContext& ctx, std::string& why_not) {
+  for (int i : {kAScale, kAZero, kBScale, kBZero, kYScale, kYZero}) {
+    if (!ctx.constant(i)) {
+      why_not = "quantization parameters computed at run time";
+      return std::nullopt;
+    }
+  }
+  const Qu8AddParams p = qu8_add_params(scalar_float(ctx, kAScale), scalar_integer(ctx, kAZero), scalar_float(ctx, kBScale),
+                                        scalar_integer(ctx, kBZero), scalar_float(ctx, kYScale), scalar_integer(ctx, kYZero));
+  Selection s;
+  s.kernel = std::make_unique<Qu8AddKernel>(ukernel, p, static_cast<size_t>(num_elements(ctx.output(0).shape)));
+  s.input_layouts.assign(ctx.node.inputs.size(), Layout::plain());
+  s.output_layouts = {Layout::plain()};
+  s.packed_inputs = {kAScale, kAZero, kBScale, kBZero, kYScale, kYZero};
+  return s;
+}
+
+}  // namespace
+
+std::optional<Selection> select_qu8_add_avx512(const SelectContext& ctx, std::string& why_not) {
+  return select_with(qu8_vadd_ukernel_u16_avx512, ctx, why_not);
+}
+std::optional<Selection> select_qu8_add_avx2(const SelectContext& ctx, std::string& why_not) {
+  return select_with(qu8_vadd_ukernel_u8_avx2, ctx, why_not);
+}
+std::optional<Selection> select_qu8_add_scalar(const SelectContext& ctx, std::string& why_not) {
+  return select_with(qu8_vadd_ukernel_u1_scalar, ctx, why_not);
+}
+
+}  // namespace sparrow::kernels
