@@ -82,6 +82,15 @@ void check_jpeg_structure(const uint8_t* data, size_t size) {
   }
 }
 
+// OpenCV picks its decoder by signature, not by the format Sparrow identified. When libwebp
+// rejects a header Sparrow took for WebP, OpenCV goes on to the DICOM decoder if "DICM" stands at
+// byte 128, and GDCM aborts the process on a failed assertion (found by image_decode_fuzzer).
+// JPEG, PNG and BMP signatures are OpenCV's own and always win, so only WebP is checked.
+void refuse_dicom_signature(const uint8_t* data, size_t size, const ImageHeader& header) {
+  if (header.format != ImageFormat::kWebp || size < 132 || std::memcmp(data + 128, "DICM", 4) != 0) return;
+  throw Error(ErrorCode::kInvalidArgument, "corrupt WebP: it also carries a DICOM signature at byte 128");
+}
+
 // Checks everything that can be checked without decoding.
 ImageHeader check_before_decoding(const uint8_t* data, size_t size, const DecodeOptions& options) {
   check_encoded_size(size);
@@ -89,6 +98,7 @@ ImageHeader check_before_decoding(const uint8_t* data, size_t size, const Decode
   check_size(header, options);
   if (header.animated) throw Error(ErrorCode::kUnsupported, "animated WebP images are not supported");
   if (header.format == ImageFormat::kJpeg) check_jpeg_structure(data, size);
+  refuse_dicom_signature(data, size, header);
   return header;
 }
 

@@ -82,6 +82,7 @@ ImageHeader read_webp(const ByteView& bytes) {
   }
   if (bytes.matches(12, "VP8X")) {  // extended: flags (1), reserved (3), 24-bit canvas width-1, height-1
     require(bytes, 30, ImageFormat::kWebp);
+    if (bytes.le(16, 4) != 10) fail(ImageFormat::kWebp, "the VP8X chunk is not 10 bytes long");
     const bool animated = (bytes.u8(20) & 0x02) != 0;
     return {ImageFormat::kWebp, int64_t{bytes.le(24, 3)} + 1, int64_t{bytes.le(27, 3)} + 1, animated};
   }
