@@ -93,7 +93,8 @@ const char* richest(uint32_t features) {
 Decision decide() {
   Decision d;
   d.cap = cap_from_env();
-  d.features = cpu_features() & (d.cap ? d.cap->features : ~0u);
+  const uint32_t cpu = cpu_features();
+  d.features = cpu & (d.cap ? d.cap->features : ~0u);
   if (d.cap) {
     // Only effective before oneDNN's first primitive; compiling calls this first.
     try {
@@ -103,7 +104,7 @@ Decision decide() {
     }
   }
   if (d.cap || std::getenv("SPARROW_VERBOSE")) {
-    std::fprintf(stderr, "sparrow: kernels for %s (CPU: %s%s%s)\n", richest(d.features), richest(cpu_features()),
+    std::fprintf(stderr, "sparrow: kernels for %s (CPU: %s%s%s)\n", richest(d.features), richest(cpu),
                  d.cap ? ", capped by SPARROW_ISA=" : "", d.cap ? d.cap->name : "");
   }
   return d;

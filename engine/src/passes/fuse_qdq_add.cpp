@@ -1,15 +1,8 @@
 #include "passes/passes.h"
+#include "passes/qdq_patterns.h"
 
 namespace sparrow::passes {
 namespace {
-
-// The u8 value a DequantizeLinear with per-tensor constant parameters reads, and its grid.
-const graph::Node* u8_dequantize(const graph::Graph& g, int value) {
-  const graph::Value& v = g.values[value];
-  if (v.producer < 0 || !v.quant || !v.quant->per_tensor() || v.quant->dtype != DType::kUint8) return nullptr;
-  const graph::Node& dq = g.nodes[v.producer];
-  return dq.op == "DequantizeLinear" ? &dq : nullptr;
-}
 
 // A constant zero point of the node's grid: its own input, or a new u8 zero when it has none.
 int zero_point_input(graph::Graph& g, const graph::Node& qdq) {
@@ -28,15 +21,13 @@ void fuse_qdq_add(graph::Graph& g) {
   std::vector<Match> matches;
   for (graph::Node& add : g.nodes) {
     if (add.removed || add.op != "Add" || add.inputs.size() != 2) continue;
-    const graph::Node* a = u8_dequantize(g, add.inputs[0]);
-    const graph::Node* b = u8_dequantize(g, add.inputs[1]);
+    const graph::Node* a = u8_dequantize_of(g, add.inputs[0]);
+    const graph::Node* b = u8_dequantize_of(g, add.inputs[1]);
     if (!a || !b || g.values[add.inputs[0]].shape != g.values[add.inputs[1]].shape) continue;
-    const int out = add.outputs[0];
-    if (consumers[out].size() != 1 || g.is_output(out)) continue;
-    graph::Node& q = g.nodes[consumers[out][0]];
-    const auto grid = graph::qdq_params(g, q);
-    if (q.op != "QuantizeLinear" || !grid || !grid->per_tensor() || grid->dtype != DType::kUint8) continue;
-    matches.push_back({&add, &q, a, b});
+    graph::QuantParams grid;
+    graph::Node* q = sole_quantize_of(g, consumers, add.outputs[0], &grid);
+    if (!q || grid.dtype != DType::kUint8) continue;
+    matches.push_back({&add, q, a, b});
   }
   // add_constant grows g.values: rewrite after matching, holding no Value references.
   for (const Match& m : matches) {

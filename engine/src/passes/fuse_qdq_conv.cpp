@@ -1,6 +1,7 @@
 #include <cmath>
 
 #include "passes/passes.h"
+#include "passes/qdq_patterns.h"
 
 namespace sparrow::passes {
 namespace {
@@ -33,20 +34,14 @@ Tensor bias_integers(const Tensor& b, const graph::QuantParams& x, const graph::
 
 std::optional<Match> match(graph::Graph& g, graph::Node& conv, const std::vector<std::vector<int>>& consumers) {
   if (conv.removed || conv.op != "Conv" || conv.attrs.has(ops::kResidualAttr)) return std::nullopt;
-  const graph::Value& xf = g.values[conv.inputs[0]];
   const graph::Value& wf = g.values[conv.inputs[1]];
-  if (xf.producer < 0 || !wf.constant || !wf.quant) return std::nullopt;
+  if (!wf.constant || !wf.quant) return std::nullopt;
   if (wf.quant->dtype != DType::kInt8 || !wf.quant->symmetric() || (!wf.quant->per_tensor() && wf.quant->axis != 0)) return std::nullopt;
   if (conv.has_input(2) && !g.values[conv.inputs[2]].constant) return std::nullopt;
-  const int out = conv.outputs[0];
-  if (consumers[out].size() != 1 || g.is_output(out)) return std::nullopt;
-  Match m{&conv, &g.nodes[xf.producer], &g.nodes[consumers[out][0]], {}, *wf.quant, {}};
-  const auto x = graph::qdq_params(g, *m.dequantize);
-  const auto y = graph::qdq_params(g, *m.quantize);
-  if (m.dequantize->op != "DequantizeLinear" || !x || !x->per_tensor() || x->dtype != DType::kUint8) return std::nullopt;
-  if (m.quantize->op != "QuantizeLinear" || !y || !y->per_tensor()) return std::nullopt;
-  m.x = *x;
-  m.y = *y;
+  Match m{&conv, u8_dequantize_of(g, conv.inputs[0]), nullptr, {}, *wf.quant, {}};
+  m.quantize = sole_quantize_of(g, consumers, conv.outputs[0], &m.y);
+  if (!m.dequantize || !m.quantize) return std::nullopt;
+  m.x = *g.values[conv.inputs[0]].quant;
   return m;
 }
 

@@ -1,11 +1,11 @@
 #include "passes/passes.h"
+#include "passes/qdq_patterns.h"
 
 namespace sparrow::passes {
 namespace {
 
 bool same_grid(const graph::QuantParams& a, const graph::QuantParams& b) {
-  return a.per_tensor() && b.per_tensor() && a.dtype == DType::kUint8 && b.dtype == DType::kUint8 && a.scales == b.scales &&
-         a.zero_points == b.zero_points;
+  return a.dtype == b.dtype && a.scales == b.scales && a.zero_points == b.zero_points;
 }
 
 // The inputs that carry data (the rest are constants such as Resize's scales).
@@ -28,23 +28,20 @@ void fuse_qdq_passthrough(graph::Graph& g) {
   const auto consumers = g.consumers();
   for (graph::Node& node : g.nodes) {
     if (node.removed || !moves_values_only(node.op) || node.outputs.size() != 1) continue;
-    const int out = node.outputs[0];
-    if (consumers[out].size() != 1 || g.is_output(out)) continue;
-    graph::Node& q = g.nodes[consumers[out][0]];
-    const auto grid = graph::qdq_params(g, q);
-    if (q.op != "QuantizeLinear" || !grid) continue;
+    graph::QuantParams grid;
+    graph::Node* q = sole_quantize_of(g, consumers, node.outputs[0], &grid);
+    if (!q) continue;
     std::vector<int> integers;
     for (size_t i : data_inputs(node)) {
-      const graph::Value& v = g.values[node.inputs[i]];
-      const graph::Node* dq = v.producer >= 0 ? &g.nodes[v.producer] : nullptr;
-      if (!dq || dq->op != "DequantizeLinear" || !v.quant || !same_grid(*v.quant, *grid)) break;
+      const graph::Node* dq = u8_dequantize_of(g, node.inputs[i]);
+      if (!dq || !same_grid(*g.values[node.inputs[i]].quant, grid)) break;
       integers.push_back(dq->inputs[0]);
     }
     if (integers.size() != data_inputs(node).size()) continue;
     for (size_t k = 0; k < integers.size(); ++k) node.inputs[data_inputs(node)[k]] = integers[k];
-    node.outputs = q.outputs;
-    node.name += "+" + q.name;
-    q.removed = true;
+    node.outputs = q->outputs;
+    node.name += "+" + q->name;
+    q->removed = true;
   }
   g.compact();
 }

@@ -49,6 +49,12 @@ size_t PrimitiveKernel::constant_bytes() const {
   return bytes;
 }
 
+dnnl::memory runtime_zero_point(int32_t value) {
+  dnnl::memory m(dnnl::memory::desc({1}, dnnl::memory::data_type::s32, dnnl::memory::format_tag::x), cpu_engine());
+  std::memcpy(m.get_data_handle(), &value, sizeof(value));
+  return m;
+}
+
 dnnl::memory pack_constant(const void* data, const dnnl::memory::desc& plain, const dnnl::memory::desc& desc) {
   const dnnl::engine& engine = cpu_engine();
   dnnl::memory src(plain, engine, const_cast<void*>(data));

@@ -50,6 +50,10 @@ class PrimitiveKernel final : public Kernel {
 // The implementation oneDNN picked, e.g. "jit:avx512_core".
 std::string implementation_name(const dnnl::primitive_desc_base& pd);
 
+// A 1-element s32 memory holding a zero point, bound as a constant of a primitive whose
+// attributes give that zero point as DNNL_RUNTIME_S32_VAL.
+dnnl::memory runtime_zero_point(int32_t value);
+
 // Constant data copied into a new memory of `desc` (reordered from plain row-major `plain`).
 dnnl::memory pack_constant(const void* data, const dnnl::memory::desc& plain, const dnnl::memory::desc& desc);
 

@@ -5,7 +5,6 @@
 // Declines (for the reference) where oneDNN would differ: its reference implementation only,
 // or pairs of products that could saturate on a CPU without VNNI.
 #include <cstdlib>
-#include <cstring>
 
 #include "kernels/onednn/conv_common.h"
 #include "kernels/onednn/primitive_kernel.h"
@@ -60,13 +59,6 @@ bool supported(const SelectContext& ctx, std::string& why_not) {
 
 int32_t scalar_integer(const Tensor& t) { return static_cast<int32_t>(t.to_int64_vector()[0]); }
 
-// A 1-element s32 memory for a zero point bound at every execution.
-memory zero_point_memory(int32_t value) {
-  memory m(memory::desc({1}, memory::data_type::s32, tag::x), cpu_engine());
-  std::memcpy(m.get_data_handle(), &value, sizeof(value));
-  return m;
-}
-
 }  // namespace
 
 std::optional<Selection> select_onednn_qlinear_conv(const SelectContext& ctx, std::string& why_not) {
@@ -93,11 +85,11 @@ std::optional<Selection> select_onednn_qlinear_conv(const SelectContext& ctx, st
   std::vector<std::pair<int, memory>> constants;
   if (x_zero != 0) {
     attr.set_zero_points(DNNL_ARG_SRC, 0, {DNNL_RUNTIME_S32_VAL});
-    constants.emplace_back(DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC, zero_point_memory(x_zero));
+    constants.emplace_back(DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC, runtime_zero_point(x_zero));
   }
   if (y_zero != 0) {
     attr.set_zero_points(DNNL_ARG_DST, 0, {DNNL_RUNTIME_S32_VAL});
-    constants.emplace_back(DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_DST, zero_point_memory(y_zero));
+    constants.emplace_back(DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_DST, runtime_zero_point(y_zero));
   }
   dnnl::post_ops post_ops;
   append_activation(post_ops, act, 1.0f / y_scale);

@@ -2,8 +2,6 @@
 // of a quantized region. The reorder scales (by 1 / scale to quantize, by scale to dequantize),
 // adds or subtracts the zero point, and rounds half to even with saturation. Quantizing
 // multiplies by the reciprocal where ONNX divides, so an exact tie may land one step apart.
-#include <cstring>
-
 #include "kernels/onednn/primitive_kernel.h"
 #include "kernels/selection.h"
 
@@ -35,12 +33,6 @@ std::optional<Params> per_tensor_params(const SelectContext& ctx, std::string& w
   return Params{scale->data_as<float>()[0], zero ? static_cast<int32_t>(zero->to_int64_vector()[0]) : 0};
 }
 
-memory zero_point_memory(int32_t value) {
-  memory m(memory::desc({1}, memory::data_type::s32, memory::format_tag::x), cpu_engine());
-  std::memcpy(m.get_data_handle(), &value, sizeof(value));
-  return m;
-}
-
 // A plain-layout reorder from input 0's type to output 0's, scaling by `scale` and applying the
 // zero point on the integer side (`zero_arg`: DNNL_ARG_SRC or DNNL_ARG_DST).
 Selection reorder(const SelectContext& ctx, float scale, int32_t zero_point, int zero_arg) {
@@ -51,7 +43,7 @@ Selection reorder(const SelectContext& ctx, float scale, int32_t zero_point, int
   std::vector<std::pair<int, memory>> constants;
   if (zero_point != 0) {
     attr.set_zero_points(zero_arg, 0, {DNNL_RUNTIME_S32_VAL});
-    constants.emplace_back(DNNL_ARG_ATTR_ZERO_POINTS | zero_arg, zero_point_memory(zero_point));
+    constants.emplace_back(DNNL_ARG_ATTR_ZERO_POINTS | zero_arg, runtime_zero_point(zero_point));
   }
   dnnl::reorder::primitive_desc pd(cpu_engine(), src, cpu_engine(), dst, attr);
   Selection s;
