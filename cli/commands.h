@@ -12,5 +12,6 @@ void add_run_command(CLI::App& app);
 void add_describe_command(CLI::App& app);
 void add_detect_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
+void add_compress_command(CLI::App& app);
 
 }  // namespace sparrow::cli

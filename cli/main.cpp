@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   sparrow::cli::add_describe_command(app);
   sparrow::cli::add_detect_command(app);
   sparrow::cli::add_eval_command(app);
+  sparrow::cli::add_compress_command(app);
   if (const std::string error = unknown_command_error(app, argc, argv); !error.empty()) {
     std::fprintf(stderr, "sparrow: %s (sparrow --help)\n", error.c_str());
     return 2;

@@ -18,7 +18,7 @@ expect_fail bad_scenario "scenario" "$sparrow" benchmark "$model" --scenario sid
 expect_fail missing_model "does not exist" "$sparrow" benchmark /nonexistent/model.onnx
 printf 'not a model' >"$work/garbage.onnx"
 expect_fail garbage_model "not a valid ONNX" "$sparrow" describe "$work/garbage.onnx"
-expect_fail unknown_command "unknown command 'frobnicate'; the commands are benchmark, run, describe, detect, eval" \
+expect_fail unknown_command "unknown command 'frobnicate'; the commands are benchmark, run, describe, detect, eval, compress" \
   "$sparrow" frobnicate
 
 expect_ok benchmark_json "$sparrow" benchmark "$model" --time 1 --warmup 0.2 --export-json "$work/bench.json"
@@ -139,6 +139,29 @@ expect_ok eval_unasked sh -c "cd '$work/cwd' && '$sparrow' eval '$model' --data 
 check_py eval_unasked_reports "t = open('$work/eval_unasked.txt').read(); assert 'maxDets=100 ] =' in t and 'written' not in t, t"
 expect_ok eval_dynamic_default_size "$sparrow" eval "$dynamic" --data "$work/ds"
 check_py nothing_written_unasked "import os; assert os.listdir('$work/cwd') == [], os.listdir('$work/cwd')"
+
+# compress --int8: errors first, then a 4-image calibration whose file detects what FP32 detects.
+mkdir -p "$work/no_images"
+expect_fail compress_nothing_to_do "nothing to do: give --int8" "$sparrow" compress "$model" -o "$work/q.onnx"
+expect_fail compress_no_output "output" "$sparrow" compress "$model" --int8
+expect_fail compress_empty_calibration "no_images' holds no images" \
+  "$sparrow" compress "$model" -o "$work/q.onnx" --int8 --calibration "$work/no_images"
+expect_fail compress_missing_calibration "nowhere' does not exist" \
+  "$sparrow" compress "$model" -o "$work/q.onnx" --int8 --calibration "$work/nowhere"
+expect_fail compress_bad_method "calibration-method" "$sparrow" compress "$model" -o "$work/q.onnx" --int8 --calibration-method kmeans
+expect_fail compress_zero_images "calibration-images" "$sparrow" compress "$model" -o "$work/q.onnx" --int8 --calibration-images 0
+expect_fail compress_unknown_exclude "no node named 'nope' to exclude" \
+  "$sparrow" compress "$model" -o "$work/q.onnx" --int8 --calibration-images 2 --exclude nope
+expect_ok compress_int8 sh -c "'$sparrow' compress '$model' -o '$work/q.onnx' --int8 --calibration-images 4 -v > '$work/compress.txt' 2> '$work/compress_err.txt'"
+check_py compress_report "
+t = open('$work/compress.txt').read(); e = open('$work/compress_err.txt').read()
+assert 'INT8 QDQ (opset 13)' in t and 'smaller' in t, t
+assert 'calibrating' in e and '/model.0/conv/Conv_output_0' in e, e[-500:]"
+expect_fail compress_twice "quantized already" "$sparrow" compress "$work/q.onnx" -o "$work/q2.onnx" --int8 --calibration-images 2
+expect_ok detect_int8 sh -c "'$sparrow' detect '$work/q.onnx' '$shared/data/images/bus.jpg' --json > '$work/det_int8.json'"
+check_py detect_int8_same_objects "
+import json; d = json.load(open('$work/det_int8.json'))[0]['detections']
+assert sorted(x['class_name'] for x in d) == ['bus', 'person', 'person', 'person'], d"
 
 if ((failures)); then
   echo "$failures CLI test(s) failed"

@@ -1,0 +1,65 @@
+#include "compression/model_file.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <onnx/version_converter/convert.h>
+
+#include "onnx/tensor_proto.h"
+#include "sparrow/error.h"
+
+namespace sparrow::compression {
+
+onnx::ModelProto read_model(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    const bool exists = std::filesystem::exists(path);
+    throw Error(exists ? ErrorCode::kIo : ErrorCode::kNotFound,
+                "model '" + path + (exists ? "' cannot be read" : "' does not exist"));
+  }
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  onnx::ModelProto model;
+  if (bytes.str().empty() || !model.ParseFromString(bytes.str()) || !model.has_graph()) {
+    throw Error(ErrorCode::kInvalidModel, "model '" + path + "' is not an ONNX model (empty, truncated or corrupt)");
+  }
+  const std::string base_dir = std::filesystem::path(path).parent_path().string();
+  for (onnx::TensorProto& init : *model.mutable_graph()->mutable_initializer()) {
+    onnx_import::load_external_data(init, base_dir, "initializer '" + init.name() + "'");
+  }
+  return model;
+}
+
+void write_model(const onnx::ModelProto& model, const std::string& path) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out || !model.SerializeToOstream(&out) || !out.flush()) {
+    throw Error(ErrorCode::kIo, "cannot write '" + path + "'");
+  }
+}
+
+int default_opset(const onnx::ModelProto& model) {
+  for (const auto& entry : model.opset_import()) {
+    if (entry.domain().empty() || entry.domain() == "ai.onnx") return static_cast<int>(entry.version());
+  }
+  throw Error(ErrorCode::kInvalidModel, "the model imports no default-domain opset");
+}
+
+void upgrade_opset(onnx::ModelProto& model, int opset) {
+  if (default_opset(model) >= opset) return;
+  onnx::ModelProto converted;
+  try {
+    converted = onnx::version_conversion::ConvertVersion(model, opset);
+  } catch (const std::exception& e) {
+    throw Error(ErrorCode::kUnsupported, "cannot convert the model from opset " + std::to_string(default_opset(model)) +
+                                             " to " + std::to_string(opset) + ": " + e.what());
+  }
+  // The converter rebuilds the graph; what it does not carry over is copied back.
+  *converted.mutable_metadata_props() = model.metadata_props();
+  converted.set_producer_name(model.producer_name());
+  converted.set_producer_version(model.producer_version());
+  converted.set_doc_string(model.doc_string());
+  model = std::move(converted);
+}
+
+}  // namespace sparrow::compression

@@ -1,0 +1,142 @@
+#include "compression/quantization_plan.h"
+
+#include <set>
+
+#include "sparrow/error.h"
+
+namespace sparrow::compression {
+namespace {
+
+const std::set<std::string> kElementwise = {"Sigmoid", "Relu", "LeakyRelu", "HardSwish", "HardSigmoid", "Clip", "Tanh"};
+const std::set<std::string> kQuantizedOps = {"QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul",
+                                             "ConvInteger", "MatMulInteger", "QLinearAdd", "QLinearMul"};
+
+void check_not_quantized(const onnx::GraphProto& graph) {
+  for (const onnx::NodeProto& node : graph.node()) {
+    if (kQuantizedOps.count(node.op_type())) {
+      throw Error(ErrorCode::kInvalidArgument, "the model is quantized already (node '" + node.name() + "' is " +
+                                                   node.op_type() + "); give --int8 a float model");
+    }
+  }
+}
+
+std::string node_label(const onnx::NodeProto& node, int index) {
+  return node.name().empty() ? node.op_type() + " #" + std::to_string(index) : node.name();
+}
+
+std::string attribute_string(const onnx::NodeProto& node, const std::string& name, const std::string& fallback) {
+  for (const auto& a : node.attribute()) {
+    if (a.name() == name) return a.s();
+  }
+  return fallback;
+}
+
+// Indices of the convolutions whose outputs reach a graph output with no convolution between.
+std::set<int> head_convs(const onnx::GraphProto& graph) {
+  std::map<std::string, int> producer;
+  for (int i = 0; i < graph.node_size(); ++i) {
+    for (const std::string& out : graph.node(i).output()) producer[out] = i;
+  }
+  std::set<int> heads, seen;
+  std::vector<std::string> pending;
+  for (const auto& out : graph.output()) pending.push_back(out.name());
+  while (!pending.empty()) {
+    const auto it = producer.find(pending.back());
+    pending.pop_back();
+    if (it == producer.end() || !seen.insert(it->second).second) continue;
+    const onnx::NodeProto& node = graph.node(it->second);
+    if (node.op_type() == "Conv") {
+      heads.insert(it->second);
+      continue;
+    }
+    for (const std::string& in : node.input()) pending.push_back(in);
+  }
+  return heads;
+}
+
+class Planner {
+ public:
+  Planner(const onnx::GraphProto& graph, const std::vector<std::string>& exclude) : graph_(graph) {
+    for (const auto& init : graph.initializer()) constants_.insert(init.name());
+    for (const auto& out : graph.output()) outputs_.insert(out.name());
+    std::set<std::string> names;
+    for (const auto& node : graph.node()) {
+      names.insert(node.name());
+      if (node.op_type() == "Constant") constants_.insert(node.output(0));
+    }
+    for (const std::string& name : exclude) {
+      if (!names.count(name)) throw Error(ErrorCode::kNotFound, "no node named '" + name + "' to exclude");
+      excluded_.insert(name);
+    }
+  }
+
+  QuantizationPlan run() {
+    const std::set<int> heads = head_convs(graph_);
+    for (int i = 0; i < graph_.node_size(); ++i) visit(i, heads.count(i) > 0);
+    return plan_;
+  }
+
+ private:
+  bool quantized(const std::string& tensor) const { return grid_.count(tensor) > 0; }
+
+  bool all_quantized(const onnx::NodeProto& node) const {
+    for (const std::string& in : node.input()) {
+      if (!quantized(in)) return false;
+    }
+    return node.input_size() > 0;
+  }
+
+  void own_grid(const std::string& tensor) {
+    if (quantized(tensor) || outputs_.count(tensor) || constants_.count(tensor)) return;
+    grid_.insert(tensor);
+    plan_.calibrated.push_back(tensor);
+  }
+
+  void visit(int index, bool in_head) {
+    const onnx::NodeProto& node = graph_.node(index);
+    const std::string& op = node.op_type();
+    const std::string label = node_label(node, index);
+    if (op == "Conv") {
+      const bool weights_constant = node.input_size() > 1 && constants_.count(node.input(1));
+      if (excluded_.count(node.name()) || !weights_constant || constants_.count(node.input(0))) {
+        plan_.float_convs.push_back(label);
+        return;
+      }
+      if (in_head) {
+        plan_.float_convs.push_back(label);
+        plan_.weight_only_convs.push_back(index);
+        return;
+      }
+      own_grid(node.input(0));
+      own_grid(node.output(0));
+      plan_.int8_convs.push_back(index);
+    } else if (excluded_.count(node.name()) || node.output_size() != 1) {
+      return;
+    } else if (kElementwise.count(op) && quantized(node.input(0))) {
+      own_grid(node.output(0));
+    } else if ((op == "Add" || op == "Mul" || op == "Concat") && all_quantized(node)) {
+      own_grid(node.output(0));
+    } else if ((op == "MaxPool" || (op == "Resize" && attribute_string(node, "mode", "nearest") == "nearest")) &&
+               quantized(node.input(0)) && !outputs_.count(node.output(0))) {
+      const auto shared = plan_.shares_grid_of.find(node.input(0));
+      plan_.shares_grid_of[node.output(0)] = shared == plan_.shares_grid_of.end() ? node.input(0) : shared->second;
+      grid_.insert(node.output(0));
+    } else {
+      return;
+    }
+    if (quantized(node.output(0))) plan_.int8_nodes.push_back(label);
+  }
+
+  const onnx::GraphProto& graph_;
+  std::set<std::string> constants_, outputs_, excluded_, grid_;
+  QuantizationPlan plan_;
+};
+
+}  // namespace
+
+QuantizationPlan plan_quantization(const onnx::GraphProto& graph, const std::vector<std::string>& exclude) {
+  check_not_quantized(graph);
+  return Planner(graph, exclude).run();
+}
+
+}  // namespace sparrow::compression
