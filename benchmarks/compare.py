@@ -12,6 +12,13 @@ Example:
       --models yolov5n=../shared/models/yolov5n.onnx,dynamic=../shared/models/yolov5n-dynamic.onnx \\
       --batch-sizes 1,8 --num-cores 2 --time 20 --warmup 3 --out results.md
 
+A quantized model names its float original with float=NAME; the report then adds its speed-up over
+ONNX Runtime on the float file and on the same file, its peak RSS against the float model's and how
+much smaller its file is:
+  /usr/bin/python3 benchmarks/compare.py --sparrow build/cli/sparrow --engines sparrow,onnxruntime \\
+      --models yolov5n=../shared/models/yolov5n.onnx yolov5n-int8=yolov5n-int8.onnx,float=yolov5n \\
+      --batch-sizes 1,8 --out int8.md
+
 Standard library only.
 """
 
@@ -49,6 +56,7 @@ class Model:
     name: str
     path: Path
     dynamic: Path | None = None
+    float_model: str | None = None  # name of the model this one was quantized from
 
 
 @dataclass
@@ -89,17 +97,21 @@ class Cell:
 
 
 def parse_model(text: str) -> Model:
-    """NAME=PATH[,dynamic=PATH]"""
+    """NAME=PATH[,dynamic=PATH][,float=NAME]"""
     name, sep, rest = text.partition("=")
     if not sep or not name or not rest:
-        raise argparse.ArgumentTypeError(f"expected NAME=PATH[,dynamic=PATH], got '{text}'")
+        raise argparse.ArgumentTypeError(f"expected NAME=PATH[,dynamic=PATH][,float=NAME], got '{text}'")
     parts = rest.split(",")
     model = Model(name=name, path=Path(parts[0]))
     for extra in parts[1:]:
         key, sep, value = extra.partition("=")
-        if key != "dynamic" or not sep or not value:
-            raise argparse.ArgumentTypeError(f"unknown model option '{extra}' in '{text}' (only dynamic=PATH)")
-        model.dynamic = Path(value)
+        if key not in ("dynamic", "float") or not sep or not value:
+            raise argparse.ArgumentTypeError(
+                f"unknown model option '{extra}' in '{text}' (dynamic=PATH or float=NAME of another model)")
+        if key == "dynamic":
+            model.dynamic = Path(value)
+        else:
+            model.float_model = value
     for p in (model.path, model.dynamic):
         if p is not None and not p.is_file():
             raise argparse.ArgumentTypeError(f"model file not found: {p}")
@@ -364,6 +376,7 @@ def build_report(args, models: list[Model], cells: dict, header: dict) -> str:
                     ratio = "n/a"
                 lines.append(f"| {model.name} | {batch} | {label} | {fmt(d['items_per_second'], 2)} | "
                              f"{fmt(mean, 2)} | {fmt(d['p90'], 2)} | {rss} | {ratio} |")
+    lines += quantized_report(args, models, cells)
     lines += [
         "",
         "items/s = batch size × batches / seconds timed; ms/batch and p90 are per-batch wall times; "
@@ -387,6 +400,40 @@ def build_report(args, models: list[Model], cells: dict, header: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def quantized_report(args, models: list[Model], cells: dict) -> list[str]:
+    """Each quantized model against its float original: the speed-ups and the file and memory sizes."""
+    by_name = {m.name: m for m in models}
+    rows = []
+    for model in models:
+        original = by_name.get(model.float_model) if model.float_model else None
+        if original is None:
+            continue
+        size_ratio = original.path.stat().st_size / model.path.stat().st_size
+        for batch in args.batch_sizes:
+            def run(m, e, batch=batch):
+                return cells[(m.name, batch, e)].representative() if e in args.engines else None
+            ours, ort_same, ort_float, ours_float = run(model, SPARROW), run(model, ORT), run(original, ORT), run(original, SPARROW)
+
+            def ratio(a, b):
+                return f"{a.items_per_second / b.items_per_second:.2f}x" if a and b and a.ok and b.ok else "n/a"
+
+            def rss(a, b):
+                return f"{a.rss_mib:.0f} / {b.rss_mib:.0f}" if a and b and a.rss_mib and b.rss_mib else "n/a"
+            rows.append(f"| {model.name} | {batch} | {ratio(ours, ort_float)} | {ratio(ours, ort_same)} | "
+                        f"{ratio(ours, ours_float)} | {rss(ours, ours_float)} | {size_ratio:.2f}x |")
+    if not rows:
+        return []
+    return [
+        "",
+        "Quantized models against their float originals (same runs as above):",
+        "",
+        "| model | batch | Sparrow ÷ ORT on the float file | Sparrow ÷ ORT on the same file | Sparrow ÷ Sparrow float "
+        "| Sparrow peak RSS MiB, quantized / float | file smaller by |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+        *rows,
+    ]
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if args.num_cores < 1 or args.time <= 0 or args.warmup < 0 or args.repeats < 1:
@@ -399,6 +446,10 @@ def main(argv=None) -> int:
     names = [m.name for m in models]
     if len(set(names)) != len(names):
         print(f"compare.py: model names must be unique, got {names}", file=sys.stderr)
+        return 2
+    unknown = [m.float_model for m in models if m.float_model and m.float_model not in names]
+    if unknown:
+        print(f"compare.py: float={unknown[0]} names no model given with --models", file=sys.stderr)
         return 2
 
     header = {
