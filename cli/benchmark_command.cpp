@@ -73,6 +73,10 @@ nlohmann::json to_json(const std::string& model, const BenchmarkResult& r, const
   j["p99_9"] = r.p99_9;
   j["single_thread_iterations"] = r.single_thread_iterations;
   j["kernels"] = kernel_counts(d);
+  const LayerCounts layers = count_layers(d);
+  j["layers"] = layers.total;
+  j["int8_layers"] = layers.int8;
+  j["sparse_layers"] = layers.sparse;
   return j;
 }
 

@@ -5,6 +5,8 @@
 #include <memory>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "commands.h"
 #include "model_options.h"
 
@@ -14,6 +16,7 @@ namespace {
 struct DescribeArgs {
   ModelOptions model;
   bool profile = false;
+  bool json = false;
   int iterations = 20;
 };
 
@@ -66,10 +69,27 @@ void print(const std::string& model, const PlanDescription& d, bool timed) {
   std::printf("\n");
 }
 
+// One object per layer: name, op, kernel, dtype, sparsity, and ms when profiled.
+void print_json(const std::string& model, const PlanDescription& d, bool timed) {
+  nlohmann::json layers = nlohmann::json::array();
+  for (const LayerInfo& l : d.layers) {
+    nlohmann::json j = {{"name", l.name}, {"op", l.op}, {"kernel", l.kernel}, {"dtype", l.dtype}, {"sparsity", l.sparsity}};
+    if (timed) j["ms"] = l.time_ms;
+    layers.push_back(std::move(j));
+  }
+  const LayerCounts c = count_layers(d);
+  const nlohmann::json out = {{"model", model},       {"batch_size", d.batch_size}, {"num_cores", d.num_cores},
+                              {"isa", d.isa},         {"onednn_isa", d.onednn_isa}, {"layers", layers},
+                              {"int8_layers", c.int8}, {"sparse_layers", c.sparse}};
+  std::printf("%s\n", out.dump(2).c_str());
+}
+
 void run(const DescribeArgs& args) {
   const std::string path = args.model.resolved_model();
   const Engine engine = Engine::load(path, args.model.compile_options());
-  print(path, args.profile ? engine.profile(args.iterations) : engine.describe(), args.profile);
+  const PlanDescription d = args.profile ? engine.profile(args.iterations) : engine.describe();
+  if (args.json) return print_json(path, d, args.profile);
+  print(path, d, args.profile);
 }
 
 }  // namespace
@@ -79,6 +99,7 @@ void add_describe_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("describe", "Show the compiled plan: op, kernel and layout of each layer");
   args->model.add_to(*cmd);
   cmd->add_flag("-p,--profile", args->profile, "Measure each layer's mean time");
+  cmd->add_flag("--json", args->json, "Print JSON: one object per layer (name, op, kernel, dtype, sparsity, ms)");
   cmd->add_option("--iterations", args->iterations, "Runs to average when profiling")->check(CLI::Range(1, 100000));
   cmd->callback([args] { run(*args); });
 }

@@ -1,37 +1,16 @@
 #include "model_info.h"
 
 namespace sparrow::server {
-namespace {
-
-// Kernel names start with their data type ("qu8-conv-…", "f32-conv-onednn:…").
-bool int8_kernel(const std::string& kernel) {
-  const std::string dtype = kernel.substr(0, kernel.find('-'));
-  return dtype == "qu8" || dtype == "qs8" || dtype == "u8" || dtype == "s8";
-}
-
-}  // namespace
-
 void fill_engine_description(const PlanDescription& plan, v1::EngineDescription* out) {
   out->set_num_cores(plan.num_cores);
   out->set_isa(plan.isa);
   out->set_layers(static_cast<int32_t>(plan.layers.size()));
-  int dense = 0, sparse = 0, int8 = 0, reference = 0;
-  for (const LayerInfo& layer : plan.layers) {
-    (*out->mutable_kernels())[layer.kernel]++;
-    if (layer.kernel.find("sparse") != std::string::npos) {
-      ++sparse;
-    } else if (int8_kernel(layer.kernel)) {
-      ++int8;
-    } else if (layer.kernel.rfind("reference", 0) == 0) {
-      ++reference;
-    } else {
-      ++dense;
-    }
-  }
-  out->set_dense_layers(dense);
-  out->set_sparse_layers(sparse);
-  out->set_int8_layers(int8);
-  out->set_reference_layers(reference);
+  for (const LayerInfo& layer : plan.layers) (*out->mutable_kernels())[layer.kernel]++;
+  const LayerCounts c = count_layers(plan);
+  out->set_dense_layers(c.total - c.sparse - c.int8 - c.reference);
+  out->set_sparse_layers(c.sparse);
+  out->set_int8_layers(c.int8);
+  out->set_reference_layers(c.reference);
 }
 
 void fill_model_info(const Model& model, v1::ModelInfo* out) {

@@ -27,6 +27,7 @@ import json; r = json.load(open('$work/bench.json'))
 for k in ['items_per_second','ms_per_batch','batch_times_mean','batch_times_median','batch_times_std','p50','p90','p95','p99','p99_9','iterations']:
     assert k in r, k
 assert r['iterations'] > 0 and r['items_per_second'] > 0, r
+assert r['layers'] > 60 and r['int8_layers'] == 0 and r['sparse_layers'] == 0, r
 assert abs(r['items_per_second'] - r['batch_size'] * 1000 / r['ms_per_batch']) < 1e-3 * r['items_per_second'], r"
 expect_ok benchmark_async "$sparrow" benchmark "$model" --time 1 --warmup 0 --scenario async --num-streams 2
 
@@ -159,6 +160,13 @@ assert 'INT8 QDQ (opset 13)' in t and 'smaller' in t, t
 assert 'calibrating' in e and '/model.0/conv/Conv_output_0' in e, e[-500:]"
 expect_fail compress_twice "quantized already" "$sparrow" compress "$work/q.onnx" -o "$work/q2.onnx" --int8 --calibration-images 2
 expect_ok detect_int8 sh -c "'$sparrow' detect '$work/q.onnx' '$shared/data/images/bus.jpg' --json > '$work/det_int8.json'"
+expect_ok describe_json_int8 sh -c "'$sparrow' describe '$work/q.onnx' --json > '$work/describe_int8.json'"
+check_py describe_json_int8_fields "
+import json; d = json.load(open('$work/describe_int8.json'))
+assert all(set(l) == {'name', 'op', 'kernel', 'dtype', 'sparsity'} for l in d['layers']), d['layers'][0]
+convs = [l for l in d['layers'] if l['op'] == 'QLinearConv']
+assert len(convs) >= 50 and all(l['dtype'] == 'qu8' and 0 <= l['sparsity'] < 1 for l in convs), convs[:2]
+assert d['int8_layers'] >= len(convs) and d['sparse_layers'] == 0, d['int8_layers']"
 check_py detect_int8_same_objects "
 import json; d = json.load(open('$work/det_int8.json'))[0]['detections']
 assert sorted(x['class_name'] for x in d) == ['bus', 'person', 'person', 'person'], d"

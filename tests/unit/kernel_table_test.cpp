@@ -106,3 +106,39 @@ TEST(KernelPolicy, FastestPicksOneOfTheAcceptingRowsAndComputesTheSame) {
 
 }  // namespace
 }  // namespace sparrow
+
+namespace sparrow {
+namespace {
+
+// A conv whose weights are half zeros, then a Relu.
+std::string half_sparse_conv() {
+  Tensor w = test::random_sparse_tensor({8, 4, 3, 3}, 3, 0.5);
+  OnnxBuilder b;
+  b.input("x", DType::kFloat32, {1, 4, 8, 8}).initializer("w", w);
+  b.node("Conv", {"x", "w"}, {"c"}, {Attr::Ints("pads", {1, 1, 1, 1})}, "conv");
+  b.node("Relu", {"c"}, {"y"}, {}, "relu").output("y");
+  b.output("c");  // keeps the Relu its own layer
+  return b.bytes();
+}
+
+TEST(LayerInfo, SaysTheDtypeAndTheSparsityOfEachLayer) {
+  for (bool optimized : {true, false}) {
+    CompileOptions o;
+    o.optimized_kernels = optimized;
+    const PlanDescription d = Engine::load_from_bytes(half_sparse_conv(), o).describe();
+    const auto conv = std::find_if(d.layers.begin(), d.layers.end(), [](const LayerInfo& l) { return l.op == "Conv"; });
+    const auto relu = std::find_if(d.layers.begin(), d.layers.end(), [](const LayerInfo& l) { return l.op == "Relu"; });
+    ASSERT_NE(conv, d.layers.end());
+    ASSERT_NE(relu, d.layers.end());
+    EXPECT_EQ(conv->dtype, "f32") << conv->kernel;
+    EXPECT_NEAR(conv->sparsity, 0.5, 0.05) << conv->kernel;
+    EXPECT_EQ(relu->sparsity, 0.0);
+    const LayerCounts c = count_layers(d);
+    EXPECT_EQ(c.total, static_cast<int>(d.layers.size()));
+    EXPECT_EQ(c.int8, 0);
+    EXPECT_EQ(c.reference > 0, !optimized);
+  }
+}
+
+}  // namespace
+}  // namespace sparrow

@@ -60,6 +60,10 @@ struct LayerInfo {
   // "f32-conv-onednn:brgconv_1x1:avx512_core", "x-concat-memcpy", "reference"
   std::string kernel;
   std::string layout;  // output memory layout, e.g. "nChw16c" or "plain"
+  // What it computes on, as kernel-row names spell it: "f32", "qu8" (u8 activations with s8
+  // weights or u8 operands on their own grids), "u8" (8-bit values moved), "x" (any type moved).
+  std::string dtype;
+  double sparsity = 0;  // fraction of its constant weights that are exactly zero (0 without weights)
   std::vector<Shape> input_shapes;
   std::vector<Shape> output_shapes;
   double gflop = 0;    // per run, for ops where it is meaningful
@@ -77,6 +81,15 @@ struct PlanDescription {
   std::vector<TensorSpec> inputs;
   std::vector<TensorSpec> outputs;
 };
+
+// Layers by what they run on, the way DeepSparse reports a compiled model.
+struct LayerCounts {
+  int total = 0;
+  int int8 = 0;       // dtype qu8, qs8, u8 or s8
+  int sparse = 0;     // on a kernel row that skips zero weights
+  int reference = 0;  // on the plain reference kernels
+};
+LayerCounts count_layers(const PlanDescription& plan);
 
 class Plan;
 

@@ -12,6 +12,7 @@
 #include "kernels/kernel_table.h"
 #include "ops/fused_attrs.h"
 #include "runtime/kernel_timer.h"
+#include "runtime/layer_info.h"
 #include "runtime/machine_info.h"
 #include "runtime/memory_planner.h"
 #include "runtime/plan.h"
@@ -159,6 +160,7 @@ class Compiler {
     step.info.name = g_.values[value].name;
     step.info.op = "Reorder";
     step.info.kernel = kernel_label("x-reorder-onednn", *step.kernel);
+    step.info.dtype = "x";
     step.info.layout = kernels::layout_name(layout);
     step.info.input_shapes = {src.shape};
     step.info.output_shapes = {src.shape};
@@ -250,6 +252,8 @@ class Compiler {
     step.info.name = node.name;
     step.info.op = op_label(node);
     step.info.kernel = kernel_label(chosen.row, *sel.kernel);
+    step.info.dtype = layer_dtype(g_, node, chosen.row);
+    step.info.sparsity = weight_sparsity(g_, node);
     step.info.layout = kernels::layout_name(sel.output_layouts[0]);
     step.info.gflop = sel.gflop;
     step.accumulates_input = sel.accumulates_input;
@@ -283,6 +287,7 @@ class Compiler {
       step.info.name = plan_->outputs.back().name;
       step.info.op = "Copy";
       step.info.kernel = "x-copy-memcpy";
+      step.info.dtype = "x";
       step.info.layout = "plain";
       step.info.input_shapes = step.info.output_shapes = {v.shape};
       steps_.push_back(std::move(step));

@@ -1,0 +1,69 @@
+#include "runtime/layer_info.h"
+
+#include "sparrow/engine.h"
+
+namespace sparrow::runtime {
+namespace {
+
+const char* short_name(DType dtype) {
+  switch (dtype) {
+    case DType::kFloat32: return "f32";
+    case DType::kUint8: return "u8";
+    case DType::kInt8: return "s8";
+    case DType::kInt32: return "s32";
+    case DType::kInt64: return "s64";
+    case DType::kBool: return "b8";
+  }
+  return "?";
+}
+
+// Where the weights are: {input index, zero-point index or -1}.
+std::pair<int, int> weight_inputs(const std::string& op) {
+  if (op == "Conv" || op == "ConvTranspose" || op == "MatMul" || op == "Gemm") return {1, -1};
+  if (op == "QLinearConv" || op == "QLinearMatMul") return {3, 5};
+  if (op == "ConvInteger" || op == "MatMulInteger") return {1, 3};
+  return {-1, -1};
+}
+
+}  // namespace
+
+std::string layer_dtype(const graph::Graph& g, const graph::Node& node, const std::string& row) {
+  if (row != "reference") return row.substr(0, row.find('-'));
+  const DType first = node.has_input(0) ? g.values[node.inputs[0]].dtype : DType::kFloat32;
+  if (node.op.rfind("QLinear", 0) == 0) return first == DType::kInt8 ? "qs8" : "qu8";
+  return short_name(first);
+}
+
+double weight_sparsity(const graph::Graph& g, const graph::Node& node) {
+  const auto [w, zp] = weight_inputs(node.op);
+  if (w < 0 || !node.has_input(static_cast<size_t>(w)) || !g.values[node.inputs[w]].constant) return 0;
+  const Tensor& weights = *g.values[node.inputs[w]].constant;
+  const std::vector<int64_t> values = weights.dtype() == DType::kFloat32 ? std::vector<int64_t>{} : weights.to_int64_vector();
+  int64_t zero = 0;
+  if (zp >= 0 && node.has_input(static_cast<size_t>(zp)) && g.values[node.inputs[zp]].constant &&
+      g.values[node.inputs[zp]].constant->size() == 1) {
+    zero = g.values[node.inputs[zp]].constant->to_int64_vector()[0];
+  }
+  int64_t zeros = 0;
+  for (int64_t i = 0; i < weights.size(); ++i) {
+    zeros += values.empty() ? weights.data_as<float>()[i] == 0.0f : values[static_cast<size_t>(i)] == zero;
+  }
+  return weights.size() ? static_cast<double>(zeros) / static_cast<double>(weights.size()) : 0;
+}
+
+}  // namespace sparrow::runtime
+
+namespace sparrow {
+
+LayerCounts count_layers(const PlanDescription& plan) {
+  LayerCounts c;
+  for (const LayerInfo& layer : plan.layers) {
+    ++c.total;
+    if (layer.kernel.rfind("reference", 0) == 0) ++c.reference;
+    if (layer.kernel.find("sparse") != std::string::npos) ++c.sparse;
+    if (layer.dtype == "qu8" || layer.dtype == "qs8" || layer.dtype == "u8" || layer.dtype == "s8") ++c.int8;
+  }
+  return c;
+}
+
+}  // namespace sparrow
