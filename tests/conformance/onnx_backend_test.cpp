@@ -68,15 +68,13 @@ struct Catalogue {
   std::string error;                                        // why scanning failed, if it did
 };
 
-// Ops of a model outside the engine's claimed set (empty: the case is runnable).
+// Ops of a model outside the engine's claimed set, each in its domain (empty: the case is runnable).
 std::vector<std::string> unclaimed_ops(const onnx::ModelProto& model) {
-  static const std::vector<std::string> claimed = ops::supported_ops();
   std::set<std::string> missing;
   for (const onnx::NodeProto& node : model.graph().node()) {
+    if (ops::find_op(node.domain(), node.op_type())) continue;
     const bool default_domain = node.domain().empty() || node.domain() == "ai.onnx";
-    if (!default_domain || std::find(claimed.begin(), claimed.end(), node.op_type()) == claimed.end()) {
-      missing.insert(default_domain ? node.op_type() : node.domain() + "." + node.op_type());
-    }
+    missing.insert(default_domain ? node.op_type() : node.domain() + "." + node.op_type());
   }
   return {missing.begin(), missing.end()};
 }

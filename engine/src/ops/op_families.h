@@ -25,7 +25,11 @@ void register_resize_ops(std::vector<OpDef>& ops);
 void register_quant_ops(std::vector<OpDef>& ops);
 // QLinearConv
 void register_qlinear_conv_ops(std::vector<OpDef>& ops);
-// QLinearAdd
-void register_qlinear_add_ops(std::vector<OpDef>& ops);
+// QLinearAdd QLinearMul (com.microsoft)
+void register_qlinear_binary_ops(std::vector<OpDef>& ops);
+// QLinearSigmoid QLinearLeakyRelu (com.microsoft)
+void register_qlinear_unary_ops(std::vector<OpDef>& ops);
+// QLinearConcat (com.microsoft)
+void register_qlinear_concat_ops(std::vector<OpDef>& ops);
 
 }  // namespace sparrow::ops
