@@ -31,5 +31,11 @@ void register_qlinear_binary_ops(std::vector<OpDef>& ops);
 void register_qlinear_unary_ops(std::vector<OpDef>& ops);
 // QLinearConcat (com.microsoft)
 void register_qlinear_concat_ops(std::vector<OpDef>& ops);
+// MatMul
+void register_matmul_ops(std::vector<OpDef>& ops);
+// MatMulInteger QLinearMatMul
+void register_integer_matmul_ops(std::vector<OpDef>& ops);
+// ConvInteger
+void register_conv_integer_ops(std::vector<OpDef>& ops);
 
 }  // namespace sparrow::ops

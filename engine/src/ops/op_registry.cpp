@@ -79,6 +79,9 @@ const std::map<std::string, OpDef>& registry() {
     register_qlinear_binary_ops(list);
     register_qlinear_unary_ops(list);
     register_qlinear_concat_ops(list);
+    register_matmul_ops(list);
+    register_integer_matmul_ops(list);
+    register_conv_integer_ops(list);
     std::map<std::string, OpDef> by_name;
     for (OpDef& def : list) by_name[def.name] = std::move(def);
     return by_name;
