@@ -211,7 +211,7 @@ const std::map<std::string, std::vector<int>>& compile_time_inputs() {
 // leaves those kernels unexercised, so one more run freezes them.
 const std::map<std::string, std::vector<int>>& weight_inputs() {
   static const std::map<std::string, std::vector<int>> table = {
-      {"Conv", {1, 2}}, {"ConvTranspose", {1, 2}}, {"Pow", {1}},
+      {"Conv", {1, 2}}, {"ConvTranspose", {1, 2}}, {"Pow", {1}}, {"Clip", {1, 2}},
   };
   return table;
 }

@@ -253,11 +253,25 @@ TEST(KernelsVsReference, BinarySameShapeRunsOnOnednn) {
 }
 
 TEST(KernelsVsReference, EltwiseOps) {
-  for (const char* op : {"Sigmoid", "Relu"}) {
-    OnnxBuilder b;
+  for (const char* op : {"Sigmoid", "Relu", "Tanh", "HardSwish"}) {
+    OnnxBuilder b(14);  // HardSwish's first opset
     b.input("x", DType::kFloat32, {2, 3, 7, 5}).node(op, {"x"}, {"y"}).output("y");
     expect_same_as_reference({b.bytes(), {test::random_tensor({2, 3, 7, 5}, 1, -8, 8)}, row_of(op), op, op});
   }
+  const std::pair<const char*, std::vector<Attr>> with_attrs[] = {
+      {"LeakyRelu", {Attr::Float("alpha", 0.1f)}},
+      {"HardSigmoid", {Attr::Float("alpha", 0.3f), Attr::Float("beta", 0.4f)}},
+  };
+  for (const auto& [op, attrs] : with_attrs) {
+    OnnxBuilder b;
+    b.input("x", DType::kFloat32, {2, 3, 7, 5}).node(op, {"x"}, {"y"}, attrs).output("y");
+    expect_same_as_reference({b.bytes(), {test::random_tensor({2, 3, 7, 5}, 3, -8, 8)}, row_of(op), op, op});
+  }
+  OnnxBuilder clip;
+  clip.input("x", DType::kFloat32, {2, 3, 7, 5});
+  clip.initializer("lo", Tensor::scalar<float>(-1.5f)).initializer("hi", Tensor::scalar<float>(6.0f));
+  clip.node("Clip", {"x", "lo", "hi"}, {"y"}).output("y");
+  expect_same_as_reference({clip.bytes(), {test::random_tensor({2, 3, 7, 5}, 4, -8, 8)}, "f32-clip-onednn", "Clip", "Clip"});
   OnnxBuilder b;
   b.input("x", DType::kFloat32, {2, 3, 7, 5});
   b.initializer("e", Tensor::scalar<float>(2.0f));

@@ -9,8 +9,10 @@ namespace sparrow::ops {
 
 // Add Sub Mul Div Pow Equal Where
 void register_binary_ops(std::vector<OpDef>& ops);
-// Sigmoid Silu Relu Cast
+// Sigmoid Silu Relu Tanh Cast
 void register_unary_ops(std::vector<OpDef>& ops);
+// LeakyRelu HardSigmoid HardSwish Clip
+void register_activation_ops(std::vector<OpDef>& ops);
 // Shape Reshape Flatten Squeeze Unsqueeze Identity Constant ConstantOfShape Range
 void register_shape_ops(std::vector<OpDef>& ops);
 // Concat Split Slice Transpose Gather Expand

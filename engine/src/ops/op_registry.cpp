@@ -69,6 +69,7 @@ const std::map<std::string, OpDef>& registry() {
     std::vector<OpDef> list;
     register_binary_ops(list);
     register_unary_ops(list);
+    register_activation_ops(list);
     register_shape_ops(list);
     register_data_movement_ops(list);
     register_conv_ops(list);
