@@ -5,6 +5,7 @@
 
 #include <cstring>
 #include <random>
+#include <set>
 
 namespace sparrow::test {
 namespace {
@@ -64,8 +65,15 @@ OnnxBuilder& OnnxBuilder::external_initializer(const std::string& name, const Te
 
 OnnxBuilder& OnnxBuilder::node(const std::string& op, std::vector<std::string> inputs, std::vector<std::string> outputs,
                                std::vector<Attr> attrs, const std::string& name) {
-  nodes_.push_back({op, name.empty() ? op + "_" + std::to_string(nodes_.size()) : name, std::move(inputs),
+  nodes_.push_back({op, name.empty() ? op + "_" + std::to_string(nodes_.size()) : name, "", std::move(inputs),
                     std::move(outputs), std::move(attrs)});
+  return *this;
+}
+
+OnnxBuilder& OnnxBuilder::domain_node(const std::string& domain, const std::string& op, std::vector<std::string> inputs,
+                                      std::vector<std::string> outputs, std::vector<Attr> attrs, const std::string& name) {
+  node(op, std::move(inputs), std::move(outputs), std::move(attrs), name);
+  nodes_.back().domain = domain;
   return *this;
 }
 
@@ -80,6 +88,13 @@ std::string OnnxBuilder::bytes() const {
   auto* opset = model.add_opset_import();
   opset->set_domain("");
   opset->set_version(opset_);
+  std::set<std::string> domains;
+  for (const NodeSpec& spec : nodes_) {
+    if (spec.domain.empty() || !domains.insert(spec.domain).second) continue;
+    auto* extra = model.add_opset_import();
+    extra->set_domain(spec.domain);
+    extra->set_version(1);
+  }
   onnx::GraphProto* g = model.mutable_graph();
   g->set_name("test");
   for (const auto& [name, type] : inputs_) fill_value_info(*g->add_input(), name, type.first, type.second);
@@ -97,6 +112,7 @@ std::string OnnxBuilder::bytes() const {
     onnx::NodeProto* n = g->add_node();
     n->set_op_type(spec.op);
     n->set_name(spec.name);
+    if (!spec.domain.empty()) n->set_domain(spec.domain);
     for (const auto& i : spec.inputs) n->add_input(i);
     for (const auto& o : spec.outputs) n->add_output(o);
     for (const Attr& a : spec.attrs) {

@@ -43,6 +43,10 @@ class OnnxBuilder {
   OnnxBuilder& external_initializer(const std::string& name, const Tensor& value, const std::string& location);
   OnnxBuilder& node(const std::string& op, std::vector<std::string> inputs, std::vector<std::string> outputs,
                     std::vector<Attr> attrs = {}, const std::string& name = "");
+  // A node of another domain ("com.microsoft"), whose opset 1 the model then imports. ONNX's
+  // shape inference does not know such ops: give the graph outputs they feed a shape.
+  OnnxBuilder& domain_node(const std::string& domain, const std::string& op, std::vector<std::string> inputs,
+                           std::vector<std::string> outputs, std::vector<Attr> attrs = {}, const std::string& name = "");
   OnnxBuilder& metadata(const std::string& key, const std::string& value);
 
   // The serialized ModelProto.
@@ -50,7 +54,7 @@ class OnnxBuilder {
 
  private:
   struct NodeSpec {
-    std::string op, name;
+    std::string op, name, domain;
     std::vector<std::string> inputs, outputs;
     std::vector<Attr> attrs;
   };

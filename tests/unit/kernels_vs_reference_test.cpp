@@ -253,16 +253,48 @@ TEST(KernelsVsReference, BinarySameShapeRunsOnOnednn) {
 }
 
 TEST(KernelsVsReference, EltwiseOps) {
-  for (const char* op : {"Sigmoid", "Relu"}) {
-    OnnxBuilder b;
+  for (const char* op : {"Sigmoid", "Relu", "Tanh", "HardSwish"}) {
+    OnnxBuilder b(14);  // HardSwish's first opset
     b.input("x", DType::kFloat32, {2, 3, 7, 5}).node(op, {"x"}, {"y"}).output("y");
     expect_same_as_reference({b.bytes(), {test::random_tensor({2, 3, 7, 5}, 1, -8, 8)}, row_of(op), op, op});
   }
+  const std::pair<const char*, std::vector<Attr>> with_attrs[] = {
+      {"LeakyRelu", {Attr::Float("alpha", 0.1f)}},
+      {"HardSigmoid", {Attr::Float("alpha", 0.3f), Attr::Float("beta", 0.4f)}},
+  };
+  for (const auto& [op, attrs] : with_attrs) {
+    OnnxBuilder b;
+    b.input("x", DType::kFloat32, {2, 3, 7, 5}).node(op, {"x"}, {"y"}, attrs).output("y");
+    expect_same_as_reference({b.bytes(), {test::random_tensor({2, 3, 7, 5}, 3, -8, 8)}, row_of(op), op, op});
+  }
+  OnnxBuilder clip;
+  clip.input("x", DType::kFloat32, {2, 3, 7, 5});
+  clip.initializer("lo", Tensor::scalar<float>(-1.5f)).initializer("hi", Tensor::scalar<float>(6.0f));
+  clip.node("Clip", {"x", "lo", "hi"}, {"y"}).output("y");
+  expect_same_as_reference({clip.bytes(), {test::random_tensor({2, 3, 7, 5}, 4, -8, 8)}, "f32-clip-onednn", "Clip", "Clip"});
   OnnxBuilder b;
   b.input("x", DType::kFloat32, {2, 3, 7, 5});
   b.initializer("e", Tensor::scalar<float>(2.0f));
   b.node("Pow", {"x", "e"}, {"y"}).output("y");
   expect_same_as_reference({b.bytes(), {test::random_tensor({2, 3, 7, 5}, 2, -3, 3)}, "f32-pow-onednn", "Pow", "Pow 2"});
+}
+
+// MatMul with random batch dims, some of them broadcast, and ranks 2 to 4 on either side.
+TEST(KernelsVsReference, MatMulRandom) {
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    std::mt19937_64 rng(seed);
+    const int64_t m = pick(rng, 1, 17), k = pick(rng, 1, 33), n = pick(rng, 1, 19);
+    Shape batch;
+    for (int64_t i = pick(rng, 0, 2); i > 0; --i) batch.push_back(pick(rng, 1, 3));
+    Shape a = batch, b;
+    for (size_t i = pick(rng, 0, 1) ? 0 : batch.size(); i < batch.size(); ++i) b.push_back(pick(rng, 0, 1) ? 1 : batch[i]);
+    a.insert(a.end(), {m, k});
+    b.insert(b.end(), {k, n});
+    OnnxBuilder builder;
+    builder.input("a", DType::kFloat32, a).input("b", DType::kFloat32, b).node("MatMul", {"a", "b"}, {"y"}).output("y");
+    expect_same_as_reference({builder.bytes(), {test::random_tensor(a, seed), test::random_tensor(b, seed + 1)}, "f32-matmul-onednn",
+                              "MatMul", "seed " + std::to_string(seed) + " " + shape_string(a) + " x " + shape_string(b)});
+  }
 }
 
 TEST(KernelsVsReference, TransposeRandom) {

@@ -95,6 +95,8 @@ TEST(QuantOps, MalformedParametersAreRefusedByName) {
                      {"'dq'", "3 entries for the 2 channels of axis 2"});
   test::expect_error([&] { Engine::load_from_bytes(dequantize_model(three, nullptr, 10)); }, ErrorCode::kInvalidModel,
                      {"'dq'", "opset 13"});
+  test::expect_error([&] { Engine::load_from_bytes(dequantize_model(three, nullptr, 13, 4)); }, ErrorCode::kInvalidModel,
+                     {"'dq'", "axis 4 is out of range for rank 4"});
 }
 
 }  // namespace

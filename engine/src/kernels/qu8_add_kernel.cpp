@@ -39,7 +39,16 @@ float scalar_float(const SelectContext& ctx, int i) { return ctx.constant(i)->da
 int32_t scalar_integer(const SelectContext& ctx, int i) { return ctx.constant(i)->data_as<uint8_t>()[0]; }
 
 std::optional<Selection> select_with(Qu8VaddUkernel ukernel, const SelectContext& ctx, std::string& why_not) {
+  // QLinearAdd broadcasts and may be int8; the microkernel adds two u8 vectors of one length.
+  if (ctx.input(kA).shape != ctx.input(kB).shape || ctx.input(kB).dtype != DType::kUint8) {
+    why_not = "needs two uint8 operands of one shape";
+    return std::nullopt;
+  }
   for (int i : {kAScale, kAZero, kBScale, kBZero, kYScale, kYZero}) {
+    if (!ctx.has_input(i)) {
+      why_not = "a zero point is omitted";
+      return std::nullopt;
+    }
     if (!ctx.constant(i)) {
       why_not = "quantization parameters computed at run time";
       return std::nullopt;

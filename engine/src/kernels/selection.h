@@ -63,6 +63,7 @@ std::optional<Selection> select_concat_copy(const SelectContext& ctx, std::strin
 std::optional<Selection> select_onednn_concat(const SelectContext& ctx, std::string& why_not);
 std::optional<Selection> select_onednn_eltwise(const SelectContext& ctx, std::string& why_not);
 std::optional<Selection> select_onednn_binary(const SelectContext& ctx, std::string& why_not);
+std::optional<Selection> select_onednn_matmul(const SelectContext& ctx, std::string& why_not);
 std::optional<Selection> select_onednn_transpose(const SelectContext& ctx, std::string& why_not);
 std::optional<Selection> select_onednn_slice(const SelectContext& ctx, std::string& why_not);
 

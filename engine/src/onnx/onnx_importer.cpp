@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include <onnx/checker.h>
@@ -28,17 +29,23 @@ onnx::ModelProto parse(const std::string& bytes) {
   return model;
 }
 
-int default_opset(const onnx::ModelProto& model) {
-  int opset = -1;
+bool is_default_domain(const std::string& domain) { return domain.empty() || domain == "ai.onnx"; }
+
+// The opset version the model imports for each domain, ONNX's default one under "".
+using Opsets = std::map<std::string, int>;
+
+Opsets opsets_of(const onnx::ModelProto& model) {
+  Opsets opsets;
   for (const auto& entry : model.opset_import()) {
-    if (entry.domain().empty() || entry.domain() == "ai.onnx") opset = static_cast<int>(entry.version());
+    opsets[is_default_domain(entry.domain()) ? std::string() : entry.domain()] = static_cast<int>(entry.version());
   }
-  if (opset < 0) invalid("the model imports no default-domain opset");
-  if (opset < kMinOpset || opset > kMaxOpset) {
-    throw Error(ErrorCode::kUnsupported, "opset " + std::to_string(opset) + " is not supported (Sparrow accepts " +
+  auto it = opsets.find("");
+  if (it == opsets.end()) invalid("the model imports no default-domain opset");
+  if (it->second < kMinOpset || it->second > kMaxOpset) {
+    throw Error(ErrorCode::kUnsupported, "opset " + std::to_string(it->second) + " is not supported (Sparrow accepts " +
                                              std::to_string(kMinOpset) + " to " + std::to_string(kMaxOpset) + ")");
   }
-  return opset;
+  return opsets;
 }
 
 // Only ONNX's checker sees untrusted models. ONNX 1.12's shape inference reads dims it has not
@@ -85,18 +92,27 @@ void add_input(graph::Graph& g, const onnx::ValueInfoProto& info) {
   g.inputs.push_back(id);
 }
 
-void add_node(graph::Graph& g, const onnx::NodeProto& proto, size_t index, int opset) {
+// A node's op must be registered for the domain it names (ops/op_registry.h): ONNX's own ops,
+// and onnxruntime's QOperator ops under com.microsoft. Any other op or domain is refused here,
+// naming both, before anything reads its attributes.
+void check_op_known(const graph::Node& node, const std::string& domain) {
+  if (ops::find_op(domain, node.op)) return;
+  if (is_default_domain(domain)) throw Error(ErrorCode::kUnsupported, node.label() + ": operator " + node.op + " is not supported");
+  std::string why = node.label() + ": operator " + node.op + " of domain '" + domain + "' is not supported";
+  const std::vector<std::string> known = ops::ops_of_domain(domain);
+  for (size_t i = 0; i < known.size(); ++i) why += (i == 0 ? " (Sparrow runs " : ", ") + known[i];
+  if (!known.empty()) why += " of that domain)";
+  throw Error(ErrorCode::kUnsupported, why);
+}
+
+void add_node(graph::Graph& g, const onnx::NodeProto& proto, size_t index, const Opsets& opsets) {
   graph::Node node;
   node.op = proto.op_type();
   node.name = proto.name().empty() ? proto.op_type() + "_" + std::to_string(index) : proto.name();
-  node.opset = opset;
-  if (!proto.domain().empty() && proto.domain() != "ai.onnx") {
-    throw Error(ErrorCode::kUnsupported,
-                node.label() + ": operators of domain '" + proto.domain() + "' are not supported");
-  }
-  if (!ops::find_op(node.op)) {
-    throw Error(ErrorCode::kUnsupported, node.label() + ": operator " + node.op + " is not supported");
-  }
+  check_op_known(node, proto.domain());
+  auto opset = opsets.find(is_default_domain(proto.domain()) ? std::string() : proto.domain());
+  if (opset == opsets.end()) invalid(node.label() + ": the model imports no opset of domain '" + proto.domain() + "'");
+  node.opset = opset->second;
   for (const auto& a : proto.attribute()) {
     node.attrs.set(a.name(), convert_attribute(a, node.label() + " attribute '" + a.name() + "'"));
   }
@@ -135,7 +151,7 @@ void load_all_external_data(onnx::ModelProto& model, const std::string& base_dir
 
 graph::Graph import_model(const std::string& bytes, const std::string& base_dir) {
   onnx::ModelProto model = parse(bytes);
-  const int opset = default_opset(model);
+  const Opsets opsets = opsets_of(model);
   load_all_external_data(model, base_dir);
   validate(model);
   const onnx::GraphProto& gp = model.graph();
@@ -148,7 +164,7 @@ graph::Graph import_model(const std::string& bytes, const std::string& base_dir)
     if (g.find_value(input.name()) >= 0) continue;  // an initializer with a default: a constant here
     add_input(g, input);
   }
-  for (int i = 0; i < gp.node_size(); ++i) add_node(g, gp.node(i), static_cast<size_t>(i), opset);
+  for (int i = 0; i < gp.node_size(); ++i) add_node(g, gp.node(i), static_cast<size_t>(i), opsets);
   for (const auto& output : gp.output()) {
     int v = g.find_value(output.name());
     if (v < 0) invalid("graph output '" + output.name() + "' is not computed by any node");

@@ -43,26 +43,6 @@ namespace {
 
 std::vector<int64_t> tail(const Shape& s, size_t from) { return {s.begin() + static_cast<long>(from), s.end()}; }
 
-// Spatial dims padded to three (D, H, W) so one loop nest serves 1D, 2D and 3D.
-struct Geometry3 {
-  int64_t in[3] = {1, 1, 1}, out[3] = {1, 1, 1}, k[3] = {1, 1, 1};
-  int64_t stride[3] = {1, 1, 1}, dil[3] = {1, 1, 1}, pad[3] = {0, 0, 0};
-};
-
-Geometry3 to3(const std::vector<int64_t>& in, const WindowParams& p) {
-  Geometry3 g;
-  const size_t off = 3 - in.size();
-  for (size_t i = 0; i < in.size(); ++i) {
-    g.in[off + i] = in[i];
-    g.out[off + i] = p.out[i];
-    g.k[off + i] = p.kernel[i];
-    g.stride[off + i] = p.strides[i];
-    g.dil[off + i] = p.dilations[i];
-    g.pad[off + i] = p.pads_begin[i];
-  }
-  return g;
-}
-
 void check_conv_ranks(const InferContext& ctx) {
   if (ctx.rank(0) < 3 || ctx.rank(0) > 5) ctx.unsupported("only 1D, 2D and 3D convolutions are supported");
   if (ctx.rank(1) != ctx.rank(0)) ctx.invalid("weights rank differs from the input's");
@@ -94,7 +74,7 @@ void eval_conv(const graph::Node& node, const std::vector<TensorView>& in, const
   const Shape& xs = in[0].shape;
   const Shape& ws = in[1].shape;
   const WindowParams p = window_params(node.attrs, tail(xs, 2), tail(ws, 2), false);
-  const Geometry3 g = to3(tail(xs, 2), p);
+  const Geometry3 g = padded_to_3d(tail(xs, 2), p);
   const int64_t N = xs[0], C = xs[1], M = ws[0];
   const int64_t group = node.attrs.get_int("group", 1);
   const int64_t Cg = C / group, Mg = M / group;
@@ -165,7 +145,7 @@ void eval_conv_transpose(const graph::Node& node, const std::vector<TensorView>&
   const Shape& xs = in[0].shape;
   const Shape& ws = in[1].shape;
   const WindowParams p = transposed_window_params(node.attrs, tail(xs, 2), tail(ws, 2));
-  const Geometry3 g = to3(tail(xs, 2), p);
+  const Geometry3 g = padded_to_3d(tail(xs, 2), p);
   const int64_t N = xs[0], C = xs[1];
   const int64_t group = node.attrs.get_int("group", 1);
   const int64_t Cg = C / group, Mg = ws[1], M = Mg * group;

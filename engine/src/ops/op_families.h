@@ -9,8 +9,10 @@ namespace sparrow::ops {
 
 // Add Sub Mul Div Pow Equal Where
 void register_binary_ops(std::vector<OpDef>& ops);
-// Sigmoid Silu Relu Cast
+// Sigmoid Silu Relu Tanh Cast
 void register_unary_ops(std::vector<OpDef>& ops);
+// LeakyRelu HardSigmoid HardSwish Clip
+void register_activation_ops(std::vector<OpDef>& ops);
 // Shape Reshape Flatten Squeeze Unsqueeze Identity Constant ConstantOfShape Range
 void register_shape_ops(std::vector<OpDef>& ops);
 // Concat Split Slice Transpose Gather Expand
@@ -25,7 +27,17 @@ void register_resize_ops(std::vector<OpDef>& ops);
 void register_quant_ops(std::vector<OpDef>& ops);
 // QLinearConv
 void register_qlinear_conv_ops(std::vector<OpDef>& ops);
-// QLinearAdd
-void register_qlinear_add_ops(std::vector<OpDef>& ops);
+// QLinearAdd QLinearMul (com.microsoft)
+void register_qlinear_binary_ops(std::vector<OpDef>& ops);
+// QLinearSigmoid QLinearLeakyRelu (com.microsoft)
+void register_qlinear_unary_ops(std::vector<OpDef>& ops);
+// QLinearConcat (com.microsoft)
+void register_qlinear_concat_ops(std::vector<OpDef>& ops);
+// MatMul
+void register_matmul_ops(std::vector<OpDef>& ops);
+// MatMulInteger QLinearMatMul
+void register_integer_matmul_ops(std::vector<OpDef>& ops);
+// ConvInteger
+void register_conv_integer_ops(std::vector<OpDef>& ops);
 
 }  // namespace sparrow::ops

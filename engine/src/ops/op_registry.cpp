@@ -69,6 +69,7 @@ const std::map<std::string, OpDef>& registry() {
     std::vector<OpDef> list;
     register_binary_ops(list);
     register_unary_ops(list);
+    register_activation_ops(list);
     register_shape_ops(list);
     register_data_movement_ops(list);
     register_conv_ops(list);
@@ -76,7 +77,12 @@ const std::map<std::string, OpDef>& registry() {
     register_resize_ops(list);
     register_quant_ops(list);
     register_qlinear_conv_ops(list);
-    register_qlinear_add_ops(list);
+    register_qlinear_binary_ops(list);
+    register_qlinear_unary_ops(list);
+    register_qlinear_concat_ops(list);
+    register_matmul_ops(list);
+    register_integer_matmul_ops(list);
+    register_conv_integer_ops(list);
     std::map<std::string, OpDef> by_name;
     for (OpDef& def : list) by_name[def.name] = std::move(def);
     return by_name;
@@ -91,9 +97,23 @@ const OpDef* find_op(const std::string& name) {
   return it == registry().end() ? nullptr : &it->second;
 }
 
+const OpDef* find_op(const std::string& domain, const std::string& name) {
+  const OpDef* def = find_op(name);
+  const std::string wanted = domain == "ai.onnx" ? std::string() : domain;
+  return def && def->domain == wanted ? def : nullptr;
+}
+
 std::vector<std::string> supported_ops() {
   std::vector<std::string> names;
   for (const auto& [name, def] : registry()) names.push_back(name);
+  return names;
+}
+
+std::vector<std::string> ops_of_domain(const std::string& domain) {
+  std::vector<std::string> names;
+  for (const auto& [name, def] : registry()) {
+    if (def.domain == domain) names.push_back(name);
+  }
   return names;
 }
 

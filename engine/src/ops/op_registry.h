@@ -52,17 +52,28 @@ using InferFn = std::vector<TypeShape> (*)(const InferContext&);
 using EvalFn = void (*)(const graph::Node&, const std::vector<TensorView>& inputs,
                         const std::vector<TensorView>& outputs);
 
+// onnxruntime's contrib domain, whose QOperator ops (QLinearAdd, ...) its quantizer writes.
+inline constexpr const char* kMicrosoftDomain = "com.microsoft";
+
 struct OpDef {
   std::string name;
   InferFn infer = nullptr;
   EvalFn evaluate = nullptr;
   // The output depends only on the inputs' shapes (Shape): foldable once shapes are known.
   bool shape_only = false;
+  // The ONNX domain a model names the op in: "" for ONNX's own (and Sparrow's internal fused
+  // ops, which ONNX's checker keeps out of files), kMicrosoftDomain for onnxruntime's.
+  std::string domain = {};
 };
 
-// nullptr for ops the engine does not know.
+// nullptr for ops the engine does not know. IR op names are unique across domains.
 const OpDef* find_op(const std::string& name);
+// The op as a model's node names it: nullptr unless it is registered for that domain ("" and
+// "ai.onnx" both being ONNX's default domain).
+const OpDef* find_op(const std::string& domain, const std::string& name);
 std::vector<std::string> supported_ops();
+// The ops registered for a domain, sorted by name; empty for a domain Sparrow does not know.
+std::vector<std::string> ops_of_domain(const std::string& domain);
 
 // Normalises a possibly negative axis against rank; throws kInvalidModel when out of range.
 int64_t normalize_axis(int64_t axis, int64_t rank, const char* what = "axis");

@@ -1,4 +1,4 @@
-// Elementwise unary ops: Sigmoid, Relu, the fused Silu (x * sigmoid(x)) and Cast.
+// Elementwise unary ops: Sigmoid, Relu, Tanh, the fused Silu (x * sigmoid(x)) and Cast.
 #include <cmath>
 #include <limits>
 #include <type_traits>
@@ -26,6 +26,7 @@ void eval_float_unary(const graph::Node&, const std::vector<TensorView>& in, con
 }
 
 float relu(float x) { return x > 0 ? x : 0.0f; }
+float hyperbolic_tangent(float x) { return std::tanh(x); }
 float silu(float x) { return x * sigmoid(x); }
 
 std::vector<TypeShape> infer_cast(const InferContext& ctx) {
@@ -70,6 +71,7 @@ void eval_cast(const graph::Node&, const std::vector<TensorView>& in, const std:
 void register_unary_ops(std::vector<OpDef>& ops) {
   ops.push_back({"Sigmoid", infer_float_unary, eval_float_unary<sigmoid>});
   ops.push_back({"Relu", infer_float_unary, eval_float_unary<relu>});
+  ops.push_back({"Tanh", infer_float_unary, eval_float_unary<hyperbolic_tangent>});
   ops.push_back({"Silu", infer_float_unary, eval_float_unary<silu>});
   ops.push_back({"Cast", infer_cast, eval_cast});
 }

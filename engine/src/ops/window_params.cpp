@@ -113,4 +113,18 @@ WindowParams transposed_window_params(const graph::Attributes& attrs, const std:
   return p;
 }
 
+Geometry3 padded_to_3d(const std::vector<int64_t>& in_spatial, const WindowParams& p) {
+  Geometry3 g;
+  const size_t off = 3 - in_spatial.size();
+  for (size_t i = 0; i < in_spatial.size(); ++i) {
+    g.in[off + i] = in_spatial[i];
+    g.out[off + i] = p.out[i];
+    g.k[off + i] = p.kernel[i];
+    g.stride[off + i] = p.strides[i];
+    g.dil[off + i] = p.dilations[i];
+    g.pad[off + i] = p.pads_begin[i];
+  }
+  return g;
+}
+
 }  // namespace sparrow::ops

@@ -1,5 +1,5 @@
-// Sliding-window geometry shared by Conv, ConvTranspose and MaxPool: resolves ONNX's kernel,
-// stride, dilation, pads and auto_pad attributes against the spatial input shape.
+// Sliding-window geometry shared by Conv, ConvInteger, ConvTranspose and MaxPool: resolves
+// ONNX's kernel, stride, dilation, pads and auto_pad attributes against the spatial input shape.
 #pragma once
 
 #include <cstdint>
@@ -22,5 +22,13 @@ WindowParams window_params(const graph::Attributes& attrs, const std::vector<int
 // For ConvTranspose: also honours output_padding and output_shape.
 WindowParams transposed_window_params(const graph::Attributes& attrs, const std::vector<int64_t>& in_spatial,
                                       const std::vector<int64_t>& kernel);
+
+// Spatial dims padded to three (D, H, W), so that one loop nest serves 1D, 2D and 3D windows.
+struct Geometry3 {
+  int64_t in[3] = {1, 1, 1}, out[3] = {1, 1, 1}, k[3] = {1, 1, 1};
+  int64_t stride[3] = {1, 1, 1}, dil[3] = {1, 1, 1}, pad[3] = {0, 0, 0};
+};
+
+Geometry3 padded_to_3d(const std::vector<int64_t>& in_spatial, const WindowParams& p);
 
 }  // namespace sparrow::ops
