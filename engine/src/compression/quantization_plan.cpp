@@ -9,7 +9,8 @@ namespace {
 
 const std::set<std::string> kElementwise = {"Sigmoid", "Relu", "LeakyRelu", "HardSwish", "HardSigmoid", "Clip", "Tanh"};
 const std::set<std::string> kQuantizedOps = {"QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul",
-                                             "ConvInteger", "MatMulInteger", "QLinearAdd", "QLinearMul"};
+                                             "ConvInteger", "MatMulInteger", "QLinearAdd", "QLinearMul", "QLinearSigmoid",
+                                             "QLinearLeakyRelu", "QLinearConcat", "DynamicQuantizeLinear"};
 
 void check_not_quantized(const onnx::GraphProto& graph) {
   for (const onnx::NodeProto& node : graph.node()) {

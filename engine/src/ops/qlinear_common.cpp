@@ -30,6 +30,8 @@ namespace {
 
 std::string entries(int64_t n) { return std::to_string(n) + (n == 1 ? " entry" : " entries"); }
 
+}  // namespace
+
 void check_scale_values(const InferContext& ctx, const Tensor& scale, const std::string& name) {
   const float* s = scale.data_as<float>();
   for (int64_t i = 0; i < scale.size(); ++i) {
@@ -39,8 +41,6 @@ void check_scale_values(const InferContext& ctx, const Tensor& scale, const std:
     ctx.invalid(what + " is " + std::to_string(s[i]) + "; a scale must be positive and finite");
   }
 }
-
-}  // namespace
 
 int64_t check_quant_params(const InferContext& ctx, const QuantParams& p) {
   const std::string scale_name = p.name + "_scale", zero_name = p.name + "_zero_point";

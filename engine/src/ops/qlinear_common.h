@@ -33,6 +33,10 @@ struct QuantParams {
   const char* per_axis_what = "";  // "row", "column", "output channel"
 };
 
+// Every entry of a constant scale positive and finite, else kInvalidModel naming it: a zero scale
+// divides by zero when quantizing and erases the tensor when dequantizing.
+void check_scale_values(const InferContext& ctx, const Tensor& scale, const std::string& name);
+
 // Checks types, shapes, that the two agree in length, and that a scale known at compile time
 // is positive and finite. Throws kInvalidModel naming the input. Returns the number of entries.
 int64_t check_quant_params(const InferContext& ctx, const QuantParams& p);

@@ -7,6 +7,7 @@
 
 #include "ops/fused_attrs.h"
 #include "ops/op_families.h"
+#include "ops/qlinear_common.h"
 #include "ops/window_params.h"
 
 namespace sparrow::ops {
@@ -27,6 +28,9 @@ std::vector<TypeShape> infer_qlinear_conv(const InferContext& ctx) {
   if (ctx.dtype(kXZero) != ctx.dtype(kX) || ctx.dtype(kWZero) != ctx.dtype(kW)) ctx.invalid("a zero point's type differs from its tensor's");
   expect_per_tensor(ctx, kXScale, "x_scale");
   expect_per_tensor(ctx, kYScale, "y_scale");
+  for (auto [i, name] : {std::pair{kXScale, "x_scale"}, {kWScale, "w_scale"}, {kYScale, "y_scale"}}) {
+    if (const Tensor* scale = ctx.constant(i)) check_scale_values(ctx, *scale, name);
+  }
   const Shape& x = ctx.shape(kX);
   const Shape& w = ctx.shape(kW);
   if (x.size() < 3 || x.size() > 5 || w.size() != x.size()) ctx.unsupported("only 1D, 2D and 3D convolutions are supported");

@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "ops/op_families.h"
+#include "ops/qlinear_common.h"
 
 namespace sparrow::ops {
 namespace {
@@ -20,6 +21,7 @@ int64_t quant_axis(const InferContext& ctx) {
   if (ctx.has_input(2) && ctx.shape(2) != scale) {
     ctx.invalid("the zero point's shape " + shape_string(ctx.shape(2)) + " differs from the scale's " + shape_string(scale));
   }
+  if (const Tensor* s = ctx.constant(1)) check_scale_values(ctx, *s, "the scale");
   if (num_elements(scale) == 1) return -1;
   if (ctx.opset() < 13) ctx.invalid("a per-channel scale needs opset 13 or later");
   const int64_t axis = normalize_axis(ctx.attrs().get_int("axis", 1), ctx.rank(0));
@@ -43,6 +45,12 @@ std::vector<TypeShape> infer_dequantize(const InferContext& ctx) {
   ctx.expect_dtype(0, {DType::kUint8, DType::kInt8, DType::kInt32});
   if (ctx.has_input(2) && ctx.dtype(2) != ctx.dtype(0)) {
     ctx.invalid(std::string("the zero point is ") + dtype_name(ctx.dtype(2)) + " but the data is " + dtype_name(ctx.dtype(0)));
+  }
+  // ONNX: int32 (a bias on the accumulator's grid) has no zero point but 0.
+  if (ctx.dtype(0) == DType::kInt32 && ctx.constant(2)) {
+    for (int64_t z : ctx.constant(2)->to_int64_vector()) {
+      if (z != 0) ctx.invalid("the zero point of int32 data must be 0, not " + std::to_string(z));
+    }
   }
   quant_axis(ctx);
   return {{DType::kFloat32, ctx.shape(0)}};
