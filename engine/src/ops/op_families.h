@@ -27,5 +27,7 @@ void register_quant_ops(std::vector<OpDef>& ops);
 void register_qlinear_conv_ops(std::vector<OpDef>& ops);
 // QLinearAdd
 void register_qlinear_add_ops(std::vector<OpDef>& ops);
+// LookupTable
+void register_lookup_table_ops(std::vector<OpDef>& ops);
 
 }  // namespace sparrow::ops

@@ -77,6 +77,7 @@ const std::map<std::string, OpDef>& registry() {
     register_quant_ops(list);
     register_qlinear_conv_ops(list);
     register_qlinear_add_ops(list);
+    register_lookup_table_ops(list);
     std::map<std::string, OpDef> by_name;
     for (OpDef& def : list) by_name[def.name] = std::move(def);
     return by_name;
