@@ -35,6 +35,7 @@ void fuse_conv_activation(graph::Graph& g);
 void fuse_qdq_conv(graph::Graph& g);
 // MaxPool, nearest Resize/Upsample and Concat between DequantizeLinear and QuantizeLinear of one
 // per-tensor u8 grid run on the integers: they only move values, so the result is the same bytes.
+// Concat inputs on other u8 grids are first requantized to the output's, each by one LookupTable.
 void fuse_qdq_passthrough(graph::Graph& g);
 // DequantizeLinear(a) + DequantizeLinear(b) -> QuantizeLinear, all per-tensor u8 and of one
 // shape, -> QLinearAdd on the integers (YOLOv5's residual adds).
