@@ -7,6 +7,7 @@
 
 #include "kernels/kernel_filter.h"
 #include "kernels/kernel_table.h"
+#include "kernels/x8_lut.h"
 #include "ops/op_registry.h"
 #include "sparrow/engine.h"
 #include "support/onnx_builder.h"
@@ -29,6 +30,16 @@ TEST(KernelTable, RowNamesAreUniqueAndSayDtypeOpAndImplementation) {
     EXPECT_NE(ops::find_op(row.op), nullptr) << row.name << " implements unknown op " << row.op;
     EXPECT_NE(row.select, nullptr) << row.name;
   }
+}
+
+// One LookupTable row per x8-lut microkernel, named as the variant and needing its ISA.
+TEST(KernelTable, LookupTableRowsAreTheX8LutVariants) {
+  std::vector<std::pair<std::string, kernels::Isa>> rows, variants;
+  for (const kernels::KernelRow& row : kernels::kernel_table()) {
+    if (row.op == "LookupTable") rows.emplace_back(row.name, row.isa);
+  }
+  for (const kernels::X8LutVariant& v : kernels::x8_lut_variants()) variants.emplace_back(v.name, v.isa);
+  EXPECT_EQ(rows, variants);
 }
 
 TEST(KernelFilter, GlobMatch) {

@@ -16,6 +16,10 @@ const std::vector<KernelRow>& kernel_table() {
       {"qu8-add-u16-avx512", "QLinearAdd", {kU8}, Isa::kAvx512, select_qu8_add_avx512},
       {"qu8-add-u8-avx2", "QLinearAdd", {kU8}, Isa::kAvx2, select_qu8_add_avx2},
       {"qu8-add-u1-scalar", "QLinearAdd", {kU8}, Isa::kScalar, select_qu8_add_scalar},
+      // Any data type: LookupTable admits only u8 and s8. Named as in x8_lut_variants().
+      {"x8-lut-u64-avx512vbmi", "LookupTable", {}, Isa::kAvx512Vbmi, select_x8_lut_avx512vbmi},
+      {"x8-lut-u32-avx2", "LookupTable", {}, Isa::kAvx2, select_x8_lut_avx2},
+      {"x8-lut-u4-scalar", "LookupTable", {}, Isa::kScalar, select_x8_lut_scalar},
       {"f32-quantize-onednn", "QuantizeLinear", {kF32}, Isa::kScalar, select_onednn_quantize},
       {"qu8-dequantize-onednn", "DequantizeLinear", {kU8}, Isa::kScalar, select_onednn_dequantize},
       {"qs8-dequantize-onednn", "DequantizeLinear", {DType::kInt8}, Isa::kScalar, select_onednn_dequantize},

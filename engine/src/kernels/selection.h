@@ -55,6 +55,9 @@ std::optional<Selection> select_onednn_qlinear_conv(const SelectContext& ctx, st
 std::optional<Selection> select_qu8_add_avx512(const SelectContext& ctx, std::string& why_not);
 std::optional<Selection> select_qu8_add_avx2(const SelectContext& ctx, std::string& why_not);
 std::optional<Selection> select_qu8_add_scalar(const SelectContext& ctx, std::string& why_not);
+std::optional<Selection> select_x8_lut_avx512vbmi(const SelectContext& ctx, std::string& why_not);
+std::optional<Selection> select_x8_lut_avx2(const SelectContext& ctx, std::string& why_not);
+std::optional<Selection> select_x8_lut_scalar(const SelectContext& ctx, std::string& why_not);
 std::optional<Selection> select_onednn_quantize(const SelectContext& ctx, std::string& why_not);
 std::optional<Selection> select_onednn_dequantize(const SelectContext& ctx, std::string& why_not);
 std::optional<Selection> select_onednn_pool(const SelectContext& ctx, std::string& why_not);

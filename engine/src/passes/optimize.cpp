@@ -12,6 +12,7 @@ void optimize(graph::Graph& g, const CompileOptions& options) {
   fuse_qdq_conv(g);
   fuse_qdq_passthrough(g);
   fuse_qdq_add(g);
+  fuse_qdq_lut(g);
   fuse_conv_residual(g);
   eliminate_dead_nodes(g);
 }

@@ -35,10 +35,15 @@ void fuse_conv_activation(graph::Graph& g);
 void fuse_qdq_conv(graph::Graph& g);
 // MaxPool, nearest Resize/Upsample and Concat between DequantizeLinear and QuantizeLinear of one
 // per-tensor u8 grid run on the integers: they only move values, so the result is the same bytes.
+// Concat inputs on other u8 grids are first requantized to the output's, each by one LookupTable.
 void fuse_qdq_passthrough(graph::Graph& g);
 // DequantizeLinear(a) + DequantizeLinear(b) -> QuantizeLinear, all per-tensor u8 and of one
 // shape, -> QLinearAdd on the integers (YOLOv5's residual adds).
 void fuse_qdq_add(graph::Graph& g);
+// QuantizeLinear of a region of elementwise ops (Q, DQ, Sigmoid, Mul...) whose one non-constant
+// input is an 8-bit value x -> one LookupTable of x's 256 bytes: YOLOv5's quantized SiLU, and
+// requantizations, stay 8-bit. Runs after the other QDQ passes, which claim their patterns first.
+void fuse_qdq_lut(graph::Graph& g);
 // Add(Conv(...), r) -> Conv with r as its residual input, added after the activation.
 void fuse_conv_residual(graph::Graph& g);
 // Removes nodes whose outputs nobody reads.

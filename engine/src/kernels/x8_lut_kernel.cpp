@@ -1,0 +1,88 @@
+// LookupTable on an x8-lut microkernel (kernels/x8_lut.h), one kernel-table row per ISA variant,
+// split across the run's threads in cache-sized chunks. A lookup is elementwise, so it runs in
+// the layout its input arrives in when that layout holds exactly one byte per element: the NHWC
+// output of a QLinearConv feeds it, and it feeds the next conv, without reorders.
+#include <omp.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+
+#include "kernels/x8_lut.h"
+#include "kernels/selection.h"
+
+namespace sparrow::kernels {
+namespace {
+
+constexpr size_t kTableSize = 256;
+
+class X8LutKernel final : public Kernel {
+ public:
+  X8LutKernel(X8LutUkernel ukernel, const Tensor& table, size_t n) : ukernel_(ukernel), n_(n) {
+    std::memcpy(table_.data(), table.data(), kTableSize);
+  }
+
+  void execute(const KernelArgs& args, ExecContext&) const override {
+    const auto* x = static_cast<const uint8_t*>(args.inputs[0]);
+    auto* y = static_cast<uint8_t*>(args.outputs[0]);
+    constexpr size_t kChunk = 16384;
+    const int64_t chunks = static_cast<int64_t>((n_ + kChunk - 1) / kChunk);
+#pragma omp parallel for schedule(static) if (chunks > 1)
+    for (int64_t c = 0; c < chunks; ++c) {
+      const size_t start = static_cast<size_t>(c) * kChunk;
+      ukernel_(std::min(kChunk, n_ - start), x + start, y + start, table_.data());
+    }
+  }
+
+ private:
+  X8LutUkernel ukernel_;
+  std::array<uint8_t, kTableSize> table_{};
+  size_t n_;
+};
+
+// A blocked layout with neither padding (a block that does not divide its dim) nor an offset holds
+// each element once and nothing else, so mapping its bytes maps the tensor.
+bool one_byte_per_element(const Layout& layout, const graph::Value& x) {
+  if (layout.is_plain()) return true;
+  const dnnl_memory_desc_t& md = layout.desc->data;
+  return md.format_kind == dnnl_blocked && md.offset0 == 0 &&
+         layout_bytes(layout, x.dtype, x.shape) == static_cast<size_t>(num_elements(x.shape));
+}
+
+// The input's layout for the output's data type (u8 to s8 keeps the strides and blocks).
+Layout with_dtype(const Layout& layout, DType dtype, const Shape& shape) {
+  if (layout.is_plain()) return layout;
+  dnnl::memory::desc desc = *layout.desc;
+  desc.data.data_type = static_cast<dnnl_data_type_t>(onednn_dtype(dtype));
+  return layout_of(desc, dtype, shape);
+}
+
+std::optional<Selection> select_with(X8LutUkernel ukernel, const SelectContext& ctx, std::string& why_not) {
+  const Tensor* table = ctx.constant(1);
+  if (!table) {
+    why_not = "the table is computed at run time";
+    return std::nullopt;
+  }
+  const graph::Value& x = ctx.input(0);
+  const Layout in = one_byte_per_element(ctx.available[0], x) ? ctx.available[0] : Layout::plain();
+  Selection s;
+  s.kernel = std::make_unique<X8LutKernel>(ukernel, *table, static_cast<size_t>(num_elements(x.shape)));
+  s.input_layouts = {in, Layout::plain()};
+  s.output_layouts = {with_dtype(in, ctx.output(0).dtype, ctx.output(0).shape)};
+  s.packed_inputs = {1};
+  return s;
+}
+
+}  // namespace
+
+std::optional<Selection> select_x8_lut_avx512vbmi(const SelectContext& ctx, std::string& why_not) {
+  return select_with(x8_lut_ukernel_u64_avx512vbmi, ctx, why_not);
+}
+std::optional<Selection> select_x8_lut_avx2(const SelectContext& ctx, std::string& why_not) {
+  return select_with(x8_lut_ukernel_u32_avx2, ctx, why_not);
+}
+std::optional<Selection> select_x8_lut_scalar(const SelectContext& ctx, std::string& why_not) {
+  return select_with(x8_lut_ukernel_u4_scalar, ctx, why_not);
+}
+
+}  // namespace sparrow::kernels
