@@ -1,5 +1,7 @@
 #include "sparrow/engine.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <exception>
 #include <mutex>
@@ -21,7 +23,11 @@ std::shared_ptr<const Plan> build(graph::Graph g, CompileOptions options) {
   // the compiler a plan whose run needs more.
   if (options.max_memory_bytes == 0) options.max_memory_bytes = runtime::available_memory_bytes();
   passes::optimize(g, options);
-  return runtime::compile_plan(std::move(g), options);
+  std::shared_ptr<const Plan> plan = runtime::compile_plan(std::move(g), options);
+  // Compiling frees the import's copies of the weights (float weights folded from INT8 ones, say);
+  // glibc keeps such freed heap for reuse, so a served model would otherwise carry it for good.
+  malloc_trim(0);
+  return plan;
 }
 
 }  // namespace
