@@ -146,6 +146,11 @@ TEST(Compression, QuantizedModelTracksTheFloatOneAndRunsOnInt8Kernels) {
     EXPECT_EQ(layers_on(q, "qu8-conv"), 2) << compression::calibration_method_name(method);
     const Tensor x = test::random_tensor(kInput, 11, 0.0f, 1.0f);
     EXPECT_TRUE(test::all_close(q.run({x})[0], f.run({x})[0], 0, 0.05)) << compression::calibration_method_name(method);
+    // The INT8 kernels (convs, lookups, the residual add in the convs' NHWC) against the plain
+    // reference of the same file: equal but for rounding ties.
+    CompileOptions reference;
+    reference.optimized_kernels = false;
+    EXPECT_TRUE(test::all_close(q.run({x})[0], Engine::load(int8_path, reference).run({x})[0], 0, 0.01));
     const std::string meta = q.metadata().at("sparrow.compression");
     EXPECT_NE(meta.find(compression::calibration_method_name(method)), std::string::npos) << meta;
     EXPECT_NE(meta.find("\"calibration_images\": 4"), std::string::npos) << meta;

@@ -53,6 +53,13 @@ size_t layout_bytes(const Layout& layout, DType dtype, const Shape& shape) {
   return layout.desc->get_size();
 }
 
+bool holds_each_element_once(const Layout& layout, DType dtype, const Shape& shape) {
+  if (layout.is_plain()) return true;
+  const dnnl_memory_desc_t& md = layout.desc->data;
+  return md.format_kind == dnnl_blocked && md.offset0 == 0 &&
+         layout_bytes(layout, dtype, shape) == static_cast<size_t>(num_elements(shape)) * dtype_size(dtype);
+}
+
 // oneDNN-style format tag ("aBcd16b"): dims ordered by stride, outer letters upper-case where
 // the dim is also blocked, then the inner blocks.
 std::string layout_name(const Layout& layout) {

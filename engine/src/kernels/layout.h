@@ -29,6 +29,10 @@ dnnl::memory::desc desc_of(const Layout& layout, DType dtype, const Shape& shape
 // A layout from a descriptor, normalised to plain() when it is dense row-major.
 Layout layout_of(const dnnl::memory::desc& desc, DType dtype, const Shape& shape);
 size_t layout_bytes(const Layout& layout, DType dtype, const Shape& shape);
+// Plain, or blocked with neither padding (a block that does not divide its dim) nor an offset:
+// the memory holds each element once and nothing else, so elementwise kernels may run on it as
+// on a flat array.
+bool holds_each_element_once(const Layout& layout, DType dtype, const Shape& shape);
 // "plain", or oneDNN's format string such as "aBcd16b".
 std::string layout_name(const Layout& layout);
 

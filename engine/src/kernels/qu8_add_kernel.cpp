@@ -59,7 +59,11 @@ std::optional<Selection> select_with(Qu8VaddUkernel ukernel, const SelectContext
   Selection s;
   s.kernel = std::make_unique<Qu8AddKernel>(ukernel, p, static_cast<size_t>(num_elements(ctx.output(0).shape)));
   s.input_layouts.assign(ctx.node.inputs.size(), Layout::plain());
-  s.output_layouts = {Layout::plain()};
+  // Elementwise: both operands in A's layout (the convolutions' NHWC, say) when it holds each
+  // element once, which saves a reorder each way around every residual add.
+  const Layout& a = ctx.available[kA];
+  if (holds_each_element_once(a, DType::kUint8, ctx.input(kA).shape)) s.input_layouts[kA] = s.input_layouts[kB] = a;
+  s.output_layouts = {s.input_layouts[kA]};
   s.packed_inputs = {kAScale, kAZero, kBScale, kBZero, kYScale, kYZero};
   return s;
 }

@@ -40,15 +40,6 @@ class X8LutKernel final : public Kernel {
   size_t n_;
 };
 
-// A blocked layout with neither padding (a block that does not divide its dim) nor an offset holds
-// each element once and nothing else, so mapping its bytes maps the tensor.
-bool one_byte_per_element(const Layout& layout, const graph::Value& x) {
-  if (layout.is_plain()) return true;
-  const dnnl_memory_desc_t& md = layout.desc->data;
-  return md.format_kind == dnnl_blocked && md.offset0 == 0 &&
-         layout_bytes(layout, x.dtype, x.shape) == static_cast<size_t>(num_elements(x.shape));
-}
-
 // The input's layout for the output's data type (u8 to s8 keeps the strides and blocks).
 Layout with_dtype(const Layout& layout, DType dtype, const Shape& shape) {
   if (layout.is_plain()) return layout;
@@ -64,7 +55,7 @@ std::optional<Selection> select_with(X8LutUkernel ukernel, const SelectContext& 
     return std::nullopt;
   }
   const graph::Value& x = ctx.input(0);
-  const Layout in = one_byte_per_element(ctx.available[0], x) ? ctx.available[0] : Layout::plain();
+  const Layout in = holds_each_element_once(ctx.available[0], x.dtype, x.shape) ? ctx.available[0] : Layout::plain();
   Selection s;
   s.kernel = std::make_unique<X8LutKernel>(ukernel, *table, static_cast<size_t>(num_elements(x.shape)));
   s.input_layouts = {in, Layout::plain()};
