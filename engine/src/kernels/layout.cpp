@@ -60,6 +60,13 @@ bool holds_each_element_once(const Layout& layout, DType dtype, const Shape& sha
          layout_bytes(layout, dtype, shape) == static_cast<size_t>(num_elements(shape)) * dtype_size(dtype);
 }
 
+Layout with_dtype(const Layout& layout, DType dtype, const Shape& shape) {
+  if (layout.is_plain()) return layout;
+  dnnl::memory::desc desc = *layout.desc;
+  desc.data.data_type = static_cast<dnnl_data_type_t>(onednn_dtype(dtype));
+  return layout_of(desc, dtype, shape);
+}
+
 // oneDNN-style format tag ("aBcd16b"): dims ordered by stride, outer letters upper-case where
 // the dim is also blocked, then the inner blocks.
 std::string layout_name(const Layout& layout) {

@@ -33,6 +33,8 @@ size_t layout_bytes(const Layout& layout, DType dtype, const Shape& shape);
 // the memory holds each element once and nothing else, so elementwise kernels may run on it as
 // on a flat array.
 bool holds_each_element_once(const Layout& layout, DType dtype, const Shape& shape);
+// The same strides and blocks for another data type (u8 to s8, u8 to f32).
+Layout with_dtype(const Layout& layout, DType dtype, const Shape& shape);
 // "plain", or oneDNN's format string such as "aBcd16b".
 std::string layout_name(const Layout& layout);
 

@@ -40,14 +40,6 @@ class X8LutKernel final : public Kernel {
   size_t n_;
 };
 
-// The input's layout for the output's data type (u8 to s8 keeps the strides and blocks).
-Layout with_dtype(const Layout& layout, DType dtype, const Shape& shape) {
-  if (layout.is_plain()) return layout;
-  dnnl::memory::desc desc = *layout.desc;
-  desc.data.data_type = static_cast<dnnl_data_type_t>(onednn_dtype(dtype));
-  return layout_of(desc, dtype, shape);
-}
-
 std::optional<Selection> select_with(X8LutUkernel ukernel, const SelectContext& ctx, std::string& why_not) {
   const Tensor* table = ctx.constant(1);
   if (!table) {

@@ -33,11 +33,16 @@ std::optional<Params> per_tensor_params(const SelectContext& ctx, std::string& w
   return Params{scale->data_as<float>()[0], zero ? static_cast<int32_t>(zero->to_int64_vector()[0]) : 0};
 }
 
-// A plain-layout reorder from input 0's type to output 0's, scaling by `scale` and applying the
-// zero point on the integer side (`zero_arg`: DNNL_ARG_SRC or DNNL_ARG_DST).
+// A reorder from input 0's type to output 0's, scaling by `scale` and applying the zero point on
+// the integer side (`zero_arg`: DNNL_ARG_SRC or DNNL_ARG_DST). It keeps the layout the input
+// arrives in (the convolutions' NHWC at the edges of a quantized region) where that holds each
+// element once, so no reorder of layout surrounds this one of type.
 Selection reorder(const SelectContext& ctx, float scale, int32_t zero_point, int zero_arg) {
-  const memory::desc src = plain_desc(ctx.input(0).dtype, ctx.input(0).shape);
-  const memory::desc dst = plain_desc(ctx.output(0).dtype, ctx.output(0).shape);
+  const graph::Value& x = ctx.input(0);
+  const Layout in = holds_each_element_once(ctx.available[0], x.dtype, x.shape) ? ctx.available[0] : Layout::plain();
+  const Layout out = with_dtype(in, ctx.output(0).dtype, ctx.output(0).shape);
+  const memory::desc src = desc_of(in, x.dtype, x.shape);
+  const memory::desc dst = desc_of(out, ctx.output(0).dtype, ctx.output(0).shape);
   dnnl::primitive_attr attr = default_attr();
   attr.set_output_scales(0, {scale});
   std::vector<std::pair<int, memory>> constants;
@@ -50,7 +55,8 @@ Selection reorder(const SelectContext& ctx, float scale, int32_t zero_point, int
   s.kernel = std::make_unique<PrimitiveKernel>(dnnl::reorder(pd), pd, std::vector<ArgBinding>{{DNNL_ARG_FROM, 0, src}},
                                                std::vector<ArgBinding>{{DNNL_ARG_TO, 0, dst}}, std::move(constants));
   s.input_layouts.assign(ctx.node.inputs.size(), Layout::plain());
-  s.output_layouts = {Layout::plain()};
+  s.input_layouts[0] = in;
+  s.output_layouts = {out};
   s.packed_inputs = {1, 2};
   return s;
 }
