@@ -211,3 +211,37 @@ TEST(QdqLut, RegionOfTwoValuesIsLeftAlone) {
 
 }  // namespace
 }  // namespace sparrow
+
+namespace sparrow {
+namespace {
+
+// x (u8) -> DQ -> activation -> Q: the activations other YOLOv5 variants export.
+std::string activation_region(const std::string& op, bool unfused) {
+  OnnxBuilder b(14);  // HardSwish's opset
+  b.input("x", DType::kUint8, {1, 4, 3, 3});
+  b.initializer("xs", Tensor::scalar<float>(0.05f)).initializer("xz", Tensor::scalar<uint8_t>(uint8_t{120}));
+  b.initializer("ys", Tensor::scalar<float>(0.03f)).initializer("yz", Tensor::scalar<uint8_t>(uint8_t{20}));
+  b.node("DequantizeLinear", {"x", "xs", "xz"}, {"xf"});
+  if (op == "Clip") {
+    b.initializer("lo", Tensor::scalar<float>(0.0f)).initializer("hi", Tensor::scalar<float>(6.0f));
+    b.node("Clip", {"xf", "lo", "hi"}, {"a"});
+  } else {
+    b.node(op, {"xf"}, {"a"});
+  }
+  b.node("QuantizeLinear", {"a", "ys", "yz"}, {"y"}).output("y", DType::kUint8);
+  if (unfused) b.output("a");
+  return b.bytes();
+}
+
+TEST(QdqLut, OtherYoloActivationsBecomeTables) {
+  const Tensor x = bytes_input({1, 4, 3, 3});
+  for (const std::string op : {"HardSwish", "LeakyRelu", "Clip", "HardSigmoid", "Tanh"}) {
+    SCOPED_TRACE(op);
+    EXPECT_EQ(optimized_ops(activation_region(op, false)), std::vector<std::string>{"LookupTable"});
+    const Tensor fused = Engine::load_from_bytes(activation_region(op, false)).run({x})[0];
+    EXPECT_TRUE(test::all_close(fused, run(activation_region(op, true), reference_kernels(), x), 0, 0));
+  }
+}
+
+}  // namespace
+}  // namespace sparrow
