@@ -37,6 +37,12 @@ void expect_error(F&& f, ErrorCode code, const std::vector<std::string>& fragmen
   }
 }
 
+// A tensor's elements as a vector (for EXPECT_EQ against expected values).
+template <typename T>
+std::vector<T> values_of(const Tensor& t) {
+  return std::vector<T>(t.data_as<T>(), t.data_as<T>() + t.size());
+}
+
 // Every element within atol + rtol * |expected|; reports the worst element.
 ::testing::AssertionResult all_close(const Tensor& actual, const Tensor& expected, double rtol, double atol);
 ::testing::AssertionResult all_close(const float* actual, const float* expected, int64_t n, double rtol, double atol);

@@ -16,11 +16,6 @@ namespace {
 using test::Attr;
 using test::OnnxBuilder;
 
-template <typename T>
-std::vector<T> values_of(const Tensor& t) {
-  return std::vector<T>(t.data_as<T>(), t.data_as<T>() + t.size());
-}
-
 std::string kernel_of(const Engine& engine, const std::string& op) {
   for (const LayerInfo& l : engine.describe().layers) {
     if (l.op == op) return l.kernel;
@@ -83,16 +78,16 @@ TEST(ActivationOps, ClipWithBoundsAsInputs) {
   const Tensor x = Tensor::from_vector<float>({5}, {-1, 0, 3, 6, 7});
   const Tensor zero = Tensor::scalar<float>(0.0f), six = Tensor::scalar<float>(6.0f);
   std::string kernel;
-  EXPECT_EQ(values_of<float>(clip13(x, &zero, &six, &kernel)), (std::vector<float>{0, 0, 3, 6, 6}));  // ReLU6
+  EXPECT_EQ(test::values_of<float>(clip13(x, &zero, &six, &kernel)), (std::vector<float>{0, 0, 3, 6, 6}));  // ReLU6
   EXPECT_EQ(kernel.rfind("f32-clip-onednn", 0), 0u) << kernel;
-  EXPECT_EQ(values_of<float>(clip13(x, nullptr, &six)), (std::vector<float>{-1, 0, 3, 6, 6}));
-  EXPECT_EQ(values_of<float>(clip13(x, &zero, nullptr)), (std::vector<float>{0, 0, 3, 6, 7}));
+  EXPECT_EQ(test::values_of<float>(clip13(x, nullptr, &six)), (std::vector<float>{-1, 0, 3, 6, 6}));
+  EXPECT_EQ(test::values_of<float>(clip13(x, &zero, nullptr)), (std::vector<float>{0, 0, 3, 6, 7}));
 }
 
 TEST(ActivationOps, ClipOfInt8) {
   const Tensor x = Tensor::from_vector<int8_t>({4}, {-128, -5, 5, 127});
   const Tensor lo = Tensor::scalar<int8_t>(-4), hi = Tensor::scalar<int8_t>(100);
-  EXPECT_EQ(values_of<int8_t>(clip13(x, &lo, &hi)), (std::vector<int8_t>{-4, -4, 5, 100}));
+  EXPECT_EQ(test::values_of<int8_t>(clip13(x, &lo, &hi)), (std::vector<int8_t>{-4, -4, 5, 100}));
 }
 
 // numpy.clip's order of operations: min above max gives max everywhere (oneDNN would give
@@ -102,7 +97,7 @@ TEST(ActivationOps, ClipWithMinAboveMaxAndNaN) {
   const Tensor x = Tensor::from_vector<float>({3}, {-10, 2, 10});
   const Tensor lo = Tensor::scalar<float>(5.0f), hi = Tensor::scalar<float>(1.0f);
   std::string kernel;
-  EXPECT_EQ(values_of<float>(clip13(x, &lo, &hi, &kernel)), (std::vector<float>{1, 1, 1}));
+  EXPECT_EQ(test::values_of<float>(clip13(x, &lo, &hi, &kernel)), (std::vector<float>{1, 1, 1}));
   EXPECT_EQ(kernel, "reference");
   OnnxBuilder b;
   b.input("x", DType::kFloat32, {2}).initializer("lo", Tensor::scalar<float>(0.0f));
@@ -120,10 +115,10 @@ TEST(ActivationOps, ClipWithBoundsAsAttributes) {
   b.input("x", DType::kFloat32, {4}).node("Clip", {"x"}, {"y"}, {Attr::Float("min", 0), Attr::Float("max", 6)}).output("y");
   const Engine engine = Engine::load_from_bytes(b.bytes());
   EXPECT_EQ(kernel_of(engine, "Clip").rfind("f32-clip-onednn", 0), 0u) << kernel_of(engine, "Clip");
-  EXPECT_EQ(values_of<float>(engine.run({Tensor::from_vector<float>({4}, {-1, 2, 6, 9})})[0]), (std::vector<float>{0, 2, 6, 6}));
+  EXPECT_EQ(test::values_of<float>(engine.run({Tensor::from_vector<float>({4}, {-1, 2, 6, 9})})[0]), (std::vector<float>{0, 2, 6, 6}));
   OnnxBuilder only_max(10);
   only_max.input("x", DType::kFloat32, {2}).node("Clip", {"x"}, {"y"}, {Attr::Float("max", 1)}).output("y");
-  EXPECT_EQ(values_of<float>(Engine::load_from_bytes(only_max.bytes()).run({Tensor::from_vector<float>({2}, {-7, 3})})[0]),
+  EXPECT_EQ(test::values_of<float>(Engine::load_from_bytes(only_max.bytes()).run({Tensor::from_vector<float>({2}, {-7, 3})})[0]),
             (std::vector<float>{-7, 1}));
 }
 

@@ -15,11 +15,6 @@ namespace {
 using test::Attr;
 using test::OnnxBuilder;
 
-template <typename T>
-std::vector<T> values_of(const Tensor& t) {
-  return std::vector<T>(t.data_as<T>(), t.data_as<T>() + t.size());
-}
-
 // Runs with the optimised kernels and with the reference only; both must give `expected`.
 template <typename T>
 void expect_output(const std::string& bytes, const std::vector<Tensor>& inputs, const std::vector<T>& expected) {
@@ -27,7 +22,7 @@ void expect_output(const std::string& bytes, const std::vector<Tensor>& inputs, 
   reference.optimized_kernels = false;
   for (const CompileOptions& options : {CompileOptions{}, reference}) {
     const Tensor y = Engine::load_from_bytes(bytes, options).run(inputs)[0];
-    EXPECT_EQ(values_of<T>(y), expected) << (options.optimized_kernels ? "optimised kernels" : "reference kernels");
+    EXPECT_EQ(test::values_of<T>(y), expected) << (options.optimized_kernels ? "optimised kernels" : "reference kernels");
   }
 }
 
@@ -75,9 +70,9 @@ TEST(IntegerOps, MatMulIntegerBroadcastsBatchesAndAVectorOperand) {
   const std::vector<Tensor> out =
       engine.run({Tensor::from_vector<int8_t>({2, 1, 2}, {1, 2, 3, -4}), Tensor::from_vector<int8_t>({2}, {3, -4})});
   EXPECT_EQ(out[0].shape(), (Shape{2, 1, 2}));
-  EXPECT_EQ(values_of<int32_t>(out[0]), (std::vector<int32_t>{1, 4, 3, -8}));
+  EXPECT_EQ(test::values_of<int32_t>(out[0]), (std::vector<int32_t>{1, 4, 3, -8}));
   EXPECT_EQ(out[1].shape(), (Shape{2}));
-  EXPECT_EQ(values_of<int32_t>(out[1]), (std::vector<int32_t>{3, -8}));
+  EXPECT_EQ(test::values_of<int32_t>(out[1]), (std::vector<int32_t>{3, -8}));
 }
 
 // 255 * 127 * 1001 = 32417385 is odd and above 2^24: a float accumulator cannot hold it.

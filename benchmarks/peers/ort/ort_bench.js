@@ -11,7 +11,7 @@
 'use strict';
 
 const fs = require('node:fs');
-const path = require('node:path');
+const { loadOrt, createSession } = require('./session.js');
 
 const ENGINE = 'onnxruntime 1.30.0';
 
@@ -177,21 +177,8 @@ async function main() {
   }
   if (!fs.existsSync(opts.model)) throw new Error(`model file not found: ${opts.model}`);
 
-  let ort;
-  try {
-    ort = require('onnxruntime-node');
-  } catch (e) {
-    throw new Error(`cannot load onnxruntime-node (${e.message.split('\n')[0]}); run ` +
-                    `${path.join(__dirname, 'install.sh')} first`);
-  }
-
-  const session = await ort.InferenceSession.create(opts.model, {
-    executionProviders: ['cpu'],
-    intraOpNumThreads: opts.numCores,
-    interOpNumThreads: 1,
-    graphOptimizationLevel: 'all',
-    executionMode: 'sequential',
-  });
+  const ort = loadOrt();
+  const session = await createSession(ort, opts.model, opts.numCores);
   const inputName = session.inputNames[0];
   const shape = inputShape(session, opts);
 

@@ -7,8 +7,10 @@
 // stdin carries requests and stdout answers, each one tensor: u32 rank, rank u32 dims, then the
 // float32 values, all little-endian. A request feeds the model's first input; the answer is its
 // first output. The process ends at the end of stdin. The session is configured as ort_bench.js
-// configures it (intra-op threads = C, sequential execution, all graph optimisations).
+// configures it (session.js).
 'use strict';
+
+const { loadOrt, createSession } = require('./session.js');
 
 function usage() {
   return 'usage: node ort_pipe.js MODEL [--num-cores C]';
@@ -62,14 +64,8 @@ function answer(tensor) {
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
-  const ort = require('onnxruntime-node');
-  const session = await ort.InferenceSession.create(opts.model, {
-    executionProviders: ['cpu'],
-    intraOpNumThreads: opts.numCores,
-    interOpNumThreads: 1,
-    graphOptimizationLevel: 'all',
-    executionMode: 'sequential',
-  });
+  const ort = loadOrt();
+  const session = await createSession(ort, opts.model, opts.numCores);
   for await (const { dims, data } of requests(process.stdin)) {
     const results = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', data, dims) });
     const out = results[session.outputNames[0]];

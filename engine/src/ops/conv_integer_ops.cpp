@@ -29,11 +29,7 @@ std::vector<TypeShape> infer_conv_integer(const InferContext& ctx) {
   ctx.expect_dtype(kW, {DType::kUint8, DType::kInt8});
   const Shape& x = ctx.shape(kX);
   const Shape& w = ctx.shape(kW);
-  if (x.size() < 3 || x.size() > 5 || w.size() != x.size()) ctx.unsupported("only 1D, 2D and 3D convolutions are supported");
-  const int64_t group = ctx.attrs().get_int("group", 1);
-  if (group < 1 || x[1] % group != 0 || w[0] % group != 0 || w[1] * group != x[1]) {
-    ctx.invalid("weights " + shape_string(w) + " do not fit input " + shape_string(x) + " in " + std::to_string(group) + " groups");
-  }
+  check_conv_shapes(ctx, x, w);
   check_zero_point(ctx, kXZero, kX, "x_zero_point", 1);
   check_zero_point(ctx, kWZero, kW, "w_zero_point", w[0]);
   const WindowParams p = window_params(ctx.attrs(), {x.begin() + 2, x.end()}, {w.begin() + 2, w.end()}, false);

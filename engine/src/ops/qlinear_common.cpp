@@ -42,6 +42,15 @@ void check_scale_values(const InferContext& ctx, const Tensor& scale, const std:
   }
 }
 
+int64_t check_conv_shapes(const InferContext& ctx, const Shape& x, const Shape& w) {
+  if (x.size() < 3 || x.size() > 5 || w.size() != x.size()) ctx.unsupported("only 1D, 2D and 3D convolutions are supported");
+  const int64_t group = ctx.attrs().get_int("group", 1);
+  if (group < 1 || x[1] % group != 0 || w[0] % group != 0 || w[1] * group != x[1]) {
+    ctx.invalid("weights " + shape_string(w) + " do not fit input " + shape_string(x) + " in " + std::to_string(group) + " groups");
+  }
+  return group;
+}
+
 int64_t check_quant_params(const InferContext& ctx, const QuantParams& p) {
   const std::string scale_name = p.name + "_scale", zero_name = p.name + "_zero_point";
   if (!ctx.has_input(p.scale)) ctx.invalid(scale_name + " is missing");

@@ -37,6 +37,10 @@ struct QuantParams {
 // divides by zero when quantizing and erases the tensor when dequantizing.
 void check_scale_values(const InferContext& ctx, const Tensor& scale, const std::string& name);
 
+// The input and weight shapes of ConvInteger and QLinearConv: 1D to 3D, weights that fit the
+// input in `group` groups. Returns group; kUnsupported / kInvalidModel otherwise.
+int64_t check_conv_shapes(const InferContext& ctx, const Shape& x, const Shape& w);
+
 // Checks types, shapes, that the two agree in length, and that a scale known at compile time
 // is positive and finite. Throws kInvalidModel naming the input. Returns the number of entries.
 int64_t check_quant_params(const InferContext& ctx, const QuantParams& p);

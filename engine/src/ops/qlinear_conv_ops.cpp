@@ -33,11 +33,7 @@ std::vector<TypeShape> infer_qlinear_conv(const InferContext& ctx) {
   }
   const Shape& x = ctx.shape(kX);
   const Shape& w = ctx.shape(kW);
-  if (x.size() < 3 || x.size() > 5 || w.size() != x.size()) ctx.unsupported("only 1D, 2D and 3D convolutions are supported");
-  const int64_t group = ctx.attrs().get_int("group", 1);
-  if (group < 1 || x[1] % group != 0 || w[0] % group != 0 || w[1] * group != x[1]) {
-    ctx.invalid("weights " + shape_string(w) + " do not fit input " + shape_string(x) + " in " + std::to_string(group) + " groups");
-  }
+  check_conv_shapes(ctx, x, w);
   const int64_t ws = num_elements(ctx.shape(kWScale));
   if (ws != 1 && ws != w[0]) ctx.invalid("w_scale has " + std::to_string(ws) + " entries for " + std::to_string(w[0]) + " output channels");
   if (ctx.shape(kWZero) != ctx.shape(kWScale)) ctx.invalid("w_zero_point's shape differs from w_scale's");
