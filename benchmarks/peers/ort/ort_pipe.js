@@ -2,7 +2,7 @@
 // ONNX Runtime (CPU) as a tensor-in, tensor-out process, so that another program can run its own
 // pre- and post-processing around ONNX Runtime's inference (benchmarks/cross_runtime).
 //
-//   node ort_pipe.js MODEL [--num-cores C]
+//   node ort_pipe.js MODEL [--num-cores C] [--graph-optimization all|extended|basic|disabled]
 //
 // stdin carries requests and stdout answers, each one tensor: u32 rank, rank u32 dims, then the
 // float32 values, all little-endian. A request feeds the model's first input; the answer is its
@@ -13,15 +13,20 @@
 const { loadOrt, createSession } = require('./session.js');
 
 function usage() {
-  return 'usage: node ort_pipe.js MODEL [--num-cores C]';
+  return 'usage: node ort_pipe.js MODEL [--num-cores C] [--graph-optimization all|extended|basic|disabled]';
 }
 
 function parseArgs(argv) {
-  const opts = { model: null, numCores: 1 };
+  const opts = { model: null, numCores: 1, optimization: 'all' };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--num-cores') {
       opts.numCores = Number(argv[++i]);
       if (!Number.isInteger(opts.numCores) || opts.numCores < 1) throw new Error('--num-cores must be a positive integer');
+    } else if (argv[i] === '--graph-optimization') {
+      opts.optimization = argv[++i];
+      if (!['all', 'extended', 'basic', 'disabled'].includes(opts.optimization)) {
+        throw new Error(`--graph-optimization must be all, extended, basic or disabled, not '${opts.optimization}'`);
+      }
     } else if (opts.model === null && !argv[i].startsWith('--')) {
       opts.model = argv[i];
     } else {
@@ -65,7 +70,7 @@ function answer(tensor) {
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const ort = loadOrt();
-  const session = await createSession(ort, opts.model, opts.numCores);
+  const session = await createSession(ort, opts.model, opts.numCores, opts.optimization);
   for await (const { dims, data } of requests(process.stdin)) {
     const results = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', data, dims) });
     const out = results[session.outputNames[0]];

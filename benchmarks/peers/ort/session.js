@@ -14,12 +14,14 @@ function loadOrt() {
   }
 }
 
-async function createSession(ort, model, numCores) {
+// `optimization`: ONNX Runtime's graph optimisation level; 'disabled' runs a QDQ model as its
+// float graph says, without fusing QuantizeLinear/DequantizeLinear into integer kernels.
+async function createSession(ort, model, numCores, optimization = 'all') {
   return ort.InferenceSession.create(model, {
     executionProviders: ['cpu'],
     intraOpNumThreads: numCores,
     interOpNumThreads: 1,
-    graphOptimizationLevel: 'all',
+    graphOptimizationLevel: optimization,
     executionMode: 'sequential',
   });
 }
