@@ -48,6 +48,14 @@ ANCHORS = [
     [116, 90, 156, 198, 373, 326],
 ]
 STRIDES = [8, 16, 32]
+# P3/8 to P6/64, as in yolov5*6.yaml (four detection heads, trained at 1280)
+ANCHORS_P6 = [
+    [19, 27, 44, 40, 38, 94],
+    [96, 68, 86, 152, 180, 137],
+    [140, 301, 303, 264, 238, 542],
+    [436, 615, 739, 380, 925, 792],
+]
+STRIDES_P6 = [8, 16, 32, 64]
 
 COCO_NAMES = [
     "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train",
@@ -81,7 +89,8 @@ COCO_NAMES = [
 # that last-bit differences between BLAS builds do not change the weights.
 # The weights depend on size, classes and seed only, not on --image-size,
 # --batch or --opset.
-CALIB_SIZE = 64              # the noise image
+CALIB_SIZE = 64              # the noise image (twice that for P6: its deepest map must be 2x2,
+                             # as a 1x1 map stands for a flat image)
 N_FLAT = 8                   # random flat colours, besides the 8 RGB cube corners
 GAMMA = 3.0                  # Conv + SiLU
 GAMMA_RESIDUAL = 1.5         # last conv of a residual Bottleneck branch
@@ -153,11 +162,11 @@ def np_upsample2(x):
     return x.repeat(2, axis=2).repeat(2, axis=3)
 
 
-def calibration_images(rng):
-    """Uniform white noise (CALIB_SIZE square) and flat colours: the 8 corners
+def calibration_images(rng, size=CALIB_SIZE):
+    """Uniform white noise (`size` square) and flat colours: the 8 corners
     of the RGB cube and N_FLAT random ones. A flat image is represented as a
     1x1 map, which is exact with periodic padding."""
-    noise = rng.random((1, 3, CALIB_SIZE, CALIB_SIZE), dtype=np.float32)
+    noise = rng.random((1, 3, size, size), dtype=np.float32)
     corners = np.array([[(i >> 2) & 1, (i >> 1) & 1, i & 1] for i in range(8)], dtype=np.float32)
     colours = np.concatenate([corners, rng.random((N_FLAT, 3), dtype=np.float32)])
     return [noise] + [c.reshape(1, 3, 1, 1) for c in colours]
@@ -330,15 +339,16 @@ def upsample(gb, scope, x):
 
 
 class Detect:
-    def __init__(self, gb, path, scope, nc, chs, batch, grids):
+    def __init__(self, gb, path, scope, nc, chs, batch, grids, strides=STRIDES, anchors=ANCHORS):
         self.gb, self.scope = gb, scope
-        self.nc, self.no, self.na = nc, nc + 5, len(ANCHORS[0]) // 2
+        self.nc, self.no, self.na = nc, nc + 5, len(anchors[0]) // 2
         self.batch, self.grids = batch, grids
+        self.strides, self.anchors = strides, anchors
         self.m = []
         for i, c in enumerate(chs):
             # ultralytics Model._initialize_biases: objectness and class priors
             prior = np.zeros((self.na, self.no), dtype=np.float64)
-            prior[:, 4] = math.log(8 / (640 / STRIDES[i]) ** 2)
+            prior[:, 4] = math.log(8 / (640 / strides[i]) ** 2)
             prior[:, 5:] = math.log(0.6 / (nc - 0.99))
             w, b = gb.conv_params(f"{path}.m.{i}", c, self.na * self.no, 1)
             b[1][...] += prior.reshape(-1).astype(np.float32)
@@ -378,14 +388,14 @@ class Detect:
             grid = np.broadcast_to(np.stack((xv, yv), 2)[None, None], (1, na, ny, nx, 2))
             grid = (grid - np.float32(0.5)).astype(np.float32)
             xy = gb.node("Add", sc, [xy, gb.constant(sc, grid)])
-            stride = gb.constant(sc, np.array(float(STRIDES[i]), dtype=np.float32))
+            stride = gb.constant(sc, np.array(float(self.strides[i]), dtype=np.float32))
             xy = gb.node("Mul", sc, [xy, stride])
             # wh = (wh * 2) ** 2 * anchor_grid
             two = gb.constant(sc, np.array(2.0, dtype=np.float32))
             wh = gb.node("Mul", sc, [wh, two])
             expo = gb.constant(sc, np.array(2.0, dtype=np.float32))
             wh = gb.node("Pow", sc, [wh, expo])
-            anchors = np.array(ANCHORS[i], dtype=np.float32).reshape(1, na, 1, 1, 2)
+            anchors = np.array(self.anchors[i], dtype=np.float32).reshape(1, na, 1, 1, 2)
             anchor_grid = np.ascontiguousarray(np.broadcast_to(anchors, (1, na, ny, nx, 2)))
             wh = gb.node("Mul", sc, [wh, gb.constant(sc, anchor_grid)])
             y = gb.node("Concat", sc, [xy, wh, conf], axis=4)
@@ -394,30 +404,8 @@ class Detect:
         return gb.node("Concat", sc, outs, output_names=["output"], axis=1)
 
 
-def build_model(size="n", image_size=(640, 640), batch=1, classes=80, seed=0, opset=12):
-    """Return an onnx.ModelProto of yolov5{size} with seeded random weights."""
-    if size not in SIZES:
-        raise ValueError(f"unknown size {size!r}; expected one of {sorted(SIZES)}")
-    if isinstance(image_size, int):
-        image_size = (image_size, image_size)
-    h, w = image_size
-    if h <= 0 or w <= 0 or h % 32 or w % 32:
-        raise ValueError(f"image size {h}x{w}: both sides must be positive multiples of 32")
-    if batch < 1:
-        raise ValueError("batch must be >= 1")
-    if classes < 1:
-        raise ValueError("classes must be >= 1")
-    if not MIN_OPSET <= opset <= max_opset():
-        raise ValueError(f"opset {opset} unsupported; use {MIN_OPSET}..{max_opset()}")
-
-    gd, gw = SIZES[size]
-    ch = lambda c: make_divisible(c * gw, 8)  # noqa: E731
-    rep = lambda n: max(round(n * gd), 1)  # noqa: E731
-
-    calib = calibration_images(np.random.default_rng([seed, 1]))
-    gb = GraphBuilder(np.random.default_rng(seed), opset, calib)
-    L = lambda i: (f"model.{i}", f"/model.{i}")  # noqa: E731
-
+def build_p5_network(gb, L, ch, rep, classes, batch, grids):
+    """yolov5.yaml: backbone to P5/32, three detection heads. Returns the Detect module."""
     # parameters are registered in module (state_dict) order, as the exporter does
     m0 = Conv(gb, *L(0), 3, ch(64), 6, 2, 2)
     m1 = Conv(gb, *L(1), m0.c2, ch(128), 3, 2)
@@ -437,7 +425,6 @@ def build_model(size="n", image_size=(640, 640), batch=1, classes=80, seed=0, op
     m20 = C3(gb, *L(20), m18.c2 + m14.c2, ch(512), rep(3), shortcut=False)
     m21 = Conv(gb, *L(21), m20.c2, ch(512), 3, 2)
     m23 = C3(gb, *L(23), m21.c2 + m10.c2, ch(1024), rep(3), shortcut=False)
-    grids = [(h // s, w // s) for s in STRIDES]
     m24 = Detect(gb, *L(24), classes, [m17.c2, m20.c2, m23.c2], batch, grids)
 
     # forward
@@ -467,8 +454,87 @@ def build_model(size="n", image_size=(640, 640), batch=1, classes=80, seed=0, op
     x22 = concat(gb, "/model.22", [x21, x10])
     x23 = m23(x22)
     m24([x17, x20, x23])
+    return m24
 
-    n_anchors = sum(gy * gx for gy, gx in grids) * m24.na
+
+def build_p6_network(gb, L, ch, rep, classes, batch, grids):
+    """yolov5*6.yaml: backbone to P6/64, four detection heads. Returns the Detect module."""
+    m0 = Conv(gb, *L(0), 3, ch(64), 6, 2, 2)
+    m1 = Conv(gb, *L(1), m0.c2, ch(128), 3, 2)
+    m2 = C3(gb, *L(2), m1.c2, ch(128), rep(3))
+    m3 = Conv(gb, *L(3), m2.c2, ch(256), 3, 2)
+    m4 = C3(gb, *L(4), m3.c2, ch(256), rep(6))
+    m5 = Conv(gb, *L(5), m4.c2, ch(512), 3, 2)
+    m6 = C3(gb, *L(6), m5.c2, ch(512), rep(9))
+    m7 = Conv(gb, *L(7), m6.c2, ch(768), 3, 2)
+    m8 = C3(gb, *L(8), m7.c2, ch(768), rep(3))
+    m9 = Conv(gb, *L(9), m8.c2, ch(1024), 3, 2)
+    m10 = C3(gb, *L(10), m9.c2, ch(1024), rep(3))
+    m11 = SPPF(gb, *L(11), m10.c2, ch(1024), 5)
+    m12 = Conv(gb, *L(12), m11.c2, ch(768), 1, 1)
+    m15 = C3(gb, *L(15), m12.c2 + m8.c2, ch(768), rep(3), shortcut=False)
+    m16 = Conv(gb, *L(16), m15.c2, ch(512), 1, 1)
+    m19 = C3(gb, *L(19), m16.c2 + m6.c2, ch(512), rep(3), shortcut=False)
+    m20 = Conv(gb, *L(20), m19.c2, ch(256), 1, 1)
+    m23 = C3(gb, *L(23), m20.c2 + m4.c2, ch(256), rep(3), shortcut=False)
+    m24 = Conv(gb, *L(24), m23.c2, ch(256), 3, 2)
+    m26 = C3(gb, *L(26), m24.c2 + m20.c2, ch(512), rep(3), shortcut=False)
+    m27 = Conv(gb, *L(27), m26.c2, ch(512), 3, 2)
+    m29 = C3(gb, *L(29), m27.c2 + m16.c2, ch(768), rep(3), shortcut=False)
+    m30 = Conv(gb, *L(30), m29.c2, ch(768), 3, 2)
+    m32 = C3(gb, *L(32), m30.c2 + m12.c2, ch(1024), rep(3), shortcut=False)
+    m33 = Detect(gb, *L(33), classes, [m23.c2, m26.c2, m29.c2, m32.c2], batch, grids, STRIDES_P6, ANCHORS_P6)
+
+    # forward
+    x4 = m4(m3(m2(m1(m0("images")))))
+    x6 = m6(m5(x4))
+    x8 = m8(m7(x6))
+    x12 = m12(m11(m10(m9(x8))))
+    x15 = m15(concat(gb, "/model.14", [upsample(gb, "/model.13", x12), x8]))
+    x16 = m16(x15)
+    x19 = m19(concat(gb, "/model.18", [upsample(gb, "/model.17", x16), x6]))
+    x20 = m20(x19)
+    x23 = m23(concat(gb, "/model.22", [upsample(gb, "/model.21", x20), x4]))
+    x26 = m26(concat(gb, "/model.25", [m24(x23), x20]))
+    x29 = m29(concat(gb, "/model.28", [m27(x26), x16]))
+    x32 = m32(concat(gb, "/model.31", [m30(x29), x12]))
+    m33([x23, x26, x29, x32])
+    return m33
+
+
+def build_model(size="n", image_size=(640, 640), batch=1, classes=80, seed=0, opset=12, p6=False):
+    """Return an onnx.ModelProto of yolov5{size} (yolov5{size}6 with p6) with seeded random weights."""
+    if size not in SIZES:
+        raise ValueError(f"unknown size {size!r}; expected one of {sorted(SIZES)}")
+    if isinstance(image_size, int):
+        image_size = (image_size, image_size)
+    h, w = image_size
+    multiple = 64 if p6 else 32
+    if h <= 0 or w <= 0 or h % multiple or w % multiple:
+        raise ValueError(f"image size {h}x{w}: both sides must be positive multiples of {multiple}")
+    if batch < 1:
+        raise ValueError("batch must be >= 1")
+    if classes < 1:
+        raise ValueError("classes must be >= 1")
+    if not MIN_OPSET <= opset <= max_opset():
+        raise ValueError(f"opset {opset} unsupported; use {MIN_OPSET}..{max_opset()}")
+
+    gd, gw = SIZES[size]
+    ch = lambda c: make_divisible(c * gw, 8)  # noqa: E731
+    rep = lambda n: max(round(n * gd), 1)  # noqa: E731
+
+    calib = calibration_images(np.random.default_rng([seed, 1]), 2 * CALIB_SIZE if p6 else CALIB_SIZE)
+    gb = GraphBuilder(np.random.default_rng(seed), opset, calib)
+    L = lambda i: (f"model.{i}", f"/model.{i}")  # noqa: E731
+
+    strides = STRIDES_P6 if p6 else STRIDES
+    grids = [(h // s, w // s) for s in strides]
+    if p6:
+        detect = build_p6_network(gb, L, ch, rep, classes, batch, grids)
+    else:
+        detect = build_p5_network(gb, L, ch, rep, classes, batch, grids)
+
+    n_anchors = sum(gy * gx for gy, gx in grids) * detect.na
     graph = helper.make_graph(
         gb.nodes, "torch_jit",
         inputs=[helper.make_tensor_value_info("images", TensorProto.FLOAT, [batch, 3, h, w])],
@@ -480,7 +546,7 @@ def build_model(size="n", image_size=(640, 640), batch=1, classes=80, seed=0, op
     gb.add_initializers(model.graph)  # after make_model, which copies the graph
     model.ir_version = ir_version_for_opset(opset)
     names = COCO_NAMES if classes == len(COCO_NAMES) else [f"class{i}" for i in range(classes)]
-    helper.set_model_props(model, {"stride": str(max(STRIDES)), "names": str(names)})
+    helper.set_model_props(model, {"stride": str(max(strides)), "names": str(names)})
     return model
 
 
@@ -492,14 +558,19 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--size", required=True, choices=sorted(SIZES, key="nsmlx".index))
     p.add_argument("--out", required=True, help="output .onnx file")
-    p.add_argument("--image-size", type=int, nargs="+", default=[640], metavar="N",
-                   help="input size: N (square) or H W; multiples of 32 (default 640)")
+    p.add_argument("--image-size", type=int, nargs="+", default=None, metavar="N",
+                   help="input size: N (square) or H W; multiples of 32, of 64 with --p6 "
+                        "(default 640, 1280 with --p6)")
+    p.add_argument("--p6", action="store_true",
+                   help="the P6 variant (yolov5n6, s6...): four detection heads, strides 8 to 64")
     p.add_argument("--batch", type=int, default=1)
     p.add_argument("--classes", type=int, default=80)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--opset", type=int, default=12)
     p.add_argument("--no-check", action="store_true", help="skip onnx.checker")
     args = p.parse_args(argv)
+    if args.image_size is None:
+        args.image_size = [1280 if args.p6 else 640]
     if len(args.image_size) == 1:
         args.image_size = args.image_size * 2
     elif len(args.image_size) != 2:
@@ -511,7 +582,7 @@ def main(argv=None):
     args = parse_args(argv)
     try:
         model = build_model(args.size, tuple(args.image_size), args.batch,
-                            args.classes, args.seed, args.opset)
+                            args.classes, args.seed, args.opset, args.p6)
     except ValueError as e:
         print(f"gen_yolov5.py: error: {e}", file=sys.stderr)
         return 2
@@ -520,7 +591,7 @@ def main(argv=None):
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     onnx.save(model, args.out)
     out_shape = [d.dim_value for d in model.graph.output[0].type.tensor_type.shape.dim]
-    print(f"{args.out}: yolov5{args.size}, {count_parameters(model):,} parameters, "
+    print(f"{args.out}: yolov5{args.size}{'6' if args.p6 else ''}, {count_parameters(model):,} parameters, "
           f"{len(model.graph.node)} nodes, input {[args.batch, 3, *args.image_size]}, "
           f"output {out_shape}, opset {args.opset}, seed {args.seed}")
     return 0
