@@ -28,6 +28,11 @@ Model::Model(const ModelConfig& config, const yolo::DecodeOptions& decode, Metri
     o.nms = default_nms();
     o.decode = decode;
     detectors_.push_back(std::make_unique<yolo::Detector>(path_, o));
+    if (detectors_.back()->takes_bytes()) {
+      throw Error(ErrorCode::kUnsupported, "'" + path_ +
+                                               "': the server runs models with a float32 image input; this one takes uint8 "
+                                               "(sparrow detect and eval run it)");
+    }
     // The batcher shares the detector's engine; the detector outlives the batcher.
     engines.emplace_back(std::shared_ptr<const Engine>(), &detectors_.back()->engine());
   }

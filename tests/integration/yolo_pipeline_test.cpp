@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <opencv2/imgcodecs.hpp>
+
 #include "sparrow/yolo/detector.h"
 #include "support/onnx_builder.h"
 #include "support/test_support.h"
@@ -111,6 +113,44 @@ TEST(YoloPipeline, RejectsNonYoloModels) {
     ADD_FAILURE() << "no error";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("not a YOLOv5 detection export"), std::string::npos) << e.what();
+  }
+}
+
+// A tiny detector (one 8x8-strided conv, 64 boxes of 1 class), fed bytes or floats.
+std::string tiny_detector(bool byte_input) {
+  test::OnnxBuilder b;
+  b.input("images", byte_input ? DType::kUint8 : DType::kFloat32, {1, 3, 64, 64});
+  b.initializer("w", test::random_tensor({6, 3, 8, 8}, 4, -0.2f, 0.2f));
+  b.initializer("unit", Tensor::scalar<float>(1.0f / 255.0f));  // kUnitScale, as unit_floats() scales
+  b.initializer("shape", Tensor::from_vector<int64_t>({3}, {1, 6, 64}));
+  b.initializer("pixels", Tensor::from_vector<float>({6}, {64, 64, 64, 64, 1, 1}));
+  std::string x = "images";
+  if (byte_input) {
+    b.node("Cast", {"images"}, {"f"}, {test::Attr::Int("to", 1)}).node("Mul", {"f", "unit"}, {"x"});
+    x = "x";
+  }
+  b.node("Conv", {x, "w"}, {"c"}, {test::Attr::Ints("strides", {8, 8})}).node("Reshape", {"c", "shape"}, {"r"});
+  b.node("Transpose", {"r"}, {"t"}, {test::Attr::Ints("perm", {0, 2, 1})}).node("Sigmoid", {"t"}, {"s"});
+  b.node("Mul", {"s", "pixels"}, {"output"}).output("output");
+  const std::string path = std::string(SPARROW_GENERATED_MODELS) + (byte_input ? "/tiny_u8.onnx" : "/tiny_f32.onnx");
+  std::ofstream(path, std::ios::binary) << b.bytes();
+  return path;
+}
+
+TEST(YoloPipeline, Uint8InputModelsGetTheLetterboxedBytes) {
+  const Detector bytes(tiny_detector(true)), floats(tiny_detector(false));
+  EXPECT_TRUE(bytes.takes_bytes());
+  EXPECT_FALSE(floats.takes_bytes());
+  const cv::Mat bus = cv::imread(test::shared_path("data/images/bus.jpg"), cv::IMREAD_COLOR);
+  NmsOptions nms;
+  nms.conf_threshold = 0.01f;
+  const auto a = bytes.detect({bus}, nullptr, &nms)[0].detections, b = floats.detect({bus}, nullptr, &nms)[0].detections;
+  ASSERT_FALSE(a.empty());
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].score, b[i].score) << i;
+    EXPECT_EQ(a[i].x1, b[i].x1) << i;
+    EXPECT_EQ(a[i].y2, b[i].y2) << i;
   }
 }
 

@@ -221,6 +221,17 @@ printf 'server: {max_connection_idle_seconds: 0}\nmodels: [{name: a}]\n' >"$work
 expect_fail config_idle_out_of_range "max_connection_idle_seconds must be in \[0.1, 86400\]" "$server" --config "$work/idle.yaml"
 printf 'models: [{name: a\n' >"$work/broken.yaml"
 expect_fail config_not_yaml "not valid YAML" "$server" --config "$work/broken.yaml"
+/usr/bin/python3 -c "
+import numpy as np, onnx
+from onnx import helper, numpy_helper, TensorProto as T
+w = numpy_helper.from_array(np.full((6, 3, 8, 8), 0.01, np.float32), 'w')
+shape = numpy_helper.from_array(np.array([1, 6, 64], np.int64), 'shape')
+nodes = [helper.make_node('Cast', ['images'], ['f'], to=T.FLOAT), helper.make_node('Conv', ['f', 'w'], ['c'], strides=[8, 8]),
+         helper.make_node('Reshape', ['c', 'shape'], ['r']), helper.make_node('Transpose', ['r'], ['output'], perm=[0, 2, 1])]
+g = helper.make_graph(nodes, 'g', [helper.make_tensor_value_info('images', T.UINT8, [1, 3, 64, 64])],
+                      [helper.make_tensor_value_info('output', T.FLOAT, [1, 64, 6])], [w, shape])
+onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid('', 13)]), '$work/u8.onnx')"
+expect_fail uint8_input_model "takes uint8.*sparrow detect and eval run it" "$server" --port 0 --metrics-port -1 --model "$work/u8.onnx"
 expect_fail config_missing "config file '.*nowhere.yaml' cannot be read" "$server" --config "$work/nowhere.yaml"
 
 # Mutual TLS: a client with a certificate from the trusted CA gets in, one without does not.

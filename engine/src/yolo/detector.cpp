@@ -20,8 +20,10 @@ double ms_since(Clock::time_point start) {
 void check_yolo_signature(const Engine& engine) {
   const auto& in = engine.inputs();
   const auto& out = engine.outputs();
-  if (in.size() != 1 || in[0].dtype != DType::kFloat32 || in[0].shape.size() != 4 || in[0].shape[1] != 3) {
-    throw Error(ErrorCode::kInvalidArgument, "not a YOLOv5 detector: it needs one float32 N x 3 x H x W input");
+  const bool image_type = in.size() == 1 && (in[0].dtype == DType::kFloat32 || in[0].dtype == DType::kUint8);
+  if (!image_type || in[0].shape.size() != 4 || in[0].shape[1] != 3) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "not a YOLOv5 detector: it needs one N x 3 x H x W input of float32 (0..1) or uint8 (0..255)");
   }
   if (out.empty() || out[0].dtype != DType::kFloat32 || out[0].shape.size() != 3 || out[0].shape[2] < 6) {
     throw Error(ErrorCode::kInvalidArgument,
@@ -56,16 +58,30 @@ std::vector<Detection> Detector::postprocess(const float* output_item, const Let
   return d;
 }
 
-void Detector::run_batch(const std::vector<const cv::Mat*>& images, const NmsOptions& nms, Timings& timings,
-                         std::vector<ImageDetections>& out) const {
-  const TensorSpec& spec = engine_.inputs()[0];
-  // A short last batch is padded with grey images; their outputs are ignored.
-  Tensor input = Tensor::uninitialized(DType::kFloat32, spec.shape);
+// A short last batch is padded with grey images; their outputs are ignored.
+Tensor Detector::letterboxed_floats(const std::vector<const cv::Mat*>& images, std::vector<LetterboxTransform>& transforms) const {
+  Tensor input = Tensor::uninitialized(DType::kFloat32, engine_.inputs()[0].shape);
   const size_t item = static_cast<size_t>(3) * input_height_ * input_width_;
-  auto start = Clock::now();
-  std::vector<LetterboxTransform> transforms;
   for (const cv::Mat* image : images) transforms.push_back(preprocess(*image, input.data_as<float>() + transforms.size() * item));
   std::fill(input.data_as<float>() + images.size() * item, input.data_as<float>() + input.size(), 114.0f / 255.0f);
+  return input;
+}
+
+Tensor Detector::letterboxed_bytes(const std::vector<const cv::Mat*>& images, std::vector<LetterboxTransform>& transforms) const {
+  Tensor input = Tensor::uninitialized(DType::kUint8, engine_.inputs()[0].shape);
+  const size_t item = static_cast<size_t>(3) * input_height_ * input_width_;
+  for (const cv::Mat* image : images) {
+    transforms.push_back(preprocess_bytes(*image, input.data_as<uint8_t>() + transforms.size() * item));
+  }
+  std::fill(input.data_as<uint8_t>() + images.size() * item, input.data_as<uint8_t>() + input.size(), uint8_t{114});
+  return input;
+}
+
+void Detector::run_batch(const std::vector<const cv::Mat*>& images, const NmsOptions& nms, Timings& timings,
+                         std::vector<ImageDetections>& out) const {
+  auto start = Clock::now();
+  std::vector<LetterboxTransform> transforms;
+  const Tensor input = takes_bytes() ? letterboxed_bytes(images, transforms) : letterboxed_floats(images, transforms);
   timings.preprocess_ms += ms_since(start);
 
   start = Clock::now();

@@ -37,8 +37,8 @@ struct ImageDetections {
 
 class Detector {
  public:
-  // Compiles the model; throws sparrow::Error if it is not a YOLOv5 detection export
-  // (input N x 3 x H x W float, output N x anchors x (5 + classes) float).
+  // Compiles the model; throws sparrow::Error if it is not a YOLOv5 detection export (input
+  // N x 3 x H x W float 0..1 or uint8 0..255, output N x anchors x (5 + classes) float).
   explicit Detector(const std::string& model_path, DetectorOptions options = {});
 
   // Decoded 8-bit BGR images; runs as many engine batches as needed. nms == nullptr uses the
@@ -56,6 +56,8 @@ class Detector {
   std::vector<Detection> postprocess(const float* output_item, const LetterboxTransform& transform,
                                      const NmsOptions& nms) const;
 
+  // The model's input is uint8 (the letterboxed bytes, 0..255), not float (0..1).
+  bool takes_bytes() const { return engine_.inputs()[0].dtype == DType::kUint8; }
   const Engine& engine() const { return engine_; }
   const DetectorOptions& options() const { return options_; }
   const std::vector<std::string>& class_names() const { return class_names_; }
@@ -66,6 +68,8 @@ class Detector {
  private:
   void run_batch(const std::vector<const cv::Mat*>& images, const NmsOptions& nms, Timings& timings,
                  std::vector<ImageDetections>& out) const;
+  Tensor letterboxed_floats(const std::vector<const cv::Mat*>& images, std::vector<LetterboxTransform>& transforms) const;
+  Tensor letterboxed_bytes(const std::vector<const cv::Mat*>& images, std::vector<LetterboxTransform>& transforms) const;
 
   DetectorOptions options_;
   Engine engine_;
