@@ -104,12 +104,6 @@ const OpDef* find_op(const std::string& domain, const std::string& name) {
   return def && def->domain == wanted ? def : nullptr;
 }
 
-std::vector<std::string> supported_ops() {
-  std::vector<std::string> names;
-  for (const auto& [name, def] : registry()) names.push_back(name);
-  return names;
-}
-
 std::vector<std::string> ops_of_domain(const std::string& domain) {
   std::vector<std::string> names;
   for (const auto& [name, def] : registry()) {

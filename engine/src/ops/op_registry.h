@@ -71,7 +71,6 @@ const OpDef* find_op(const std::string& name);
 // The op as a model's node names it: nullptr unless it is registered for that domain ("" and
 // "ai.onnx" both being ONNX's default domain).
 const OpDef* find_op(const std::string& domain, const std::string& name);
-std::vector<std::string> supported_ops();
 // The ops registered for a domain, sorted by name; empty for a domain Sparrow does not know.
 std::vector<std::string> ops_of_domain(const std::string& domain);
 
