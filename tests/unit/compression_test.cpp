@@ -167,6 +167,9 @@ TEST(Compression, RefusesQuantizedModelsAndMissingInputs) {
                      {"no calibration images"});
   test::expect_error([&] { compression::quantize_int8("/nonexistent/m.onnx", int8_path, options_for(2)); },
                      ErrorCode::kNotFound, {"/nonexistent/m.onnx", "does not exist"});
+  const std::string garbage = write_model("compress_garbage.onnx", "not a model");
+  test::expect_error([&] { compression::quantize_int8(garbage, int8_path, options_for(2)); }, ErrorCode::kInvalidModel,
+                     {"compress_garbage.onnx", "not a valid ONNX protobuf"});
   test::expect_error([] { compression::parse_calibration_method("kmeans"); }, ErrorCode::kInvalidArgument,
                      {"'kmeans'", "minmax, percentile or mse"});
 }

@@ -1,35 +1,12 @@
 #include "compression/model_file.h"
 
-#include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include <onnx/version_converter/convert.h>
 
-#include "onnx/tensor_proto.h"
 #include "sparrow/error.h"
 
 namespace sparrow::compression {
-
-onnx::ModelProto read_model(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    const bool exists = std::filesystem::exists(path);
-    throw Error(exists ? ErrorCode::kIo : ErrorCode::kNotFound,
-                "model '" + path + (exists ? "' cannot be read" : "' does not exist"));
-  }
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  onnx::ModelProto model;
-  if (bytes.str().empty() || !model.ParseFromString(bytes.str()) || !model.has_graph()) {
-    throw Error(ErrorCode::kInvalidModel, "model '" + path + "' is not an ONNX model (empty, truncated or corrupt)");
-  }
-  const std::string base_dir = std::filesystem::path(path).parent_path().string();
-  for (onnx::TensorProto& init : *model.mutable_graph()->mutable_initializer()) {
-    onnx_import::load_external_data(init, base_dir, "initializer '" + init.name() + "'");
-  }
-  return model;
-}
 
 void write_model(const onnx::ModelProto& model, const std::string& path) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);

@@ -1,4 +1,5 @@
-// Reading and writing the ONNX files compression rewrites, at the protobuf level.
+// Writing the ONNX files compression rewrites, at the protobuf level (onnx_import::read_model_file
+// reads them).
 #pragma once
 
 #include <string>
@@ -7,9 +8,6 @@
 
 namespace sparrow::compression {
 
-// The model at `path`, self-contained (external weights read in). sparrow::Error naming the file:
-// kNotFound, kIo, or kInvalidModel when it is no ONNX model.
-onnx::ModelProto read_model(const std::string& path);
 // Serializes to `path`; kIo naming it on failure.
 void write_model(const onnx::ModelProto& model, const std::string& path);
 // The default domain's opset.

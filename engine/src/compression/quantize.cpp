@@ -11,6 +11,7 @@
 #include "compression/model_file.h"
 #include "compression/qdq_writer.h"
 #include "compression/quantization_plan.h"
+#include "onnx/onnx_importer.h"
 #include "sparrow/error.h"
 
 #ifndef SPARROW_VERSION
@@ -84,7 +85,7 @@ const char* calibration_method_name(CalibrationMethod method) {
 }
 
 QuantizeReport quantize_int8(const std::string& model_path, const std::string& output_path, const QuantizeOptions& options) {
-  onnx::ModelProto model = read_model(model_path);
+  onnx::ModelProto model = onnx_import::read_model_file(model_path);
   plan_quantization(model.graph(), options.exclude);  // refuses quantized models before converting
   if (options.calibration.images.empty()) throw Error(ErrorCode::kInvalidArgument, "no calibration images");
   upgrade_opset(model, kQdqOpset);

@@ -147,10 +147,8 @@ void load_all_external_data(onnx::ModelProto& model, const std::string& base_dir
   }
 }
 
-}  // namespace
-
-graph::Graph import_model(const std::string& bytes, const std::string& base_dir) {
-  onnx::ModelProto model = parse(bytes);
+// The graph of a parsed model; `base_dir` resolves external weight files not yet read in.
+graph::Graph import_proto(onnx::ModelProto model, const std::string& base_dir) {
   const Opsets opsets = opsets_of(model);
   load_all_external_data(model, base_dir);
   validate(model);
@@ -175,7 +173,7 @@ graph::Graph import_model(const std::string& bytes, const std::string& base_dir)
   return g;
 }
 
-graph::Graph import_model_file(const std::string& path) {
+std::string file_bytes(const std::string& path) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) throw Error(ErrorCode::kNotFound, "model file '" + path + "' does not exist");
   if (std::filesystem::is_directory(path, ec)) {
@@ -185,9 +183,33 @@ graph::Graph import_model_file(const std::string& path) {
   if (!file) throw Error(ErrorCode::kIo, "cannot open model file '" + path + "'");
   std::stringstream buffer;
   buffer << file.rdbuf();
+  return buffer.str();
+}
+
+std::string base_dir_of(const std::string& path) {
+  const std::string base = std::filesystem::path(path).parent_path().string();
+  return base.empty() ? "." : base;
+}
+
+}  // namespace
+
+graph::Graph import_model(const std::string& bytes, const std::string& base_dir) { return import_proto(parse(bytes), base_dir); }
+
+graph::Graph import_model_file(const std::string& path) {
+  const std::string bytes = file_bytes(path);
   try {
-    std::string base = std::filesystem::path(path).parent_path().string();
-    return import_model(buffer.str(), base.empty() ? "." : base);
+    return import_model(bytes, base_dir_of(path));
+  } catch (const Error& e) {
+    throw Error(e.code(), "'" + path + "': " + e.what());
+  }
+}
+
+onnx::ModelProto read_model_file(const std::string& path) {
+  const std::string bytes = file_bytes(path);
+  try {
+    onnx::ModelProto model = parse(bytes);
+    load_all_external_data(model, base_dir_of(path));
+    return model;
   } catch (const Error& e) {
     throw Error(e.code(), "'" + path + "': " + e.what());
   }
