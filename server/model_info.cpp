@@ -7,7 +7,7 @@ void fill_engine_description(const PlanDescription& plan, v1::EngineDescription*
   out->set_layers(static_cast<int32_t>(plan.layers.size()));
   for (const LayerInfo& layer : plan.layers) (*out->mutable_kernels())[layer.kernel]++;
   const LayerCounts c = count_layers(plan);
-  out->set_dense_layers(c.total - c.sparse - c.int8 - c.reference);
+  out->set_dense_layers(c.dense);
   out->set_sparse_layers(c.sparse);
   out->set_int8_layers(c.int8);
   out->set_reference_layers(c.reference);

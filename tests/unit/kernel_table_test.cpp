@@ -148,6 +148,7 @@ TEST(LayerInfo, SaysTheDtypeAndTheSparsityOfEachLayer) {
     EXPECT_EQ(c.total, static_cast<int>(d.layers.size()));
     EXPECT_EQ(c.int8, 0);
     EXPECT_EQ(c.reference > 0, !optimized);
+    EXPECT_EQ(c.dense + c.reference, c.total);
   }
 }
 

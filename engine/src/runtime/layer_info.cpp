@@ -59,9 +59,13 @@ LayerCounts count_layers(const PlanDescription& plan) {
   LayerCounts c;
   for (const LayerInfo& layer : plan.layers) {
     ++c.total;
-    if (layer.kernel.rfind("reference", 0) == 0) ++c.reference;
-    if (layer.kernel.find("sparse") != std::string::npos) ++c.sparse;
-    if (layer.dtype == "qu8" || layer.dtype == "qs8" || layer.dtype == "u8" || layer.dtype == "s8") ++c.int8;
+    const bool reference = layer.kernel.rfind("reference", 0) == 0;
+    const bool sparse = layer.kernel.find("sparse") != std::string::npos;
+    const bool int8 = layer.dtype == "qu8" || layer.dtype == "qs8" || layer.dtype == "u8" || layer.dtype == "s8";
+    c.reference += reference;
+    c.sparse += sparse;
+    c.int8 += int8;
+    c.dense += !reference && !sparse && !int8;
   }
   return c;
 }
