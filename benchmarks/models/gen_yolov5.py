@@ -404,16 +404,31 @@ class Detect:
         return gb.node("Concat", sc, outs, output_names=["output"], axis=1)
 
 
+class Stem:
+    """Layers 0-6, which P5 and P6 models share: down to stride 16. Called on the input, returns
+    the stride-8 and stride-16 features (layers 4 and 6) that the head's concats take."""
+
+    def __init__(self, gb, L, ch, rep):
+        m0 = Conv(gb, *L(0), 3, ch(64), 6, 2, 2)
+        m1 = Conv(gb, *L(1), m0.c2, ch(128), 3, 2)
+        m2 = C3(gb, *L(2), m1.c2, ch(128), rep(3))
+        m3 = Conv(gb, *L(3), m2.c2, ch(256), 3, 2)
+        m4 = C3(gb, *L(4), m3.c2, ch(256), rep(6))
+        m5 = Conv(gb, *L(5), m4.c2, ch(512), 3, 2)
+        m6 = C3(gb, *L(6), m5.c2, ch(512), rep(9))
+        self.m = [m0, m1, m2, m3, m4, m5, m6]
+
+    def __call__(self, x):
+        m0, m1, m2, m3, m4, m5, m6 = self.m
+        x4 = m4(m3(m2(m1(m0(x)))))
+        return x4, m6(m5(x4))
+
+
 def build_p5_network(gb, L, ch, rep, classes, batch, grids):
     """yolov5.yaml: backbone to P5/32, three detection heads. Returns the Detect module."""
     # parameters are registered in module (state_dict) order, as the exporter does
-    m0 = Conv(gb, *L(0), 3, ch(64), 6, 2, 2)
-    m1 = Conv(gb, *L(1), m0.c2, ch(128), 3, 2)
-    m2 = C3(gb, *L(2), m1.c2, ch(128), rep(3))
-    m3 = Conv(gb, *L(3), m2.c2, ch(256), 3, 2)
-    m4 = C3(gb, *L(4), m3.c2, ch(256), rep(6))
-    m5 = Conv(gb, *L(5), m4.c2, ch(512), 3, 2)
-    m6 = C3(gb, *L(6), m5.c2, ch(512), rep(9))
+    stem = Stem(gb, L, ch, rep)
+    m4, m6 = stem.m[4], stem.m[6]
     m7 = Conv(gb, *L(7), m6.c2, ch(1024), 3, 2)
     m8 = C3(gb, *L(8), m7.c2, ch(1024), rep(3))
     m9 = SPPF(gb, *L(9), m8.c2, ch(1024), 5)
@@ -428,14 +443,7 @@ def build_p5_network(gb, L, ch, rep, classes, batch, grids):
     m24 = Detect(gb, *L(24), classes, [m17.c2, m20.c2, m23.c2], batch, grids)
 
     # forward
-    x = "images"
-    x0 = m0(x)
-    x1 = m1(x0)
-    x2 = m2(x1)
-    x3 = m3(x2)
-    x4 = m4(x3)
-    x5 = m5(x4)
-    x6 = m6(x5)
+    x4, x6 = stem("images")
     x7 = m7(x6)
     x8 = m8(x7)
     x9 = m9(x8)
@@ -459,13 +467,8 @@ def build_p5_network(gb, L, ch, rep, classes, batch, grids):
 
 def build_p6_network(gb, L, ch, rep, classes, batch, grids):
     """yolov5*6.yaml: backbone to P6/64, four detection heads. Returns the Detect module."""
-    m0 = Conv(gb, *L(0), 3, ch(64), 6, 2, 2)
-    m1 = Conv(gb, *L(1), m0.c2, ch(128), 3, 2)
-    m2 = C3(gb, *L(2), m1.c2, ch(128), rep(3))
-    m3 = Conv(gb, *L(3), m2.c2, ch(256), 3, 2)
-    m4 = C3(gb, *L(4), m3.c2, ch(256), rep(6))
-    m5 = Conv(gb, *L(5), m4.c2, ch(512), 3, 2)
-    m6 = C3(gb, *L(6), m5.c2, ch(512), rep(9))
+    stem = Stem(gb, L, ch, rep)
+    m4, m6 = stem.m[4], stem.m[6]
     m7 = Conv(gb, *L(7), m6.c2, ch(768), 3, 2)
     m8 = C3(gb, *L(8), m7.c2, ch(768), rep(3))
     m9 = Conv(gb, *L(9), m8.c2, ch(1024), 3, 2)
@@ -486,8 +489,7 @@ def build_p6_network(gb, L, ch, rep, classes, batch, grids):
     m33 = Detect(gb, *L(33), classes, [m23.c2, m26.c2, m29.c2, m32.c2], batch, grids, STRIDES_P6, ANCHORS_P6)
 
     # forward
-    x4 = m4(m3(m2(m1(m0("images")))))
-    x6 = m6(m5(x4))
+    x4, x6 = stem("images")
     x8 = m8(m7(x6))
     x12 = m12(m11(m10(m9(x8))))
     x15 = m15(concat(gb, "/model.14", [upsample(gb, "/model.13", x12), x8]))
