@@ -2,7 +2,8 @@
 """Prints every distinct Conv problem of one or more ONNX models, one line each, for kernel_bench.
 
     /usr/bin/python3 benchmarks/kernels/extract_shapes.py \
-        yolov5n=../shared/models/yolov5n.onnx yolov5s=/tmp/yolov5s.onnx > benchmarks/kernels/shapes_yolov5.txt
+        yolov5n=../shared/models/yolov5n.onnx yolov5s=/tmp/yolov5s.onnx yolov5l=/tmp/yolov5l.onnx \
+        > benchmarks/kernels/shapes_yolov5.txt
 
 Each argument is MODEL.onnx or LABEL=MODEL.onnx (the label defaults to the file's stem). Shapes come
 from ONNX shape inference, so the models need static input shapes (batch 1 at 640x640 for the
