@@ -15,6 +15,7 @@
 #include <fstream>
 
 #include <onnx/onnx_pb.h>
+#include <onnx/shape_inference/implementation.h>
 
 #include "peer_process.h"
 #include "sparrow/error.h"
@@ -119,19 +120,42 @@ void compare_dataset(const yolo::Detector& detector, PeerProcess& peer, const st
               a.stats[yolo::kAP50], b.stats[yolo::kAP50], max_difference);
 }
 
+// The element type ONNX's shape inference gives `tensor` (the quantized tensors are integers).
+int32_t elem_type_of(onnx::ModelProto model, const std::string& tensor) {
+  onnx::shape_inference::InferShapes(model);
+  for (const auto& info : model.graph().value_info()) {
+    if (info.name() == tensor) return info.type().tensor_type().elem_type();
+  }
+  throw Error(ErrorCode::kInvalidArgument, "--tensor '" + tensor + "': no such tensor with an inferred type in the model");
+}
+
 // The model with `tensor` as its only output, for finding where two runtimes part ways.
 std::string model_with_output(const std::string& path, const std::string& tensor) {
   onnx::ModelProto model;
   std::ifstream in(path, std::ios::binary);
   if (!model.ParseFromIstream(&in)) throw Error(ErrorCode::kInvalidModel, "cannot parse '" + path + "'");
+  const int32_t elem_type = elem_type_of(model, tensor);
   model.mutable_graph()->clear_output();
   onnx::ValueInfoProto* out = model.mutable_graph()->add_output();
   out->set_name(tensor);
-  out->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
+  out->mutable_type()->mutable_tensor_type()->set_elem_type(elem_type);
   out->mutable_type()->mutable_tensor_type()->mutable_shape();
   const std::string file = std::filesystem::temp_directory_path() / "cross_runtime_tensor.onnx";
   std::ofstream(file, std::ios::binary) << model.SerializeAsString();
   return file;
+}
+
+std::vector<double> values_of(const Tensor& t) {
+  std::vector<double> values(static_cast<size_t>(t.size()));
+  for (int64_t i = 0; i < t.size(); ++i) {
+    switch (t.dtype()) {
+      case DType::kFloat32: values[i] = t.data_as<float>()[i]; break;
+      case DType::kUint8: values[i] = t.data_as<uint8_t>()[i]; break;
+      case DType::kInt8: values[i] = t.data_as<int8_t>()[i]; break;
+      default: throw Error(ErrorCode::kInvalidArgument, "--tensor: only float32, uint8 and int8 tensors are compared");
+    }
+  }
+  return values;
 }
 
 // Both runtimes' values of one tensor on the letterboxed image: how many differ, and by how much.
@@ -148,10 +172,11 @@ void compare_tensor(const Args& args) {
     Tensor input(DType::kFloat32, spec.shape);
     yolo::letterbox(yolo::decode_image_file(path), static_cast<int>(spec.shape[2]), static_cast<int>(spec.shape[3]), input.data_as<float>());
     const Tensor a = engine.run({input})[0], b = peer.run(input);
+    const std::vector<double> ours = values_of(a), theirs = values_of(b);
     double worst = 0;
     int64_t differing = 0;
-    for (int64_t i = 0; i < a.size(); ++i) {
-      const double d = std::fabs(double(a.data_as<float>()[i]) - b.data_as<float>()[i]);
+    for (size_t i = 0; i < ours.size(); ++i) {
+      const double d = std::fabs(ours[i] - theirs[i]);
       worst = std::max(worst, d);
       differing += d > 0;
     }

@@ -59,11 +59,13 @@ async function* requests(stream) {
   if (buffer.length) throw new Error(`stdin ended inside a request (${buffer.length} bytes left)`);
 }
 
+// Integer outputs (quantized tensors) are answered as float32 too: the protocol has one type.
 function answer(tensor) {
+  const data = tensor.data instanceof Float32Array ? tensor.data : Float32Array.from(tensor.data);
   const header = Buffer.alloc(4 + 4 * tensor.dims.length);
   header.writeUInt32LE(tensor.dims.length, 0);
   tensor.dims.forEach((d, i) => header.writeUInt32LE(d, 4 + 4 * i));
-  const values = Buffer.from(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength);
+  const values = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   return Buffer.concat([header, values]);
 }
 

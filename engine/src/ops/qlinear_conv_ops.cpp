@@ -93,8 +93,10 @@ void eval_qlinear_conv(const graph::Node& node, const std::vector<TensorView>& i
   const int64_t plane = out[0].size() / (out[0].shape[0] * channels);
   for (int64_t i = 0; i < out[0].size(); ++i) {
     const int64_t m = (i / plane) % channels;
-    const float y = apply_activation(act, acc[i] * (x_scale * in[kWScale].as<float>()[per_channel ? m : 0]));
-    const float q = std::fmin(std::fmax(std::nearbyint(y / y_scale) + y_zero, lo), hi);
+    const float scale = x_scale * in[kWScale].as<float>()[per_channel ? m : 0];
+    // Without an activation, one multiplier as ONNX Runtime applies it (rounded the same way).
+    const float y = act == Activation::kNone ? acc[i] * (scale / y_scale) : apply_activation(act, acc[i] * scale) / y_scale;
+    const float q = std::fmin(std::fmax(std::nearbyint(y) + y_zero, lo), hi);
     if (u8) out[0].as<uint8_t>()[i] = static_cast<uint8_t>(q);
     else out[0].as<int8_t>()[i] = static_cast<int8_t>(q);
   }

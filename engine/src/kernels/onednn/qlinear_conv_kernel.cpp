@@ -1,7 +1,7 @@
 // QLinearConv on oneDNN's int8 convolution: u8 source, s8 weights packed once, s32
 // accumulation, then the float epilogue oneDNN v2 defines: output scale x_scale * w_scale[c]
-// times (accumulator + bias), the activation, 1 / y_scale, the destination zero point, and
-// rounding with saturation to u8 or s8. The source zero point is oneDNN's to compensate.
+// times (accumulator + bias), the activation, 1 / y_scale, rounding, the destination zero point,
+// and saturation to u8 or s8. The source zero point is oneDNN's to compensate.
 // Declines (for the reference) where oneDNN would differ: its reference implementation only,
 // or pairs of products that could saturate on a CPU without VNNI.
 #include <cstdlib>
@@ -74,10 +74,13 @@ std::optional<Selection> select_onednn_qlinear_conv(const SelectContext& ctx, st
   const float y_scale = ctx.constant(kYScale)->data_as<float>()[0];
   const Tensor& w_scale = *ctx.constant(kWScale);
   const ops::Activation act = ops::activation_of(ctx.node.attrs);
-  // Without an activation 1 / y_scale folds into the output scales; with one it must follow it.
-  const float after = act == ops::Activation::kNone ? 1.0f / y_scale : 1.0f;
+  // Without an activation y_scale folds into the output scales; with one it must follow it.
+  // round((acc + bias) * ((x_scale * w_scale) / y_scale)) + y_zero, in this order and in float,
+  // is ONNX Runtime's requantization to the last bit (and the reference kernel's), so that both
+  // runtimes round the same accumulators the same way.
+  const float divisor = act == ops::Activation::kNone ? y_scale : 1.0f;
   std::vector<float> scales;
-  for (int64_t c = 0; c < w_scale.size(); ++c) scales.push_back(x_scale * w_scale.data_as<float>()[c] * after);
+  for (int64_t c = 0; c < w_scale.size(); ++c) scales.push_back(x_scale * w_scale.data_as<float>()[c] / divisor);
 
   dnnl::primitive_attr attr = default_attr();
   attr.set_output_scales(scales.size() > 1 ? 1 << 1 : 0, scales);
@@ -93,6 +96,9 @@ std::optional<Selection> select_onednn_qlinear_conv(const SelectContext& ctx, st
   }
   dnnl::post_ops post_ops;
   append_activation(post_ops, act, 1.0f / y_scale);
+  // oneDNN adds the destination zero point before it rounds: x.5 - ulp + 142 rounds up in float.
+  // Rounding first makes the sum exact.
+  if (y_zero != 0) post_ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_round, 0.0f, 0.0f);
   attr.set_post_ops(post_ops);
 
   const memory::desc src_any(onednn_dims(x), memory::data_type::u8, tag::any);
