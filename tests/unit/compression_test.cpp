@@ -95,10 +95,26 @@ TEST(QuantizationPlan, QuantizesConvsAndWhatKeepsTheirOutputsEightBit) {
   EXPECT_EQ(plan.int8_convs.size(), 2u);
   ASSERT_EQ(plan.weight_only_convs.size(), 1u);
   EXPECT_EQ(plan.float_convs, std::vector<std::string>{"head/Conv"});
-  const std::vector<std::string> calibrated = {"images", "c1", "c1.s", "c1.m", "c2", "c2.s", "c2.m", "a", "cat"};
+  // SiLU is quantized once, at its Mul: no grid for c1.s and c2.s.
+  const std::vector<std::string> calibrated = {"images", "c1", "c1.m", "c2", "c2.m", "a", "cat"};
   EXPECT_EQ(plan.calibrated, calibrated);
   EXPECT_EQ(plan.shares_grid_of.at("p1"), "c1.m");
   EXPECT_EQ(plan.shares_grid_of.count("output"), 0u);
+}
+
+// A sigmoid read by anything but its input's Mul is an 8-bit tensor of its own.
+TEST(QuantizationPlan, ASigmoidThatIsNotSiluGetsItsOwnGrid) {
+  OnnxBuilder b(13);
+  b.input("images", DType::kFloat32, kInput);
+  conv_silu(b, "c1", "images", 3, 8, 3, 1);
+  b.node("Add", {"c1.s", "c1.m"}, {"a"}, {}, "add");
+  conv_silu(b, "c2", "a", 8, 8, 1, 3);
+  b.initializer("h.w", test::random_tensor({6, 8, 1, 1}, 5, -0.5f, 0.5f));
+  b.node("Conv", {"c2.m", "h.w"}, {"output"}, {}, "head/Conv");
+  b.output("output");
+  const compression::QuantizationPlan plan = compression::plan_quantization(graph_of(b.bytes()), {});
+  const std::vector<std::string> calibrated = {"images", "c1", "c1.s", "c1.m", "a", "c2", "c2.m"};
+  EXPECT_EQ(plan.calibrated, calibrated);
 }
 
 TEST(QuantizationPlan, ExcludedConvsStayFloatAndUnknownNamesAreErrors) {

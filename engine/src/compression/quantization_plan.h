@@ -2,12 +2,13 @@
 //
 // Convolutions are quantized unless excluded. Those of the head (whose outputs reach a graph
 // output without another convolution between) get s8 weights but keep float activations: the
-// decode after them (sigmoid, grid and anchor arithmetic) and the scores stay float. From their inputs and outputs quantization
-// spreads forward through ops that keep an 8-bit tensor 8-bit: elementwise activations (SiLU's
-// Sigmoid and Mul, Relu, LeakyRelu, HardSwish, Clip...), Add and Mul of two quantized tensors,
-// Concat of quantized tensors, and MaxPool and nearest Resize, whose outputs share their input's
-// grid because they only move values. This is the layout ONNX Runtime's own QDQ quantizer writes,
-// so that both runtimes find the same quantized regions in the file.
+// decode after them (sigmoid, grid and anchor arithmetic) and the scores stay float. From their
+// inputs and outputs quantization spreads forward through ops that keep an 8-bit tensor 8-bit:
+// SiLU (x * Sigmoid(x), quantized once at the Mul), other elementwise activations (Relu,
+// LeakyRelu, HardSwish, Clip...), Add and Mul of two quantized tensors, Concat of quantized
+// tensors, and MaxPool and nearest Resize, whose outputs share their input's grid because they
+// only move values. This is the layout ONNX Runtime's own QDQ quantizer writes, but for SiLU's
+// sigmoid, which that quantizer rounds to 8 bits too.
 #pragma once
 
 #include <map>
