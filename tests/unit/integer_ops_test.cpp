@@ -118,6 +118,34 @@ TEST(IntegerOps, ConvIntegerThenCastMulGivesTheFloatResult) {
                        {1, 1.5f, 2.5f, 3, 0.25f, 0.75f, 1.75f, 2.25f});
 }
 
+// ONNX Runtime's dynamic quantization of a float input: DynamicQuantizeLinear, ConvInteger on its
+// u8 output and zero point, then Cast -> Mul by x_scale * w_scale -> Add the bias.
+TEST(IntegerOps, DynamicQuantizeLinearThenConvIntegerGivesTheFloatResult) {
+  OnnxBuilder b(11);
+  b.input("x", DType::kFloat32, {1, 1, 2, 2});
+  b.initializer("w", Tensor::from_vector<int8_t>({1, 1, 1, 1}, {2}));
+  b.initializer("w_scale", Tensor::scalar<float>(0.5f)).initializer("bias", Tensor::from_vector<float>({1, 1, 1, 1}, {1}));
+  b.node("DynamicQuantizeLinear", {"x"}, {"xq", "x_scale", "x_zero"});
+  b.node("ConvInteger", {"xq", "w", "x_zero"}, {"acc"});
+  b.node("Cast", {"acc"}, {"accf"}, {Attr::Int("to", 1)}).node("Mul", {"x_scale", "w_scale"}, {"scale"});
+  b.node("Mul", {"accf", "scale"}, {"scaled"}).node("Add", {"scaled", "bias"}, {"y"}).output("y");
+  b.output("xq", DType::kUint8).output("x_scale", DType::kFloat32).output("x_zero", DType::kUint8);
+  // x in [-1, 1.55]: scale 2.55 / 255 = 0.01, zero point round(1 / 0.01) = 100; x = -1, 0, 0.5,
+  // 1.55 quantize to 0, 100, 150, 255. Then y = (q - 100) * 2 * 0.01 * 0.5 + 1.
+  const Tensor x = Tensor::from_vector<float>({1, 1, 2, 2}, {-1.0f, 0.0f, 0.5f, 1.55f});
+  CompileOptions reference;
+  reference.optimized_kernels = false;
+  for (const CompileOptions& options : {CompileOptions{}, reference}) {
+    const std::vector<Tensor> out = Engine::load_from_bytes(b.bytes(), options).run({x});
+    EXPECT_EQ(test::values_of<uint8_t>(out[1]), (std::vector<uint8_t>{0, 100, 150, 255}));
+    EXPECT_FLOAT_EQ(test::values_of<float>(out[2])[0], 0.01f);
+    EXPECT_EQ(test::values_of<uint8_t>(out[3])[0], 100);
+    const std::vector<float> y = test::values_of<float>(out[0]);
+    const std::vector<float> expected = {0.0f, 1.0f, 1.5f, 2.55f};
+    for (size_t i = 0; i < y.size(); ++i) EXPECT_NEAR(y[i], expected[i], 1e-5f) << i;
+  }
+}
+
 // a (u8 [2,2], scale 1/2, zero 128) x b (s8 [2,3], scale and zero point per column) onto y
 // (s8, scale 1/2, zero -50).
 std::string qlinear_matmul_model(const Tensor& b_scale, const Tensor& b_zero, const Tensor& a_zero) {

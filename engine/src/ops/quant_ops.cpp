@@ -2,6 +2,8 @@
 // A scale and zero point are per tensor (scalars) or per channel along `axis` (1-D, one entry
 // per channel; opset 13). y = saturate(round_half_even(x / scale) + zero_point) and
 // x = (q - zero_point) * scale, computed in float as the ONNX reference does.
+// DynamicQuantizeLinear (opset 11), which ONNX Runtime's dynamic quantizer writes before
+// ConvInteger and MatMulInteger, quantizes to u8 on a grid it takes from the data's own range.
 #include <cmath>
 #include <limits>
 #include <type_traits>
@@ -122,11 +124,39 @@ void eval_dequantize(const graph::Node& node, const std::vector<TensorView>& in,
   });
 }
 
+std::vector<TypeShape> infer_dynamic_quantize(const InferContext& ctx) {
+  ctx.expect_inputs(1, 1);
+  ctx.expect_dtype(0, {DType::kFloat32});
+  return {{DType::kUint8, ctx.shape(0)}, {DType::kFloat32, {}}, {DType::kUint8, {}}};
+}
+
+// ONNX's definition: the range always holds 0; scale = (max - min) / 255, zero point =
+// saturate(round(-min / scale)). A constant-zero tensor has scale 0: the data quantizes to the
+// zero point (0), as the ONNX reference computes it (0 / 0 is NaN, saturated to 0).
+void eval_dynamic_quantize(const graph::Node&, const std::vector<TensorView>& in, const std::vector<TensorView>& out) {
+  const float* x = in[0].as<float>();
+  float lo = 0.0f, hi = 0.0f;
+  for (int64_t i = 0; i < in[0].size(); ++i) {
+    lo = std::fmin(lo, x[i]);
+    hi = std::fmax(hi, x[i]);
+  }
+  const float scale = (hi - lo) / 255.0f;
+  const float zero = scale == 0.0f ? 0.0f : std::fmin(std::fmax(std::nearbyint(-lo / scale), 0.0f), 255.0f);
+  uint8_t* y = out[0].as<uint8_t>();
+  for (int64_t i = 0; i < in[0].size(); ++i) {
+    const float q = scale == 0.0f ? zero : std::nearbyint(x[i] / scale) + zero;
+    y[i] = static_cast<uint8_t>(std::isnan(q) ? 0.0f : std::fmin(std::fmax(q, 0.0f), 255.0f));
+  }
+  out[1].as<float>()[0] = scale;
+  out[2].as<uint8_t>()[0] = static_cast<uint8_t>(zero);
+}
+
 }  // namespace
 
 void register_quant_ops(std::vector<OpDef>& ops) {
   ops.push_back({"QuantizeLinear", infer_quantize, eval_quantize});
   ops.push_back({"DequantizeLinear", infer_dequantize, eval_dequantize});
+  ops.push_back({"DynamicQuantizeLinear", infer_dynamic_quantize, eval_dynamic_quantize});
 }
 
 }  // namespace sparrow::ops
