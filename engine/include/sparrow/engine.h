@@ -21,7 +21,8 @@ struct TensorSpec {
 
 // How a node's kernel is chosen among the kernel-table rows that accept it.
 enum class KernelPolicy {
-  kFirst,    // the first in table order (each op's rows are in order of preference)
+  kFirst,    // the first in table order (each op's rows are in order of preference), but a
+             // sparse row is timed against the dense row after it
   kFastest,  // the fastest, each timed on the node's compiled shape
 };
 

@@ -3,7 +3,7 @@
 // later "qu8-conv-…-avx512vnni". Its key is the IR op and the data types of the node's leading
 // inputs; the ISA it needs is checked against the process's (kernels/isa.h). Rows of one op are
 // in order of preference; the compiler gathers every row that accepts a node and then applies
-// its policy (first, or fastest measured).
+// its policy (first, or fastest measured; contested rows are always measured).
 #pragma once
 
 #include <string>
@@ -20,6 +20,10 @@ struct KernelRow {
   std::vector<DType> input_dtypes;  // of inputs 0, 1, ...; empty: any data type
   Isa isa = Isa::kScalar;           // kScalar: runs anywhere (oneDNN rows dispatch by themselves)
   Candidate select = nullptr;
+  // Whether accepting is not enough to win: a sparse kernel is faster than the dense one only
+  // from some sparsity on, which depends on the shape and the machine. When a contested row
+  // accepts, the compiler times it against the next row that accepts and keeps the faster.
+  bool contested = false;
 };
 
 const std::vector<KernelRow>& kernel_table();

@@ -170,7 +170,8 @@ class Compiler {
   }
 
   // Every row that fits the node and passes the filter is asked in table order; under kFirst
-  // the first that accepts wins, under kFastest every acceptor is timed.
+  // the first uncontested row that accepts ends the search, under kFastest none does. More
+  // than one acceptor are timed.
   Chosen select(const kernels::SelectContext& ctx) {
     std::vector<Chosen> accepted;
     if (options_.optimized_kernels) {
@@ -178,7 +179,7 @@ class Compiler {
         if (!kernels::row_fits(row, ctx) || !filter_.allows(row.name)) continue;
         if (auto s = try_row(row, ctx)) {
           accepted.push_back({row.name, std::move(*s)});
-          if (options_.kernel_policy == KernelPolicy::kFirst) break;
+          if (options_.kernel_policy == KernelPolicy::kFirst && !row.contested) break;
         }
       }
     }
