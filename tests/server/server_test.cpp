@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cmath>
@@ -250,7 +251,8 @@ TEST_F(BenchmarkLimitTest, EndlessIterationsStopAtTheLimitAndRequestsAreServedMe
   int answered_during = 0;
   for (int i = 0; i < 4; ++i) {
     v1::DetectResponse response;
-    const grpc::Status s = detect(*stub, {bus}, &response, std::chrono::seconds(3));
+    // A generous deadline: what is asserted is that each answer comes before the benchmark ends.
+    const grpc::Status s = detect(*stub, {bus}, &response, std::chrono::seconds(30));
     EXPECT_TRUE(s.ok()) << "Detect " << i << " during the benchmark: " << s.error_message();
     if (s.ok() && !benchmark_done) ++answered_during;
   }
@@ -259,7 +261,9 @@ TEST_F(BenchmarkLimitTest, EndlessIterationsStopAtTheLimitAndRequestsAreServedMe
   EXPECT_EQ(answered_during, 4);
   EXPECT_GT(r.iterations(), 0);
   EXPECT_LT(r.iterations(), int64_t{1} << 40);
-  EXPECT_LE(r.seconds_ran(), 6.0 + 1.0) << "its own time stops at the limit (plus the batch in flight)";
+  // The batch in flight at the limit finishes; on a loaded machine it can take a while.
+  const double in_flight_seconds = std::max(1.0, 2 * r.p99_9() / 1000);
+  EXPECT_LE(r.seconds_ran(), 6.0 + in_flight_seconds) << "its own time stops at the limit (plus the batch in flight)";
   EXPECT_GT(r.seconds_paused(), 0) << "it paused for the Detect calls";
 }
 
