@@ -69,11 +69,12 @@ void print(const std::string& model, const PlanDescription& d, bool timed) {
   std::printf("\n");
 }
 
-// One object per layer: name, op, kernel, dtype, sparsity, and ms when profiled.
+// One object per layer: name, op, kernel, dtype, sparsity, block_sparsity, and ms when profiled.
 void print_json(const std::string& model, const PlanDescription& d, bool timed) {
   nlohmann::json layers = nlohmann::json::array();
   for (const LayerInfo& l : d.layers) {
-    nlohmann::json j = {{"name", l.name}, {"op", l.op}, {"kernel", l.kernel}, {"dtype", l.dtype}, {"sparsity", l.sparsity}};
+    nlohmann::json j = {{"name", l.name}, {"op", l.op}, {"kernel", l.kernel}, {"dtype", l.dtype}, {"sparsity", l.sparsity},
+                        {"block_sparsity", l.block_sparsity}};
     if (timed) j["ms"] = l.time_ms;
     layers.push_back(std::move(j));
   }
@@ -99,7 +100,7 @@ void add_describe_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("describe", "Show the compiled plan: op, kernel and layout of each layer");
   args->model.add_to(*cmd);
   cmd->add_flag("-p,--profile", args->profile, "Measure each layer's mean time");
-  cmd->add_flag("--json", args->json, "Print JSON: one object per layer (name, op, kernel, dtype, sparsity, ms)");
+  cmd->add_flag("--json", args->json, "Print JSON: one object per layer (name, op, kernel, dtype, sparsity, block_sparsity, ms)");
   cmd->add_option("--iterations", args->iterations, "Runs to average when profiling")->check(CLI::Range(1, 100000));
   cmd->callback([args] { run(*args); });
 }

@@ -163,7 +163,7 @@ expect_ok detect_int8 sh -c "'$sparrow' detect '$work/q.onnx' '$shared/data/imag
 expect_ok describe_json_int8 sh -c "'$sparrow' describe '$work/q.onnx' --json > '$work/describe_int8.json'"
 check_py describe_json_int8_fields "
 import json; d = json.load(open('$work/describe_int8.json'))
-assert all(set(l) == {'name', 'op', 'kernel', 'dtype', 'sparsity'} for l in d['layers']), d['layers'][0]
+assert all(set(l) == {'name', 'op', 'kernel', 'dtype', 'sparsity', 'block_sparsity'} for l in d['layers']), d['layers'][0]
 convs = [l for l in d['layers'] if l['op'] == 'QLinearConv']
 assert len(convs) >= 50 and all(l['dtype'] == 'qu8' and 0 <= l['sparsity'] < 1 for l in convs), convs[:2]
 assert d['int8_layers'] >= len(convs) and d['sparse_layers'] == 0, d['int8_layers']"

@@ -132,6 +132,25 @@ std::string half_sparse_conv() {
   return b.bytes();
 }
 
+// 6 input channels make blocks of 4 and 2. Output channel 0 zeroes channels 0-3 at every tap,
+// channel 1 channels 4-5 at tap 0 and channel 0 at tap 1; the rest are non-zero. Of the 2 * 2 * 2
+// = 8 blocks (oc, tap, block), 3 are all zero.
+TEST(LayerInfo, BlockSparsityCountsAllZeroBlocksOfFourInputChannels) {
+  Tensor w(DType::kFloat32, {2, 6, 1, 2});
+  for (int64_t i = 0; i < w.size(); ++i) w.data_as<float>()[i] = 1.0f;
+  const auto zero = [&](int64_t o, int64_t c, int64_t t) { w.data_as<float>()[(o * 6 + c) * 2 + t] = 0.0f; };
+  for (int64_t c = 0; c < 4; ++c) zero(0, c, 0), zero(0, c, 1);
+  zero(1, 4, 0), zero(1, 5, 0), zero(1, 0, 1);
+  OnnxBuilder b;
+  b.input("x", DType::kFloat32, {1, 6, 4, 4}).initializer("w", w);
+  b.node("Conv", {"x", "w"}, {"y"}, {}, "conv").output("y");
+  const PlanDescription d = Engine::load_from_bytes(b.bytes()).describe();
+  const auto conv = std::find_if(d.layers.begin(), d.layers.end(), [](const LayerInfo& l) { return l.op == "Conv"; });
+  ASSERT_NE(conv, d.layers.end());
+  EXPECT_DOUBLE_EQ(conv->sparsity, 11.0 / 24.0);
+  EXPECT_DOUBLE_EQ(conv->block_sparsity, 3.0 / 8.0);
+}
+
 TEST(LayerInfo, SaysTheDtypeAndTheSparsityOfEachLayer) {
   for (bool optimized : {true, false}) {
     CompileOptions o;
@@ -143,6 +162,7 @@ TEST(LayerInfo, SaysTheDtypeAndTheSparsityOfEachLayer) {
     ASSERT_NE(relu, d.layers.end());
     EXPECT_EQ(conv->dtype, "f32") << conv->kernel;
     EXPECT_NEAR(conv->sparsity, 0.5, 0.05) << conv->kernel;
+    EXPECT_LT(conv->block_sparsity, 0.2) << "scattered zeros rarely fill a block of 4";
     EXPECT_EQ(relu->sparsity, 0.0);
     const LayerCounts c = count_layers(d);
     EXPECT_EQ(c.total, static_cast<int>(d.layers.size()));

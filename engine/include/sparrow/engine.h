@@ -65,6 +65,9 @@ struct LayerInfo {
   // weights or u8 operands on their own grids), "u8" (8-bit values moved), "x" (any type moved).
   std::string dtype;
   double sparsity = 0;  // fraction of its constant weights that are exactly zero (0 without weights)
+  // Convolutions: fraction of their weight blocks of 4 consecutive input channels (at one output
+  // channel and tap) that are all zero, the unit the sparse INT8 kernels skip.
+  double block_sparsity = 0;
   std::vector<Shape> input_shapes;
   std::vector<Shape> output_shapes;
   double gflop = 0;    // per run, for ops where it is meaningful

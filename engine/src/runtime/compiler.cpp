@@ -1,6 +1,10 @@
 // Optimised graph -> Plan: picks a kernel per node from the kernel table's rows, inserts reorders
 // where a consumer needs another layout than its producer made, binds graph outputs to the
 // caller's tensors, lets residual convs accumulate in place, and packs intermediates into one arena.
+// GCC 12 at -O3 warns falsely that std::string's operator=(const char*), inlined into the
+// compiler's LayerInfo assignments, may memcpy overlapping ranges (GCC bug 105329).
+#pragma GCC diagnostic ignored "-Wrestrict"
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -255,6 +259,7 @@ class Compiler {
     step.info.kernel = kernel_label(chosen.row, *sel.kernel);
     step.info.dtype = layer_dtype(g_, node, chosen.row);
     step.info.sparsity = weight_sparsity(g_, node);
+    step.info.block_sparsity = block_sparsity(g_, node);
     step.info.layout = kernels::layout_name(sel.output_layouts[0]);
     step.info.gflop = sel.gflop;
     step.accumulates_input = sel.accumulates_input;

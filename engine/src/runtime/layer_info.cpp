@@ -1,5 +1,7 @@
 #include "runtime/layer_info.h"
 
+#include <algorithm>
+
 #include "sparrow/engine.h"
 
 namespace sparrow::runtime {
@@ -34,9 +36,13 @@ std::string layer_dtype(const graph::Graph& g, const graph::Node& node, const st
   return short_name(first);
 }
 
-double weight_sparsity(const graph::Graph& g, const graph::Node& node) {
+namespace {
+
+// Which of the node's constant weights are zero (equal to their zero point when quantized);
+// empty for nodes without constant weights.
+std::vector<bool> zero_weights(const graph::Graph& g, const graph::Node& node) {
   const auto [w, zp] = weight_inputs(node.op);
-  if (w < 0 || !node.has_input(static_cast<size_t>(w)) || !g.values[node.inputs[w]].constant) return 0;
+  if (w < 0 || !node.has_input(static_cast<size_t>(w)) || !g.values[node.inputs[w]].constant) return {};
   const Tensor& weights = *g.values[node.inputs[w]].constant;
   const std::vector<int64_t> values = weights.dtype() == DType::kFloat32 ? std::vector<int64_t>{} : weights.to_int64_vector();
   int64_t zero = 0;
@@ -44,11 +50,39 @@ double weight_sparsity(const graph::Graph& g, const graph::Node& node) {
       g.values[node.inputs[zp]].constant->size() == 1) {
     zero = g.values[node.inputs[zp]].constant->to_int64_vector()[0];
   }
-  int64_t zeros = 0;
+  std::vector<bool> zeros(static_cast<size_t>(weights.size()));
   for (int64_t i = 0; i < weights.size(); ++i) {
-    zeros += values.empty() ? weights.data_as<float>()[i] == 0.0f : values[static_cast<size_t>(i)] == zero;
+    zeros[i] = values.empty() ? weights.data_as<float>()[i] == 0.0f : values[static_cast<size_t>(i)] == zero;
   }
-  return weights.size() ? static_cast<double>(zeros) / static_cast<double>(weights.size()) : 0;
+  return zeros;
+}
+
+}  // namespace
+
+double weight_sparsity(const graph::Graph& g, const graph::Node& node) {
+  const std::vector<bool> zeros = zero_weights(g, node);
+  if (zeros.empty()) return 0;
+  return static_cast<double>(std::count(zeros.begin(), zeros.end(), true)) / static_cast<double>(zeros.size());
+}
+
+double block_sparsity(const graph::Graph& g, const graph::Node& node) {
+  if (node.op != "Conv" && node.op != "QLinearConv" && node.op != "ConvInteger") return 0;
+  const std::vector<bool> zeros = zero_weights(g, node);
+  if (zeros.empty()) return 0;
+  const Shape& shape = g.values[node.inputs[static_cast<size_t>(weight_inputs(node.op).first)]].shape;
+  const int64_t oc = shape[0], ic = shape[1], taps = num_elements(shape) / (oc * ic);
+  int64_t blocks = 0, empty = 0;
+  for (int64_t o = 0; o < oc; ++o) {
+    for (int64_t t = 0; t < taps; ++t) {
+      for (int64_t c = 0; c < ic; c += kBlock) {
+        bool all_zero = true;
+        for (int64_t j = c; j < std::min(c + kBlock, ic); ++j) all_zero = all_zero && zeros[(o * ic + j) * taps + t];
+        ++blocks;
+        empty += all_zero;
+      }
+    }
+  }
+  return static_cast<double>(empty) / static_cast<double>(blocks);
 }
 
 }  // namespace sparrow::runtime

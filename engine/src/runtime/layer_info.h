@@ -1,5 +1,5 @@
 // What describe() says of a layer beyond its kernel: the data type it computes on and the
-// sparsity of its weights.
+// sparsity of its weights, element by element and in blocks.
 #pragma once
 
 #include <string>
@@ -14,5 +14,10 @@ std::string layer_dtype(const graph::Graph& g, const graph::Node& node, const st
 // The fraction of the node's constant weights that are zero (equal to their zero point when
 // quantized); 0 for nodes without constant weights.
 double weight_sparsity(const graph::Graph& g, const graph::Node& node);
+// Block structure: of a convolution's weights cut into blocks of kBlock consecutive input
+// channels (at one output channel and tap; the last block of a row may be shorter), the
+// fraction that are all zero. Sparse INT8 kernels skip exactly these. 0 for other nodes.
+constexpr int64_t kBlock = 4;
+double block_sparsity(const graph::Graph& g, const graph::Node& node);
 
 }  // namespace sparrow::runtime
