@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <sstream>
@@ -19,7 +20,7 @@ size_t align64(size_t bytes) { return (bytes + 63) & ~size_t{63}; }
 
 // A tile's share of the panel (per chunk) should stay in L1 with room for the weight stream,
 // accumulators and staging: Zen 5 has 48 KB.
-constexpr int64_t kChunkBytes = 32 * 1024;
+const int64_t kChunkBytes = std::getenv("SPCHUNK") ? std::atoll(std::getenv("SPCHUNK")) : 32 * 1024;
 // A band's panel should stay in L2 (1 MB per core on Zen 5) next to the output it produces.
 constexpr int64_t kBandBytes = 512 * 1024;
 
@@ -161,22 +162,11 @@ void F32Spconv::pack_band(const float* x, int64_t n, int64_t oy0, int64_t rows, 
       const int64_t last = s_.w - 1 + lead;
       const int64_t j_hi = std::max(j_lo, last < 0 ? 0 : std::min(wq_, last / s_.sw + 1));
       for (int64_t i = 0; i < rows + halo_; ++i) {
-        float* row = plane + i * wq_;
         const int64_t iy = (oy0 + i) * s_.sh + a - s_.pad_top;
         const bool inside = iy >= 0 && iy < s_.h && j_hi > j_lo;
-        for (int64_t c = 0; c < icp_; ++c) {
-          float* dst = row + c * span_;
-          if (!inside) {
-            std::memset(dst, 0, wq * sizeof(float));
-            continue;
-          }
-          std::memset(dst, 0, static_cast<size_t>(j_lo) * sizeof(float));
-          std::memset(dst + j_hi, 0, static_cast<size_t>(wq_ - j_hi) * sizeof(float));
-        }
-        if (!inside) continue;
-        const float* src = x + ((n * s_.h + iy) * s_.w + j_lo * s_.sw + b - s_.pad_left) * s_.ic;
-        v_.pack(static_cast<size_t>(j_hi - j_lo), static_cast<size_t>(s_.ic), static_cast<size_t>(icp_), src,
-                static_cast<size_t>(s_.sw * s_.ic), row + j_lo, static_cast<size_t>(span_));
+        const float* src = inside ? x + ((n * s_.h + iy) * s_.w + j_lo * s_.sw + b - s_.pad_left) * s_.ic : x;
+        v_.pack({wq, inside ? static_cast<size_t>(j_lo) : 0, inside ? static_cast<size_t>(j_hi) : 0, static_cast<size_t>(s_.ic),
+                 static_cast<size_t>(icp_), src, static_cast<size_t>(s_.sw * s_.ic), plane + i * wq_, static_cast<size_t>(span_)});
       }
     }
   }

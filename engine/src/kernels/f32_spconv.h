@@ -69,10 +69,18 @@ struct F32SpStoreArgs {
 };
 using F32SpStoreUkernel = void (*)(const F32SpStoreArgs& a);
 
-// The panel pack of one plane row: dst[c * dst_stride + j] = src[j * src_stride + c] for
-// j < pixels, c < channels, and 0 for channels <= c < padded_channels.
-using F32SpPackUkernel = void (*)(size_t pixels, size_t channels, size_t padded_channels, const float* src,
-                                  size_t src_stride, float* dst, size_t dst_stride);
+// The panel pack of one plane row of `pixels`, of which [begin, end) lie inside the image (the
+// rest is padding): dst[c * dst_stride + j] = src[(j - begin) * src_stride + c] for those j and
+// c < channels, and 0 elsewhere up to padded_channels. Writes whole rows, so the panel needs no
+// separate clearing.
+struct F32SpPackArgs {
+  size_t pixels, begin, end, channels, padded_channels;
+  const float* src;  // pixel `begin`
+  size_t src_stride;
+  float* dst;
+  size_t dst_stride;
+};
+using F32SpPackUkernel = void (*)(const F32SpPackArgs& a);
 
 struct F32SpconvVariant {
   const char* name;  // "sparse-conv-f32-4x1-64x1-avx512": dtype, op, block (ic x oc), tile (positions x rows), ISA
@@ -90,18 +98,15 @@ const std::vector<F32SpconvVariant>& f32_spconv_variants();
 void f32_spmm_1x1_64x1_avx512(const F32SpmmArgs& a);
 void f32_spmm_4x1_64x1_avx512(const F32SpmmArgs& a);
 void f32_spstore_64_avx512(const F32SpStoreArgs& a);
-void f32_sppack_avx512(size_t pixels, size_t channels, size_t padded_channels, const float* src, size_t src_stride,
-                       float* dst, size_t dst_stride);
+void f32_sppack_avx512(const F32SpPackArgs& a);
 void f32_spmm_1x1_32x1_avx2(const F32SpmmArgs& a);
 void f32_spmm_4x1_32x1_avx2(const F32SpmmArgs& a);
 void f32_spstore_32_avx2(const F32SpStoreArgs& a);
-void f32_sppack_avx2(size_t pixels, size_t channels, size_t padded_channels, const float* src, size_t src_stride,
-                     float* dst, size_t dst_stride);
+void f32_sppack_avx2(const F32SpPackArgs& a);
 void f32_spmm_1x1_16x1_scalar(const F32SpmmArgs& a);
 void f32_spmm_4x1_16x1_scalar(const F32SpmmArgs& a);
 void f32_spstore_16_scalar(const F32SpStoreArgs& a);
-void f32_sppack_scalar(size_t pixels, size_t channels, size_t padded_channels, const float* src, size_t src_stride,
-                       float* dst, size_t dst_stride);
+void f32_sppack_scalar(const F32SpPackArgs& a);
 
 // A 2-D convolution, group 1, dilation 1; weights OIHW.
 struct F32SpconvShape {

@@ -52,15 +52,11 @@ void f32_spstore_16_scalar(const F32SpStoreArgs& a) {
   }
 }
 
-void f32_sppack_scalar(size_t pixels, size_t channels, size_t padded_channels, const float* src, size_t src_stride,
-                       float* dst, size_t dst_stride) {
-  for (size_t c = 0; c < padded_channels; ++c) {
-    float* d = dst + c * dst_stride;
-    if (c >= channels) {
-      std::memset(d, 0, pixels * sizeof(float));
-      continue;
-    }
-    for (size_t j = 0; j < pixels; ++j) d[j] = src[j * src_stride + c];
+void f32_sppack_scalar(const F32SpPackArgs& a) {
+  for (size_t c = 0; c < a.padded_channels; ++c) {
+    float* d = a.dst + c * a.dst_stride;
+    const bool real = c < a.channels;
+    for (size_t j = 0; j < a.pixels; ++j) d[j] = real && j >= a.begin && j < a.end ? a.src[(j - a.begin) * a.src_stride + c] : 0.0f;
   }
 }
 
