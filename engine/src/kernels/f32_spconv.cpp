@@ -4,8 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
-#include <cstring>
 #include <limits>
 #include <sstream>
 
@@ -20,7 +18,7 @@ size_t align64(size_t bytes) { return (bytes + 63) & ~size_t{63}; }
 
 // A tile's share of the panel (per chunk) should stay in L1 with room for the weight stream,
 // accumulators and staging: Zen 5 has 48 KB.
-const int64_t kChunkBytes = std::getenv("SPCHUNK") ? std::atoll(std::getenv("SPCHUNK")) : 32 * 1024;
+constexpr int64_t kChunkBytes = 32 * 1024;
 // A band's panel should stay in L2 (1 MB per core on Zen 5) next to the output it produces.
 constexpr int64_t kBandBytes = 512 * 1024;
 
