@@ -7,6 +7,7 @@
 #include "kernels/selection.h"
 #include "ops/fused_attrs.h"
 #include "ops/window_params.h"
+#include "sparrow/error.h"
 
 namespace sparrow::kernels {
 namespace {
@@ -99,7 +100,13 @@ std::optional<Selection> select_variant(const char* name, const SelectContext& c
   const float* bias = ctx.has_input(kBias) ? ctx.constant(kBias)->data_as<float>() : nullptr;
   const bool residual = ctx.has_input(kResidual);
   const int slots = std::max(1, ctx.num_cores);
-  auto conv = std::make_unique<F32Spconv>(s, weights, bias, ops::activation_of(ctx.node.attrs), *v, slots);
+  std::unique_ptr<F32Spconv> conv;
+  try {
+    conv = std::make_unique<F32Spconv>(s, weights, bias, ops::activation_of(ctx.node.attrs), *v, slots);
+  } catch (const Error& e) {
+    why_not = e.what();  // a panel too large for 32-bit offsets: the dense row takes it
+    return std::nullopt;
+  }
   const Shape& y = ctx.output(0).shape;
   Selection sel;
   sel.kernel = std::make_unique<F32SpconvKernel>(std::move(conv), slots, static_cast<size_t>(num_elements(y)) * sizeof(float), residual);
