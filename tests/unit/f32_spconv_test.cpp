@@ -4,12 +4,13 @@
 // variant this process may run; and through the engine against the dense oneDNN row. ctest runs
 // this again under each SPARROW_ISA, where the richer variants are skipped.
 #include <gtest/gtest.h>
-
-#include <omp.h>
+#include <onnx/onnx_pb.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
+#include <map>
 #include <memory>
 #include <random>
 #include <sstream>
@@ -321,6 +322,58 @@ TEST(SparseConvF32Engine, PrunedWeightsTakeASparseRowAndCountAsSparse) {
   }
   EXPECT_EQ(kernel.rfind("sparse-conv-f32-4x1-", 0), 0u) << kernel;
   EXPECT_EQ(count_layers(d).sparse, 1);
+}
+
+// yolov5n with every Conv but the first and the Detect head's pruned to 85 % by magnitude (per
+// layer): the sparse rows take them, and the output stays within 1e-4 of the dense path's.
+std::string pruned_yolov5n(const std::string& bytes, double sparsity) {
+  onnx::ModelProto model;
+  EXPECT_TRUE(model.ParseFromString(bytes));
+  std::map<std::string, onnx::TensorProto*> initializers;
+  for (onnx::TensorProto& t : *model.mutable_graph()->mutable_initializer()) initializers[t.name()] = &t;
+  bool first = true;
+  for (const onnx::NodeProto& node : model.graph().node()) {
+    if (node.op_type() != "Conv") continue;
+    const bool keep = first || node.name().find("model.24") != std::string::npos;
+    first = false;
+    if (keep || !initializers.count(node.input(1))) continue;
+    onnx::TensorProto& t = *initializers[node.input(1)];
+    std::vector<float> w;
+    if (!t.raw_data().empty()) {
+      w.resize(t.raw_data().size() / sizeof(float));
+      std::memcpy(w.data(), t.raw_data().data(), t.raw_data().size());
+    } else {
+      w.assign(t.float_data().begin(), t.float_data().end());
+    }
+    std::vector<float> magnitude(w.size());
+    std::transform(w.begin(), w.end(), magnitude.begin(), [](float f) { return std::fabs(f); });
+    const size_t cut = static_cast<size_t>(sparsity * static_cast<double>(w.size()));
+    std::nth_element(magnitude.begin(), magnitude.begin() + static_cast<ptrdiff_t>(cut), magnitude.end());
+    const float threshold = magnitude[cut];
+    for (float& f : w) f = std::fabs(f) < threshold ? 0.0f : f;
+    t.clear_float_data();
+    t.set_raw_data(std::string(reinterpret_cast<const char*>(w.data()), w.size() * sizeof(float)));
+  }
+  return model.SerializeAsString();
+}
+
+TEST(SparseConvF32Engine, PrunedYolov5nMatchesTheDensePath) {
+  const std::string path = test::shared_path("models/yolov5n.onnx");
+  if (!test::require_file(path)) GTEST_SKIP() << "no " << path;
+  if (!kernels::isa_available(kernels::Isa::kAvx2)) GTEST_SKIP() << "no vector sparse row in this process";
+  const std::string bytes = pruned_yolov5n(test::read_binary_file(path), 0.85);
+  CompileOptions options;
+  options.num_cores = 2;
+  const Engine sparse = Engine::load_from_bytes(bytes, options);
+  options.kernels = "-sparse-*";
+  const Engine dense = Engine::load_from_bytes(bytes, options);
+  EXPECT_GE(count_layers(sparse.describe()).sparse, 50);
+  EXPECT_EQ(count_layers(dense.describe()).sparse, 0);
+  const std::vector<Tensor> inputs = {test::random_tensor(sparse.inputs()[0].shape, 3, 0.0f, 1.0f)};
+  const Tensor ys = sparse.run(inputs)[0], yd = dense.run(inputs)[0];
+  float scale = 0;
+  for (int64_t i = 0; i < yd.size(); ++i) scale = std::max(scale, std::fabs(yd.data_as<float>()[i]));
+  EXPECT_TRUE(test::all_close(ys, yd, 1e-4, 1e-4 * scale));
 }
 
 }  // namespace
