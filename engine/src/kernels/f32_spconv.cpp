@@ -144,8 +144,7 @@ std::string F32Spconv::summary() const {
   std::ostringstream o;
   const double dense = static_cast<double>(s_.oc * icp_ * s_.kh * s_.kw);
   o.precision(3);
-  o << v_.tile << "x1 tiles, bands of " << rows_ << " rows, " << chunks_ << " chunk" << (chunks_ > 1 ? "s" : "") << ", "
-    << 100.0 * static_cast<double>(nonzero_weights_) / dense << "% stored";
+  o << "band" << rows_ << ":chunk" << chunks_ << ":" << 100.0 * static_cast<double>(nonzero_weights_) / dense << "%";
   return o.str();
 }
 

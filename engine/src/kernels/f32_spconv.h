@@ -139,7 +139,8 @@ class F32Spconv {
   void run(const float* x, float* y, bool accumulate, void* scratch, int slots) const;
   size_t scratch_bytes_per_slot() const;
   size_t packed_bytes() const;
-  // "64x1 tiles, bands of 8 rows, 2 chunks, 14.8% dense".
+  // For describe(), without spaces: "band8:chunk2:14.8%" (rows per band, channel chunks, share
+  // of the dense weights stored).
   std::string summary() const;
 
  private:
