@@ -202,18 +202,14 @@ std::string add_conv_and_activation(OnnxBuilder& b, const ConvProblem& c, const 
   return "c";
 }
 
-Problem conv_problem(const ConvProblem& c, uint64_t seed) {
-  Problem p;
-  p.family = "Conv";
-  p.name = c.desc + c.flags_name;
-  p.layer_op = "Conv";
-  p.flop = 2.0 * c.macs();
+// The model of a Conv problem (with its activation and residual), weights from `weights`.
+std::function<Model()> conv_model(const ConvProblem& c, uint64_t seed, std::function<Tensor(const Shape&)> weights) {
   const Shape x = {c.n, c.ic, c.ih, c.iw}, w = {c.oc, c.ic / c.g, c.kh, c.kw}, y = {c.n, c.oc, c.oh(), c.ow()};
-  p.build = [c, x, w, y, seed] {
+  return [c, x, w, y, seed, weights] {
     OnnxBuilder b;
     Model m;
     b.input("x", DType::kFloat32, x);
-    b.initializer("w", random(w, seed));
+    b.initializer("w", weights(w));
     m.inputs.push_back(random(x, seed + 2));
     std::string last = add_conv_and_activation(b, c, "x", "w", seed);
     if (c.residual) {
@@ -226,6 +222,47 @@ Problem conv_problem(const ConvProblem& c, uint64_t seed) {
     m.bytes = b.bytes();
     return m;
   };
+}
+
+Problem conv_problem(const ConvProblem& c, uint64_t seed) {
+  Problem p;
+  p.family = "Conv";
+  p.name = c.desc + c.flags_name;
+  p.layer_op = "Conv";
+  p.flop = 2.0 * c.macs();
+  p.build = conv_model(c, seed, [seed](const Shape& w) { return random(w, seed); });
+  return p;
+}
+
+// Weights in [-1, 1) with a `sparsity` fraction of them zero at random: single weights, or
+// (blocks) whole groups of 4 consecutive input channels at one (oc, kh, kw), as a 4-block pruner
+// leaves them. Which weights survive does not change the speed, only how many and their shape.
+Tensor pruned(const Shape& w, uint64_t seed, double sparsity, bool blocks) {
+  Tensor t = random(w, seed);
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  const int64_t ic = w[1], kvol = w[2] * w[3];
+  float* d = t.data_as<float>();
+  for (int64_t oc = 0; oc < w[0]; ++oc) {
+    for (int64_t k = 0; k < kvol; ++k) {
+      for (int64_t c0 = 0; c0 < ic; c0 += blocks ? 4 : 1) {
+        if (u(rng) >= sparsity) continue;
+        for (int64_t c = c0; c < std::min(ic, c0 + (blocks ? 4 : 1)); ++c) d[(oc * ic + c) * kvol + k] = 0.0f;
+      }
+    }
+  }
+  return t;
+}
+
+// The Conv problem with pruned weights, compiled with the whole kernel table: a sparse row runs
+// where it accepts the weights, the dense row elsewhere (the label names the kernel). Next to
+// Conv/ (dense weights, oneDNN), effective_GMAC/s compares the two on dense MACs.
+Problem sparse_conv_problem(const ConvProblem& c, uint64_t seed, int percent, bool blocks) {
+  Problem p = conv_problem(c, seed);
+  p.family = "SparseConv";
+  p.name += "_s" + std::to_string(percent) + (blocks ? "_b4" : "");
+  p.build = conv_model(c, seed, [seed, percent, blocks](const Shape& w) { return pruned(w, seed, percent / 100.0, blocks); });
+  p.reference = false;
   return p;
 }
 
@@ -538,6 +575,8 @@ void run_problem(benchmark::State& state, const Problem& p, bool optimized) {
   state.counters["layer_us"] = layer_ms * 1e3;
   state.counters["layer_share"] = layer_ms / total_ms;
   if (p.flop > 0) state.counters["layer_GFLOP/s"] = p.flop / (layer_ms * 1e-3) / 1e9;
+  // Dense MACs over the layer's time: what a sparse kernel's speed-up is measured in.
+  if (p.flop > 0) state.counters["effective_GMAC/s"] = p.flop / 2 / (layer_ms * 1e-3) / 1e9;
 }
 
 // SPARROW_BENCH_REFERENCE=all adds a reference variant to every problem (slow: the reference
@@ -551,9 +590,12 @@ void register_problem(const Problem& p) {
   for (bool optimized : {true, false}) {
     if (!optimized && !p.reference && !all_references()) continue;
     const std::string name = p.family + (optimized ? "" : "_reference") + "/" + p.name;
+    // With --benchmark_repetitions, "_min" is the least disturbed repetition: on a shared machine
+    // the median still carries other processes' time.
     benchmark::RegisterBenchmark(name.c_str(), [p, optimized](benchmark::State& state) { run_problem(state, p, optimized); })
         ->UseManualTime()
-        ->Unit(benchmark::kMicrosecond);
+        ->Unit(benchmark::kMicrosecond)
+        ->ComputeStatistics("min", [](const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); });
   }
 }
 
@@ -587,6 +629,14 @@ int main(int argc, char** argv) {
       Problem q = qconv_problem(convs[i], 1 + 10 * i);
       if (!int8_names[q.name]) problems.push_back(std::move(q));
       int8_names[problems.back().name] = true;
+    }
+    // Sparse FP32 next to the dense Conv/ rows: every float conv shape at each sparsity,
+    // unstructured and in 4-blocks.
+    for (size_t i = 0; i < convs.size(); ++i) {
+      if (convs[i].g != 1) continue;
+      for (int percent : {0, 50, 70, 80, 85, 90, 95}) {
+        for (bool blocks : {false, true}) problems.push_back(sparse_conv_problem(convs[i], 1 + 10 * i, percent, blocks));
+      }
     }
     for (Problem& p : other_problems()) problems.push_back(std::move(p));
     for (const Problem& p : problems) register_problem(p);

@@ -5,6 +5,7 @@
 #include <regex>
 #include <set>
 
+#include "kernels/f32_spconv.h"
 #include "kernels/kernel_filter.h"
 #include "kernels/kernel_table.h"
 #include "kernels/x8_lut.h"
@@ -22,7 +23,8 @@ using test::Attr;
 using test::OnnxBuilder;
 
 TEST(KernelTable, RowNamesAreUniqueAndSayDtypeOpAndImplementation) {
-  const std::regex form("(f32|qu8|qs8|u8|s8|x8|x)-[a-z0-9]+(-[a-z0-9]+)+");
+  // Sparse rows lead with "sparse-<op>-" so that a sparse kernel is recognisable by name.
+  const std::regex form("(sparse-[a-z0-9]+-)?(f32|qu8|qs8|u8|s8|x8|x)-[a-z0-9]+(-[a-z0-9]+)+");
   std::set<std::string> seen;
   for (const kernels::KernelRow& row : kernels::kernel_table()) {
     EXPECT_TRUE(std::regex_match(row.name, form)) << row.name;
@@ -39,6 +41,22 @@ TEST(KernelTable, LookupTableRowsAreTheX8LutVariants) {
     if (row.op == "LookupTable") rows.emplace_back(row.name, row.isa);
   }
   for (const kernels::X8LutVariant& v : kernels::x8_lut_variants()) variants.emplace_back(v.name, v.isa);
+  EXPECT_EQ(rows, variants);
+}
+
+// One Conv row per f32-spconv variant, named as the variant and needing its ISA, all before the
+// dense oneDNN row (each declines weights too dense to pay off).
+TEST(KernelTable, SparseConvF32RowsAreTheVariantsBeforeTheDenseRow) {
+  std::vector<std::pair<std::string, kernels::Isa>> rows, variants;
+  bool dense_seen = false;
+  for (const kernels::KernelRow& row : kernels::kernel_table()) {
+    if (row.op != "Conv") continue;
+    if (row.name == "f32-conv-onednn") dense_seen = true;
+    if (row.name.rfind("sparse-conv-f32-", 0) != 0) continue;
+    rows.emplace_back(row.name, row.isa);
+    EXPECT_FALSE(dense_seen) << row.name << " comes after f32-conv-onednn";
+  }
+  for (const kernels::F32SpconvVariant& v : kernels::f32_spconv_variants()) variants.emplace_back(v.name, v.isa);
   EXPECT_EQ(rows, variants);
 }
 

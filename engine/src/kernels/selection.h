@@ -50,6 +50,12 @@ Selection select_reference(const SelectContext& ctx);
 // Candidates by family, defined next to their kernels.
 std::optional<Selection> select_view(const SelectContext& ctx, std::string& why_not);
 std::optional<Selection> select_onednn_conv(const SelectContext& ctx, std::string& why_not);
+std::optional<Selection> select_sparse_conv_f32_4x1_avx512(const SelectContext& ctx, std::string& why_not);
+std::optional<Selection> select_sparse_conv_f32_1x1_avx512(const SelectContext& ctx, std::string& why_not);
+std::optional<Selection> select_sparse_conv_f32_4x1_avx2(const SelectContext& ctx, std::string& why_not);
+std::optional<Selection> select_sparse_conv_f32_1x1_avx2(const SelectContext& ctx, std::string& why_not);
+std::optional<Selection> select_sparse_conv_f32_4x1_scalar(const SelectContext& ctx, std::string& why_not);
+std::optional<Selection> select_sparse_conv_f32_1x1_scalar(const SelectContext& ctx, std::string& why_not);
 std::optional<Selection> select_onednn_deconv(const SelectContext& ctx, std::string& why_not);
 std::optional<Selection> select_onednn_qlinear_conv(const SelectContext& ctx, std::string& why_not);
 std::optional<Selection> select_qu8_add_avx512(const SelectContext& ctx, std::string& why_not);

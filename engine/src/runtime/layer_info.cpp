@@ -30,6 +30,11 @@ std::pair<int, int> weight_inputs(const std::string& op) {
 }  // namespace
 
 std::string layer_dtype(const graph::Graph& g, const graph::Node& node, const std::string& row) {
+  // Sparse rows put "sparse-<op>-" before the data type: "sparse-conv-f32-1x1-64x1-avx512".
+  if (row.rfind("sparse-", 0) == 0) {
+    const size_t start = row.find('-', 7) + 1;
+    return row.substr(start, row.find('-', start) - start);
+  }
   if (row != "reference") return row.substr(0, row.find('-'));
   const DType first = node.has_input(0) ? g.values[node.inputs[0]].dtype : DType::kFloat32;
   if (node.op.rfind("QLinear", 0) == 0) return first == DType::kInt8 ? "qs8" : "qu8";

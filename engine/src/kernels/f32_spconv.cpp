@@ -1,0 +1,213 @@
+#include "kernels/f32_spconv.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <sstream>
+
+#include "sparrow/error.h"
+
+namespace sparrow::kernels {
+namespace {
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
+size_t align64(size_t bytes) { return (bytes + 63) & ~size_t{63}; }
+
+// A tile's share of the panel (per chunk) should stay in L1 with room for the weight stream,
+// accumulators and staging: Zen 5 has 48 KB.
+constexpr int64_t kChunkBytes = 32 * 1024;
+// A band's panel should stay in L2 (1 MB per core on Zen 5) next to the output it produces.
+constexpr int64_t kBandBytes = 512 * 1024;
+
+}  // namespace
+
+F32Spconv::F32Spconv(const F32SpconvShape& shape, const float* weights, const float* bias, ops::Activation act,
+                     const F32SpconvVariant& variant, int cores)
+    : s_(shape), v_(variant), act_(act) {
+  const int64_t m = static_cast<int64_t>(v_.tile);
+  icp_ = round_up(s_.ic, 4);
+  phy_ = std::min(s_.sh, s_.kh);
+  phx_ = std::min(s_.sw, s_.kw);
+  wq_ = s_.ow + (s_.kw - 1) / s_.sw;
+  halo_ = (s_.kh - 1) / s_.sh;
+  const int64_t phases = phy_ * phx_;
+  const int64_t kvol = s_.kh * s_.kw;
+  bias_.assign(static_cast<size_t>(s_.oc), 0.0f);
+  if (bias) std::copy(bias, bias + s_.oc, bias_.begin());
+
+  size_t nonzero = 0;
+  for (int64_t i = 0; i < s_.oc * s_.ic * kvol; ++i) nonzero += weights[i] != 0.0f;
+  row_blocks_ = ceil_div(s_.oc, static_cast<int64_t>(kF32SpRowBlock));
+
+  // Band height: least estimated time, counting FMAs over every tile (garbage lanes included),
+  // the pack of each band (halo rows included, once per part), and the imbalance of the items
+  // over the cores.
+  const double fmas_per_position = std::max(1.0, static_cast<double>(nonzero) / 16.0);
+  const double pack_per_position = 0.3 * static_cast<double>(phases * icp_);
+  const int teams = std::max(1, cores);
+  double best = std::numeric_limits<double>::max();
+  for (int64_t r = 1; r <= s_.oh; ++r) {
+    const int64_t span = round_up((r + halo_) * wq_ + m + (s_.kw - 1) / s_.sw, 16);
+    if (r > 1 && phases * icp_ * span * 4 > kBandBytes) break;
+    const int64_t bands = ceil_div(s_.oh, r);
+    const int64_t parts = std::min(row_blocks_, ceil_div(2 * teams, s_.n * bands));
+    double work = 0;
+    for (int64_t b = 0; b < bands; ++b) {
+      const int64_t rows = std::min(r, s_.oh - b * r);
+      work += static_cast<double>(ceil_div(rows * wq_, m) * m) * fmas_per_position +
+              static_cast<double>(parts * (rows + halo_) * wq_) * pack_per_position;
+    }
+    const int64_t items = s_.n * bands * parts;
+    const double rounds = static_cast<double>(ceil_div(items, teams));
+    const double time = work / static_cast<double>(items) * rounds;
+    if (time < best) best = time, rows_ = r, bands_ = bands, parts_ = parts;
+  }
+  span_ = round_up((rows_ + halo_) * wq_ + m + (s_.kw - 1) / s_.sw, 16);
+  // Channels one span apart should not share cache sets.
+  if ((span_ * 4) % 4096 == 0) span_ += 16;
+  if (static_cast<double>(phases * icp_ * span_) >= 4294967295.0) {
+    throw Error(ErrorCode::kUnsupported, "sparse conv panel of " + std::to_string(phases * icp_ * span_) +
+                                             " floats exceeds 32-bit offsets");
+  }
+  const int64_t strip = phases * (halo_ + 1) * (m + (s_.kw - 1) / s_.sw) * 4;
+  chunk_ = std::max<int64_t>(4, kChunkBytes / strip / 4 * 4);
+  chunk_ = std::min(chunk_, icp_);
+  chunks_ = ceil_div(icp_, chunk_);
+  pack_weights(weights);
+}
+
+void F32Spconv::pack_weights(const float* weights) {
+  const int64_t kvol = s_.kh * s_.kw;
+  const int64_t rb_rows = static_cast<int64_t>(kF32SpRowBlock);
+  counts_.assign(static_cast<size_t>(row_blocks_ * chunks_ * rb_rows), 0);
+  starts_.assign(static_cast<size_t>(row_blocks_ * chunks_), 0);
+  auto offset = [&](int64_t c, int64_t kh, int64_t kw) {
+    const int64_t phase = (kh % s_.sh) * phx_ + kw % s_.sw;
+    return static_cast<uint32_t>((phase * icp_ + c) * span_ + (kh / s_.sh) * wq_ + kw / s_.sw);
+  };
+  auto w_at = [&](int64_t oc, int64_t c, int64_t kh, int64_t kw) {
+    return c < s_.ic ? weights[((oc * s_.ic + c) * s_.kh + kh) * s_.kw + kw] : 0.0f;
+  };
+  auto by_offset = [](const auto& a, const auto& b) { return a.off < b.off; };
+  for (int64_t rb = 0; rb < row_blocks_; ++rb) {
+    for (int64_t k = 0; k < chunks_; ++k) {
+      const size_t slot = static_cast<size_t>(rb * chunks_ + k);
+      starts_[slot] = v_.block == 4 ? blocks_.size() : nz_.size();
+      const int64_t c0 = k * chunk_, c1 = std::min(icp_, c0 + chunk_);
+      for (int64_t r = 0; r < rb_rows && rb * rb_rows + r < s_.oc; ++r) {
+        const int64_t oc = rb * rb_rows + r;
+        const size_t first = v_.block == 4 ? blocks_.size() : nz_.size();
+        for (int64_t c = c0; c < c1; c += v_.block) {
+          for (int64_t t = 0; t < kvol; ++t) {
+            const int64_t kh = t / s_.kw, kw = t % s_.kw;
+            if (v_.block == 1) {
+              const float w = w_at(oc, c, kh, kw);
+              if (w != 0.0f) nz_.push_back({w, offset(c, kh, kw)});
+              continue;
+            }
+            F32SpBlock4 b{offset(c, kh, kw), {w_at(oc, c, kh, kw), w_at(oc, c + 1, kh, kw), w_at(oc, c + 2, kh, kw),
+                                              w_at(oc, c + 3, kh, kw)}};
+            if (b.w[0] != 0.0f || b.w[1] != 0.0f || b.w[2] != 0.0f || b.w[3] != 0.0f) blocks_.push_back(b);
+          }
+        }
+        size_t count = 0;
+        if (v_.block == 4) {
+          std::sort(blocks_.begin() + static_cast<ptrdiff_t>(first), blocks_.end(), by_offset);
+          count = blocks_.size() - first;
+        } else {
+          std::sort(nz_.begin() + static_cast<ptrdiff_t>(first), nz_.end(), by_offset);
+          count = nz_.size() - first;
+        }
+        counts_[slot * kF32SpRowBlock + static_cast<size_t>(r)] = static_cast<uint32_t>(count);
+      }
+    }
+  }
+  nonzero_weights_ = v_.block == 4 ? 4 * blocks_.size() : nz_.size();
+}
+
+size_t F32Spconv::scratch_bytes_per_slot() const {
+  const size_t panel = static_cast<size_t>(phy_ * phx_ * icp_ * span_) * sizeof(float);
+  const size_t acc = kF32SpRowBlock * v_.tile * sizeof(float);
+  const size_t dst = v_.tile * sizeof(float*);
+  return align64(panel) + align64(acc) + align64(dst);
+}
+
+size_t F32Spconv::packed_bytes() const {
+  return nz_.size() * sizeof(F32SpNz) + blocks_.size() * sizeof(F32SpBlock4) + counts_.size() * sizeof(uint32_t) +
+         starts_.size() * sizeof(size_t) + bias_.size() * sizeof(float);
+}
+
+std::string F32Spconv::summary() const {
+  std::ostringstream o;
+  const double dense = static_cast<double>(s_.oc * icp_ * s_.kh * s_.kw);
+  o.precision(3);
+  o << "band" << rows_ << ":chunk" << chunks_ << ":" << 100.0 * static_cast<double>(nonzero_weights_) / dense << "%";
+  return o.str();
+}
+
+void F32Spconv::pack_band(const float* x, int64_t n, int64_t oy0, int64_t rows, float* panel) const {
+  const size_t wq = static_cast<size_t>(wq_);
+  for (int64_t a = 0; a < phy_; ++a) {
+    for (int64_t b = 0; b < phx_; ++b) {
+      float* plane = panel + (a * phx_ + b) * icp_ * span_;
+      // Plane columns j read input column j*sw + b - pad_left: [j_lo, j_hi) lie inside.
+      const int64_t lead = s_.pad_left - b;
+      const int64_t j_lo = lead <= 0 ? 0 : std::min(wq_, ceil_div(lead, s_.sw));
+      const int64_t last = s_.w - 1 + lead;
+      const int64_t j_hi = std::max(j_lo, last < 0 ? 0 : std::min(wq_, last / s_.sw + 1));
+      for (int64_t i = 0; i < rows + halo_; ++i) {
+        const int64_t iy = (oy0 + i) * s_.sh + a - s_.pad_top;
+        const bool inside = iy >= 0 && iy < s_.h && j_hi > j_lo;
+        const float* src = inside ? x + ((n * s_.h + iy) * s_.w + j_lo * s_.sw + b - s_.pad_left) * s_.ic : x;
+        v_.pack({wq, inside ? static_cast<size_t>(j_lo) : 0, inside ? static_cast<size_t>(j_hi) : 0, static_cast<size_t>(s_.ic),
+                 static_cast<size_t>(icp_), src, static_cast<size_t>(s_.sw * s_.ic), plane + i * wq_, static_cast<size_t>(span_)});
+      }
+    }
+  }
+}
+
+void F32Spconv::run_item(const float* x, float* y, bool accumulate, int64_t item, std::byte* slot) const {
+  const int64_t m = static_cast<int64_t>(v_.tile);
+  const int64_t part = item % parts_, band = item / parts_ % bands_, n = item / parts_ / bands_;
+  const int64_t oy0 = band * rows_, rows = std::min(rows_, s_.oh - oy0);
+  auto* panel = reinterpret_cast<float*>(slot);
+  auto* acc = reinterpret_cast<float*>(slot + align64(static_cast<size_t>(phy_ * phx_ * icp_ * span_) * sizeof(float)));
+  auto* dst = reinterpret_cast<float**>(reinterpret_cast<std::byte*>(acc) + align64(kF32SpRowBlock * v_.tile * sizeof(float)));
+  pack_band(x, n, oy0, rows, panel);
+  const int64_t rb0 = part * row_blocks_ / parts_, rb1 = (part + 1) * row_blocks_ / parts_;
+  const int64_t tiles = ceil_div(rows * wq_, m);
+  for (int64_t t = 0; t < tiles; ++t) {
+    for (int64_t j = 0; j < m; ++j) {
+      const int64_t q = t * m + j, r = q / wq_, col = q % wq_;
+      dst[j] = r < rows && col < s_.ow ? y + ((n * s_.oh + oy0 + r) * s_.ow + col) * s_.oc : nullptr;
+    }
+    const float* base = panel + t * m;
+    for (int64_t rb = rb0; rb < rb1; ++rb) {
+      const size_t nrows = std::min(kF32SpRowBlock, static_cast<size_t>(s_.oc - rb * static_cast<int64_t>(kF32SpRowBlock)));
+      for (int64_t k = 0; k < chunks_; ++k) {
+        const size_t slot_index = static_cast<size_t>(rb * chunks_ + k);
+        const void* entries = v_.block == 4 ? static_cast<const void*>(blocks_.data() + starts_[slot_index])
+                                            : static_cast<const void*>(nz_.data() + starts_[slot_index]);
+        v_.spmm({nrows, counts_.data() + slot_index * kF32SpRowBlock, entries, static_cast<size_t>(span_), base, acc, k > 0});
+      }
+      const size_t oc0 = static_cast<size_t>(rb) * kF32SpRowBlock;
+      v_.store({nrows, acc, bias_.data() + oc0, act_, dst, oc0, accumulate});
+    }
+  }
+}
+
+void F32Spconv::run(const float* x, float* y, bool accumulate, void* scratch, int slots) const {
+  const int64_t items = s_.n * bands_ * parts_;
+  const size_t slot_bytes = scratch_bytes_per_slot();
+  auto* bytes = static_cast<std::byte*>(scratch);
+  const int team = std::max(1, std::min(omp_get_max_threads(), slots));
+#pragma omp parallel for schedule(dynamic, 1) num_threads(team) if (items > 1)
+  for (int64_t item = 0; item < items; ++item) {
+    run_item(x, y, accumulate, item, bytes + static_cast<size_t>(omp_get_thread_num()) * slot_bytes);
+  }
+}
+
+}  // namespace sparrow::kernels

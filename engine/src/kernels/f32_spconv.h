@@ -1,0 +1,167 @@
+// f32-spconv: Conv with sparse FP32 weights on NHWC activations, skipping the zero weights.
+//
+// Orientation (XNNPACK spmm, "Fast Sparse ConvNets"): the vector lanes hold M output positions,
+// a non-zero weight is broadcast and multiplied into them. NHWC keeps the positions C apart,
+// so each band of output rows first packs its input into a channel-major "panel":
+//   panel[phase][channel][band position],   channel stride `span` floats.
+// A stride-s convolution is split into s x s phase planes (space-to-depth), in which every tap
+// (kh, kw) is a constant position shift (kh/s)*wq + kw/s of plane (kh%s, kw%s); output position
+// (r, x) of the band is panel position r*wq + x. So a weight's whole contribution is one panel
+// offset, fixed at compile time, for every shape (1x1, 3x3, 6x6, any stride and padding): no
+// im2col, and each input element is packed once per band (plus the halo rows of taller kernels).
+// Positions x >= ow of a plane row are garbage lanes, computed and never stored.
+//
+// Weights are packed once, at compile time, per (block of 64 output channels, chunk of input
+// channels): each row's entries back to back, ordered by panel offset. Chunks keep a tile's
+// share of the panel in L1. Two formats:
+//   1x1: unstructured, one {weight, offset} per non-zero;
+//   4x1: blocks of 4 consecutive input channels at one (oc, kh, kw), one offset and 4 weights.
+// Each row runs alone; the microkernels split a row's entries over independent partial sums to
+// hide the FMA latency, so rows need no grouping and no padding to a common length.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "kernels/isa.h"
+#include "ops/fused_attrs.h"
+
+namespace sparrow::kernels {
+
+// One non-zero of the unstructured format: its weight, and its panel offset in floats.
+struct F32SpNz {
+  float w;
+  uint32_t off;
+};
+// One 4x1 block: the weights of input channels c..c+3 at one (oc, kh, kw); channel c+k sits at
+// panel offset off + k * channel_stride. Channels past the layer's count have weight 0.
+struct F32SpBlock4 {
+  uint32_t off;
+  float w[4];
+};
+
+// acc[r][0..M) = (accumulate ? acc[r] : 0) + sum over row r's entries of w * base[off + 0..M),
+// for r < rows; row r has counts[r] entries, and the rows' entries follow one another.
+struct F32SpmmArgs {
+  size_t rows;
+  const uint32_t* counts;
+  const void* entries;  // F32SpNz or F32SpBlock4, as the variant's block says
+  size_t channel_stride;
+  const float* base;
+  float* acc;  // [rows][M]
+  bool accumulate;
+};
+using F32SpmmUkernel = void (*)(const F32SpmmArgs& a);
+
+// The epilogue of one tile: v = act(acc[r][j] + bias[r]), then dst[j][oc0 + r] = v (or += v
+// when accumulate: the output holds a residual). A null dst[j] is a garbage lane. acc is
+// clobbered.
+struct F32SpStoreArgs {
+  size_t rows;
+  float* acc;  // [rows][M]
+  const float* bias;  // rows values
+  ops::Activation act;
+  float* const* dst;  // M pointers to output pixels (NHWC, channel 0)
+  size_t oc0;
+  bool accumulate;
+};
+using F32SpStoreUkernel = void (*)(const F32SpStoreArgs& a);
+
+// The panel pack of one plane row of `pixels`, of which [begin, end) lie inside the image (the
+// rest is padding): dst[c * dst_stride + j] = src[(j - begin) * src_stride + c] for those j and
+// c < channels, and 0 elsewhere up to padded_channels. Writes whole rows, so the panel needs no
+// separate clearing.
+struct F32SpPackArgs {
+  size_t pixels, begin, end, channels, padded_channels;
+  const float* src;  // pixel `begin`
+  size_t src_stride;
+  float* dst;
+  size_t dst_stride;
+};
+using F32SpPackUkernel = void (*)(const F32SpPackArgs& a);
+
+struct F32SpconvVariant {
+  const char* name;  // "sparse-conv-f32-4x1-64x1-avx512": dtype, op, block (ic x oc), tile (positions x rows), ISA
+  Isa isa;
+  int block;    // 1 (unstructured) or 4 (4 input channels)
+  size_t tile;  // M: output positions per microkernel call
+  F32SpmmUkernel spmm;
+  F32SpStoreUkernel store;
+  F32SpPackUkernel pack;
+};
+
+// Every variant, richest first, whether or not this CPU runs it.
+const std::vector<F32SpconvVariant>& f32_spconv_variants();
+
+void f32_spmm_1x1_64x1_avx512(const F32SpmmArgs& a);
+void f32_spmm_4x1_64x1_avx512(const F32SpmmArgs& a);
+void f32_spstore_64_avx512(const F32SpStoreArgs& a);
+void f32_sppack_avx512(const F32SpPackArgs& a);
+void f32_spmm_1x1_32x1_avx2(const F32SpmmArgs& a);
+void f32_spmm_4x1_32x1_avx2(const F32SpmmArgs& a);
+void f32_spstore_32_avx2(const F32SpStoreArgs& a);
+void f32_sppack_avx2(const F32SpPackArgs& a);
+void f32_spmm_1x1_16x1_scalar(const F32SpmmArgs& a);
+void f32_spmm_4x1_16x1_scalar(const F32SpmmArgs& a);
+void f32_spstore_16_scalar(const F32SpStoreArgs& a);
+void f32_sppack_scalar(const F32SpPackArgs& a);
+
+// A 2-D convolution, group 1, dilation 1; weights OIHW.
+struct F32SpconvShape {
+  int64_t n = 1, ic = 1, h = 1, w = 1, oc = 1, kh = 1, kw = 1, sh = 1, sw = 1, pad_top = 0, pad_left = 0, oh = 1, ow = 1;
+};
+
+// Fractions of zero weights, and of all-zero 4x1 blocks (4 consecutive input channels at one
+// oc, kh, kw; the last block of a row may be short).
+struct F32SparsityProfile {
+  double element = 0, block4 = 0;
+};
+F32SparsityProfile f32_sparsity_profile(const F32SpconvShape& s, const float* weights);
+
+// The plain reference: NHWC in and out, OIHW weights, then bias, activation and residual (added
+// last, from `y` itself when accumulate, as the fused op defines).
+void f32_spconv_reference(const F32SpconvShape& s, const float* x, const float* weights, const float* bias,
+                          ops::Activation act, bool accumulate, float* y);
+
+// One compiled sparse convolution: band plan and packed weights for one variant.
+class F32Spconv {
+ public:
+  // `cores` only sizes the work split (any team size runs it correctly). Throws sparrow::Error
+  // when the shape does not fit the format (panel offsets beyond 32 bits).
+  F32Spconv(const F32SpconvShape& shape, const float* weights, const float* bias, ops::Activation act,
+            const F32SpconvVariant& variant, int cores);
+
+  // x, y: NHWC. When accumulate, y holds the residual on entry. `scratch` holds `slots`
+  // regions of scratch_bytes_per_slot() (64-byte aligned, zeroed once when allocated); at most
+  // `slots` threads run.
+  void run(const float* x, float* y, bool accumulate, void* scratch, int slots) const;
+  size_t scratch_bytes_per_slot() const;
+  size_t packed_bytes() const;
+  // For describe(), without spaces: "band8:chunk2:14.8%" (rows per band, channel chunks, share
+  // of the dense weights stored).
+  std::string summary() const;
+
+ private:
+  void pack_band(const float* x, int64_t n, int64_t oy0, int64_t rows, float* panel) const;
+  void run_item(const float* x, float* y, bool accumulate, int64_t item, std::byte* slot) const;
+  void pack_weights(const float* weights);
+
+  F32SpconvShape s_;
+  F32SpconvVariant v_;
+  ops::Activation act_;
+  std::vector<float> bias_;
+  int64_t icp_ = 0, phy_ = 1, phx_ = 1, wq_ = 0, halo_ = 0, rows_ = 1, bands_ = 1, span_ = 0;
+  int64_t chunk_ = 0, chunks_ = 1, row_blocks_ = 1, parts_ = 1;
+  // counts_[(rb * chunks_ + k) * 64 + r]; starts_[rb * chunks_ + k]: first entry (in entries).
+  std::vector<uint32_t> counts_;
+  std::vector<size_t> starts_;
+  std::vector<F32SpNz> nz_;
+  std::vector<F32SpBlock4> blocks_;
+  size_t nonzero_weights_ = 0;
+};
+
+inline constexpr size_t kF32SpRowBlock = 64;
+
+}  // namespace sparrow::kernels

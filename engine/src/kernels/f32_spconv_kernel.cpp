@@ -1,0 +1,147 @@
+// Conv on an f32-spconv variant (kernels/f32_spconv.h): one kernel-table row per variant, placed
+// before the dense oneDNN row, accepting only weights sparse enough to beat it. NHWC (acdb) in
+// and out, as oneDNN's convolutions choose on AVX-512, so no reorder separates the two.
+#include <cstring>
+
+#include "kernels/f32_spconv.h"
+#include "kernels/selection.h"
+#include "ops/fused_attrs.h"
+#include "ops/window_params.h"
+#include "sparrow/error.h"
+
+namespace sparrow::kernels {
+namespace {
+
+enum Input { kX, kW, kBias, kResidual };
+
+// Provisional sparsity thresholds until a per-layer measurement chooses (issue 13). Measured on
+// Zen 5, one thread, min of runs, yolov5l's 3x3 256@40 (4-blocks) and 1x1 512->512@20
+// (unstructured): the AVX-512 rows break even with oneDNN's dense FP32 near 60 % and lose at
+// 50 % (0.8x); 0.65 keeps a margin. The scalar rows only beat a vectorised dense convolution at
+// extreme sparsity (a guess, not measured).
+constexpr double kMinSparsityVector = 0.65;
+constexpr double kMinSparsityScalar = 0.95;
+// The 4x1 rows want zeros in whole blocks: a block density well above the element density means
+// the blocks carry zeros that the unstructured rows would skip.
+constexpr double kMaxBlockOverhead = 1.25;
+
+class F32SpconvKernel final : public Kernel {
+ public:
+  F32SpconvKernel(std::unique_ptr<F32Spconv> conv, int slots, size_t output_bytes, bool residual)
+      : conv_(std::move(conv)), slots_(slots), output_bytes_(output_bytes), residual_(residual) {}
+
+  void execute(const KernelArgs& args, ExecContext& ctx) const override {
+    auto* y = static_cast<float*>(args.outputs[0]);
+    if (residual_ && args.outputs[0] != args.inputs[kResidual]) std::memcpy(y, args.inputs[kResidual], output_bytes_);
+    conv_->run(static_cast<const float*>(args.inputs[kX]), y, residual_, ctx.scratchpad, slots_);
+  }
+  std::string implementation() const override { return conv_->summary(); }
+  size_t scratchpad_bytes() const override { return static_cast<size_t>(slots_) * conv_->scratch_bytes_per_slot(); }
+  size_t constant_bytes() const override { return conv_->packed_bytes(); }
+
+ private:
+  std::unique_ptr<F32Spconv> conv_;
+  int slots_;
+  size_t output_bytes_;
+  bool residual_;
+};
+
+bool fail(std::string& why_not, std::string why) {
+  why_not = std::move(why);
+  return false;
+}
+
+// The node's geometry, or false with the reason it does not fit the sparse kernels.
+bool conv_shape(const SelectContext& ctx, F32SpconvShape& s, std::string& why_not) {
+  if (ctx.input(kX).dtype != DType::kFloat32) return fail(why_not, "input is not float32");
+  if (ctx.input(kX).shape.size() != 4) return fail(why_not, "not a 2-D convolution");
+  if (!ctx.constant(kW)) return fail(why_not, "weights are computed at run time");
+  if (ctx.has_input(kBias) && !ctx.constant(kBias)) return fail(why_not, "bias is computed at run time");
+  if (ctx.node.attrs.get_int("group", 1) != 1) return fail(why_not, "grouped convolution");
+  const Shape& x = ctx.input(kX).shape;
+  const Shape& w = ctx.input(kW).shape;
+  const Shape& y = ctx.output(0).shape;
+  if (num_elements(y) == 0) return fail(why_not, "empty output");
+  const ops::WindowParams p = ops::window_params(ctx.node.attrs, {x[2], x[3]}, {w[2], w[3]}, false);
+  if (p.dilations[0] != 1 || p.dilations[1] != 1) return fail(why_not, "dilated convolution");
+  if (p.pads_begin[0] >= w[2] || p.pads_begin[1] >= w[3]) return fail(why_not, "padding as wide as the kernel");
+  s = {x[0], x[1], x[2], x[3], w[0], w[2], w[3], p.strides[0], p.strides[1], p.pads_begin[0], p.pads_begin[1], y[2], y[3]};
+  return true;
+}
+
+bool sparse_enough(const F32SpconvVariant& v, const F32SparsityProfile& profile, std::string& why_not) {
+  const double needed = v.isa == Isa::kScalar ? kMinSparsityScalar : kMinSparsityVector;
+  const double sparsity = v.block == 4 ? profile.block4 : profile.element;
+  const std::string what = v.block == 4 ? "4-block sparsity " : "sparsity ";
+  if (sparsity < needed) {
+    return fail(why_not, what + std::to_string(sparsity) + " below " + std::to_string(needed) + ": dense is faster");
+  }
+  if (v.block == 4 && 1.0 - profile.block4 > kMaxBlockOverhead * (1.0 - profile.element)) {
+    return fail(why_not, "zeros are not in 4-blocks (block density " + std::to_string(1.0 - profile.block4) +
+                             ", element density " + std::to_string(1.0 - profile.element) + ")");
+  }
+  return true;
+}
+
+Layout nhwc(const Shape& shape) {
+  return layout_of(dnnl::memory::desc(onednn_dims(shape), dnnl::memory::data_type::f32, dnnl::memory::format_tag::nhwc),
+                   DType::kFloat32, shape);
+}
+
+std::optional<Selection> select_variant(const char* name, const SelectContext& ctx, std::string& why_not) {
+  const F32SpconvVariant* v = nullptr;
+  for (const F32SpconvVariant& candidate : f32_spconv_variants()) {
+    if (std::string(candidate.name) == name) v = &candidate;
+  }
+  F32SpconvShape s;
+  if (!v || !conv_shape(ctx, s, why_not)) return std::nullopt;
+  const float* weights = ctx.constant(kW)->data_as<float>();
+  if (!sparse_enough(*v, f32_sparsity_profile(s, weights), why_not)) return std::nullopt;
+  const float* bias = ctx.has_input(kBias) ? ctx.constant(kBias)->data_as<float>() : nullptr;
+  const bool residual = ctx.has_input(kResidual);
+  const int slots = std::max(1, ctx.num_cores);
+  std::unique_ptr<F32Spconv> conv;
+  try {
+    conv = std::make_unique<F32Spconv>(s, weights, bias, ops::activation_of(ctx.node.attrs), *v, slots);
+  } catch (const Error& e) {
+    why_not = e.what();  // a panel too large for 32-bit offsets: the dense row takes it
+    return std::nullopt;
+  }
+  const Shape& y = ctx.output(0).shape;
+  Selection sel;
+  sel.kernel = std::make_unique<F32SpconvKernel>(std::move(conv), slots, static_cast<size_t>(num_elements(y)) * sizeof(float), residual);
+  sel.input_layouts.assign(ctx.node.inputs.size(), Layout::plain());
+  sel.input_layouts[kX] = nhwc(ctx.input(kX).shape);
+  sel.output_layouts = {nhwc(y)};
+  if (residual) {
+    sel.input_layouts[kResidual] = sel.output_layouts[0];
+    sel.accumulates_input = kResidual;
+  }
+  sel.packed_inputs = {kW, kBias};
+  // Dense MACs: layer_GFLOP/s then reads as effective throughput.
+  sel.gflop = 2.0 * static_cast<double>(num_elements(y)) * static_cast<double>(s.ic * s.kh * s.kw) / 1e9;
+  return sel;
+}
+
+}  // namespace
+
+std::optional<Selection> select_sparse_conv_f32_4x1_avx512(const SelectContext& ctx, std::string& why_not) {
+  return select_variant("sparse-conv-f32-4x1-64x1-avx512", ctx, why_not);
+}
+std::optional<Selection> select_sparse_conv_f32_1x1_avx512(const SelectContext& ctx, std::string& why_not) {
+  return select_variant("sparse-conv-f32-1x1-64x1-avx512", ctx, why_not);
+}
+std::optional<Selection> select_sparse_conv_f32_4x1_avx2(const SelectContext& ctx, std::string& why_not) {
+  return select_variant("sparse-conv-f32-4x1-32x1-avx2", ctx, why_not);
+}
+std::optional<Selection> select_sparse_conv_f32_1x1_avx2(const SelectContext& ctx, std::string& why_not) {
+  return select_variant("sparse-conv-f32-1x1-32x1-avx2", ctx, why_not);
+}
+std::optional<Selection> select_sparse_conv_f32_4x1_scalar(const SelectContext& ctx, std::string& why_not) {
+  return select_variant("sparse-conv-f32-4x1-16x1-scalar", ctx, why_not);
+}
+std::optional<Selection> select_sparse_conv_f32_1x1_scalar(const SelectContext& ctx, std::string& why_not) {
+  return select_variant("sparse-conv-f32-1x1-16x1-scalar", ctx, why_not);
+}
+
+}  // namespace sparrow::kernels

@@ -1,0 +1,71 @@
+// f32-spconv epilogue on AVX-512 for 64-position tiles: bias and activation across the positions
+// of each row (one exp per 16 lanes for SiLU and Sigmoid), then 16x16 transposes into the NHWC
+// output, adding to it when it holds a residual.
+#include "kernels/f32_spconv.h"
+#include "kernels/x86/avx512/f32_transpose16x16_avx512.h"
+
+namespace sparrow::kernels {
+namespace {
+
+constexpr size_t kM = 64;
+
+// e^x within about 2 ulp: x = n ln2 + r with |r| <= ln2/2, a degree-6 Taylor polynomial of e^r
+// (its first omitted term is below 1.2e-7 relative), times 2^n by vscalefps.
+__m512 exp_ps(__m512 x) {
+  x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(88.3f));
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+  __m512 p = _mm512_set1_ps(1.0f / 720);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  return _mm512_scalef_ps(p, n);
+}
+
+__m512 activate(ops::Activation act, __m512 v) {
+  const __m512 one = _mm512_set1_ps(1.0f);
+  switch (act) {
+    case ops::Activation::kNone: return v;
+    case ops::Activation::kRelu: return _mm512_max_ps(v, _mm512_setzero_ps());
+    case ops::Activation::kSilu: return _mm512_div_ps(v, _mm512_add_ps(one, exp_ps(_mm512_sub_ps(_mm512_setzero_ps(), v))));
+    case ops::Activation::kSigmoid: return _mm512_div_ps(one, _mm512_add_ps(one, exp_ps(_mm512_sub_ps(_mm512_setzero_ps(), v))));
+  }
+  return v;
+}
+
+}  // namespace
+
+void f32_spstore_64_avx512(const F32SpStoreArgs& a) {
+  for (size_t r = 0; r < a.rows; ++r) {
+    const __m512 b = _mm512_set1_ps(a.bias[r]);
+    for (size_t j = 0; j < kM; j += 16) {
+      float* p = a.acc + r * kM + j;
+      _mm512_storeu_ps(p, activate(a.act, _mm512_add_ps(_mm512_loadu_ps(p), b)));
+    }
+  }
+  for (size_t j0 = 0; j0 < kM; j0 += 16) {
+    bool any = false;
+    for (size_t j = 0; j < 16; ++j) any = any || a.dst[j0 + j];
+    if (!any) continue;
+    for (size_t r0 = 0; r0 < a.rows; r0 += 16) {
+      const size_t nr = a.rows - r0 < 16 ? a.rows - r0 : 16;
+      const __mmask16 mask = static_cast<__mmask16>((1u << nr) - 1);
+      __m512 rows[16], cols[16];
+      for (size_t i = 0; i < 16; ++i) rows[i] = i < nr ? _mm512_loadu_ps(a.acc + (r0 + i) * kM + j0) : _mm512_setzero_ps();
+      f32_transpose16x16_avx512(rows, cols);
+      for (size_t j = 0; j < 16; ++j) {
+        float* d = a.dst[j0 + j];
+        if (!d) continue;
+        d += a.oc0 + r0;
+        const __m512 v = a.accumulate ? _mm512_add_ps(_mm512_maskz_loadu_ps(mask, d), cols[j]) : cols[j];
+        _mm512_mask_storeu_ps(d, mask, v);
+      }
+    }
+  }
+}
+
+}  // namespace sparrow::kernels

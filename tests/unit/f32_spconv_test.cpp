@@ -1,0 +1,380 @@
+// f32-spconv variants against the plain reference convolution (within 1e-5 of the sum of the
+// products' magnitudes: outputs near zero make a plain relative test meaningless), over random
+// shapes, sparsities, block structures, empty rows, activations, residuals and batches, on every
+// variant this process may run; and through the engine against the dense oneDNN row. ctest runs
+// this again under each SPARROW_ISA, where the richer variants are skipped.
+#include <gtest/gtest.h>
+#include <onnx/onnx_pb.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <random>
+#include <sstream>
+#include <vector>
+
+#include "kernels/f32_spconv.h"
+#include "sparrow/engine.h"
+#include "support/onnx_builder.h"
+#include "support/test_support.h"
+
+namespace sparrow {
+namespace {
+
+using kernels::F32SpconvShape;
+using kernels::F32SpconvVariant;
+
+struct Case {
+  F32SpconvShape s;
+  double sparsity = 0.5;
+  bool blocks = false;     // zeros in 4x1 blocks (4 input channels)
+  int empty_rows = 0;      // output channels with no weight at all
+  ops::Activation act = ops::Activation::kNone;
+  bool residual = false;
+  bool bias = true;
+
+  std::string str() const {
+    std::ostringstream o;
+    o << "n" << s.n << " ic" << s.ic << " " << s.h << "x" << s.w << " oc" << s.oc << " k" << s.kh << "x" << s.kw << " s"
+      << s.sh << "x" << s.sw << " p" << s.pad_top << "," << s.pad_left << " out " << s.oh << "x" << s.ow << " sparsity "
+      << sparsity << (blocks ? " 4-blocks" : "") << " empty " << empty_rows << " act " << static_cast<int>(act)
+      << (residual ? " residual" : "");
+    return o.str();
+  }
+};
+
+// Output size for the given end padding.
+F32SpconvShape shape(int64_t n, int64_t ic, int64_t h, int64_t w, int64_t oc, int64_t k, int64_t stride, int64_t pad,
+                     int64_t pad_end) {
+  F32SpconvShape s{n, ic, h, w, oc, k, k, stride, stride, pad, pad, 0, 0};
+  s.oh = (h + pad + pad_end - k) / stride + 1;
+  s.ow = (w + pad + pad_end - k) / stride + 1;
+  return s;
+}
+
+// OIHW weights in [-1, 1) with `sparsity` of them (or of their 4x1 blocks) zero, and the first
+// `empty_rows` output channels all zero.
+std::vector<float> pruned_weights(const Case& c, std::mt19937& rng) {
+  const F32SpconvShape& s = c.s;
+  std::uniform_real_distribution<float> value(-1.0f, 1.0f);
+  std::uniform_real_distribution<double> keep(0.0, 1.0);
+  std::vector<float> w(static_cast<size_t>(s.oc * s.ic * s.kh * s.kw));
+  for (float& v : w) v = value(rng);
+  const int64_t kvol = s.kh * s.kw;
+  for (int64_t oc = 0; oc < s.oc; ++oc) {
+    for (int64_t t = 0; t < kvol; ++t) {
+      for (int64_t c0 = 0; c0 < s.ic; c0 += c.blocks ? 4 : 1) {
+        const bool zero_block = keep(rng) < c.sparsity;
+        for (int64_t ci = c0; ci < std::min(s.ic, c0 + (c.blocks ? 4 : 1)); ++ci) {
+          if (zero_block || oc < c.empty_rows) w[static_cast<size_t>((oc * s.ic + ci) * kvol + t)] = 0.0f;
+        }
+      }
+    }
+  }
+  return w;
+}
+
+std::vector<float> random_values(size_t n, std::mt19937& rng, float range) {
+  std::uniform_real_distribution<float> value(-range, range);
+  std::vector<float> v(n);
+  for (float& x : v) x = value(rng);
+  return v;
+}
+
+void check_variant(const F32SpconvVariant& v, const Case& c, uint32_t seed) {
+  const F32SpconvShape& s = c.s;
+  std::mt19937 rng(seed);
+  const std::vector<float> w = pruned_weights(c, rng);
+  const std::vector<float> x = random_values(static_cast<size_t>(s.n * s.h * s.w * s.ic), rng, 2.0f);
+  const std::vector<float> bias = random_values(static_cast<size_t>(s.oc), rng, 1.0f);
+  const size_t out_size = static_cast<size_t>(s.n * s.oh * s.ow * s.oc);
+  const std::vector<float> residual = c.residual ? random_values(out_size, rng, 1.0f) : std::vector<float>(out_size, 0.0f);
+
+  std::vector<float> expected = residual;
+  kernels::f32_spconv_reference(s, x.data(), w.data(), c.bias ? bias.data() : nullptr, c.act, c.residual, expected.data());
+  // Magnitude of each output's terms: |x| * |w| summed, plus |bias| and |residual|.
+  std::vector<float> abs_x(x.size()), abs_w(w.size()), abs_b(bias.size());
+  std::transform(x.begin(), x.end(), abs_x.begin(), [](float f) { return std::fabs(f); });
+  std::transform(w.begin(), w.end(), abs_w.begin(), [](float f) { return std::fabs(f); });
+  std::transform(bias.begin(), bias.end(), abs_b.begin(), [](float f) { return std::fabs(f); });
+  std::vector<float> magnitude(out_size);
+  std::transform(residual.begin(), residual.end(), magnitude.begin(), [](float f) { return std::fabs(f); });
+  kernels::f32_spconv_reference(s, abs_x.data(), abs_w.data(), c.bias ? abs_b.data() : nullptr, ops::Activation::kNone,
+                                true, magnitude.data());
+
+  const int slots = 2;
+  const kernels::F32Spconv conv(s, w.data(), c.bias ? bias.data() : nullptr, c.act, v, slots);
+  std::vector<float> scratch((slots * conv.scratch_bytes_per_slot() + 128) / sizeof(float), 0.0f);
+  void* aligned = scratch.data();
+  size_t space = scratch.size() * sizeof(float);
+  ASSERT_NE(std::align(64, slots * conv.scratch_bytes_per_slot(), aligned, space), nullptr);
+  // Twice, so that stale panel contents from the first run meet the second.
+  for (int run = 0; run < 2; ++run) {
+    std::vector<float> got = residual;
+    got.push_back(12345.0f);  // a canary past the end
+    conv.run(x.data(), got.data(), c.residual, aligned, slots);
+    ASSERT_EQ(got.back(), 12345.0f) << v.name << " wrote past the output: " << c.str();
+    for (size_t i = 0; i < out_size; ++i) {
+      const double tolerance = 1e-5 * (static_cast<double>(magnitude[i]) + 1e-3);
+      ASSERT_NEAR(got[i], expected[i], tolerance)
+          << v.name << " " << c.str() << " at " << i << " (oc " << i % static_cast<size_t>(s.oc) << ") run " << run
+          << " [" << conv.summary() << "]";
+    }
+  }
+}
+
+std::vector<Case> yolo_cases() {
+  using ops::Activation;
+  std::vector<Case> cases;
+  // The YOLOv5 families, small: 1x1; 3x3 s1 and s2 pad 1; 6x6 s2 pad 2 (ic 3); at several
+  // sparsities, in both structures, with SiLU and the residual.
+  for (double sp : {0.0, 0.5, 0.85, 0.99}) {
+    for (bool blocks : {false, true}) {
+      cases.push_back({shape(1, 32, 9, 11, 40, 1, 1, 0, 0), sp, blocks, 3, Activation::kSilu, false});
+      cases.push_back({shape(1, 24, 13, 10, 20, 3, 1, 1, 1), sp, blocks, 1, Activation::kSilu, true});
+      cases.push_back({shape(1, 20, 15, 12, 33, 3, 2, 1, 1), sp, blocks, 0, Activation::kRelu, false});
+      cases.push_back({shape(2, 3, 22, 18, 16, 6, 2, 2, 2), sp, blocks, 2, Activation::kSilu, false});
+    }
+  }
+  // Wider than one row block (64) and one channel chunk, batch 2, residual.
+  cases.push_back({shape(2, 150, 7, 9, 130, 3, 1, 1, 1), 0.9, false, 5, Activation::kSilu, true});
+  cases.push_back({shape(1, 600, 5, 6, 70, 1, 1, 0, 0), 0.9, true, 5, Activation::kSigmoid, true});
+  // Everything zero: bias only.
+  cases.push_back({shape(1, 8, 5, 5, 8, 3, 1, 1, 1), 1.0, false, 0, Activation::kSilu, true});
+  // A single output channel, a 1x1 image.
+  cases.push_back({shape(1, 5, 1, 1, 1, 1, 1, 0, 0), 0.3, false, 0, Activation::kNone, false});
+  return cases;
+}
+
+// Random geometry: odd sizes, channel counts not divisible by 4 or the tile, kernels 1 to 6,
+// strides 1 to 3, paddings up to k-1 (the end padding independently), no bias sometimes.
+std::vector<Case> random_cases(int count) {
+  std::mt19937 rng(7);
+  auto pick = [&](int lo, int hi) { return static_cast<int64_t>(std::uniform_int_distribution<int>(lo, hi)(rng)); };
+  const double sparsities[] = {0.0, 0.3, 0.5, 0.7, 0.9, 0.99, 1.0};
+  std::vector<Case> cases;
+  while (static_cast<int>(cases.size()) < count) {
+    const int64_t k = pick(1, 6), stride = pick(1, 3), pad = pick(0, static_cast<int>(k) - 1);
+    const int64_t pad_end = pick(0, static_cast<int>(k) - 1);
+    const int64_t h = pick(1, 23), w = pick(1, 23);
+    if (h + pad + pad_end < k || w + pad + pad_end < k) continue;
+    Case c{shape(pick(1, 2), pick(1, 67), h, w, pick(1, 70), k, stride, pad, pad_end)};
+    c.sparsity = sparsities[pick(0, 6)];
+    c.blocks = pick(0, 1) == 1;
+    c.empty_rows = static_cast<int>(pick(0, 3));
+    c.act = static_cast<ops::Activation>(pick(0, 3));
+    c.residual = pick(0, 1) == 1;
+    c.bias = pick(0, 3) != 0;
+    cases.push_back(c);
+  }
+  return cases;
+}
+
+class F32Spconv : public ::testing::TestWithParam<F32SpconvVariant> {};
+
+TEST_P(F32Spconv, MatchesTheReferenceOnYoloShapes) {
+  const F32SpconvVariant& v = GetParam();
+  if (!kernels::isa_available(v.isa)) GTEST_SKIP() << v.name << ": this process has no " << kernels::isa_name(v.isa);
+  uint32_t seed = 1;
+  for (const Case& c : yolo_cases()) check_variant(v, c, ++seed);
+}
+
+TEST_P(F32Spconv, MatchesTheReferenceOnRandomShapes) {
+  const F32SpconvVariant& v = GetParam();
+  if (!kernels::isa_available(v.isa)) GTEST_SKIP() << v.name << ": this process has no " << kernels::isa_name(v.isa);
+  uint32_t seed = 100;
+  for (const Case& c : random_cases(60)) check_variant(v, c, ++seed);
+}
+
+TEST_P(F32Spconv, RunsOnOneThreadAsOnTwo) {
+  const F32SpconvVariant& v = GetParam();
+  if (!kernels::isa_available(v.isa)) GTEST_SKIP() << v.name << ": this process has no " << kernels::isa_name(v.isa);
+  // One slot caps the team at one thread; the split is the same, so the bytes are too.
+  const F32SpconvShape s = shape(1, 40, 20, 20, 96, 3, 1, 1, 1);
+  std::mt19937 rng(5);
+  const std::vector<float> w = pruned_weights({s, 0.8}, rng);
+  const std::vector<float> x = random_values(static_cast<size_t>(s.h * s.w * s.ic), rng, 1.0f);
+  const kernels::F32Spconv conv(s, w.data(), nullptr, ops::Activation::kSilu, v, 2);
+  std::vector<float> scratch(2 * conv.scratch_bytes_per_slot() / sizeof(float) + 64, 0.0f);
+  void* aligned = scratch.data();
+  size_t space = scratch.size() * sizeof(float);
+  ASSERT_NE(std::align(64, 2 * conv.scratch_bytes_per_slot(), aligned, space), nullptr);
+  std::vector<float> one(static_cast<size_t>(s.oh * s.ow * s.oc)), two(one.size());
+  conv.run(x.data(), one.data(), false, aligned, 1);
+  conv.run(x.data(), two.data(), false, aligned, 2);
+  EXPECT_EQ(one, two);
+}
+
+INSTANTIATE_TEST_SUITE_P(Variants, F32Spconv, ::testing::ValuesIn(kernels::f32_spconv_variants()),
+                         [](const ::testing::TestParamInfo<F32SpconvVariant>& p) {
+                           std::string name = p.param.name;
+                           for (char& ch : name) ch = ch == '-' ? '_' : ch;
+                           return name;
+                         });
+
+TEST(F32SpconvProfile, CountsZerosAndZeroBlocks) {
+  const F32SpconvShape s = shape(1, 6, 3, 3, 2, 1, 1, 0, 0);  // 2 rows x 6 channels: blocks of 4 + 2
+  const std::vector<float> w = {0, 0, 0, 0, 1, 0,   // block 0 zero, block 1 not
+                                0, 2, 0, 0, 0, 0};  // block 0 not, block 1 zero
+  const kernels::F32SparsityProfile p = kernels::f32_sparsity_profile(s, w.data());
+  EXPECT_DOUBLE_EQ(p.element, 10.0 / 12.0);
+  EXPECT_DOUBLE_EQ(p.block4, 2.0 / 4.0);
+}
+
+// ----- Through the engine -------------------------------------------------------------------
+
+// x -> Conv (pruned weights, bias) -> SiLU -> [+ r] -> Conv 1x1 (dense) -> y: the sparse layer
+// between dense ones, fused with SiLU and the residual.
+std::string model(const F32SpconvShape& s, double sparsity, bool blocks, bool residual) {
+  Case c{s, sparsity, blocks, 1};
+  std::mt19937 rng(11);
+  const std::vector<float> w = pruned_weights(c, rng);
+  test::OnnxBuilder b;
+  b.input("x", DType::kFloat32, {s.n, s.ic, s.h, s.w});
+  b.initializer("w", Tensor::from_vector<float>({s.oc, s.ic, s.kh, s.kw}, w));
+  b.initializer("b", test::random_tensor({s.oc}, 3));
+  b.initializer("w2", test::random_tensor({8, s.oc, 1, 1}, 4));
+  b.node("Conv", {"x", "w", "b"}, {"c"},
+         {test::Attr::Ints("kernel_shape", {s.kh, s.kw}), test::Attr::Ints("strides", {s.sh, s.sw}),
+          test::Attr::Ints("pads", {s.pad_top, s.pad_left, s.pad_top, s.pad_left})});
+  b.node("Sigmoid", {"c"}, {"sg"}).node("Mul", {"c", "sg"}, {"a"});
+  std::string last = "a";
+  if (residual) {
+    b.input("r", DType::kFloat32, {s.n, s.oc, s.oh, s.ow});
+    b.node("Add", {"a", "r"}, {"ar"});
+    last = "ar";
+  }
+  b.node("Conv", {last, "w2"}, {"y"}, {test::Attr::Ints("kernel_shape", {1, 1})}).output("y");
+  return b.bytes();
+}
+
+struct Compiled {
+  std::vector<Tensor> outputs;
+  std::string conv_kernel, conv_op;
+  int reorders = 0;
+};
+
+Compiled run_with(const std::string& bytes, const std::string& kernels, const std::vector<Tensor>& inputs) {
+  CompileOptions options;
+  options.kernels = kernels;
+  options.num_cores = 2;
+  const Engine e = Engine::load_from_bytes(bytes, options);
+  Compiled c;
+  for (const LayerInfo& l : e.describe().layers) {
+    if (l.op == "Reorder") ++c.reorders;
+    if (l.op.rfind("Conv", 0) == 0 && c.conv_kernel.empty()) c.conv_kernel = l.kernel, c.conv_op = l.op;
+  }
+  c.outputs = e.run(inputs);
+  return c;
+}
+
+TEST(SparseConvF32Engine, SparseRowsMatchTheDenseRowWithSiluAndResidualFused) {
+  const F32SpconvShape shapes[] = {shape(1, 24, 17, 19, 40, 3, 1, 1, 1), shape(2, 36, 12, 12, 70, 1, 1, 0, 0),
+                                   shape(1, 16, 21, 20, 32, 3, 2, 1, 1)};
+  for (const F32SpconvVariant& v : kernels::f32_spconv_variants()) {
+    if (!kernels::isa_available(v.isa)) continue;
+    for (const F32SpconvShape& s : shapes) {
+      for (bool residual : {false, true}) {
+        const std::string bytes = model(s, 0.97, v.block == 4, residual);
+        std::vector<Tensor> inputs = {test::random_tensor({s.n, s.ic, s.h, s.w}, 21)};
+        if (residual) inputs.push_back(test::random_tensor({s.n, s.oc, s.oh, s.ow}, 22));
+        const Compiled sparse = run_with(bytes, std::string(v.name) + ",f32-conv-onednn", inputs);
+        const Compiled dense = run_with(bytes, "f32-conv-onednn", inputs);
+        EXPECT_EQ(sparse.conv_kernel.rfind(v.name, 0), 0u) << sparse.conv_kernel;
+        EXPECT_EQ(sparse.conv_op, residual ? "Conv+SiLU+Add" : "Conv+SiLU");
+        EXPECT_EQ(dense.conv_kernel.rfind("f32-conv-onednn", 0), 0u) << dense.conv_kernel;
+        float scale = 0;
+        for (int64_t i = 0; i < dense.outputs[0].size(); ++i) scale = std::max(scale, std::fabs(dense.outputs[0].data_as<float>()[i]));
+        EXPECT_TRUE(test::all_close(sparse.outputs[0], dense.outputs[0], 1e-5, 1e-5 * scale)) << v.name;
+        // On AVX-512 oneDNN keeps NHWC, so the sparse layer adds no reorder.
+        if (kernels::isa_available(kernels::Isa::kAvx512)) {
+          EXPECT_EQ(sparse.reorders, dense.reorders) << v.name;
+        }
+      }
+    }
+  }
+}
+
+TEST(SparseConvF32Engine, DenseWeightsStayOnTheDenseRow) {
+  const F32SpconvShape s = shape(1, 16, 10, 10, 16, 3, 1, 1, 1);
+  const std::string bytes = model(s, 0.1, false, false);
+  const Compiled c = run_with(bytes, "", {test::random_tensor({1, 16, 10, 10}, 1)});
+  EXPECT_EQ(c.conv_kernel.rfind("f32-conv-onednn", 0), 0u) << c.conv_kernel;
+}
+
+TEST(SparseConvF32Engine, PrunedWeightsTakeASparseRowAndCountAsSparse) {
+  if (!kernels::isa_available(kernels::Isa::kAvx2)) GTEST_SKIP() << "no vector sparse row in this process";
+  const F32SpconvShape s = shape(1, 32, 12, 12, 48, 3, 1, 1, 1);
+  CompileOptions options;
+  options.num_cores = 2;
+  const Engine e = Engine::load_from_bytes(model(s, 0.9, true, false), options);
+  const PlanDescription d = e.describe();
+  std::string kernel;
+  for (const LayerInfo& l : d.layers) {
+    if (l.op == "Conv+SiLU" && kernel.empty()) {
+      kernel = l.kernel;
+      EXPECT_EQ(l.dtype, "f32");
+      EXPECT_GT(l.sparsity, 0.85);
+    }
+  }
+  EXPECT_EQ(kernel.rfind("sparse-conv-f32-4x1-", 0), 0u) << kernel;
+  EXPECT_EQ(count_layers(d).sparse, 1);
+}
+
+// yolov5n with every Conv but the first and the Detect head's pruned to 85 % by magnitude (per
+// layer): the sparse rows take them, and the output stays within 1e-4 of the dense path's.
+std::string pruned_yolov5n(const std::string& bytes, double sparsity) {
+  onnx::ModelProto model;
+  EXPECT_TRUE(model.ParseFromString(bytes));
+  std::map<std::string, onnx::TensorProto*> initializers;
+  for (onnx::TensorProto& t : *model.mutable_graph()->mutable_initializer()) initializers[t.name()] = &t;
+  bool first = true;
+  for (const onnx::NodeProto& node : model.graph().node()) {
+    if (node.op_type() != "Conv") continue;
+    const bool keep = first || node.name().find("model.24") != std::string::npos;
+    first = false;
+    if (keep || !initializers.count(node.input(1))) continue;
+    onnx::TensorProto& t = *initializers[node.input(1)];
+    std::vector<float> w;
+    if (!t.raw_data().empty()) {
+      w.resize(t.raw_data().size() / sizeof(float));
+      std::memcpy(w.data(), t.raw_data().data(), t.raw_data().size());
+    } else {
+      w.assign(t.float_data().begin(), t.float_data().end());
+    }
+    std::vector<float> magnitude(w.size());
+    std::transform(w.begin(), w.end(), magnitude.begin(), [](float f) { return std::fabs(f); });
+    const size_t cut = static_cast<size_t>(sparsity * static_cast<double>(w.size()));
+    std::nth_element(magnitude.begin(), magnitude.begin() + static_cast<ptrdiff_t>(cut), magnitude.end());
+    const float threshold = magnitude[cut];
+    for (float& f : w) f = std::fabs(f) < threshold ? 0.0f : f;
+    t.clear_float_data();
+    t.set_raw_data(std::string(reinterpret_cast<const char*>(w.data()), w.size() * sizeof(float)));
+  }
+  return model.SerializeAsString();
+}
+
+TEST(SparseConvF32Engine, PrunedYolov5nMatchesTheDensePath) {
+  const std::string path = test::shared_path("models/yolov5n.onnx");
+  if (!test::require_file(path)) GTEST_SKIP() << "no " << path;
+  if (!kernels::isa_available(kernels::Isa::kAvx2)) GTEST_SKIP() << "no vector sparse row in this process";
+  const std::string bytes = pruned_yolov5n(test::read_binary_file(path), 0.85);
+  CompileOptions options;
+  options.num_cores = 2;
+  const Engine sparse = Engine::load_from_bytes(bytes, options);
+  options.kernels = "-sparse-*";
+  const Engine dense = Engine::load_from_bytes(bytes, options);
+  EXPECT_GE(count_layers(sparse.describe()).sparse, 50);
+  EXPECT_EQ(count_layers(dense.describe()).sparse, 0);
+  const std::vector<Tensor> inputs = {test::random_tensor(sparse.inputs()[0].shape, 3, 0.0f, 1.0f)};
+  const Tensor ys = sparse.run(inputs)[0], yd = dense.run(inputs)[0];
+  float scale = 0;
+  for (int64_t i = 0; i < yd.size(); ++i) scale = std::max(scale, std::fabs(yd.data_as<float>()[i]));
+  EXPECT_TRUE(test::all_close(ys, yd, 1e-4, 1e-4 * scale));
+}
+
+}  // namespace
+}  // namespace sparrow
