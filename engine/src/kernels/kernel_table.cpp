@@ -12,12 +12,12 @@ const std::vector<KernelRow>& kernel_table() {
   static const std::vector<KernelRow> table = {
       // Sparse rows first: each declines weights too dense to beat the dense row. Named as in
       // f32_spconv_variants().
-      {"sparse-conv-f32-4x1-64x1-avx512", "Conv", {kF32}, Isa::kAvx512, select_sparse_conv_f32_4x1_avx512},
-      {"sparse-conv-f32-1x1-64x1-avx512", "Conv", {kF32}, Isa::kAvx512, select_sparse_conv_f32_1x1_avx512},
-      {"sparse-conv-f32-4x1-32x1-avx2", "Conv", {kF32}, Isa::kAvx2, select_sparse_conv_f32_4x1_avx2},
-      {"sparse-conv-f32-1x1-32x1-avx2", "Conv", {kF32}, Isa::kAvx2, select_sparse_conv_f32_1x1_avx2},
-      {"sparse-conv-f32-4x1-16x1-scalar", "Conv", {kF32}, Isa::kScalar, select_sparse_conv_f32_4x1_scalar},
-      {"sparse-conv-f32-1x1-16x1-scalar", "Conv", {kF32}, Isa::kScalar, select_sparse_conv_f32_1x1_scalar},
+      {"sparse-conv-f32-4x1-64x1-avx512", "Conv", {kF32}, Isa::kAvx512, select_sparse_conv_f32_4x1_avx512, true},
+      {"sparse-conv-f32-1x1-64x1-avx512", "Conv", {kF32}, Isa::kAvx512, select_sparse_conv_f32_1x1_avx512, true},
+      {"sparse-conv-f32-4x1-32x1-avx2", "Conv", {kF32}, Isa::kAvx2, select_sparse_conv_f32_4x1_avx2, true},
+      {"sparse-conv-f32-1x1-32x1-avx2", "Conv", {kF32}, Isa::kAvx2, select_sparse_conv_f32_1x1_avx2, true},
+      {"sparse-conv-f32-4x1-16x1-scalar", "Conv", {kF32}, Isa::kScalar, select_sparse_conv_f32_4x1_scalar, true},
+      {"sparse-conv-f32-1x1-16x1-scalar", "Conv", {kF32}, Isa::kScalar, select_sparse_conv_f32_1x1_scalar, true},
       {"f32-conv-onednn", "Conv", {kF32}, Isa::kScalar, select_onednn_conv},
       {"f32-deconv-onednn", "ConvTranspose", {kF32}, Isa::kScalar, select_onednn_deconv},
       {"qu8-conv-onednn", "QLinearConv", {kU8}, Isa::kScalar, select_onednn_qlinear_conv},

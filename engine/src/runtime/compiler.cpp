@@ -173,17 +173,19 @@ class Compiler {
     return dst;
   }
 
-  // Every row that fits the node and passes the filter is asked in table order; under kFirst
-  // the first uncontested row that accepts ends the search, under kFastest none does. More
-  // than one acceptor are timed.
+  // Every row that fits the node and passes the filter is asked in table order. Under kFirst
+  // the first contested row that accepts is kept to be timed against the first uncontested
+  // one, which ends the search; under kFastest every acceptor is timed.
   Chosen select(const kernels::SelectContext& ctx) {
     std::vector<Chosen> accepted;
+    const bool first = options_.kernel_policy == KernelPolicy::kFirst;
     if (options_.optimized_kernels) {
       for (const kernels::KernelRow& row : kernels::kernel_table()) {
         if (!kernels::row_fits(row, ctx) || !filter_.allows(row.name)) continue;
+        if (first && row.contested && !accepted.empty()) continue;
         if (auto s = try_row(row, ctx)) {
           accepted.push_back({row.name, std::move(*s)});
-          if (options_.kernel_policy == KernelPolicy::kFirst && !row.contested) break;
+          if (first && !row.contested) break;
         }
       }
     }
