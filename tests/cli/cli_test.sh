@@ -215,7 +215,8 @@ expect_ok describe_json_pruned_int8 sh -c "'$sparrow' describe '$work/p4q.onnx' 
 check_py describe_json_pruned_int8_sparsity "
 import json; d = json.load(open('$work/describe_p4q.json'))
 convs = [l for l in d['layers'] if l['dtype'] == 'qu8' and l['op'] == 'QLinearConv']
-half = [l for l in convs if 0.49 < l['sparsity'] < 0.52]
+# Every pruned zero stays zero; rounding to s8 zeroes a few more small weights.
+half = [l for l in convs if 0.5 <= l['sparsity'] < 0.55]
 assert len(convs) >= 50 and len(half) == len(convs) - 1, [(l['name'], l['sparsity']) for l in convs]"
 expect_ok detect_pruned_int8 "$sparrow" detect "$work/p4q.onnx" "$shared/data/images/bus.jpg" --json
 
