@@ -146,9 +146,11 @@ void add_compress_command(CLI::App& app) {
       "compress", "Prune and/or quantize a float ONNX model (INT8 from calibration images); writes standard ONNX");
   cmd->add_option("model", args->model, "float ONNX model (default: $SPARROW_MODEL, else ../shared/models/yolov5n.onnx)");
   cmd->add_option("-o,--output", args->output, "ONNX file to write")->required();
-  args->sparsity_flag = cmd->add_option(
-      "--sparsity", args->sparsity, "prune: fraction in [0, 1) of each conv's weights to zero (first conv and Detect head stay dense)");
-  args->block_flag = cmd->add_option("--block", args->block, "prune blocks of this many consecutive input channels: 1 or 4 (default: 1)");
+  args->sparsity_flag = cmd->add_option("--sparsity", args->sparsity,
+                                        "prune: fraction in [0, 1) of each conv's weights to zero (first conv and Detect head "
+                                        "stay dense)");
+  args->block_flag = cmd->add_option("--block", args->block,
+                                     "prune blocks of this many consecutive input channels: 1 or 4 (default: 1)");
   args->method_flag = cmd->add_option("--method", args->method, "how to choose the weights to prune: magnitude (default)");
   cmd->add_flag("--int8", args->int8, "quantize: s8 weights per output channel, u8 activations per tensor");
   args->calibration_flags = {
@@ -157,7 +159,8 @@ void add_compress_command(CLI::App& app) {
           ->check(CLI::Range(1, 100000)),
       cmd->add_option("--calibration-method", args->calibration_method, "minmax, percentile or mse (default: percentile)")
           ->check(CLI::IsMember({"minmax", "percentile", "mse"}))};
-  cmd->add_option("--exclude", args->exclude, "names of convolutions to keep dense and float (beyond the first conv and the Detect head)");
+  cmd->add_option("--exclude", args->exclude,
+                  "names of nodes to keep float and of convs to keep dense (beyond the Detect head and the first conv)");
   cmd->add_option("--num-cores", args->num_cores, "threads for calibration (default: every core)")->check(CLI::NonNegativeNumber);
   cmd->add_flag("-v,--verbose", args->verbose, "print each conv's sparsity and each activation's range and grid");
   cmd->callback([args] { run(*args); });
