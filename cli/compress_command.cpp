@@ -7,7 +7,7 @@
 
 #include "commands.h"
 #include "progress_bar.h"
-#include "sparrow/compression/quantize.h"
+#include "sparrow/compression/compress.h"
 #include "sparrow/error.h"
 #include "sparrow/yolo/dataset.h"
 #include "sparrow/yolo/default_files.h"
@@ -20,6 +20,9 @@ namespace {
 struct CompressArgs {
   std::string model;
   std::string output;
+  double sparsity = 0;
+  int block = 1;
+  std::string method = "magnitude";
   bool int8 = false;
   std::string calibration;  // empty: ../shared/data/coco_train160
   int calibration_images = 64;
@@ -27,6 +30,9 @@ struct CompressArgs {
   std::vector<std::string> exclude;
   int num_cores = 0;
   bool verbose = false;
+  // Set when registering: whether a flag was given.
+  CLI::Option *sparsity_flag = nullptr, *block_flag = nullptr, *method_flag = nullptr;
+  std::vector<CLI::Option*> calibration_flags;
 };
 
 // The first `count` images of a folder of images or of a YOLO-layout dataset (data.yaml).
@@ -45,17 +51,21 @@ std::vector<std::string> calibration_images(const std::string& dir, int count) {
   return files;
 }
 
-void print_ranges(const compression::QuantizeReport& report) {
-  std::fprintf(stderr, "%-60s %10s %10s %10s %10s %10s %4s\n", "tensor", "seen min", "seen max", "min", "max", "scale", "zp");
-  for (const auto& a : report.activations) {
-    std::fprintf(stderr, "%-60s %10.4f %10.4f %10.4f %10.4f %10.6f %4d\n", a.tensor.c_str(), a.seen_min, a.seen_max, a.min,
-                 a.max, a.scale, a.zero_point);
+// Flags that tune a step not asked for would silently do nothing: they are errors instead.
+void check_flag_combinations(const CompressArgs& args) {
+  const bool prune = args.sparsity_flag->count() > 0;
+  if (!prune && !args.int8) throw Error(ErrorCode::kInvalidArgument, "nothing to do: give --sparsity S, --int8 or both");
+  for (const CLI::Option* flag : {args.block_flag, args.method_flag}) {
+    if (!prune && flag->count()) throw Error(ErrorCode::kInvalidArgument, flag->get_name() + " needs --sparsity");
+  }
+  for (const CLI::Option* flag : args.calibration_flags) {
+    if (!args.int8 && flag->count()) {
+      throw Error(ErrorCode::kInvalidArgument, flag->get_name() + " needs --int8: magnitude pruning uses no images");
+    }
   }
 }
 
-void run(const CompressArgs& args) {
-  if (!args.int8) throw Error(ErrorCode::kInvalidArgument, "nothing to do: give --int8");
-  const std::string model = args.model.empty() ? yolo::default_model_path() : args.model;
+compression::QuantizeOptions int8_options(const CompressArgs& args, std::shared_ptr<std::optional<ProgressBar>> bar) {
   const std::string dir = args.calibration.empty()
                               ? yolo::require_shared_file("data/coco_train160", "calibration folder",
                                                           "pass --calibration DIR (a folder of images)")
@@ -66,36 +76,93 @@ void run(const CompressArgs& args) {
   options.calibration.num_cores = args.num_cores;
   options.calibration_source = fs::path(dir).filename().string();
   options.exclude = args.exclude;
-  auto bar = std::make_shared<std::optional<ProgressBar>>();
   options.calibration.progress = [bar](size_t done, size_t total) {
     if (!*bar) bar->emplace("calibrating", total);
     (*bar)->update(done);
   };
-  const compression::QuantizeReport report = compression::quantize_int8(model, args.output, options);
-  if (*bar) (*bar)->finish();
-  if (args.verbose) print_ranges(report);
-  std::printf("wrote %s: INT8 QDQ (opset %d), %zu nodes on integers, %zu convolutions kept float; %.1f MiB -> %.1f MiB (%.2fx smaller)\n",
-              args.output.c_str(), report.opset, report.int8_nodes.size(), report.float_convs.size(),
-              static_cast<double>(report.input_bytes) / (1 << 20), static_cast<double>(report.output_bytes) / (1 << 20),
+  return options;
+}
+
+void print_layers(const compression::PruneReport& report) {
+  std::fprintf(stderr, "%-44s %-18s %9s  %s\n", "conv", "weights", "sparsity", "");
+  for (const auto& l : report.layers) {
+    std::string shape;
+    for (size_t d = 0; d < l.shape.size(); ++d) {
+      if (d) shape += 'x';
+      shape += std::to_string(l.shape[d]);
+    }
+    std::fprintf(stderr, "%-44s %-18s %8.2f%%  %s\n", l.node.c_str(), shape.c_str(), 100 * l.sparsity(),
+                 l.pruned ? "pruned" : ("dense: " + l.kept_dense_because).c_str());
+  }
+}
+
+void print_ranges(const compression::QuantizeReport& report) {
+  std::fprintf(stderr, "%-60s %10s %10s %10s %10s %10s %4s\n", "tensor", "seen min", "seen max", "min", "max", "scale", "zp");
+  for (const auto& a : report.activations) {
+    std::fprintf(stderr, "%-60s %10.4f %10.4f %10.4f %10.4f %10.6f %4d\n", a.tensor.c_str(), a.seen_min, a.seen_max, a.min,
+                 a.max, a.scale, a.zero_point);
+  }
+}
+
+void print_summary(const CompressArgs& args, const compression::CompressReport& report) {
+  std::printf("wrote %s:", args.output.c_str());
+  if (report.prune) {
+    std::printf(" %d convolutions pruned to %.1f %% (%s, %s), %zu kept dense;", report.prune->pruned_convs(),
+                100 * report.prune->achieved_sparsity(), args.method.c_str(),
+                args.block == 1 ? "unstructured" : "blocks of 4 input channels",
+                report.prune->layers.size() - static_cast<size_t>(report.prune->pruned_convs()));
+  }
+  if (report.int8) {
+    std::printf(" INT8 QDQ (opset %d), %zu nodes on integers, %zu convolutions kept float;", report.int8->opset,
+                report.int8->int8_nodes.size(), report.int8->float_convs.size());
+  }
+  std::printf(" %.1f MiB -> %.1f MiB (%.2fx smaller)\n", static_cast<double>(report.input_bytes) / (1 << 20),
+              static_cast<double>(report.output_bytes) / (1 << 20),
               report.output_bytes ? static_cast<double>(report.input_bytes) / static_cast<double>(report.output_bytes) : 0.0);
+}
+
+void run(const CompressArgs& args) {
+  check_flag_combinations(args);
+  compression::CompressOptions options;
+  if (args.sparsity_flag->count()) {
+    options.prune = compression::PruneOptions{args.sparsity, args.block, compression::parse_prune_method(args.method),
+                                              args.exclude};
+  }
+  auto bar = std::make_shared<std::optional<ProgressBar>>();
+  if (args.int8) options.int8 = int8_options(args, bar);
+  const std::string model = args.model.empty() ? yolo::default_model_path() : args.model;
+  const compression::CompressReport report = compression::compress(model, args.output, options);
+  if (*bar) (*bar)->finish();
+  if (args.verbose && report.prune) print_layers(*report.prune);
+  if (args.verbose && report.int8) print_ranges(*report.int8);
+  print_summary(args, report);
 }
 
 }  // namespace
 
 void add_compress_command(CLI::App& app) {
   auto args = std::make_shared<CompressArgs>();
-  CLI::App* cmd = app.add_subcommand("compress", "Quantize a float ONNX model to INT8 from calibration images; writes standard QDQ ONNX");
+  CLI::App* cmd = app.add_subcommand(
+      "compress", "Prune and/or quantize a float ONNX model (INT8 from calibration images); writes standard ONNX");
   cmd->add_option("model", args->model, "float ONNX model (default: $SPARROW_MODEL, else ../shared/models/yolov5n.onnx)");
   cmd->add_option("-o,--output", args->output, "ONNX file to write")->required();
+  args->sparsity_flag = cmd->add_option("--sparsity", args->sparsity,
+                                        "prune: fraction in [0, 1) of each conv's weights to zero (first conv and Detect head "
+                                        "stay dense)");
+  args->block_flag = cmd->add_option("--block", args->block,
+                                     "prune blocks of this many consecutive input channels: 1 or 4 (default: 1)");
+  args->method_flag = cmd->add_option("--method", args->method, "how to choose the weights to prune: magnitude (default)");
   cmd->add_flag("--int8", args->int8, "quantize: s8 weights per output channel, u8 activations per tensor");
-  cmd->add_option("--calibration", args->calibration, "folder of calibration images (default: ../shared/data/coco_train160)");
-  cmd->add_option("--calibration-images", args->calibration_images, "how many of its images to use (default: 64)")
-      ->check(CLI::Range(1, 100000));
-  cmd->add_option("--calibration-method", args->calibration_method, "minmax, percentile or mse (default: percentile)")
-      ->check(CLI::IsMember({"minmax", "percentile", "mse"}));
-  cmd->add_option("--exclude", args->exclude, "names of nodes to keep in float (beyond the Detect head)");
+  args->calibration_flags = {
+      cmd->add_option("--calibration", args->calibration, "folder of calibration images (default: ../shared/data/coco_train160)"),
+      cmd->add_option("--calibration-images", args->calibration_images, "how many of its images to use (default: 64)")
+          ->check(CLI::Range(1, 100000)),
+      cmd->add_option("--calibration-method", args->calibration_method, "minmax, percentile or mse (default: percentile)")
+          ->check(CLI::IsMember({"minmax", "percentile", "mse"}))};
+  cmd->add_option("--exclude", args->exclude,
+                  "names of nodes to keep float and of convs to keep dense (beyond the Detect head and the first conv)");
   cmd->add_option("--num-cores", args->num_cores, "threads for calibration (default: every core)")->check(CLI::NonNegativeNumber);
-  cmd->add_flag("-v,--verbose", args->verbose, "print each activation's range and grid");
+  cmd->add_flag("-v,--verbose", args->verbose, "print each conv's sparsity and each activation's range and grid");
   cmd->callback([args] { run(*args); });
 }
 

@@ -143,7 +143,7 @@ check_py nothing_written_unasked "import os; assert os.listdir('$work/cwd') == [
 
 # compress --int8: errors first, then a 4-image calibration whose file detects what FP32 detects.
 mkdir -p "$work/no_images"
-expect_fail compress_nothing_to_do "nothing to do: give --int8" "$sparrow" compress "$model" -o "$work/q.onnx"
+expect_fail compress_nothing_to_do "nothing to do: give --sparsity S, --int8 or both" "$sparrow" compress "$model" -o "$work/q.onnx"
 expect_fail compress_no_output "output" "$sparrow" compress "$model" --int8
 expect_fail compress_empty_calibration "no_images' holds no images" \
   "$sparrow" compress "$model" -o "$work/q.onnx" --int8 --calibration "$work/no_images"
@@ -170,6 +170,55 @@ assert d['int8_layers'] >= len(convs) and d['sparse_layers'] == 0, d['int8_layer
 check_py detect_int8_same_objects "
 import json; d = json.load(open('$work/det_int8.json'))[0]['detections']
 assert sorted(x['class_name'] for x in d) == ['bus', 'person', 'person', 'person'], d"
+
+# compress --sparsity: magnitude pruning, alone (no calibration images) and with --int8.
+/usr/bin/python3 -c "
+import onnx; from onnx import helper, TensorProto
+v = lambda n: helper.make_tensor_value_info(n, TensorProto.FLOAT, [1, 3, 8, 8])
+g = helper.make_graph([helper.make_node('Relu', ['x'], ['y'])], 'g', [v('x')], [v('y')])
+onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid('', 13)]), '$work/no_conv.onnx')"
+expect_fail compress_sparsity_one "sparsity 1 is outside \[0, 1\)" "$sparrow" compress "$model" -o "$work/p.onnx" --sparsity 1
+expect_fail compress_sparsity_negative "sparsity -0.2 is outside \[0, 1\)" \
+  "$sparrow" compress "$model" -o "$work/p.onnx" --sparsity -0.2
+expect_fail compress_bad_block "block 3 is not supported: 1 \(any weight\) or 4" \
+  "$sparrow" compress "$model" -o "$work/p.onnx" --sparsity 0.5 --block 3
+expect_fail compress_block_without_sparsity "\-\-block needs \-\-sparsity" \
+  "$sparrow" compress "$model" -o "$work/p.onnx" --int8 --block 4
+expect_fail compress_unknown_method "unknown pruning method 'obs' \(magnitude\)" \
+  "$sparrow" compress "$model" -o "$work/p.onnx" --sparsity 0.5 --method obs
+expect_fail compress_calibration_without_int8 "\-\-calibration-images needs \-\-int8" \
+  "$sparrow" compress "$model" -o "$work/p.onnx" --sparsity 0.5 --calibration-images 4
+expect_fail compress_no_conv "has no Conv to prune" "$sparrow" compress "$work/no_conv.onnx" -o "$work/p.onnx" --sparsity 0.5
+expect_fail compress_prune_unknown_exclude "no node named 'nope' to exclude" \
+  "$sparrow" compress "$model" -o "$work/p.onnx" --sparsity 0.5 --exclude nope
+expect_fail compress_prune_quantized "quantized already" "$sparrow" compress "$work/q.onnx" -o "$work/p.onnx" --sparsity 0.5
+expect_ok compress_prune sh -c "'$sparrow' compress '$model' -o '$work/p.onnx' --sparsity 0.5 -v > '$work/prune.txt' 2> '$work/prune_err.txt'"
+check_py compress_prune_report "
+t = open('$work/prune.txt').read(); e = open('$work/prune_err.txt').read()
+assert 'pruned to 50.0 % (magnitude, unstructured), 4 kept dense' in t, t
+assert 'calibrating' not in e, e[-300:]
+assert '/model.0/conv/Conv' in e and 'dense: first conv' in e and 'dense: Detect head' in e, e[:500]"
+check_py compress_prune_file "
+import onnx, json, numpy as np
+from onnx import numpy_helper
+m = onnx.load('$work/p.onnx'); w = {i.name: numpy_helper.to_array(i) for i in m.graph.initializer}
+convs = [n for n in m.graph.node if n.op_type == 'Conv']
+sparsity = {n.name: float((w[n.input[1]] == 0).mean()) for n in convs}
+dense = [k for k, v in sparsity.items() if v < 0.01]
+assert sorted(dense) == ['/model.0/conv/Conv', '/model.24/m.0/Conv', '/model.24/m.1/Conv', '/model.24/m.2/Conv'], dense
+assert all(abs(v - 0.5) < 0.001 for k, v in sparsity.items() if k not in dense), sparsity
+meta = json.loads({p.key: p.value for p in m.metadata_props}['sparrow.compression'])['pruning']
+assert meta['method'] == 'magnitude' and meta['sparsity_target'] == 0.5 and meta['block'] == 1, meta
+assert abs(meta['achieved_sparsity'] - 0.5) < 0.001 and meta['pruned_convs'] == len(convs) - 4, meta"
+expect_ok compress_prune_block_int8 "$sparrow" compress "$model" -o "$work/p4q.onnx" --sparsity 0.5 --block 4 --int8 --calibration-images 4
+expect_ok describe_json_pruned_int8 sh -c "'$sparrow' describe '$work/p4q.onnx' --json > '$work/describe_p4q.json'"
+check_py describe_json_pruned_int8_sparsity "
+import json; d = json.load(open('$work/describe_p4q.json'))
+convs = [l for l in d['layers'] if l['dtype'] == 'qu8' and l['op'] == 'QLinearConv']
+# Every pruned zero stays zero; rounding to s8 zeroes a few more small weights.
+half = [l for l in convs if 0.5 <= l['sparsity'] < 0.55]
+assert len(convs) >= 50 and len(half) == len(convs) - 1, [(l['name'], l['sparsity']) for l in convs]"
+expect_ok detect_pruned_int8 "$sparrow" detect "$work/p4q.onnx" "$shared/data/images/bus.jpg" --json
 
 if ((failures)); then
   echo "$failures CLI test(s) failed"

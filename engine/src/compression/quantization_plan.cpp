@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "compression/conv_roles.h"
 #include "sparrow/error.h"
 
 namespace sparrow::compression {
@@ -30,29 +31,6 @@ std::string attribute_string(const onnx::NodeProto& node, const std::string& nam
     if (a.name() == name) return a.s();
   }
   return fallback;
-}
-
-// Indices of the convolutions whose outputs reach a graph output with no convolution between.
-std::set<int> head_convs(const onnx::GraphProto& graph) {
-  std::map<std::string, int> producer;
-  for (int i = 0; i < graph.node_size(); ++i) {
-    for (const std::string& out : graph.node(i).output()) producer[out] = i;
-  }
-  std::set<int> heads, seen;
-  std::vector<std::string> pending;
-  for (const auto& out : graph.output()) pending.push_back(out.name());
-  while (!pending.empty()) {
-    const auto it = producer.find(pending.back());
-    pending.pop_back();
-    if (it == producer.end() || !seen.insert(it->second).second) continue;
-    const onnx::NodeProto& node = graph.node(it->second);
-    if (node.op_type() == "Conv") {
-      heads.insert(it->second);
-      continue;
-    }
-    for (const std::string& in : node.input()) pending.push_back(in);
-  }
-  return heads;
 }
 
 class Planner {

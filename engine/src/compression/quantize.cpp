@@ -1,50 +1,19 @@
-// sparrow::compression::quantize_int8: plan on the graph, calibrate through the engine, write QDQ.
+// INT8 quantization: plan on the graph, calibrate through the engine, write QDQ.
 #include "sparrow/compression/quantize.h"
-
-#include <filesystem>
-#include <sstream>
-
-#include <onnx/checker.h>
 
 #include "compression/broadcast_constants.h"
 #include "compression/calibrator.h"
 #include "compression/model_file.h"
 #include "compression/qdq_writer.h"
 #include "compression/quantization_plan.h"
-#include "onnx/onnx_importer.h"
+#include "compression/quantize_model.h"
+#include "sparrow/compression/compress.h"
 #include "sparrow/error.h"
-
-#ifndef SPARROW_VERSION
-#define SPARROW_VERSION "unknown"
-#endif
 
 namespace sparrow::compression {
 namespace {
 
 constexpr int kQdqOpset = 13;  // the first with per-channel QuantizeLinear/DequantizeLinear
-
-void set_metadata(onnx::ModelProto& model, const std::string& key, const std::string& value) {
-  for (auto& entry : *model.mutable_metadata_props()) {
-    if (entry.key() == key) {
-      entry.set_value(value);
-      return;
-    }
-  }
-  auto* entry = model.add_metadata_props();
-  entry->set_key(key);
-  entry->set_value(value);
-}
-
-void record_what_was_done(onnx::ModelProto& model, const QuantizeOptions& options, const QuantizationPlan& plan) {
-  const CalibrationOptions& c = options.calibration;
-  std::ostringstream text;
-  text << "{\"tool\": \"sparrow " << SPARROW_VERSION << "\", \"quantization\": \"int8 static QDQ\""
-       << ", \"weights\": \"s8 symmetric per output channel\", \"activations\": \"u8 per tensor\""
-       << ", \"calibration_method\": \"" << calibration_method_name(c.method) << "\""
-       << ", \"calibration_images\": " << c.images.size() << ", \"calibration_source\": \"" << options.calibration_source
-       << "\", \"int8_nodes\": " << plan.int8_nodes.size() << ", \"float_convs\": " << plan.float_convs.size() << "}";
-  set_metadata(model, "sparrow.compression", text.str());
-}
 
 std::map<std::string, U8Grid> choose_grids(const QuantizationPlan& plan, const std::map<std::string, TensorStats>& stats,
                                            CalibrationMethod method, QuantizeReport& report) {
@@ -58,12 +27,6 @@ std::map<std::string, U8Grid> choose_grids(const QuantizationPlan& plan, const s
     report.activations.push_back({tensor, s.min, s.max, grid.min, grid.max, grid.scale, grid.zero_point});
   }
   return grids;
-}
-
-size_t file_size(const std::string& path) {
-  std::error_code ec;
-  const auto size = std::filesystem::file_size(path, ec);
-  return ec ? 0 : static_cast<size_t>(size);
 }
 
 }  // namespace
@@ -84,8 +47,7 @@ const char* calibration_method_name(CalibrationMethod method) {
   return "?";
 }
 
-QuantizeReport quantize_int8(const std::string& model_path, const std::string& output_path, const QuantizeOptions& options) {
-  onnx::ModelProto model = onnx_import::read_model_file(model_path);
+QuantizeReport quantize_model(onnx::ModelProto& model, const QuantizeOptions& options) {
   plan_quantization(model.graph(), options.exclude);  // refuses quantized models before converting
   if (options.calibration.images.empty()) throw Error(ErrorCode::kInvalidArgument, "no calibration images");
   upgrade_opset(model, kQdqOpset);
@@ -96,16 +58,17 @@ QuantizeReport quantize_int8(const std::string& model_path, const std::string& o
   const auto stats = calibrate(model, plan.calibrated, options.calibration);
   write_qdq(*model.mutable_graph(), plan, choose_grids(plan, stats, options.calibration.method, report));
   factor_broadcast_constants(*model.mutable_graph());
-  record_what_was_done(model, options, plan);
-  try {
-    onnx::checker::check_model(model);
-  } catch (const std::exception& e) {
-    throw Error(ErrorCode::kInternal, std::string("the quantized model fails ONNX's checker: ") + e.what());
-  }
-  write_model(model, output_path);
   report.opset = default_opset(model);
-  report.input_bytes = file_size(model_path);
-  report.output_bytes = file_size(output_path);
+  return report;
+}
+
+QuantizeReport quantize_int8(const std::string& model_path, const std::string& output_path, const QuantizeOptions& options) {
+  CompressOptions compress_options;
+  compress_options.int8 = options;
+  const CompressReport done = compress(model_path, output_path, compress_options);
+  QuantizeReport report = *done.int8;
+  report.input_bytes = done.input_bytes;
+  report.output_bytes = done.output_bytes;
   return report;
 }
 

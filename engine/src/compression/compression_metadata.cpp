@@ -1,0 +1,62 @@
+#include "compression/compression_metadata.h"
+
+#include <cmath>
+
+#include <nlohmann/json.hpp>
+
+#ifndef SPARROW_VERSION
+#define SPARROW_VERSION "unknown"
+#endif
+
+namespace sparrow::compression {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+double rounded(double x) { return std::round(x * 1e6) / 1e6; }
+
+Json pruning(const PruneOptions& options, const PruneReport& report) {
+  const int pruned = report.pruned_convs();
+  return Json{{"method", prune_method_name(options.method)},
+              {"sparsity_target", options.sparsity},
+              {"block", options.block},
+              {"block_axis", "input channels"},
+              {"ranked_by", options.block == 1 ? "magnitude" : "L2 norm of the block"},
+              {"pruned_convs", pruned},
+              {"dense_convs", static_cast<int>(report.layers.size()) - pruned},
+              {"achieved_sparsity", rounded(report.achieved_sparsity())},
+              {"conv_sparsity", rounded(report.conv_sparsity())}};
+}
+
+void set_metadata(onnx::ModelProto& model, const std::string& key, const std::string& value) {
+  for (auto& entry : *model.mutable_metadata_props()) {
+    if (entry.key() == key) {
+      entry.set_value(value);
+      return;
+    }
+  }
+  auto* entry = model.add_metadata_props();
+  entry->set_key(key);
+  entry->set_value(value);
+}
+
+}  // namespace
+
+void record_compression(onnx::ModelProto& model, const CompressOptions& options, const CompressReport& report) {
+  Json text = {{"tool", std::string("sparrow ") + SPARROW_VERSION}};
+  if (options.prune && report.prune) text["pruning"] = pruning(*options.prune, *report.prune);
+  if (options.int8 && report.int8) {
+    const QuantizeOptions& q = *options.int8;
+    text["quantization"] = "int8 static QDQ";
+    text["weights"] = "s8 symmetric per output channel";
+    text["activations"] = "u8 per tensor";
+    text["calibration_method"] = calibration_method_name(q.calibration.method);
+    text["calibration_images"] = q.calibration.images.size();
+    text["calibration_source"] = q.calibration_source;
+    text["int8_nodes"] = report.int8->int8_nodes.size();
+    text["float_convs"] = report.int8->float_convs.size();
+  }
+  set_metadata(model, "sparrow.compression", text.dump());
+}
+
+}  // namespace sparrow::compression

@@ -1,0 +1,45 @@
+// The public side of pruning: method names and report totals.
+#include "sparrow/compression/prune.h"
+
+#include "sparrow/error.h"
+
+namespace sparrow::compression {
+
+PruneMethod parse_prune_method(const std::string& name) {
+  if (name == "magnitude") return PruneMethod::kMagnitude;
+  throw Error(ErrorCode::kInvalidArgument, "unknown pruning method '" + name + "' (magnitude)");
+}
+
+const char* prune_method_name(PruneMethod method) {
+  switch (method) {
+    case PruneMethod::kMagnitude: return "magnitude";
+  }
+  return "?";
+}
+
+int PruneReport::pruned_convs() const {
+  int n = 0;
+  for (const LayerSparsity& layer : layers) n += layer.pruned;
+  return n;
+}
+
+double PruneReport::achieved_sparsity() const {
+  int64_t weights = 0, zeros = 0;
+  for (const LayerSparsity& layer : layers) {
+    if (!layer.pruned) continue;
+    weights += layer.weights;
+    zeros += layer.zeros;
+  }
+  return weights ? static_cast<double>(zeros) / static_cast<double>(weights) : 0.0;
+}
+
+double PruneReport::conv_sparsity() const {
+  int64_t weights = 0, zeros = 0;
+  for (const LayerSparsity& layer : layers) {
+    weights += layer.weights;
+    zeros += layer.zeros;
+  }
+  return weights ? static_cast<double>(zeros) / static_cast<double>(weights) : 0.0;
+}
+
+}  // namespace sparrow::compression

@@ -1,0 +1,152 @@
+#include "compression/pruner.h"
+
+#include <cmath>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "compression/conv_roles.h"
+#include "compression/magnitude_pruning.h"
+#include "onnx/tensor_proto.h"
+#include "sparrow/error.h"
+
+namespace sparrow::compression {
+namespace {
+
+const std::set<std::string> kQuantizedOps = {"QuantizeLinear", "DequantizeLinear", "QLinearConv", "ConvInteger"};
+
+void check_options(const PruneOptions& options) {
+  if (!(options.sparsity >= 0 && options.sparsity < 1)) {
+    std::ostringstream text;
+    text << "sparsity " << options.sparsity << " is outside [0, 1): it is the fraction of each pruned layer's weights to zero";
+    throw Error(ErrorCode::kInvalidArgument, text.str());
+  }
+  if (options.block != 1 && options.block != 4) {
+    throw Error(ErrorCode::kInvalidArgument, "block " + std::to_string(options.block) +
+                                                 " is not supported: 1 (any weight) or 4 (4 consecutive input channels)");
+  }
+}
+
+void check_graph(const onnx::GraphProto& graph, const std::vector<std::string>& exclude) {
+  std::set<std::string> names;
+  bool has_conv = false;
+  for (const onnx::NodeProto& node : graph.node()) {
+    if (kQuantizedOps.count(node.op_type())) {
+      throw Error(ErrorCode::kInvalidArgument, "the model is quantized already (node '" + node.name() + "' is " +
+                                                   node.op_type() + "); prune the float model, with --int8 to quantize it after");
+    }
+    names.insert(node.name());
+    has_conv = has_conv || node.op_type() == "Conv";
+  }
+  if (!has_conv) throw Error(ErrorCode::kInvalidArgument, "the model has no Conv to prune");
+  for (const std::string& name : exclude) {
+    if (!names.count(name)) throw Error(ErrorCode::kNotFound, "no node named '" + name + "' to exclude");
+  }
+}
+
+std::string node_label(const onnx::NodeProto& node, int index) {
+  return node.name().empty() ? node.op_type() + " #" + std::to_string(index) : node.name();
+}
+
+class Pruner {
+ public:
+  Pruner(onnx::GraphProto& graph, const PruneOptions& options) : graph_(graph), options_(options) {
+    for (int i = 0; i < graph.initializer_size(); ++i) initializers_[graph.initializer(i).name()] = i;
+  }
+
+  PruneReport run() {
+    plan();
+    std::set<std::string> done;
+    for (LayerSparsity& layer : report_.layers) {
+      if (layer.pruned && done.insert(layer.weight).second) prune(layer.weight);
+    }
+    for (LayerSparsity& layer : report_.layers) count(layer);
+    if (report_.pruned_convs() == 0) throw Error(ErrorCode::kInvalidArgument, nothing_to_prune());
+    return report_;
+  }
+
+ private:
+  // Each conv's role; a weight that a dense conv reads stays dense for every conv reading it.
+  void plan() {
+    const std::set<int> first = input_convs(graph_), heads = head_convs(graph_);
+    const std::set<std::string> excluded(options_.exclude.begin(), options_.exclude.end());
+    std::set<std::string> dense_weights;
+    for (int i = 0; i < graph_.node_size(); ++i) {
+      const onnx::NodeProto& node = graph_.node(i);
+      if (node.op_type() != "Conv") continue;
+      LayerSparsity layer;
+      layer.node = node_label(node, i);
+      layer.weight = node.input_size() > 1 ? node.input(1) : "";
+      layer.kept_dense_because = excluded.count(node.name()) ? "--exclude"
+                                 : first.count(i)            ? "first conv"
+                                 : heads.count(i)            ? "Detect head"
+                                 : !float_weight(layer.weight) ? "weights not a float initializer"
+                                                               : "";
+      layer.pruned = layer.kept_dense_because.empty();
+      if (!layer.pruned) dense_weights.insert(layer.weight);
+      report_.layers.push_back(layer);
+    }
+    for (LayerSparsity& layer : report_.layers) {
+      if (layer.pruned && dense_weights.count(layer.weight)) {
+        layer.pruned = false;
+        layer.kept_dense_because = "weights shared with a dense conv";
+      }
+    }
+  }
+
+  bool float_weight(const std::string& name) const {
+    const auto it = initializers_.find(name);
+    return it != initializers_.end() && graph_.initializer(it->second).data_type() == onnx::TensorProto::FLOAT &&
+           graph_.initializer(it->second).dims_size() >= 3;
+  }
+
+  Tensor weight_tensor(const std::string& name) const {
+    const auto it = initializers_.find(name);
+    if (it == initializers_.end()) return {};
+    return onnx_import::tensor_from_proto(graph_.initializer(it->second), "initializer '" + name + "'");
+  }
+
+  void prune(const std::string& name) {
+    Tensor w = weight_tensor(name);
+    prune_by_magnitude(w.data_as<float>(), w.shape(), options_.sparsity, options_.block);
+    onnx::TensorProto& proto = *graph_.mutable_initializer(initializers_.at(name));
+    proto.clear_float_data();
+    proto.clear_external_data();
+    proto.clear_data_location();
+    proto.set_raw_data(std::string(reinterpret_cast<const char*>(w.data()), static_cast<size_t>(w.size()) * sizeof(float)));
+  }
+
+  void count(LayerSparsity& layer) const {
+    if (!float_weight(layer.weight)) return;
+    const Tensor w = weight_tensor(layer.weight);
+    layer.shape = w.shape();
+    layer.weights = w.size();
+    const float* values = w.data_as<float>();
+    for (int64_t i = 0; i < w.size(); ++i) layer.zeros += values[i] == 0.0f;
+  }
+
+  std::string nothing_to_prune() const {
+    std::map<std::string, int> reasons;
+    for (const LayerSparsity& layer : report_.layers) ++reasons[layer.kept_dense_because];
+    std::string text = "no Conv to prune: every one is kept dense (";
+    for (auto it = reasons.begin(); it != reasons.end(); ++it) {
+      text += (it == reasons.begin() ? "" : ", ") + std::to_string(it->second) + " " + it->first;
+    }
+    return text + ")";
+  }
+
+  onnx::GraphProto& graph_;
+  const PruneOptions& options_;
+  std::map<std::string, int> initializers_;
+  PruneReport report_;
+};
+
+}  // namespace
+
+PruneReport prune_model(onnx::ModelProto& model, const PruneOptions& options) {
+  check_options(options);
+  check_graph(model.graph(), options.exclude);
+  return Pruner(*model.mutable_graph(), options).run();
+}
+
+}  // namespace sparrow::compression

@@ -1,0 +1,16 @@
+// Pruning a whole model: which convolutions are pruned, and their weights rewritten in place.
+#pragma once
+
+#include <onnx/onnx_pb.h>
+
+#include "sparrow/compression/prune.h"
+
+namespace sparrow::compression {
+
+// Prunes every Conv of `model` whose weights are a float initializer, except the first conv(s)
+// (reading the graph input), the head (feeding the outputs: YOLOv5's Detect) and `exclude`.
+// Throws kInvalidArgument for a sparsity outside [0, 1), a block other than 1 or 4, a quantized
+// model, a model without a convolution to prune; kNotFound for an unknown `exclude` name.
+PruneReport prune_model(onnx::ModelProto& model, const PruneOptions& options);
+
+}  // namespace sparrow::compression
