@@ -58,6 +58,7 @@ struct Problem {
   double flop = 0;       // per run; 0 when not meaningful
   double bytes = 0;      // bytes the op reads and writes per run; 0 when not reported
   bool reference = false;  // also register a `_reference` variant
+  std::string kernels;     // CompileOptions::kernels: forces a row (empty: the default choice)
 };
 
 int64_t env_int(const char* name, int64_t fallback) {
@@ -254,6 +255,59 @@ Problem qconv_problem(const ConvProblem& c, uint64_t seed) {
     b.node("DequantizeLinear", {"x", "xs", "xz"}, {"xf"});
     b.node("DequantizeLinear", {"wq", "ws", "wz"}, {"wf"}, {Attr::Int("axis", 0)});
     const std::string last = add_conv_and_activation(b, c, "xf", "wf", seed);
+    b.node("QuantizeLinear", {last, "ys", "yz"}, {"y"}).output("y", DType::kUint8);
+    Tensor xq(DType::kUint8, x);
+    for (int64_t i = 0; i < xq.size(); ++i) xq.data_as<uint8_t>()[i] = static_cast<uint8_t>(rng());
+    m.inputs.push_back(xq);
+    m.bytes = b.bytes();
+    return m;
+  };
+  return p;
+}
+
+// OIHW s8 weights in [-63, 63] with exactly round(sparsity * blocks) of the 1x4 blocks (4
+// consecutive input channels at one output channel and tap) zero, chosen at random.
+Tensor block_pruned_weights(const Shape& w, double sparsity, std::mt19937& rng) {
+  const int64_t oc = w[0], ic = w[1], taps = w[2] * w[3], cb = (ic + 3) / 4;
+  std::vector<int64_t> blocks(static_cast<size_t>(oc * cb * taps));
+  for (size_t i = 0; i < blocks.size(); ++i) blocks[i] = static_cast<int64_t>(i);
+  std::shuffle(blocks.begin(), blocks.end(), rng);
+  blocks.resize(static_cast<size_t>(std::llround((1.0 - sparsity) * static_cast<double>(blocks.size()))));
+  Tensor t(DType::kInt8, w);
+  for (int64_t b : blocks) {
+    const int64_t o = b / (cb * taps), c = b / taps % cb, tap = b % taps;
+    for (int64_t i = 4 * c; i < std::min(ic, 4 * c + 4); ++i) {
+      t.data_as<int8_t>()[(o * ic + i) * taps + tap] = static_cast<int8_t>(static_cast<int>(rng() % 127) - 63);
+    }
+  }
+  return t;
+}
+
+// The INT8 convolution with 1x4-block-pruned weights and no activation (the sparse rows decline
+// fused ones), on the sparse row (`sparse`) or on oneDNN's dense int8 row with the same weights.
+Problem sparse_qconv_problem(const ConvProblem& c, int percent, bool sparse, uint64_t seed) {
+  Problem p;
+  p.family = "SparseQConv";
+  p.name = c.desc + "/s" + std::to_string(percent) + (sparse ? "/sparse" : "/onednn");
+  p.layer_op = "QLinearConv";
+  p.flop = 2.0 * c.macs();
+  p.kernels = sparse ? "sparse-conv-u8s8-*" : "qu8-conv-onednn";
+  const Shape x = {c.n, c.ic, c.ih, c.iw}, w = {c.oc, c.ic, c.kh, c.kw};
+  p.build = [c, x, w, seed, percent] {
+    std::mt19937 rng(static_cast<uint32_t>(seed));
+    OnnxBuilder b;
+    Model m;
+    b.input("x", DType::kUint8, x);
+    b.initializer("xs", Tensor::scalar<float>(0.02f)).initializer("xz", Tensor::scalar<uint8_t>(uint8_t{16}));
+    b.initializer("wq", block_pruned_weights(w, percent / 100.0, rng));
+    b.initializer("ws", Tensor::from_vector<float>({c.oc}, std::vector<float>(c.oc, 0.004f)));
+    b.initializer("wz", Tensor(DType::kInt8, {c.oc}));
+    b.initializer("ys", Tensor::scalar<float>(0.05f)).initializer("yz", Tensor::scalar<uint8_t>(uint8_t{8}));
+    b.node("DequantizeLinear", {"x", "xs", "xz"}, {"xf"});
+    b.node("DequantizeLinear", {"wq", "ws", "wz"}, {"wf"}, {Attr::Int("axis", 0)});
+    ConvProblem plain = c;
+    plain.activation.clear();
+    const std::string last = add_conv_and_activation(b, plain, "xf", "wf", seed);
     b.node("QuantizeLinear", {last, "ys", "yz"}, {"y"}).output("y", DType::kUint8);
     Tensor xq(DType::kUint8, x);
     for (int64_t i = 0; i < xq.size(); ++i) xq.data_as<uint8_t>()[i] = static_cast<uint8_t>(rng());
@@ -476,6 +530,7 @@ Compiled& compile(const Problem& p, bool optimized) {
   CompileOptions options;
   options.num_cores = bench_cores();
   options.optimized_kernels = optimized;
+  if (optimized) options.kernels = p.kernels;
   slot.engine.emplace(Engine::load_from_bytes(m.bytes, options));
   slot.inputs = std::move(m.inputs);
   slot.engine->run(slot.inputs, slot.outputs);  // warm up: page faults, oneDNN's JIT, output buffers
@@ -493,7 +548,7 @@ Compiled& compile(const Problem& p, bool optimized) {
       std::cerr << "kernel_bench: note: " << key << ": " << p.flop / 1e9 << " GFLOP counted here, " << layer.gflop
                 << " by the engine\n";
     }
-    if (optimized && layer.kernel.find("-onednn") == std::string::npos) {
+    if (optimized && p.kernels.empty() && layer.kernel.find("-onednn") == std::string::npos) {
       std::cerr << "kernel_bench: note: " << key << " runs on '" << layer.kernel << "', not oneDNN\n";
     }
   } else {
@@ -525,6 +580,8 @@ void run_problem(benchmark::State& state, const Problem& p, bool optimized) {
   const int64_t runs = state.iterations();
   if (runs == 0 || seconds <= 0) return;
   if (p.flop > 0) state.counters["GFLOP/s"] = p.flop * static_cast<double>(runs) / seconds / 1e9;
+  // Dense multiply-adds per second, also for sparse kernels that skip most of them.
+  if (p.flop > 0) state.counters["effective_GMAC/s"] = p.flop / 2 * static_cast<double>(runs) / seconds / 1e9;
   if (p.bytes > 0) state.counters["GB/s"] = p.bytes * static_cast<double>(runs) / seconds / 1e9;
   state.SetLabel(c->label);
 
@@ -538,6 +595,7 @@ void run_problem(benchmark::State& state, const Problem& p, bool optimized) {
   state.counters["layer_us"] = layer_ms * 1e3;
   state.counters["layer_share"] = layer_ms / total_ms;
   if (p.flop > 0) state.counters["layer_GFLOP/s"] = p.flop / (layer_ms * 1e-3) / 1e9;
+  if (p.flop > 0) state.counters["layer_effective_GMAC/s"] = p.flop / 2 / (layer_ms * 1e-3) / 1e9;
 }
 
 // SPARROW_BENCH_REFERENCE=all adds a reference variant to every problem (slow: the reference
@@ -575,6 +633,8 @@ void register_ukernel_benchmarks();  // ukernel_bench.cpp
 int main(int argc, char** argv) {
   const char* env_shapes = std::getenv("SPARROW_SHAPES");
   const std::string shapes = env_shapes && *env_shapes ? env_shapes : SPARROW_KERNEL_SHAPES;
+  // The sparse rows run at every sparsity here, dense weights included, to show the crossover.
+  setenv("SPARROW_SPARSE_MAX_DENSITY", "1", 0);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   try {
@@ -587,6 +647,15 @@ int main(int argc, char** argv) {
       Problem q = qconv_problem(convs[i], 1 + 10 * i);
       if (!int8_names[q.name]) problems.push_back(std::move(q));
       int8_names[problems.back().name] = true;
+    }
+    // Sparse INT8 next to dense INT8 on the same pruned weights, for every ungrouped shape.
+    std::map<std::string, bool> sparse_names;
+    for (size_t i = 0; i < convs.size(); ++i) {
+      if (convs[i].g != 1 || sparse_names[convs[i].desc]) continue;
+      sparse_names[convs[i].desc] = true;
+      for (int percent : {0, 50, 70, 80, 85, 90, 95}) {
+        for (bool sparse : {true, false}) problems.push_back(sparse_qconv_problem(convs[i], percent, sparse, 1 + 10 * i));
+      }
     }
     for (Problem& p : other_problems()) problems.push_back(std::move(p));
     for (const Problem& p : problems) register_problem(p);

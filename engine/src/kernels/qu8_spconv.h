@@ -1,0 +1,151 @@
+// qu8-spconv: block-sparse INT8 convolution, u8 activations (NHWC) times s8 weights whose
+// non-zero 1x4 blocks (4 consecutive input channels at one output channel and tap) are packed
+// at compile time, so that one dot-product instruction (vpdpbusd) consumes one block.
+//
+// Orientation: output pixels in the vector lanes, one weight block broadcast per output channel.
+// The input is repacked per image into a "panel": per stride phase (py, px) and channel block
+// cb, a plane of [Hq][Wq] pixels of 4 bytes, padded with the source zero point. An output
+// position q = oh * Wq + ow then reads, for tap (kh, kw), the pixel at q + (kh / sh) * Wq +
+// kw / sw of plane (kh % sh, kw % sw, cb): a constant shift, so each packed block carries one
+// constant panel offset and a tile of consecutive q is a contiguous run of the panel. Columns ow
+// >= OW of a row are computed and dropped (the "garbage lanes": (KW - 1) / sw of Wq).
+//
+// The integer sum is exact on every ISA: sum (x - zx) * w, the pads holding zx. The epilogue is
+// oneDNN's for the dense row (kernels/onednn/qlinear_conv_kernel.cpp): float(acc) + bias, times
+// x_scale * w_scale[c] * (1 / y_scale), plus y_zero, clamped to [0, 255] and rounded half to
+// even. It equals oneDNN's bytes while every partial sum stays below 2^24 (checked at packing).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "kernels/isa.h"
+
+namespace sparrow::kernels {
+
+// Largest tile any variant uses, in positions: the panel's slack past its last row.
+constexpr int64_t kQu8SpconvMaxTile = 64;
+
+struct Qu8SpconvGeometry {
+  int64_t ih = 0, iw = 0, ic = 0, oc = 0, kh = 0, kw = 0, sh = 1, sw = 1;
+  int64_t pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
+  int64_t oh = 0, ow = 0;
+  // Derived by qu8_spconv_geometry().
+  int64_t cb = 0;         // channel blocks: ceil(ic / 4)
+  int64_t hq = 0, wq = 0;  // rows and columns of one phase plane
+  int64_t plane = 0;      // positions per plane, slack included
+  int64_t positions() const { return oh * wq; }  // computed positions per image, garbage included
+  int64_t phases() const { return sh * sw; }
+  size_t panel_bytes() const { return static_cast<size_t>(phases() * cb * plane * 4); }
+  // Byte offset of the block (tap kh, kw; channel block c) from a position's panel address.
+  int64_t offset(int64_t tap_h, int64_t tap_w, int64_t c) const {
+    const int64_t phase = (tap_h % sh) * sw + tap_w % sw;
+    return ((phase * cb + c) * plane + (tap_h / sh) * wq + tap_w / sw) * 4;
+  }
+};
+
+// Fills the derived fields. Throws sparrow::Error when the output would be empty.
+Qu8SpconvGeometry qu8_spconv_geometry(Qu8SpconvGeometry g);
+
+// One weight block of one row in the packed stream: panel byte offset and 4 s8 weights (byte j
+// multiplies channel 4 * cb + j).
+struct Qu8SpconvEntry {
+  int32_t offset;
+  int32_t weights;
+};
+
+// Block-CSR grouped by `rows_per_group` output channels: rows are sorted by their block count,
+// longest first, and each group is padded to its longest row with zero blocks at offset 0, so
+// that a microkernel runs `rows_per_group` rows in lockstep. Entry (group, step, r) is at
+// entries[group_start[group] + step * rows_per_group + r].
+struct Qu8SpconvWeights {
+  int64_t oc = 0;
+  int rows_per_group = 1;
+  std::vector<uint32_t> group_steps, group_start;
+  std::vector<int32_t> rows;  // output channel of each (group, r); oc and up for the padding rows
+  std::vector<Qu8SpconvEntry> entries;
+  int64_t blocks = 0;         // non-zero blocks, padding excluded
+  // Epilogue, per output channel: comp = -x_zero * sum of the channel's weights (the pads hold
+  // x_zero), bias as float, and the output scale x_scale * w_scale[c] * (1 / y_scale).
+  std::vector<int32_t> comp;
+  std::vector<float> bias, scale;
+  float y_zero = 0;
+  int64_t accumulator_rows() const { return (oc + 15) / 16 * 16 + rows_per_group; }
+};
+
+struct Qu8SpconvQuant {
+  int32_t x_zero = 0, y_zero = 0;
+  float x_scale = 1, y_scale = 1;
+  std::vector<float> w_scale;   // 1 or oc entries
+  std::vector<int32_t> bias;    // empty or oc entries
+};
+
+// Non-zero 1x4 blocks of OIHW s8 weights [oc][ic][kh][kw]: ic padded to a multiple of 4.
+int64_t qu8_spconv_count_blocks(const Qu8SpconvGeometry& g, const int8_t* w);
+Qu8SpconvWeights qu8_spconv_pack_weights(const Qu8SpconvGeometry& g, const int8_t* w, const Qu8SpconvQuant& q,
+                                         int rows_per_group);
+// Empty when every partial sum of every output channel stays below 2^24 in magnitude (the float
+// epilogue is then exact, as oneDNN's is); otherwise why not.
+std::string qu8_spconv_exactness_problem(const Qu8SpconvGeometry& g, const int8_t* w, const Qu8SpconvQuant& q);
+
+// Panel packing of one plane row: `count` pixels `stride` bytes apart (each `ic` channels) to
+// their 4-byte slots, channel block c at dst + c * plane_bytes. Channels past ic get x_zero.
+using Qu8SpconvPackUkernel = void (*)(size_t count, const uint8_t* src, size_t stride, size_t ic, uint8_t* dst,
+                                      size_t plane_bytes, uint8_t x_zero);
+// Accumulators of one tile: acc[row][0, tile) for every row of the packed weights, where
+// `panel` is the panel address of the tile's first position.
+using Qu8SpconvUkernel = void (*)(const Qu8SpconvWeights& w, const uint8_t* panel, int32_t* acc);
+// Requantizes `count` consecutive output pixels: acc[c * acc_stride + m] for channel c and pixel
+// m, to y[m * oc + c].
+using Qu8SpconvEpilogue = void (*)(const Qu8SpconvWeights& w, const int32_t* acc, size_t acc_stride, size_t count,
+                                   uint8_t* y);
+
+void qu8_spconv_pack_scalar(size_t count, const uint8_t* src, size_t stride, size_t ic, uint8_t* dst, size_t plane_bytes,
+                            uint8_t x_zero);
+void qu8_spconv_ukernel_8x1_scalar(const Qu8SpconvWeights& w, const uint8_t* panel, int32_t* acc);
+void qu8_spconv_epilogue_scalar(const Qu8SpconvWeights& w, const int32_t* acc, size_t acc_stride, size_t count, uint8_t* y);
+
+void qu8_spconv_pack_avx512(size_t count, const uint8_t* src, size_t stride, size_t ic, uint8_t* dst, size_t plane_bytes,
+                            uint8_t x_zero);
+void qu8_spconv_ukernel_32x4_avx512vnni(const Qu8SpconvWeights& w, const uint8_t* panel, int32_t* acc);
+void qu8_spconv_epilogue_avx512(const Qu8SpconvWeights& w, const int32_t* acc, size_t acc_stride, size_t count, uint8_t* y);
+
+void qu8_spconv_ukernel_16x4_avxvnni(const Qu8SpconvWeights& w, const uint8_t* panel, int32_t* acc);
+void qu8_spconv_ukernel_16x2_avx2(const Qu8SpconvWeights& w, const uint8_t* panel, int32_t* acc);
+
+struct Qu8SpconvVariant {
+  const char* name;  // "sparse-conv-u8s8-4x1-32x4-avx512vnni": block (ic x oc), tile (positions x rows), ISA
+  Isa isa;
+  int tile;            // positions per microkernel call
+  int rows_per_group;  // output channels per microkernel step
+  Qu8SpconvPackUkernel pack;
+  Qu8SpconvUkernel ukernel;
+  Qu8SpconvEpilogue epilogue;
+};
+
+// Every variant, richest first, whether or not this CPU runs it.
+const std::vector<Qu8SpconvVariant>& qu8_spconv_variants();
+
+// The driver around the microkernels, per image. Plane rows r = phase * hq + i in [first, last)
+// of the panel, from NHWC x [ih][iw][ic]:
+void qu8_spconv_pack_rows(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, const uint8_t* x, uint8_t x_zero,
+                          uint8_t* panel, int64_t first, int64_t last);
+int64_t qu8_spconv_tiles(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g);
+// Accumulator elements one tile needs (per thread).
+size_t qu8_spconv_acc_elements(const Qu8SpconvVariant& v, const Qu8SpconvWeights& w);
+// Tile `tile` of one image: its valid positions to NHWC y [oh][ow][oc].
+void qu8_spconv_tile(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, const Qu8SpconvWeights& w,
+                     const uint8_t* panel, int64_t tile, int32_t* acc, uint8_t* y);
+
+// The whole convolution on one variant, single-threaded: the tests' driver of the microkernels.
+// x is NHWC [n][ih][iw][ic], y NHWC [n][oh][ow][oc].
+void qu8_spconv_run(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, const Qu8SpconvWeights& w, int64_t n,
+                    const uint8_t* x, uint8_t x_zero, uint8_t* y);
+
+// Plain loops on dense OIHW weights with the same integer sum and epilogue: the oracle.
+void qu8_conv_reference(const Qu8SpconvGeometry& g, int64_t n, const uint8_t* x, const int8_t* w,
+                        const Qu8SpconvQuant& q, uint8_t* y);
+
+}  // namespace sparrow::kernels

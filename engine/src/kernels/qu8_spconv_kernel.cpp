@@ -1,0 +1,205 @@
+// QLinearConv on qu8-spconv (kernels/qu8_spconv.h): one kernel-table row per ISA variant, placed
+// before the dense oneDNN row, which it must equal byte for byte. NHWC in and out, the layouts
+// oneDNN's int8 convolutions use, so sparse and dense layers chain without reorders.
+//
+// Declines what it does not implement (groups, dilation, a fused activation, s8 output, a
+// weight zero point, parameters computed at run time, sums beyond float's exact range) and, for
+// now, weights too dense to pay off: block density above max_density(). That threshold is a
+// stand-in for a per-layer measurement (kernel_bench's SparseQConv family shows the crossover);
+// SPARROW_SPARSE_MAX_DENSITY overrides it (1 accepts any weights, as kernel_bench does).
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+
+#include "kernels/qu8_spconv.h"
+#include "kernels/selection.h"
+#include "ops/fused_attrs.h"
+#include "ops/window_params.h"
+#include "sparrow/error.h"
+
+namespace sparrow::kernels {
+namespace {
+
+enum Input { kX, kXScale, kXZero, kW, kWScale, kWZero, kYScale, kYZero, kBias };
+
+// Fraction of 1x4 blocks that are non-zero above which dense oneDNN is expected to be faster.
+constexpr double kMaxDensity = 0.4;
+
+double max_density() {
+  static const double d = [] {
+    const char* v = std::getenv("SPARROW_SPARSE_MAX_DENSITY");
+    char* end = nullptr;
+    const double parsed = v && *v ? std::strtod(v, &end) : -1.0;
+    if (v && *v && (*end != '\0' || parsed < 0 || parsed > 1)) {
+      throw Error(ErrorCode::kInvalidArgument, std::string("SPARROW_SPARSE_MAX_DENSITY=") + v + ": not a number in [0, 1]");
+    }
+    return parsed >= 0 ? parsed : kMaxDensity;
+  }();
+  return d;
+}
+
+class Qu8SpconvKernel final : public Kernel {
+ public:
+  Qu8SpconvKernel(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, Qu8SpconvWeights w, int64_t n, uint8_t x_zero,
+                  int threads)
+      : v_(v), g_(g), w_(std::move(w)), n_(n), x_zero_(x_zero), threads_(std::max(1, threads)) {}
+
+  void execute(const KernelArgs& args, ExecContext& ctx) const override {
+    const auto* x = static_cast<const uint8_t*>(args.inputs[kX]);
+    auto* y = static_cast<uint8_t*>(args.outputs[0]);
+    auto* panel = static_cast<uint8_t*>(ctx.scratchpad);
+    auto* acc = reinterpret_cast<int32_t*>(panel + panel_bytes());
+    const int team = std::min(omp_get_max_threads(), threads_);
+    const int64_t rows = g_.phases() * g_.hq, tiles = qu8_spconv_tiles(v_, g_);
+    for (int64_t b = 0; b < n_; ++b) {
+      const uint8_t* image = x + b * g_.ih * g_.iw * g_.ic;
+      uint8_t* out = y + b * g_.oh * g_.ow * g_.oc;
+#pragma omp parallel num_threads(team)
+      {
+        int32_t* mine = acc + static_cast<size_t>(omp_get_thread_num()) * acc_elements();
+#pragma omp for schedule(static)
+        for (int64_t r = 0; r < rows; ++r) qu8_spconv_pack_rows(v_, g_, image, x_zero_, panel, r, r + 1);
+#pragma omp for schedule(static)
+        for (int64_t t = 0; t < tiles; ++t) qu8_spconv_tile(v_, g_, w_, panel, t, mine, out);
+      }
+    }
+  }
+
+  std::string implementation() const override {
+    char text[96];
+    const double dense = static_cast<double>(g_.oc * g_.kh * g_.kw * g_.cb);
+    std::snprintf(text, sizeof(text), "bcsr 1x4 density %.1f%%, %ld blocks", 100.0 * static_cast<double>(w_.blocks) / dense,
+                  static_cast<long>(w_.blocks));
+    return text;
+  }
+  size_t scratchpad_bytes() const override { return panel_bytes() + static_cast<size_t>(threads_) * acc_elements() * 4; }
+  size_t constant_bytes() const override {
+    return w_.entries.size() * sizeof(Qu8SpconvEntry) + (w_.rows.size() + 2 * w_.group_steps.size() + 3 * w_.comp.size()) * 4;
+  }
+
+ private:
+  size_t panel_bytes() const { return (g_.panel_bytes() + 63) / 64 * 64; }
+  size_t acc_elements() const { return (qu8_spconv_acc_elements(v_, w_) + 15) / 16 * 16; }
+
+  const Qu8SpconvVariant& v_;
+  Qu8SpconvGeometry g_;
+  Qu8SpconvWeights w_;
+  int64_t n_;
+  uint8_t x_zero_;
+  int threads_;
+};
+
+bool declined(std::string& why_not, const std::string& why) {
+  why_not = why;
+  return false;
+}
+
+bool supported(const SelectContext& ctx, std::string& why_not) {
+  for (size_t i = 1; i < ctx.node.inputs.size(); ++i) {
+    if (ctx.has_input(i) && !ctx.constant(i)) return declined(why_not, "weights or quantization parameters are computed at run time");
+  }
+  if (ctx.node.inputs.size() <= kYZero || !ctx.has_input(kXZero) || !ctx.has_input(kYZero)) {
+    return declined(why_not, "needs explicit zero points");
+  }
+  if (ctx.input(kX).dtype != DType::kUint8 || ctx.input(kW).dtype != DType::kInt8 || ctx.output(0).dtype != DType::kUint8) {
+    return declined(why_not, "needs u8 activations, s8 weights and a u8 output");
+  }
+  if (ctx.input(kX).shape.size() != 4) return declined(why_not, "needs a 2-D convolution");
+  if (ctx.node.attrs.get_int("group", 1) != 1) return declined(why_not, "grouped convolution");
+  if (ops::activation_of(ctx.node.attrs) != ops::Activation::kNone) return declined(why_not, "a fused activation");
+  const Tensor& w_zero = *ctx.constant(kWZero);
+  for (int64_t i = 0; i < w_zero.size(); ++i) {
+    if (w_zero.data_as<int8_t>()[i] != 0) return declined(why_not, "weights have a zero point other than 0");
+  }
+  return num_elements(ctx.output(0).shape) > 0 || declined(why_not, "empty output");
+}
+
+Qu8SpconvQuant quant_of(const SelectContext& ctx) {
+  Qu8SpconvQuant q;
+  q.x_zero = ctx.constant(kXZero)->data_as<uint8_t>()[0];
+  q.y_zero = ctx.constant(kYZero)->data_as<uint8_t>()[0];
+  q.x_scale = ctx.constant(kXScale)->data_as<float>()[0];
+  q.y_scale = ctx.constant(kYScale)->data_as<float>()[0];
+  const Tensor& ws = *ctx.constant(kWScale);
+  q.w_scale.assign(ws.data_as<float>(), ws.data_as<float>() + ws.size());
+  if (const Tensor* b = ctx.constant(kBias)) q.bias.assign(b->data_as<int32_t>(), b->data_as<int32_t>() + b->size());
+  return q;
+}
+
+std::optional<Qu8SpconvGeometry> geometry_of(const SelectContext& ctx, std::string& why_not) {
+  const Shape& x = ctx.input(kX).shape;
+  const Shape& w = ctx.input(kW).shape;
+  const ops::WindowParams p = ops::window_params(ctx.node.attrs, {x.begin() + 2, x.end()}, {w.begin() + 2, w.end()}, false);
+  if (p.dilations[0] != 1 || p.dilations[1] != 1) {
+    why_not = "dilated convolution";
+    return std::nullopt;
+  }
+  Qu8SpconvGeometry g;
+  g.ih = x[2], g.iw = x[3], g.ic = x[1], g.oc = w[0], g.kh = w[2], g.kw = w[3];
+  g.sh = p.strides[0], g.sw = p.strides[1];
+  g.pad_top = p.pads_begin[0], g.pad_left = p.pads_begin[1], g.pad_bottom = p.pads_end[0], g.pad_right = p.pads_end[1];
+  g.oh = p.out[0], g.ow = p.out[1];
+  g = qu8_spconv_geometry(g);
+  // Offsets are int32 bytes.
+  if (g.panel_bytes() >= (size_t{1} << 31)) {
+    why_not = "the packed input would exceed 2 GB";
+    return std::nullopt;
+  }
+  return g;
+}
+
+std::optional<Selection> select_with(const Qu8SpconvVariant& v, const SelectContext& ctx, std::string& why_not) {
+  if (!supported(ctx, why_not)) return std::nullopt;
+  const std::optional<Qu8SpconvGeometry> g = geometry_of(ctx, why_not);
+  if (!g) return std::nullopt;
+  const int8_t* w = ctx.constant(kW)->data_as<int8_t>();
+  const double density = static_cast<double>(qu8_spconv_count_blocks(*g, w)) / static_cast<double>(g->oc * g->kh * g->kw * g->cb);
+  if (density > max_density()) {
+    char text[96];
+    std::snprintf(text, sizeof(text), "1x4-block density %.2f is above %.2f: dense is faster", density, max_density());
+    why_not = text;
+    return std::nullopt;
+  }
+  const Qu8SpconvQuant q = quant_of(ctx);
+  why_not = qu8_spconv_exactness_problem(*g, w, q);
+  if (!why_not.empty()) return std::nullopt;
+
+  const Shape& xs = ctx.input(kX).shape;
+  const Shape& ys = ctx.output(0).shape;
+  Selection s;
+  s.kernel = std::make_unique<Qu8SpconvKernel>(v, *g, qu8_spconv_pack_weights(*g, w, q, v.rows_per_group), xs[0],
+                                               static_cast<uint8_t>(q.x_zero), ctx.num_cores);
+  using tag = dnnl::memory::format_tag;
+  s.input_layouts.assign(ctx.node.inputs.size(), Layout::plain());
+  s.input_layouts[kX] = layout_of(dnnl::memory::desc(onednn_dims(xs), dnnl::memory::data_type::u8, tag::nhwc), DType::kUint8, xs);
+  s.output_layouts = {layout_of(dnnl::memory::desc(onednn_dims(ys), dnnl::memory::data_type::u8, tag::nhwc), DType::kUint8, ys)};
+  for (int i = 1; i < static_cast<int>(ctx.node.inputs.size()); ++i) s.packed_inputs.push_back(i);
+  s.gflop = 2.0 * static_cast<double>(num_elements(ys)) * static_cast<double>(g->ic * g->kh * g->kw) / 1e9;
+  return s;
+}
+
+const Qu8SpconvVariant& variant(Isa isa) {
+  for (const Qu8SpconvVariant& v : qu8_spconv_variants()) {
+    if (v.isa == isa) return v;
+  }
+  return qu8_spconv_variants().back();
+}
+
+}  // namespace
+
+std::optional<Selection> select_qu8_spconv_avx512vnni(const SelectContext& ctx, std::string& why_not) {
+  return select_with(variant(Isa::kAvx512Vnni), ctx, why_not);
+}
+std::optional<Selection> select_qu8_spconv_avxvnni(const SelectContext& ctx, std::string& why_not) {
+  return select_with(variant(Isa::kAvxVnni), ctx, why_not);
+}
+std::optional<Selection> select_qu8_spconv_avx2(const SelectContext& ctx, std::string& why_not) {
+  return select_with(variant(Isa::kAvx2), ctx, why_not);
+}
+std::optional<Selection> select_qu8_spconv_scalar(const SelectContext& ctx, std::string& why_not) {
+  return select_with(variant(Isa::kScalar), ctx, why_not);
+}
+
+}  // namespace sparrow::kernels

@@ -1,0 +1,40 @@
+// qu8-spconv microkernel on AVX-512 VNNI: 32 positions (2 zmm) x 4 output channels in lockstep,
+// 8 independent accumulators. Per step and row, one 4-byte block broadcast and two vpdpbusd on
+// 64-byte panel loads: u8 pixels times s8 weights, 4 products summed into each s32 lane.
+#include <immintrin.h>
+
+#include "kernels/qu8_spconv.h"
+
+namespace sparrow::kernels {
+namespace {
+
+template <int kVectors, int kRows>
+void spconv(const Qu8SpconvWeights& w, const uint8_t* panel, int32_t* acc) {
+  constexpr int kTile = kVectors * 16;
+  for (size_t grp = 0; grp < w.group_steps.size(); ++grp) {
+    __m512i a[kRows][kVectors];
+    for (int r = 0; r < kRows; ++r) {
+      for (int v = 0; v < kVectors; ++v) a[r][v] = _mm512_setzero_si512();
+    }
+    const Qu8SpconvEntry* e = w.entries.data() + w.group_start[grp];
+    for (uint32_t s = w.group_steps[grp]; s != 0; --s, e += kRows) {
+      for (int r = 0; r < kRows; ++r) {
+        const uint8_t* x = panel + e[r].offset;
+        const __m512i k = _mm512_set1_epi32(e[r].weights);
+        for (int v = 0; v < kVectors; ++v) a[r][v] = _mm512_dpbusd_epi32(a[r][v], _mm512_loadu_si512(x + 64 * v), k);
+      }
+    }
+    const int32_t* rows = w.rows.data() + grp * kRows;
+    for (int r = 0; r < kRows; ++r) {
+      for (int v = 0; v < kVectors; ++v) _mm512_storeu_si512(acc + rows[r] * kTile + 16 * v, a[r][v]);
+    }
+  }
+}
+
+}  // namespace
+
+void qu8_spconv_ukernel_32x4_avx512vnni(const Qu8SpconvWeights& w, const uint8_t* panel, int32_t* acc) {
+  spconv<2, 4>(w, panel, acc);
+}
+
+}  // namespace sparrow::kernels
