@@ -102,12 +102,16 @@ TEST_P(Qu8Spconv, BitExactToTheReference) {
   if (!kernels::isa_available(v.isa)) GTEST_SKIP() << v.name << ": this process has no " << kernels::isa_name(v.isa);
   uint64_t seed = 0;
   std::set<int> seen;  // output values, to show the comparison is not of saturated bytes
+  int chunked = 0;
   for (double sparsity : {0.0, 0.5, 0.85, 0.99, 1.0}) {
     for (int i = 0; i < 12; ++i) {
       const Case c = random_case(++seed, sparsity);
       SCOPED_TRACE(c.what);
       ASSERT_EQ(kernels::qu8_spconv_exactness_problem(c.g, c.w.data(), c.q), "");
-      const kernels::Qu8SpconvWeights w = kernels::qu8_spconv_pack_weights(c.g, c.w.data(), c.q, v.rows_per_group);
+      // Every other case split into chunks of a few channel blocks.
+      const int64_t window = i % 2 ? 512 : kernels::kQu8SpconvWindow;
+      const kernels::Qu8SpconvWeights w = kernels::qu8_spconv_pack_weights(c.g, c.w.data(), c.q, v.tile, v.rows_per_group, window);
+      chunked += w.chunks > 1;
       const size_t out = static_cast<size_t>(c.n * c.g.oh * c.g.ow * c.g.oc);
       std::vector<uint8_t> expected(out), got(out + 64, 0xA5);
       kernels::qu8_conv_reference(c.g, c.n, c.x.data(), c.w.data(), c.q, expected.data());
@@ -118,12 +122,16 @@ TEST_P(Qu8Spconv, BitExactToTheReference) {
     }
   }
   EXPECT_GE(seen.size(), 200u);
+  EXPECT_GE(chunked, 10);
 }
 
 TEST_P(Qu8Spconv, PacksOnlyNonZeroBlocksAndKeepsEmptyRows) {
   const Qu8SpconvVariant& v = GetParam();
-  const Case c = random_case(77, 0.9);
-  const kernels::Qu8SpconvWeights w = kernels::qu8_spconv_pack_weights(c.g, c.w.data(), c.q, v.rows_per_group);
+  uint64_t seed = 77;
+  while (random_case(seed, 0.9).g.cb < 4) ++seed;
+  const Case c = random_case(seed, 0.9);
+  const kernels::Qu8SpconvWeights w = kernels::qu8_spconv_pack_weights(c.g, c.w.data(), c.q, v.tile, v.rows_per_group, 64);
+  EXPECT_GT(w.chunks, 1);
   EXPECT_EQ(w.blocks, kernels::qu8_spconv_count_blocks(c.g, c.w.data()));
   int64_t real = 0;
   for (const kernels::Qu8SpconvEntry& e : w.entries) real += e.weights != 0;

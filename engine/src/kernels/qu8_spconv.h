@@ -58,12 +58,16 @@ struct Qu8SpconvEntry {
 
 // Block-CSR grouped by `rows_per_group` output channels: rows are sorted by their block count,
 // longest first, and each group is padded to its longest row with zero blocks at offset 0, so
-// that a microkernel runs `rows_per_group` rows in lockstep. Entry (group, step, r) is at
-// entries[group_start[group] + step * rows_per_group + r].
+// that a microkernel runs `rows_per_group` rows in lockstep. The blocks are split into chunks of
+// input channels whose panel window fits in L1 with room for the weight stream; a microkernel
+// runs every group of chunk 0, storing its sums, then every group of chunk 1, adding to them...
+// Segment s = chunk * groups + group; its entry (step, r) is at
+// entries[segment_start[s] + step * rows_per_group + r].
 struct Qu8SpconvWeights {
   int64_t oc = 0;
   int rows_per_group = 1;
-  std::vector<uint32_t> group_steps, group_start;
+  int64_t groups = 0, chunks = 1;
+  std::vector<uint32_t> segment_steps, segment_start;
   std::vector<int32_t> rows;  // output channel of each (group, r); oc and up for the padding rows
   std::vector<Qu8SpconvEntry> entries;
   int64_t blocks = 0;         // non-zero blocks, padding excluded
@@ -84,8 +88,14 @@ struct Qu8SpconvQuant {
 
 // Non-zero 1x4 blocks of OIHW s8 weights [oc][ic][kh][kw]: ic padded to a multiple of 4.
 int64_t qu8_spconv_count_blocks(const Qu8SpconvGeometry& g, const int8_t* w);
+// For a microkernel of `tile` positions and `rows_per_group` rows; chunks of input channels read
+// at most `window` panel bytes per tile. Measured on Zen 5 (kernel_bench SparseQConv, 1 core,
+// 85 %): 16 and 32 KB windows were no faster than one chunk on the yolov5l 3x3 256@40 and 1x1
+// 1024@20 shapes (within the noise of a shared machine, and slower on the 1x1: more padding per
+// chunk and the partial sums' traffic), so only layers wider than 64 KB per tile are split.
+constexpr int64_t kQu8SpconvWindow = 64 * 1024;
 Qu8SpconvWeights qu8_spconv_pack_weights(const Qu8SpconvGeometry& g, const int8_t* w, const Qu8SpconvQuant& q,
-                                         int rows_per_group);
+                                         int tile, int rows_per_group, int64_t window = kQu8SpconvWindow);
 // Empty when every partial sum of every output channel stays below 2^24 in magnitude (the float
 // epilogue is then exact, as oneDNN's is); otherwise why not.
 std::string qu8_spconv_exactness_problem(const Qu8SpconvGeometry& g, const int8_t* w, const Qu8SpconvQuant& q);

@@ -70,13 +70,13 @@ class Qu8SpconvKernel final : public Kernel {
   std::string implementation() const override {
     char text[96];
     const double dense = static_cast<double>(g_.oc * g_.kh * g_.kw * g_.cb);
-    std::snprintf(text, sizeof(text), "bcsr 1x4 density %.1f%%, %ld blocks", 100.0 * static_cast<double>(w_.blocks) / dense,
-                  static_cast<long>(w_.blocks));
+    std::snprintf(text, sizeof(text), "bcsr 1x4 density %.1f%%, %ld blocks, %ld chunks", 100.0 * static_cast<double>(w_.blocks) / dense,
+                  static_cast<long>(w_.blocks), static_cast<long>(w_.chunks));
     return text;
   }
   size_t scratchpad_bytes() const override { return panel_bytes() + static_cast<size_t>(threads_) * acc_elements() * 4; }
   size_t constant_bytes() const override {
-    return w_.entries.size() * sizeof(Qu8SpconvEntry) + (w_.rows.size() + 2 * w_.group_steps.size() + 3 * w_.comp.size()) * 4;
+    return w_.entries.size() * sizeof(Qu8SpconvEntry) + (w_.rows.size() + 2 * w_.segment_steps.size() + 3 * w_.comp.size()) * 4;
   }
 
  private:
@@ -169,7 +169,7 @@ std::optional<Selection> select_with(const Qu8SpconvVariant& v, const SelectCont
   const Shape& xs = ctx.input(kX).shape;
   const Shape& ys = ctx.output(0).shape;
   Selection s;
-  s.kernel = std::make_unique<Qu8SpconvKernel>(v, *g, qu8_spconv_pack_weights(*g, w, q, v.rows_per_group), xs[0],
+  s.kernel = std::make_unique<Qu8SpconvKernel>(v, *g, qu8_spconv_pack_weights(*g, w, q, v.tile, v.rows_per_group), xs[0],
                                                static_cast<uint8_t>(q.x_zero), ctx.num_cores);
   using tag = dnnl::memory::format_tag;
   s.input_layouts.assign(ctx.node.inputs.size(), Layout::plain());

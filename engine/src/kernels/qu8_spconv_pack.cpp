@@ -25,19 +25,35 @@ int32_t block_word(const Qu8SpconvGeometry& g, const int8_t* w, int64_t o, int64
   return static_cast<int32_t>(word);
 }
 
-// One output channel's non-zero blocks, in ascending panel offset (the order of memory).
-std::vector<Qu8SpconvEntry> row_blocks(const Qu8SpconvGeometry& g, const int8_t* w, int64_t o) {
-  std::vector<Qu8SpconvEntry> row;
+// Channel blocks per chunk: a tile reads, per channel block and stride phase, ceil(kh / sh)
+// plane rows of the tile plus ceil(kw / sw) - 1 positions.
+int64_t chunk_blocks(const Qu8SpconvGeometry& g, int tile, int64_t window) {
+  const int64_t per_block = g.phases() * ceil_div(g.kh, g.sh) * (tile + ceil_div(g.kw, g.sw)) * 4;
+  return std::clamp<int64_t>(window / per_block, 1, g.cb);
+}
+
+// One output channel's non-zero blocks per chunk of `chunk` channel blocks, each in ascending
+// panel offset (the order of memory).
+std::vector<std::vector<Qu8SpconvEntry>> row_blocks(const Qu8SpconvGeometry& g, const int8_t* w, int64_t o, int64_t chunk) {
+  std::vector<std::vector<Qu8SpconvEntry>> row(static_cast<size_t>(ceil_div(g.cb, chunk)));
   for (int64_t y = 0; y < g.kh; ++y) {
     for (int64_t x = 0; x < g.kw; ++x) {
       for (int64_t c = 0; c < g.cb; ++c) {
         const int32_t word = block_word(g, w, o, c, y, x);
-        if (word != 0) row.push_back({static_cast<int32_t>(g.offset(y, x, c)), word});
+        if (word != 0) row[static_cast<size_t>(c / chunk)].push_back({static_cast<int32_t>(g.offset(y, x, c)), word});
       }
     }
   }
-  std::sort(row.begin(), row.end(), [](const Qu8SpconvEntry& a, const Qu8SpconvEntry& b) { return a.offset < b.offset; });
+  for (std::vector<Qu8SpconvEntry>& part : row) {
+    std::sort(part.begin(), part.end(), [](const Qu8SpconvEntry& a, const Qu8SpconvEntry& b) { return a.offset < b.offset; });
+  }
   return row;
+}
+
+size_t total_blocks(const std::vector<std::vector<Qu8SpconvEntry>>& row) {
+  size_t n = 0;
+  for (const std::vector<Qu8SpconvEntry>& part : row) n += part.size();
+  return n;
 }
 
 int64_t weights_per_channel(const Qu8SpconvGeometry& g) { return g.ic * g.kh * g.kw; }
@@ -74,15 +90,18 @@ int64_t qu8_spconv_count_blocks(const Qu8SpconvGeometry& g, const int8_t* w) {
 }
 
 Qu8SpconvWeights qu8_spconv_pack_weights(const Qu8SpconvGeometry& g, const int8_t* w, const Qu8SpconvQuant& q,
-                                         int rows_per_group) {
+                                         int tile, int rows_per_group, int64_t window) {
   Qu8SpconvWeights p;
   p.oc = g.oc;
   p.rows_per_group = rows_per_group;
   p.y_zero = static_cast<float>(q.y_zero);
-  std::vector<std::vector<Qu8SpconvEntry>> rows(static_cast<size_t>(g.oc));
+  const int64_t chunk = chunk_blocks(g, tile, window);
+  p.chunks = ceil_div(g.cb, chunk);
+  p.groups = ceil_div(g.oc, rows_per_group);
+  std::vector<std::vector<std::vector<Qu8SpconvEntry>>> rows(static_cast<size_t>(g.oc));
   for (int64_t o = 0; o < g.oc; ++o) {
-    rows[static_cast<size_t>(o)] = row_blocks(g, w, o);
-    p.blocks += static_cast<int64_t>(rows[static_cast<size_t>(o)].size());
+    rows[static_cast<size_t>(o)] = row_blocks(g, w, o, chunk);
+    p.blocks += static_cast<int64_t>(total_blocks(rows[static_cast<size_t>(o)]));
     int64_t sum = 0;
     for (int64_t i = 0; i < weights_per_channel(g); ++i) sum += w[o * weights_per_channel(g) + i];
     p.comp.push_back(static_cast<int32_t>(-q.x_zero * sum));
@@ -92,22 +111,26 @@ Qu8SpconvWeights qu8_spconv_pack_weights(const Qu8SpconvGeometry& g, const int8_
   // Longest rows first: a group's rows then have similar lengths and little padding.
   std::vector<int32_t> order(static_cast<size_t>(g.oc));
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return rows[a].size() > rows[b].size(); });
-  const int64_t groups = ceil_div(g.oc, rows_per_group);
-  for (int64_t grp = 0; grp < groups; ++grp) {
-    const size_t first = static_cast<size_t>(grp * rows_per_group);
-    const size_t steps = rows[static_cast<size_t>(order[first])].size();
-    p.group_steps.push_back(static_cast<uint32_t>(steps));
-    p.group_start.push_back(static_cast<uint32_t>(p.entries.size()));
-    for (int r = 0; r < rows_per_group; ++r) {
-      const size_t i = first + static_cast<size_t>(r);
-      p.rows.push_back(i < order.size() ? order[i] : static_cast<int32_t>(g.oc + r));
-    }
-    for (size_t s = 0; s < steps; ++s) {
-      for (int r = 0; r < rows_per_group; ++r) {
-        const size_t i = first + static_cast<size_t>(r);
-        const bool real = i < order.size() && s < rows[static_cast<size_t>(order[i])].size();
-        p.entries.push_back(real ? rows[static_cast<size_t>(order[i])][s] : Qu8SpconvEntry{0, 0});
+  std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return total_blocks(rows[a]) > total_blocks(rows[b]); });
+  for (int64_t i = 0; i < p.groups * rows_per_group; ++i) {
+    p.rows.push_back(i < g.oc ? order[static_cast<size_t>(i)] : static_cast<int32_t>(g.oc + i % rows_per_group));
+  }
+  // The row `r` of group `grp` in chunk `k`: its blocks, none for a padding row.
+  auto part = [&](int64_t k, int64_t grp, int r) -> const std::vector<Qu8SpconvEntry>* {
+    const int64_t i = grp * rows_per_group + r;
+    return i < g.oc ? &rows[static_cast<size_t>(order[static_cast<size_t>(i)])][static_cast<size_t>(k)] : nullptr;
+  };
+  for (int64_t k = 0; k < p.chunks; ++k) {
+    for (int64_t grp = 0; grp < p.groups; ++grp) {
+      size_t steps = 0;
+      for (int r = 0; r < rows_per_group; ++r) steps = std::max(steps, part(k, grp, r) ? part(k, grp, r)->size() : 0);
+      p.segment_steps.push_back(static_cast<uint32_t>(steps));
+      p.segment_start.push_back(static_cast<uint32_t>(p.entries.size()));
+      for (size_t s = 0; s < steps; ++s) {
+        for (int r = 0; r < rows_per_group; ++r) {
+          const std::vector<Qu8SpconvEntry>* blocks = part(k, grp, r);
+          p.entries.push_back(blocks && s < blocks->size() ? (*blocks)[s] : Qu8SpconvEntry{0, 0});
+        }
       }
     }
   }

@@ -27,10 +27,10 @@ void qu8_spconv_pack_scalar(size_t count, const uint8_t* src, size_t stride, siz
 }
 
 void qu8_spconv_ukernel_8x1_scalar(const Qu8SpconvWeights& w, const uint8_t* panel, int32_t* acc) {
-  for (size_t grp = 0; grp < w.group_steps.size(); ++grp) {
+  for (size_t seg = 0; seg < w.segment_steps.size(); ++seg) {
     int32_t sum[kTile] = {};
-    const Qu8SpconvEntry* e = w.entries.data() + w.group_start[grp];
-    for (uint32_t s = 0; s < w.group_steps[grp]; ++s, ++e) {
+    const Qu8SpconvEntry* e = w.entries.data() + w.segment_start[seg];
+    for (uint32_t s = 0; s < w.segment_steps[seg]; ++s, ++e) {
       const uint8_t* x = panel + e->offset;
       int8_t k[4];
       std::memcpy(k, &e->weights, 4);
@@ -38,7 +38,10 @@ void qu8_spconv_ukernel_8x1_scalar(const Qu8SpconvWeights& w, const uint8_t* pan
         for (int j = 0; j < 4; ++j) sum[m] += static_cast<int32_t>(x[m * 4 + j]) * k[j];
       }
     }
-    std::memcpy(acc + w.rows[grp] * kTile, sum, sizeof(sum));
+    // The first chunk's sums start the row; later chunks add to them.
+    const bool first = seg < static_cast<size_t>(w.groups);
+    int32_t* row = acc + w.rows[seg % static_cast<size_t>(w.groups)] * kTile;
+    for (int m = 0; m < kTile; ++m) row[m] = first ? sum[m] : row[m] + sum[m];
   }
 }
 

@@ -17,17 +17,24 @@ __m256i widened_block(int32_t weights) {
 // Positions 4h .. 4h + 7 from pair sums of positions 4h .. 4h + 3 (a) and 4h + 4 .. 4h + 7 (b).
 __m256i fold(__m256i a, __m256i b) { return _mm256_permute4x64_epi64(_mm256_hadd_epi32(a, b), 0xD8); }
 
+// The first chunk's sums start a row; later chunks add to them.
+void store(int32_t* out, __m256i a, bool first) {
+  auto* p = reinterpret_cast<__m256i*>(out);
+  _mm256_storeu_si256(p, first ? a : _mm256_add_epi32(a, _mm256_loadu_si256(p)));
+}
+
 }  // namespace
 
 void qu8_spconv_ukernel_16x2_avx2(const Qu8SpconvWeights& w, const uint8_t* panel, int32_t* acc) {
   constexpr int kRows = 2, kTile = 16;
-  for (size_t grp = 0; grp < w.group_steps.size(); ++grp) {
+  const size_t groups = static_cast<size_t>(w.groups);
+  for (size_t seg = 0; seg < w.segment_steps.size(); ++seg) {
     __m256i a[kRows][4];
     for (int r = 0; r < kRows; ++r) {
       for (int q = 0; q < 4; ++q) a[r][q] = _mm256_setzero_si256();
     }
-    const Qu8SpconvEntry* e = w.entries.data() + w.group_start[grp];
-    for (uint32_t s = w.group_steps[grp]; s != 0; --s, e += kRows) {
+    const Qu8SpconvEntry* e = w.entries.data() + w.segment_start[seg];
+    for (uint32_t s = w.segment_steps[seg]; s != 0; --s, e += kRows) {
       for (int r = 0; r < kRows; ++r) {
         const uint8_t* x = panel + e[r].offset;
         const __m256i k = widened_block(e[r].weights);
@@ -37,10 +44,10 @@ void qu8_spconv_ukernel_16x2_avx2(const Qu8SpconvWeights& w, const uint8_t* pane
         }
       }
     }
-    const int32_t* rows = w.rows.data() + grp * kRows;
+    const int32_t* rows = w.rows.data() + (seg % groups) * kRows;
     for (int r = 0; r < kRows; ++r) {
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc + rows[r] * kTile), fold(a[r][0], a[r][1]));
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc + rows[r] * kTile + 8), fold(a[r][2], a[r][3]));
+      store(acc + rows[r] * kTile, fold(a[r][0], a[r][1]), seg < groups);
+      store(acc + rows[r] * kTile + 8, fold(a[r][2], a[r][3]), seg < groups);
     }
   }
 }

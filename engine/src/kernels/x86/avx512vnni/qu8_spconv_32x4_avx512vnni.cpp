@@ -11,22 +11,27 @@ namespace {
 template <int kVectors, int kRows>
 void spconv(const Qu8SpconvWeights& w, const uint8_t* panel, int32_t* acc) {
   constexpr int kTile = kVectors * 16;
-  for (size_t grp = 0; grp < w.group_steps.size(); ++grp) {
+  const size_t groups = static_cast<size_t>(w.groups);
+  for (size_t seg = 0; seg < w.segment_steps.size(); ++seg) {
     __m512i a[kRows][kVectors];
     for (int r = 0; r < kRows; ++r) {
       for (int v = 0; v < kVectors; ++v) a[r][v] = _mm512_setzero_si512();
     }
-    const Qu8SpconvEntry* e = w.entries.data() + w.group_start[grp];
-    for (uint32_t s = w.group_steps[grp]; s != 0; --s, e += kRows) {
+    const Qu8SpconvEntry* e = w.entries.data() + w.segment_start[seg];
+    for (uint32_t s = w.segment_steps[seg]; s != 0; --s, e += kRows) {
       for (int r = 0; r < kRows; ++r) {
         const uint8_t* x = panel + e[r].offset;
         const __m512i k = _mm512_set1_epi32(e[r].weights);
         for (int v = 0; v < kVectors; ++v) a[r][v] = _mm512_dpbusd_epi32(a[r][v], _mm512_loadu_si512(x + 64 * v), k);
       }
     }
-    const int32_t* rows = w.rows.data() + grp * kRows;
+    // The first chunk's sums start the rows; later chunks add to them.
+    const int32_t* rows = w.rows.data() + (seg % groups) * kRows;
     for (int r = 0; r < kRows; ++r) {
-      for (int v = 0; v < kVectors; ++v) _mm512_storeu_si512(acc + rows[r] * kTile + 16 * v, a[r][v]);
+      for (int v = 0; v < kVectors; ++v) {
+        int32_t* out = acc + rows[r] * kTile + 16 * v;
+        _mm512_storeu_si512(out, seg < groups ? a[r][v] : _mm512_add_epi32(a[r][v], _mm512_loadu_si512(out)));
+      }
     }
   }
 }
