@@ -104,9 +104,11 @@ std::string qu8_spconv_exactness_problem(const Qu8SpconvGeometry& g, const int8_
 // their 4-byte slots, channel block c at dst + c * plane_bytes. Channels past ic get x_zero.
 using Qu8SpconvPackUkernel = void (*)(size_t count, const uint8_t* src, size_t stride, size_t ic, uint8_t* dst,
                                       size_t plane_bytes, uint8_t x_zero);
-// Accumulators of one tile: acc[row][0, tile) for every row of the packed weights, where
-// `panel` is the panel address of the tile's first position.
-using Qu8SpconvUkernel = void (*)(const Qu8SpconvWeights& w, const uint8_t* panel, int32_t* acc);
+// Accumulators of one tile over segments [first, last): acc[row][0, tile) for their rows, where
+// `panel` is the panel address of the tile's first position. Segments of chunk 0 store, later
+// chunks add.
+using Qu8SpconvUkernel = void (*)(const Qu8SpconvWeights& w, size_t first, size_t last, const uint8_t* panel,
+                                  int32_t* acc);
 // Requantizes `count` consecutive output pixels: acc[c * acc_stride + m] for channel c and pixel
 // m, to y[m * oc + c].
 using Qu8SpconvEpilogue = void (*)(const Qu8SpconvWeights& w, const int32_t* acc, size_t acc_stride, size_t count,
@@ -114,16 +116,16 @@ using Qu8SpconvEpilogue = void (*)(const Qu8SpconvWeights& w, const int32_t* acc
 
 void qu8_spconv_pack_scalar(size_t count, const uint8_t* src, size_t stride, size_t ic, uint8_t* dst, size_t plane_bytes,
                             uint8_t x_zero);
-void qu8_spconv_ukernel_8x1_scalar(const Qu8SpconvWeights& w, const uint8_t* panel, int32_t* acc);
+void qu8_spconv_ukernel_8x1_scalar(const Qu8SpconvWeights& w, size_t first, size_t last, const uint8_t* panel, int32_t* acc);
 void qu8_spconv_epilogue_scalar(const Qu8SpconvWeights& w, const int32_t* acc, size_t acc_stride, size_t count, uint8_t* y);
 
 void qu8_spconv_pack_avx512(size_t count, const uint8_t* src, size_t stride, size_t ic, uint8_t* dst, size_t plane_bytes,
                             uint8_t x_zero);
-void qu8_spconv_ukernel_32x4_avx512vnni(const Qu8SpconvWeights& w, const uint8_t* panel, int32_t* acc);
+void qu8_spconv_ukernel_32x4_avx512vnni(const Qu8SpconvWeights& w, size_t first, size_t last, const uint8_t* panel, int32_t* acc);
 void qu8_spconv_epilogue_avx512(const Qu8SpconvWeights& w, const int32_t* acc, size_t acc_stride, size_t count, uint8_t* y);
 
-void qu8_spconv_ukernel_16x4_avxvnni(const Qu8SpconvWeights& w, const uint8_t* panel, int32_t* acc);
-void qu8_spconv_ukernel_16x2_avx2(const Qu8SpconvWeights& w, const uint8_t* panel, int32_t* acc);
+void qu8_spconv_ukernel_16x4_avxvnni(const Qu8SpconvWeights& w, size_t first, size_t last, const uint8_t* panel, int32_t* acc);
+void qu8_spconv_ukernel_16x2_avx2(const Qu8SpconvWeights& w, size_t first, size_t last, const uint8_t* panel, int32_t* acc);
 
 struct Qu8SpconvVariant {
   const char* name;  // "sparse-conv-u8s8-4x1-32x4-avx512vnni": block (ic x oc), tile (positions x rows), ISA
@@ -148,11 +150,22 @@ size_t qu8_spconv_acc_elements(const Qu8SpconvVariant& v, const Qu8SpconvWeights
 // Tile `tile` of one image: its valid positions to NHWC y [oh][ow][oc].
 void qu8_spconv_tile(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, const Qu8SpconvWeights& w,
                      const uint8_t* panel, int64_t tile, int32_t* acc, uint8_t* y);
+// The same in two steps, for weights too large to stream once per tile from L2: segments
+// [first, last) of every tile (each with its own acc), block after block; then each tile's
+// epilogue.
+void qu8_spconv_accumulate(const Qu8SpconvVariant& v, const Qu8SpconvWeights& w, const uint8_t* panel, int64_t tile,
+                           size_t first, size_t last, int32_t* acc);
+void qu8_spconv_finish(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, const Qu8SpconvWeights& w, int64_t tile,
+                       const int32_t* acc, uint8_t* y);
+// Boundaries of segment blocks of at most `bytes` of entries each (a segment larger than that
+// alone): 0, ..., segment count.
+std::vector<size_t> qu8_spconv_segment_blocks(const Qu8SpconvWeights& w, size_t bytes);
 
 // The whole convolution on one variant, single-threaded: the tests' driver of the microkernels.
-// x is NHWC [n][ih][iw][ic], y NHWC [n][oh][ow][oc].
+// x is NHWC [n][ih][iw][ic], y NHWC [n][oh][ow][oc]. Weights beyond `block_bytes` run block by
+// block.
 void qu8_spconv_run(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, const Qu8SpconvWeights& w, int64_t n,
-                    const uint8_t* x, uint8_t x_zero, uint8_t* y);
+                    const uint8_t* x, uint8_t x_zero, uint8_t* y, size_t block_bytes = SIZE_MAX);
 
 // Plain loops on dense OIHW weights with the same integer sum and epilogue: the oracle.
 void qu8_conv_reference(const Qu8SpconvGeometry& g, int64_t n, const uint8_t* x, const int8_t* w,

@@ -1,6 +1,7 @@
 // qu8-spconv's driver: packs an image's panel row by row, runs the microkernel tile by tile and
 // hands each tile's valid positions (those of columns < OW) to the epilogue. The variants table.
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <vector>
 
@@ -65,10 +66,14 @@ size_t qu8_spconv_acc_elements(const Qu8SpconvVariant& v, const Qu8SpconvWeights
   return static_cast<size_t>(w.accumulator_rows() * v.tile + 16);  // the epilogue may read 16 past a row's start
 }
 
-void qu8_spconv_tile(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, const Qu8SpconvWeights& w,
-                     const uint8_t* panel, int64_t tile, int32_t* acc, uint8_t* y) {
+void qu8_spconv_accumulate(const Qu8SpconvVariant& v, const Qu8SpconvWeights& w, const uint8_t* panel, int64_t tile,
+                           size_t first, size_t last, int32_t* acc) {
+  v.ukernel(w, first, last, panel + tile * v.tile * 4, acc);
+}
+
+void qu8_spconv_finish(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, const Qu8SpconvWeights& w, int64_t tile,
+                       const int32_t* acc, uint8_t* y) {
   const int64_t q0 = tile * v.tile, q1 = std::min(q0 + v.tile, g.positions());
-  v.ukernel(w, panel + q0 * 4, acc);
   for (int64_t q = q0; q < q1;) {
     const int64_t oh = q / g.wq, ow = q % g.wq;
     const int64_t row_end = std::min(q1, (oh + 1) * g.wq);
@@ -80,14 +85,43 @@ void qu8_spconv_tile(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, cons
   }
 }
 
+void qu8_spconv_tile(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, const Qu8SpconvWeights& w,
+                     const uint8_t* panel, int64_t tile, int32_t* acc, uint8_t* y) {
+  qu8_spconv_accumulate(v, w, panel, tile, 0, w.segment_steps.size(), acc);
+  qu8_spconv_finish(v, g, w, tile, acc, y);
+}
+
+std::vector<size_t> qu8_spconv_segment_blocks(const Qu8SpconvWeights& w, size_t bytes) {
+  std::vector<size_t> bounds = {0};
+  size_t block = 0;
+  for (size_t s = 0; s < w.segment_steps.size(); ++s) {
+    const size_t b = size_t{w.segment_steps[s]} * static_cast<size_t>(w.rows_per_group) * sizeof(Qu8SpconvEntry);
+    if (block > 0 && block + b > bytes) {
+      bounds.push_back(s);
+      block = 0;
+    }
+    block += b;
+  }
+  bounds.push_back(w.segment_steps.size());
+  return bounds;
+}
+
 void qu8_spconv_run(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, const Qu8SpconvWeights& w, int64_t n,
-                    const uint8_t* x, uint8_t x_zero, uint8_t* y) {
+                    const uint8_t* x, uint8_t x_zero, uint8_t* y, size_t block_bytes) {
+  const int64_t tiles = qu8_spconv_tiles(v, g);
+  const size_t per_tile = qu8_spconv_acc_elements(v, w);
+  const std::vector<size_t> blocks = qu8_spconv_segment_blocks(w, block_bytes);
   std::vector<uint8_t> panel(g.panel_bytes());
-  std::vector<int32_t> acc(qu8_spconv_acc_elements(v, w));
+  std::vector<int32_t> acc(static_cast<size_t>(tiles) * per_tile);
   for (int64_t b = 0; b < n; ++b) {
     qu8_spconv_pack_rows(v, g, x + b * g.ih * g.iw * g.ic, x_zero, panel.data(), 0, g.phases() * g.hq);
-    for (int64_t t = 0; t < qu8_spconv_tiles(v, g); ++t) {
-      qu8_spconv_tile(v, g, w, panel.data(), t, acc.data(), y + b * g.oh * g.ow * g.oc);
+    for (size_t k = 0; k + 1 < blocks.size(); ++k) {
+      for (int64_t t = 0; t < tiles; ++t) {
+        qu8_spconv_accumulate(v, w, panel.data(), t, blocks[k], blocks[k + 1], acc.data() + static_cast<size_t>(t) * per_tile);
+      }
+    }
+    for (int64_t t = 0; t < tiles; ++t) {
+      qu8_spconv_finish(v, g, w, t, acc.data() + static_cast<size_t>(t) * per_tile, y + b * g.oh * g.ow * g.oc);
     }
   }
 }

@@ -26,8 +26,8 @@ void qu8_spconv_pack_scalar(size_t count, const uint8_t* src, size_t stride, siz
   }
 }
 
-void qu8_spconv_ukernel_8x1_scalar(const Qu8SpconvWeights& w, const uint8_t* panel, int32_t* acc) {
-  for (size_t seg = 0; seg < w.segment_steps.size(); ++seg) {
+void qu8_spconv_ukernel_8x1_scalar(const Qu8SpconvWeights& w, size_t first, size_t last, const uint8_t* panel, int32_t* acc) {
+  for (size_t seg = first; seg < last; ++seg) {
     int32_t sum[kTile] = {};
     const Qu8SpconvEntry* e = w.entries.data() + w.segment_start[seg];
     for (uint32_t s = 0; s < w.segment_steps[seg]; ++s, ++e) {
@@ -39,9 +39,9 @@ void qu8_spconv_ukernel_8x1_scalar(const Qu8SpconvWeights& w, const uint8_t* pan
       }
     }
     // The first chunk's sums start the row; later chunks add to them.
-    const bool first = seg < static_cast<size_t>(w.groups);
+    const bool starts = seg < static_cast<size_t>(w.groups);
     int32_t* row = acc + w.rows[seg % static_cast<size_t>(w.groups)] * kTile;
-    for (int m = 0; m < kTile; ++m) row[m] = first ? sum[m] : row[m] + sum[m];
+    for (int m = 0; m < kTile; ++m) row[m] = starts ? sum[m] : row[m] + sum[m];
   }
 }
 

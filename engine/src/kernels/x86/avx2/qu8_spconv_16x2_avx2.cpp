@@ -25,10 +25,10 @@ void store(int32_t* out, __m256i a, bool first) {
 
 }  // namespace
 
-void qu8_spconv_ukernel_16x2_avx2(const Qu8SpconvWeights& w, const uint8_t* panel, int32_t* acc) {
+void qu8_spconv_ukernel_16x2_avx2(const Qu8SpconvWeights& w, size_t first, size_t last, const uint8_t* panel, int32_t* acc) {
   constexpr int kRows = 2, kTile = 16;
   const size_t groups = static_cast<size_t>(w.groups);
-  for (size_t seg = 0; seg < w.segment_steps.size(); ++seg) {
+  for (size_t seg = first; seg < last; ++seg) {
     __m256i a[kRows][4];
     for (int r = 0; r < kRows; ++r) {
       for (int q = 0; q < 4; ++q) a[r][q] = _mm256_setzero_si256();

@@ -9,10 +9,10 @@ namespace sparrow::kernels {
 namespace {
 
 template <int kVectors, int kRows>
-void spconv(const Qu8SpconvWeights& w, const uint8_t* panel, int32_t* acc) {
+void spconv(const Qu8SpconvWeights& w, size_t first, size_t last, const uint8_t* panel, int32_t* acc) {
   constexpr int kTile = kVectors * 16;
   const size_t groups = static_cast<size_t>(w.groups);
-  for (size_t seg = 0; seg < w.segment_steps.size(); ++seg) {
+  for (size_t seg = first; seg < last; ++seg) {
     __m512i a[kRows][kVectors];
     for (int r = 0; r < kRows; ++r) {
       for (int v = 0; v < kVectors; ++v) a[r][v] = _mm512_setzero_si512();
@@ -38,8 +38,8 @@ void spconv(const Qu8SpconvWeights& w, const uint8_t* panel, int32_t* acc) {
 
 }  // namespace
 
-void qu8_spconv_ukernel_32x4_avx512vnni(const Qu8SpconvWeights& w, const uint8_t* panel, int32_t* acc) {
-  spconv<2, 4>(w, panel, acc);
+void qu8_spconv_ukernel_32x4_avx512vnni(const Qu8SpconvWeights& w, size_t first, size_t last, const uint8_t* panel, int32_t* acc) {
+  spconv<2, 4>(w, first, last, panel, acc);
 }
 
 }  // namespace sparrow::kernels

@@ -16,10 +16,10 @@ void store(int32_t* out, __m256i a, bool first) {
 
 }  // namespace
 
-void qu8_spconv_ukernel_16x4_avxvnni(const Qu8SpconvWeights& w, const uint8_t* panel, int32_t* acc) {
+void qu8_spconv_ukernel_16x4_avxvnni(const Qu8SpconvWeights& w, size_t first, size_t last, const uint8_t* panel, int32_t* acc) {
   constexpr int kRows = 4, kTile = 16;
   const size_t groups = static_cast<size_t>(w.groups);
-  for (size_t seg = 0; seg < w.segment_steps.size(); ++seg) {
+  for (size_t seg = first; seg < last; ++seg) {
     __m256i a[kRows][2];
     for (int r = 0; r < kRows; ++r) a[r][0] = a[r][1] = _mm256_setzero_si256();
     const Qu8SpconvEntry* e = w.entries.data() + w.segment_start[seg];
