@@ -121,6 +121,7 @@ void qu8_spconv_epilogue_scalar(const Qu8SpconvWeights& w, const int32_t* acc, s
 
 void qu8_spconv_pack_avx512(size_t count, const uint8_t* src, size_t stride, size_t ic, uint8_t* dst, size_t plane_bytes,
                             uint8_t x_zero);
+void qu8_spconv_ukernel_64x2_avx512vnni(const Qu8SpconvWeights& w, size_t first, size_t last, const uint8_t* panel, int32_t* acc);
 void qu8_spconv_ukernel_32x4_avx512vnni(const Qu8SpconvWeights& w, size_t first, size_t last, const uint8_t* panel, int32_t* acc);
 void qu8_spconv_epilogue_avx512(const Qu8SpconvWeights& w, const int32_t* acc, size_t acc_stride, size_t count, uint8_t* y);
 
@@ -132,6 +133,7 @@ struct Qu8SpconvVariant {
   Isa isa;
   int tile;            // positions per microkernel call
   int rows_per_group;  // output channels per microkernel step
+  int64_t min_positions;  // smaller images (positions() per image) waste too much of a large tile
   Qu8SpconvPackUkernel pack;
   Qu8SpconvUkernel ukernel;
   Qu8SpconvEpilogue epilogue;

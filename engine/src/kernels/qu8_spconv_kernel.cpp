@@ -178,6 +178,10 @@ std::optional<Selection> select_with(const Qu8SpconvVariant& v, const SelectCont
   if (!supported(ctx, why_not)) return std::nullopt;
   const std::optional<Qu8SpconvGeometry> g = geometry_of(ctx, why_not);
   if (!g) return std::nullopt;
+  if (g->positions() < v.min_positions) {
+    why_not = "an image of " + std::to_string(g->positions()) + " positions is too small for this tile";
+    return std::nullopt;
+  }
   const int8_t* w = ctx.constant(kW)->data_as<int8_t>();
   const double density = static_cast<double>(qu8_spconv_count_blocks(*g, w)) / static_cast<double>(g->oc * g->kh * g->kw * g->cb);
   if (density > max_density()) {
@@ -204,6 +208,13 @@ std::optional<Selection> select_with(const Qu8SpconvVariant& v, const SelectCont
   return s;
 }
 
+const Qu8SpconvVariant& variant(Isa isa, int tile) {
+  for (const Qu8SpconvVariant& v : qu8_spconv_variants()) {
+    if (v.isa == isa && v.tile == tile) return v;
+  }
+  return qu8_spconv_variants().back();
+}
+
 const Qu8SpconvVariant& variant(Isa isa) {
   for (const Qu8SpconvVariant& v : qu8_spconv_variants()) {
     if (v.isa == isa) return v;
@@ -213,8 +224,11 @@ const Qu8SpconvVariant& variant(Isa isa) {
 
 }  // namespace
 
-std::optional<Selection> select_qu8_spconv_avx512vnni(const SelectContext& ctx, std::string& why_not) {
-  return select_with(variant(Isa::kAvx512Vnni), ctx, why_not);
+std::optional<Selection> select_qu8_spconv_64x2_avx512vnni(const SelectContext& ctx, std::string& why_not) {
+  return select_with(variant(Isa::kAvx512Vnni, 64), ctx, why_not);
+}
+std::optional<Selection> select_qu8_spconv_32x4_avx512vnni(const SelectContext& ctx, std::string& why_not) {
+  return select_with(variant(Isa::kAvx512Vnni, 32), ctx, why_not);
 }
 std::optional<Selection> select_qu8_spconv_avxvnni(const SelectContext& ctx, std::string& why_not) {
   return select_with(variant(Isa::kAvxVnni), ctx, why_not);

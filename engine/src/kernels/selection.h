@@ -52,7 +52,8 @@ std::optional<Selection> select_view(const SelectContext& ctx, std::string& why_
 std::optional<Selection> select_onednn_conv(const SelectContext& ctx, std::string& why_not);
 std::optional<Selection> select_onednn_deconv(const SelectContext& ctx, std::string& why_not);
 std::optional<Selection> select_onednn_qlinear_conv(const SelectContext& ctx, std::string& why_not);
-std::optional<Selection> select_qu8_spconv_avx512vnni(const SelectContext& ctx, std::string& why_not);
+std::optional<Selection> select_qu8_spconv_64x2_avx512vnni(const SelectContext& ctx, std::string& why_not);
+std::optional<Selection> select_qu8_spconv_32x4_avx512vnni(const SelectContext& ctx, std::string& why_not);
 std::optional<Selection> select_qu8_spconv_avxvnni(const SelectContext& ctx, std::string& why_not);
 std::optional<Selection> select_qu8_spconv_avx2(const SelectContext& ctx, std::string& why_not);
 std::optional<Selection> select_qu8_spconv_scalar(const SelectContext& ctx, std::string& why_not);
