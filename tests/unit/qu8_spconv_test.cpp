@@ -71,6 +71,7 @@ Case random_case(uint64_t seed, double sparsity) {
   g.ic = pick(rng, 1, g.kh * g.kw > 9 ? 12 : 45), g.oc = pick(rng, 1, 41);
   g.oh = (g.ih + g.pad_top + g.pad_bottom - g.kh) / g.sh + 1;
   g.ow = (g.iw + g.pad_left + g.pad_right - g.kw) / g.sw + 1;
+  g.band = pick(rng, 0, 2) == 0 ? 0 : pick(rng, 1, g.oh);  // bands of any height, or the whole image
   g = kernels::qu8_spconv_geometry(g);
   c.n = pick(rng, 1, 2);
   c.w = block_sparse_weights(g, sparsity, 127, rng);
@@ -90,7 +91,7 @@ Case random_case(uint64_t seed, double sparsity) {
   c.what = "seed " + std::to_string(seed) + " n=" + std::to_string(c.n) + " ic=" + std::to_string(g.ic) +
            " oc=" + std::to_string(g.oc) + " in=" + std::to_string(g.ih) + "x" + std::to_string(g.iw) +
            " k=" + std::to_string(g.kh) + "x" + std::to_string(g.kw) + " s=" + std::to_string(g.sh) + "x" +
-           std::to_string(g.sw) + " pads=" + std::to_string(g.pad_top) + "," + std::to_string(g.pad_left) + "," +
+           std::to_string(g.sw) + " band=" + std::to_string(g.band) + " pads=" + std::to_string(g.pad_top) + "," + std::to_string(g.pad_left) + "," +
            std::to_string(g.pad_bottom) + "," + std::to_string(g.pad_right) + " sparsity=" + std::to_string(sparsity) +
            " x_zero=" + std::to_string(c.q.x_zero);
   return c;
@@ -259,12 +260,12 @@ TEST(Qu8SpconvEngine, SparseRowsGiveTheBytesOfTheDenseOneDnnRow) {
     if (conv_kernel(dense).rfind("qu8-conv-onednn", 0) != 0) continue;  // oneDNN declines under some SPARROW_ISA
     const Tensor expected = dense.run({x})[0];
     for (const Qu8SpconvVariant& v : kernels::qu8_spconv_variants()) {
-      const int64_t positions = (c.h + 2 * c.pad - c.k) / c.stride + 1;  // rows; at least as many columns
-      if (!kernels::isa_available(v.isa) || positions * positions < v.min_positions) continue;
+      if (!kernels::isa_available(v.isa)) continue;
       SCOPED_TRACE(std::string(v.name) + " ic=" + std::to_string(c.ic) + " k=" + std::to_string(c.k));
       CompileOptions options;
       options.kernels = v.name;
       const Engine sparse = Engine::load_from_bytes(model, options);
+      if (v.min_positions > 0 && conv_kernel(sparse) == "reference") continue;  // a large tile declines small bands
       ASSERT_EQ(conv_kernel(sparse).rfind(v.name, 0), 0u) << conv_kernel(sparse);
       const Tensor got = sparse.run({x})[0];
       ASSERT_EQ(test::values_of<uint8_t>(got), test::values_of<uint8_t>(expected));

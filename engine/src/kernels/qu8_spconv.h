@@ -3,12 +3,14 @@
 // at compile time, so that one dot-product instruction (vpdpbusd) consumes one block.
 //
 // Orientation: output pixels in the vector lanes, one weight block broadcast per output channel.
-// The input is repacked per image into a "panel": per stride phase (py, px) and channel block
-// cb, a plane of [Hq][Wq] pixels of 4 bytes, padded with the source zero point. An output
-// position q = oh * Wq + ow then reads, for tap (kh, kw), the pixel at q + (kh / sh) * Wq +
-// kw / sw of plane (kh % sh, kw % sw, cb): a constant shift, so each packed block carries one
-// constant panel offset and a tile of consecutive q is a contiguous run of the panel. Columns ow
-// >= OW of a row are computed and dropped (the "garbage lanes": (KW - 1) / sw of Wq).
+// The input is repacked, one band of output rows at a time, into a "panel": per stride phase
+// (py, px) and channel block cb, a plane of [Hb][Wq] pixels of 4 bytes, padded with the source
+// zero point. An output position q = oh * Wq + ow (oh counted from the band's first row) then
+// reads, for tap (kh, kw), the pixel at q + (kh / sh) * Wq + kw / sw of plane (kh % sh, kw % sw,
+// cb): a constant shift, so each packed block carries one constant panel offset and a tile of
+// consecutive q is a contiguous run of the panel. Columns ow >= OW of a row are computed and
+// dropped (the "garbage lanes": (KW - 1) / sw of Wq). A band's panel is small enough to stay in
+// L2 from its packing to its last tile, and bands are the unit of work of the threads.
 //
 // The integer sum is exact on every ISA: sum (x - zx) * w, the pads holding zx. The epilogue is
 // oneDNN's for the dense row (kernels/onednn/qlinear_conv_kernel.cpp): float(acc) + bias, times
@@ -32,11 +34,14 @@ struct Qu8SpconvGeometry {
   int64_t ih = 0, iw = 0, ic = 0, oc = 0, kh = 0, kw = 0, sh = 1, sw = 1;
   int64_t pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
   int64_t oh = 0, ow = 0;
+  int64_t band = 0;  // output rows per band; 0 for all
   // Derived by qu8_spconv_geometry().
   int64_t cb = 0;         // channel blocks: ceil(ic / 4)
-  int64_t hq = 0, wq = 0;  // rows and columns of one phase plane
+  int64_t hb = 0, wq = 0;  // rows and columns of one phase plane of a band
   int64_t plane = 0;      // positions per plane, slack included
-  int64_t positions() const { return oh * wq; }  // computed positions per image, garbage included
+  int64_t bands() const { return (oh + band - 1) / band; }
+  int64_t band_rows(int64_t b) const { return b + 1 < bands() ? band : oh - b * band; }
+  int64_t positions() const { return band * wq; }  // computed positions per full band, garbage included
   int64_t phases() const { return sh * sw; }
   size_t panel_bytes() const { return static_cast<size_t>(phases() * cb * plane * 4); }
   // Byte offset of the block (tap kh, kw; channel block c) from a position's panel address.
@@ -133,7 +138,7 @@ struct Qu8SpconvVariant {
   Isa isa;
   int tile;            // positions per microkernel call
   int rows_per_group;  // output channels per microkernel step
-  int64_t min_positions;  // smaller images (positions() per image) waste too much of a large tile
+  int64_t min_positions;  // smaller bands (positions()) waste too much of a large tile
   Qu8SpconvPackUkernel pack;
   Qu8SpconvUkernel ukernel;
   Qu8SpconvEpilogue epilogue;
@@ -142,23 +147,24 @@ struct Qu8SpconvVariant {
 // Every variant, richest first, whether or not this CPU runs it.
 const std::vector<Qu8SpconvVariant>& qu8_spconv_variants();
 
-// The driver around the microkernels, per image. Plane rows r = phase * hq + i in [first, last)
-// of the panel, from NHWC x [ih][iw][ic]:
-void qu8_spconv_pack_rows(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, const uint8_t* x, uint8_t x_zero,
-                          uint8_t* panel, int64_t first, int64_t last);
-int64_t qu8_spconv_tiles(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g);
-// Accumulator elements one tile needs (per thread).
+// The driver around the microkernels, per band. The panel of band b of NHWC image x
+// [ih][iw][ic]:
+void qu8_spconv_pack_band(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, const uint8_t* x, uint8_t x_zero,
+                          uint8_t* panel, int64_t b);
+// Tiles of band b.
+int64_t qu8_spconv_tiles(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, int64_t b);
+// Accumulator elements one tile needs.
 size_t qu8_spconv_acc_elements(const Qu8SpconvVariant& v, const Qu8SpconvWeights& w);
-// Tile `tile` of one image: its valid positions to NHWC y [oh][ow][oc].
+// Tile `tile` of band b: its valid positions to NHWC y [oh][ow][oc] of the whole image.
 void qu8_spconv_tile(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, const Qu8SpconvWeights& w,
-                     const uint8_t* panel, int64_t tile, int32_t* acc, uint8_t* y);
+                     const uint8_t* panel, int64_t b, int64_t tile, int32_t* acc, uint8_t* y);
 // The same in two steps, for weights too large to stream once per tile from L2: segments
-// [first, last) of every tile (each with its own acc), block after block; then each tile's
-// epilogue.
+// [first, last) of every tile of the band (each with its own acc), block after block; then each
+// tile's epilogue.
 void qu8_spconv_accumulate(const Qu8SpconvVariant& v, const Qu8SpconvWeights& w, const uint8_t* panel, int64_t tile,
                            size_t first, size_t last, int32_t* acc);
-void qu8_spconv_finish(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, const Qu8SpconvWeights& w, int64_t tile,
-                       const int32_t* acc, uint8_t* y);
+void qu8_spconv_finish(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, const Qu8SpconvWeights& w, int64_t b,
+                       int64_t tile, const int32_t* acc, uint8_t* y);
 // Boundaries of segment blocks of at most `bytes` of entries each (a segment larger than that
 // alone): 0, ..., segment count.
 std::vector<size_t> qu8_spconv_segment_blocks(const Qu8SpconvWeights& w, size_t bytes);

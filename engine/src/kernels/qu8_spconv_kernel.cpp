@@ -41,10 +41,14 @@ double max_density() {
 }
 
 // Weight streams beyond this (entries of all output channels) no longer stay in a 1 MB L2 next
-// to the panel from one tile to the next: they run block by block over every tile instead, the
-// tiles' sums parked in the scratchpad. Measured on the yolov5l 3x3 256@40 shape (kernel_bench,
-// 1 core): 590 KB of weights at 50 % ran at a third of the rate of 354 KB at 70 %.
+// to the panel from one tile to the next: they run block by block over every tile of a band
+// instead, the tiles' sums parked in the scratchpad. Measured on the yolov5l 3x3 256@40 shape
+// (kernel_bench, 1 core): 590 KB of weights at 50 % ran at a third of the rate of 354 KB at 70 %.
 constexpr size_t kL2Weights = 384 * 1024;
+// A band's panel, packed and then read by its tiles, stays in L2 beside the weights. Measured:
+// with whole images as panels, the 1x1 128->128 at 160x160 (1.6 MB of panel) ran at half of
+// oneDNN's dense rate.
+constexpr int64_t kBandBytes = 256 * 1024;
 
 class Qu8SpconvKernel final : public Kernel {
  public:
@@ -53,48 +57,41 @@ class Qu8SpconvKernel final : public Kernel {
       : v_(v), g_(g), w_(std::move(w)), n_(n), x_zero_(x_zero), threads_(std::max(1, threads)),
         blocks_(qu8_spconv_segment_blocks(w_, kL2Weights)) {}
 
+  // Bands of all images are the threads' work items: each packs its panel and runs its tiles.
   void execute(const KernelArgs& args, ExecContext& ctx) const override {
     const auto* x = static_cast<const uint8_t*>(args.inputs[kX]);
     auto* y = static_cast<uint8_t*>(args.outputs[0]);
-    auto* panel = static_cast<uint8_t*>(ctx.scratchpad);
-    auto* acc = reinterpret_cast<int32_t*>(panel + panel_bytes());
+    auto* scratch = static_cast<uint8_t*>(ctx.scratchpad);
     const int team = std::min(omp_get_max_threads(), threads_);
-    const int64_t rows = g_.phases() * g_.hq, tiles = qu8_spconv_tiles(v_, g_);
-    for (int64_t b = 0; b < n_; ++b) {
-      const uint8_t* image = x + b * g_.ih * g_.iw * g_.ic;
-      uint8_t* out = y + b * g_.oh * g_.ow * g_.oc;
-#pragma omp parallel num_threads(team)
-      {
-#pragma omp for schedule(static)
-        for (int64_t r = 0; r < rows; ++r) qu8_spconv_pack_rows(v_, g_, image, x_zero_, panel, r, r + 1);
-        if (blocked()) {
-          for (size_t k = 0; k + 1 < blocks_.size(); ++k) {
-#pragma omp for schedule(static)
-            for (int64_t t = 0; t < tiles; ++t) qu8_spconv_accumulate(v_, w_, panel, t, blocks_[k], blocks_[k + 1], tile_acc(acc, t));
-          }
-#pragma omp for schedule(static)
-          for (int64_t t = 0; t < tiles; ++t) qu8_spconv_finish(v_, g_, w_, t, tile_acc(acc, t), out);
-        } else {
-          int32_t* mine = tile_acc(acc, omp_get_thread_num());
-#pragma omp for schedule(static)
-          for (int64_t t = 0; t < tiles; ++t) qu8_spconv_tile(v_, g_, w_, panel, t, mine, out);
+    const int64_t bands = g_.bands(), items = n_ * bands;
+#pragma omp parallel for num_threads(team) schedule(static)
+    for (int64_t item = 0; item < items; ++item) {
+      const int64_t image = item / bands, b = item % bands;
+      uint8_t* panel = scratch + static_cast<size_t>(omp_get_thread_num()) * thread_bytes();
+      auto* acc = reinterpret_cast<int32_t*>(panel + panel_bytes());
+      uint8_t* out = y + image * g_.oh * g_.ow * g_.oc;
+      qu8_spconv_pack_band(v_, g_, x + image * g_.ih * g_.iw * g_.ic, x_zero_, panel, b);
+      const int64_t tiles = qu8_spconv_tiles(v_, g_, b);
+      if (blocked()) {
+        for (size_t k = 0; k + 1 < blocks_.size(); ++k) {
+          for (int64_t t = 0; t < tiles; ++t) qu8_spconv_accumulate(v_, w_, panel, t, blocks_[k], blocks_[k + 1], tile_acc(acc, t));
         }
+        for (int64_t t = 0; t < tiles; ++t) qu8_spconv_finish(v_, g_, w_, b, t, tile_acc(acc, t), out);
+      } else {
+        for (int64_t t = 0; t < tiles; ++t) qu8_spconv_tile(v_, g_, w_, panel, b, t, acc, out);
       }
     }
   }
 
   std::string implementation() const override {
-    char text[128];
+    char text[160];
     const double dense = static_cast<double>(g_.oc * g_.kh * g_.kw * g_.cb);
-    std::snprintf(text, sizeof(text), "bcsr 1x4 density %.1f%%, %ld blocks, %ld chunks, %zu weight blocks",
+    std::snprintf(text, sizeof(text), "bcsr 1x4 density %.1f%%, %ld blocks, %ld chunks, %zu weight blocks, %ld-row bands",
                   100.0 * static_cast<double>(w_.blocks) / dense, static_cast<long>(w_.blocks), static_cast<long>(w_.chunks),
-                  blocks_.size() - 1);
+                  blocks_.size() - 1, static_cast<long>(g_.band));
     return text;
   }
-  size_t scratchpad_bytes() const override {
-    const size_t tiles = blocked() ? static_cast<size_t>(qu8_spconv_tiles(v_, g_)) : static_cast<size_t>(threads_);
-    return panel_bytes() + tiles * acc_elements() * 4;
-  }
+  size_t scratchpad_bytes() const override { return static_cast<size_t>(threads_) * thread_bytes(); }
   size_t constant_bytes() const override {
     return w_.entries.size() * sizeof(Qu8SpconvEntry) + (w_.rows.size() + 2 * w_.segment_steps.size() + 3 * w_.comp.size()) * 4;
   }
@@ -103,8 +100,12 @@ class Qu8SpconvKernel final : public Kernel {
   bool blocked() const { return blocks_.size() > 2; }
   size_t panel_bytes() const { return (g_.panel_bytes() + 63) / 64 * 64; }
   size_t acc_elements() const { return (qu8_spconv_acc_elements(v_, w_) + 15) / 16 * 16; }
-  // The accumulators of tile (blocked) or thread `i`.
-  int32_t* tile_acc(int32_t* acc, int64_t i) const { return acc + static_cast<size_t>(i) * acc_elements(); }
+  // One thread's panel and accumulators (of every tile of a band when blocked).
+  size_t thread_bytes() const {
+    const size_t tiles = blocked() ? static_cast<size_t>(qu8_spconv_tiles(v_, g_, 0)) : 1;
+    return panel_bytes() + tiles * acc_elements() * 4;
+  }
+  int32_t* tile_acc(int32_t* acc, int64_t t) const { return acc + static_cast<size_t>(t) * acc_elements(); }
 
   const Qu8SpconvVariant& v_;
   Qu8SpconvGeometry g_;
@@ -114,6 +115,18 @@ class Qu8SpconvKernel final : public Kernel {
   int threads_;
   std::vector<size_t> blocks_;  // segment boundaries of the weight blocks
 };
+
+// Output rows per band: a panel of at most kBandBytes, and a number of bands (over the batch) that
+// is a multiple of the threads, so that they share the work evenly.
+int64_t band_rows(const Qu8SpconvGeometry& g, int64_t n, int threads) {
+  const int64_t row_bytes = g.phases() * g.cb * g.wq * 4;
+  const int64_t halo = (g.kh - 1) / g.sh;
+  const int64_t fit = std::max<int64_t>(1, kBandBytes / row_bytes - halo);
+  int64_t bands = (g.oh + fit - 1) / fit;
+  const int64_t per_round = std::max<int64_t>(1, (threads + n - 1) / n);  // bands per image for one round of threads
+  bands = (bands + per_round - 1) / per_round * per_round;
+  return (g.oh + std::min(bands, g.oh) - 1) / std::min(bands, g.oh);
+}
 
 bool declined(std::string& why_not, const std::string& why) {
   why_not = why;
@@ -166,6 +179,8 @@ std::optional<Qu8SpconvGeometry> geometry_of(const SelectContext& ctx, std::stri
   g.pad_top = p.pads_begin[0], g.pad_left = p.pads_begin[1], g.pad_bottom = p.pads_end[0], g.pad_right = p.pads_end[1];
   g.oh = p.out[0], g.ow = p.out[1];
   g = qu8_spconv_geometry(g);
+  g.band = band_rows(g, x[0], ctx.num_cores);
+  g = qu8_spconv_geometry(g);
   // Offsets are int32 bytes.
   if (g.panel_bytes() >= (size_t{1} << 31)) {
     why_not = "the packed input would exceed 2 GB";
@@ -179,7 +194,7 @@ std::optional<Selection> select_with(const Qu8SpconvVariant& v, const SelectCont
   const std::optional<Qu8SpconvGeometry> g = geometry_of(ctx, why_not);
   if (!g) return std::nullopt;
   if (g->positions() < v.min_positions) {
-    why_not = "an image of " + std::to_string(g->positions()) + " positions is too small for this tile";
+    why_not = "a band of " + std::to_string(g->positions()) + " positions is too small for this tile";
     return std::nullopt;
   }
   const int8_t* w = ctx.constant(kW)->data_as<int8_t>();

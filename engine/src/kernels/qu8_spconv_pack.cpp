@@ -69,11 +69,12 @@ Qu8SpconvGeometry qu8_spconv_geometry(Qu8SpconvGeometry g) {
   if (g.oh < 1 || g.ow < 1 || g.ic < 1 || g.oc < 1 || g.kh < 1 || g.kw < 1 || g.sh < 1 || g.sw < 1) {
     throw Error(ErrorCode::kInvalidArgument, "sparse INT8 convolution: empty geometry");
   }
+  if (g.band < 1 || g.band > g.oh) g.band = g.oh;
   g.cb = ceil_div(g.ic, 4);
-  g.hq = ceil_div(g.ih + g.pad_top + g.pad_bottom, g.sh);
+  g.hb = g.band + (g.kh - 1) / g.sh;
   g.wq = ceil_div(g.iw + g.pad_left + g.pad_right, g.sw);
   // Every position a tile computes, plus its farthest tap, stays inside its plane.
-  g.plane = ceil_div(g.hq * g.wq + kQu8SpconvMaxTile + g.kw, 16) * 16;
+  g.plane = ceil_div(g.hb * g.wq + kQu8SpconvMaxTile + g.kw, 16) * 16;
   return g;
 }
 
