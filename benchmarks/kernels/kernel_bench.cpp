@@ -651,7 +651,7 @@ int main(int argc, char** argv) {
   const char* env_shapes = std::getenv("SPARROW_SHAPES");
   const std::string shapes = env_shapes && *env_shapes ? env_shapes : SPARROW_KERNEL_SHAPES;
   // The sparse rows run at every sparsity here, dense weights included, to show the crossover.
-  setenv("SPARROW_SPARSE_MAX_DENSITY", "1", 0);
+  setenv("SPARROW_SPARSE_MIN_SPEEDUP", "0", 0);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   try {

@@ -3,10 +3,10 @@
 // oneDNN's int8 convolutions use, so sparse and dense layers chain without reorders.
 //
 // Declines what it does not implement (groups, dilation, a fused activation, s8 output, a
-// weight zero point, parameters computed at run time, sums beyond float's exact range) and, for
-// now, weights too dense to pay off: block density above max_density(). That threshold is a
-// stand-in for a per-layer measurement (kernel_bench's SparseQConv family shows the crossover);
-// SPARROW_SPARSE_MAX_DENSITY overrides it (1 accepts any weights, as kernel_bench does).
+// weight zero point, parameters computed at run time, sums beyond float's exact range) and
+// layers where a cost model predicts less than 1.1x over dense oneDNN (predicted_speedup()); a
+// per-layer measurement is to replace it. SPARROW_SPARSE_MIN_SPEEDUP overrides the 1.1 (0
+// accepts any weights, as kernel_bench does).
 #include <omp.h>
 
 #include <algorithm>
@@ -24,20 +24,32 @@ namespace {
 
 enum Input { kX, kXScale, kXZero, kW, kWScale, kWZero, kYScale, kYZero, kBias };
 
-// Fraction of 1x4 blocks that are non-zero above which dense oneDNN is expected to be faster.
-constexpr double kMaxDensity = 0.4;
+// The cost model, per output and one core, fitted on kernel_bench SparseQConv at 85 % (Zen 5,
+// 2026-12-05): sparse ~0.31 ns (packing and requantization) + 0.0256 ns per non-zero block,
+// dense oneDNN ~390 GMAC/s, i.e. 0.0103 ns per block of 4 MACs whether zero or not. It is
+// within ~25 % of the measured ratio on the yolov5l shapes (0.6x for a 1x1 from 64 channels,
+// 1.7x from 512; it overestimates 3x3s, whose taps load unaligned). Its consequences: nothing
+// below 33 blocks per output (1x1 convs from fewer than 132 channels, the 6x6 first layer)
+// and nothing above 37 % block density pays.
+double predicted_speedup(const Qu8SpconvGeometry& g, int64_t blocks) {
+  const double per_output = static_cast<double>(g.cb * g.kh * g.kw);
+  const double density = static_cast<double>(blocks) / (per_output * static_cast<double>(g.oc));
+  return 0.0103 * per_output / (0.31 + 0.0256 * per_output * density);
+}
 
-double max_density() {
-  static const double d = [] {
-    const char* v = std::getenv("SPARROW_SPARSE_MAX_DENSITY");
-    char* end = nullptr;
-    const double parsed = v && *v ? std::strtod(v, &end) : -1.0;
-    if (v && *v && (*end != '\0' || parsed < 0 || parsed > 1)) {
-      throw Error(ErrorCode::kInvalidArgument, std::string("SPARROW_SPARSE_MAX_DENSITY=") + v + ": not a number in [0, 1]");
-    }
-    return parsed >= 0 ? parsed : kMaxDensity;
-  }();
-  return d;
+constexpr double kMinSpeedup = 1.1;
+
+// Read at each compilation, so that a test can lift it for one engine. A bad value declines the
+// rows with its reason (the compiler turns a select function's error into a decline).
+double min_speedup() {
+  const char* v = std::getenv("SPARROW_SPARSE_MIN_SPEEDUP");
+  if (!v || !*v) return kMinSpeedup;
+  char* end = nullptr;
+  const double parsed = std::strtod(v, &end);
+  if (*end != '\0' || !(parsed >= 0)) {
+    throw Error(ErrorCode::kInvalidArgument, std::string("SPARROW_SPARSE_MIN_SPEEDUP=") + v + ": not a number >= 0");
+  }
+  return parsed;
 }
 
 // Weight streams beyond this (entries of all output channels) no longer stay in a 1 MB L2 next
@@ -198,10 +210,13 @@ std::optional<Selection> select_with(const Qu8SpconvVariant& v, const SelectCont
     return std::nullopt;
   }
   const int8_t* w = ctx.constant(kW)->data_as<int8_t>();
-  const double density = static_cast<double>(qu8_spconv_count_blocks(*g, w)) / static_cast<double>(g->oc * g->kh * g->kw * g->cb);
-  if (density > max_density()) {
-    char text[96];
-    std::snprintf(text, sizeof(text), "1x4-block density %.2f is above %.2f: dense is faster", density, max_density());
+  const int64_t blocks = qu8_spconv_count_blocks(*g, w);
+  const double speedup = predicted_speedup(*g, blocks);
+  if (speedup < min_speedup()) {
+    char text[128];
+    std::snprintf(text, sizeof(text), "1x4-block density %.2f, %ld blocks per output: predicted %.2fx of dense oneDNN",
+                  static_cast<double>(blocks) / static_cast<double>(g->oc * g->cb * g->kh * g->kw),
+                  static_cast<long>(g->cb * g->kh * g->kw), speedup);
     why_not = text;
     return std::nullopt;
   }
