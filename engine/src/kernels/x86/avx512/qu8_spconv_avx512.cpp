@@ -34,15 +34,23 @@ void transpose16x16(__m512i r[16]) {
 
 __mmask16 first(size_t n) { return static_cast<__mmask16>(n >= 16 ? 0xFFFFu : (1u << n) - 1); }
 
-// One 16-channel vector of one pixel to 16 bytes, in oneDNN's order.
-__m128i requantize(__m512i acc, const Qu8SpconvWeights& w, size_t c, __mmask16 valid) {
-  const __m512i comp = _mm512_maskz_loadu_epi32(valid, w.comp.data() + c);
-  const __m512 bias = _mm512_maskz_loadu_ps(valid, w.bias.data() + c), scale = _mm512_maskz_loadu_ps(valid, w.scale.data() + c);
-  __m512 v = _mm512_cvtepi32_ps(_mm512_add_epi32(acc, comp));
-  v = _mm512_add_ps(_mm512_mul_ps(_mm512_add_ps(v, bias), scale), _mm512_set1_ps(w.y_zero));
-  v = _mm512_min_ps(_mm512_max_ps(v, _mm512_setzero_ps()), _mm512_set1_ps(255.0f));
-  return _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(v));
-}
+// The epilogue's constants for 16 output channels, loaded once per 16 pixels: the byte stores
+// of the results may alias them as far as the compiler knows.
+struct Requant {
+  __m512i comp;
+  __m512 bias, scale, y_zero;
+  Requant(const Qu8SpconvWeights& w, size_t c, __mmask16 valid)
+      : comp(_mm512_maskz_loadu_epi32(valid, w.comp.data() + c)), bias(_mm512_maskz_loadu_ps(valid, w.bias.data() + c)),
+        scale(_mm512_maskz_loadu_ps(valid, w.scale.data() + c)), y_zero(_mm512_set1_ps(w.y_zero)) {}
+
+  // One 16-channel vector of one pixel to 16 bytes, in oneDNN's order.
+  __m128i operator()(__m512i acc) const {
+    __m512 v = _mm512_cvtepi32_ps(_mm512_add_epi32(acc, comp));
+    v = _mm512_add_ps(_mm512_mul_ps(_mm512_add_ps(v, bias), scale), y_zero);
+    v = _mm512_min_ps(_mm512_max_ps(v, _mm512_setzero_ps()), _mm512_set1_ps(255.0f));
+    return _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(v));
+  }
+};
 
 }  // namespace
 
@@ -79,7 +87,8 @@ void qu8_spconv_epilogue_avx512(const Qu8SpconvWeights& w, const int32_t* acc, s
       // Rows past oc exist (accumulator_rows()); their columns are dropped by the store mask.
       for (size_t i = 0; i < 16; ++i) r[i] = _mm512_loadu_si512(acc + (c0 + i) * acc_stride + m0);
       transpose16x16(r);
-      for (size_t m = 0; m < nm; ++m) _mm_mask_storeu_epi8(y + (m0 + m) * oc + c0, valid, requantize(r[m], w, c0, valid));
+      const Requant requantize(w, c0, valid);
+      for (size_t m = 0; m < nm; ++m) _mm_mask_storeu_epi8(y + (m0 + m) * oc + c0, valid, requantize(r[m]));
     }
   }
 }
