@@ -24,19 +24,21 @@ namespace {
 
 enum Input { kX, kXScale, kXZero, kW, kWScale, kWZero, kYScale, kYZero, kBias };
 
-// The cost model, per output and one core, fitted on kernel_bench SparseQConv at 85 % (Zen 5,
-// 2026-12-05): sparse ~0.31 ns (packing and requantization) + 0.0256 ns per non-zero block,
-// dense oneDNN ~390 GMAC/s, i.e. 0.0103 ns per block of 4 MACs whether zero or not. It is
-// within ~25 % of the measured ratio on the yolov5l shapes (0.6x for a 1x1 from 64 channels,
-// 1.7x from 512; it overestimates 3x3s, whose taps load unaligned). Its consequences: nothing
-// below 33 blocks per output (1x1 convs from fewer than 132 channels, the 6x6 first layer)
-// and nothing above 37 % block density pays. Since the fit the epilogue got faster: the 1x1
-// 128->128 at 80x80 now runs at 1.23x, but at 160x160 still at 0.6-0.8x, so the model stays
-// conservative and leaves both dense.
+// The cost model, per output and one core, fitted on kernel_bench SparseQConv (yolov5l shapes,
+// 50-95 %; Zen 5, 2026-12-05): sparse ~0.31 ns (packing and requantization) plus 0.0256 ns per
+// non-zero block, 0.0316 ns where taps shift by a pixel (kw > 1: unaligned panel loads); dense
+// oneDNN ~390 GMAC/s, i.e. 0.0103 ns per block of 4 MACs whether zero or not. It is within ~10 %
+// of the measured ratio on 3x3 256->256 at 40x40 and 1x1 1024->1024 at 20x20 from 50 to 95 %
+// (e.g. 0.96x measured, 1.03x predicted, for the 3x3 at 70 %), within ~25 % on the other
+// yolov5l shapes at 85 %. Its consequences: nothing below 33 blocks per output (1x1 convs from
+// fewer than 132 channels, the 6x6 first layer), and nothing above a block density of 37 %
+// (1x1) or 30 % (3x3). Since the fit the epilogue got faster: the 1x1 128->128 at 80x80 now runs
+// at 1.1-1.2x, but at 160x160 still at 0.6-0.8x, so the model stays conservative there.
 double predicted_speedup(const Qu8SpconvGeometry& g, int64_t blocks) {
   const double per_output = static_cast<double>(g.cb * g.kh * g.kw);
   const double density = static_cast<double>(blocks) / (per_output * static_cast<double>(g.oc));
-  return 0.0103 * per_output / (0.31 + 0.0256 * per_output * density);
+  const double per_block = g.kw > 1 ? 0.0316 : 0.0256;
+  return 0.0103 * per_output / (0.31 + per_block * per_output * density);
 }
 
 constexpr double kMinSpeedup = 1.1;
