@@ -301,6 +301,16 @@ TEST(Qu8SpconvEngine, SparseWeightsChooseASparseRowAndDenseOnesStayOnOneDnn) {
   if (!kernels::isa_available(kernels::Isa::kAvx2)) GTEST_SKIP() << "no SIMD sparse row on this ISA";
   const Engine sparse = Engine::load_from_bytes(sparse_qdq_conv(c, 0.9, 3));
   EXPECT_EQ(conv_kernel(sparse).rfind("sparse-conv-u8s8-", 0), 0u) << conv_kernel(sparse);
+  // describe() and the benchmark JSON count it as sparse and INT8, with its weights' sparsity.
+  const PlanDescription d = sparse.describe();
+  const LayerCounts counts = count_layers(d);
+  EXPECT_EQ(counts.sparse, 1);
+  EXPECT_EQ(counts.int8, 1);
+  for (const LayerInfo& l : d.layers) {
+    if (l.op != "QLinearConv") continue;
+    EXPECT_EQ(l.dtype, "qu8");
+    EXPECT_NEAR(l.sparsity, 0.9, 0.03);
+  }
   const Engine dense = Engine::load_from_bytes(sparse_qdq_conv(c, 0.3, 3));
   EXPECT_EQ(conv_kernel(dense).find("sparse"), std::string::npos) << conv_kernel(dense);
   // Too little work per output for the sparse kernel's packing and requantization to pay.
