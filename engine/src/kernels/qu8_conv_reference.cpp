@@ -1,6 +1,7 @@
 // The oracle of the sparse INT8 convolution: dense plain loops over NHWC u8 and OIHW s8, the
 // integer sum of (x - x_zero) * w over the taps inside the image, then the dense row's epilogue
-// (kernels/onednn/qlinear_conv_kernel.cpp) in oneDNN's order. Independent of any packing.
+// (kernels/onednn/qlinear_conv_kernel.cpp), ONNX Runtime's: round((acc + bias) * ((x_scale *
+// w_scale) / y_scale)) + y_zero, saturated. Independent of any packing.
 #include <cmath>
 
 #include "kernels/qu8_spconv.h"
@@ -34,10 +35,10 @@ void qu8_conv_reference(const Qu8SpconvGeometry& g, int64_t n, const uint8_t* x,
       for (int64_t ox = 0; ox < g.ow; ++ox) {
         for (int64_t o = 0; o < g.oc; ++o) {
           const float w_scale = q.w_scale.size() > 1 ? q.w_scale[static_cast<size_t>(o)] : q.w_scale[0];
-          const float scale = q.x_scale * w_scale * (1.0f / q.y_scale);
+          const float scale = q.x_scale * w_scale / q.y_scale;
           const float bias = q.bias.empty() ? 0.0f : static_cast<float>(q.bias[static_cast<size_t>(o)]);
-          const float v = (static_cast<float>(dot(g, image, w, q.x_zero, o, oy, ox)) + bias) * scale + static_cast<float>(q.y_zero);
-          const float r = std::nearbyint(std::fmin(std::fmax(v, 0.0f), 255.0f));
+          const float v = (static_cast<float>(dot(g, image, w, q.x_zero, o, oy, ox)) + bias) * scale;
+          const float r = std::fmin(std::fmax(std::nearbyint(v) + static_cast<float>(q.y_zero), 0.0f), 255.0f);
           y[((b * g.oh + oy) * g.ow + ox) * g.oc + o] = static_cast<uint8_t>(r);
         }
       }

@@ -13,9 +13,10 @@
 // L2 from its packing to its last tile, and bands are the unit of work of the threads.
 //
 // The integer sum is exact on every ISA: sum (x - zx) * w, the pads holding zx. The epilogue is
-// oneDNN's for the dense row (kernels/onednn/qlinear_conv_kernel.cpp): float(acc) + bias, times
-// x_scale * w_scale[c] * (1 / y_scale), plus y_zero, clamped to [0, 255] and rounded half to
-// even. It equals oneDNN's bytes while every partial sum stays below 2^24 (checked at packing).
+// the dense row's (kernels/onednn/qlinear_conv_kernel.cpp), which is ONNX Runtime's:
+// (float(acc) + bias) * ((x_scale * w_scale[c]) / y_scale), rounded half to even, plus y_zero,
+// clamped to [0, 255]. It equals oneDNN's bytes while every partial sum stays below 2^24
+// (checked at packing).
 #pragma once
 
 #include <cstddef>
@@ -77,7 +78,7 @@ struct Qu8SpconvWeights {
   std::vector<Qu8SpconvEntry> entries;
   int64_t blocks = 0;         // non-zero blocks, padding excluded
   // Epilogue, per output channel: comp = -x_zero * sum of the channel's weights (the pads hold
-  // x_zero), bias as float, and the output scale x_scale * w_scale[c] * (1 / y_scale).
+  // x_zero), bias as float, and the output scale (x_scale * w_scale[c]) / y_scale.
   std::vector<int32_t> comp;
   std::vector<float> bias, scale;
   float y_zero = 0;

@@ -60,7 +60,7 @@ int64_t weights_per_channel(const Qu8SpconvGeometry& g) { return g.ic * g.kh * g
 
 float output_scale(const Qu8SpconvQuant& q, int64_t o) {
   const float w_scale = q.w_scale.size() > 1 ? q.w_scale[static_cast<size_t>(o)] : q.w_scale[0];
-  return q.x_scale * w_scale * (1.0f / q.y_scale);  // as the dense row computes it
+  return q.x_scale * w_scale / q.y_scale;  // as the dense row computes it
 }
 
 }  // namespace

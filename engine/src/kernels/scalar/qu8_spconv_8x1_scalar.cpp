@@ -1,6 +1,6 @@
-// Portable qu8-spconv: the panel packing, an 8-position one-row microkernel, and the epilogue
-// in oneDNN's order (kernels/qu8_spconv.h). Rounds half to even by adding and subtracting
-// 1.5 * 2^23, exact for values in [0, 255] under the default rounding mode.
+// Portable qu8-spconv: the panel packing, an 8-position one-row microkernel, and the dense row's
+// epilogue (kernels/qu8_spconv.h). Rounds half to even by adding and subtracting 1.5 * 2^23,
+// exact for values within +-2^22 under the default rounding mode.
 #include <cstring>
 
 #include "kernels/qu8_spconv.h"
@@ -49,9 +49,11 @@ void qu8_spconv_epilogue_scalar(const Qu8SpconvWeights& w, const int32_t* acc, s
   const size_t oc = static_cast<size_t>(w.oc);
   for (size_t m = 0; m < count; ++m) {
     for (size_t c = 0; c < oc; ++c) {
-      const float v = (static_cast<float>(acc[c * acc_stride + m] + w.comp[c]) + w.bias[c]) * w.scale[c] + w.y_zero;
-      const float clamped = !(v > 0.0f) ? 0.0f : (v > 255.0f ? 255.0f : v);
-      y[m * oc + c] = static_cast<uint8_t>((clamped + kRound) - kRound);
+      const float v = (static_cast<float>(acc[c * acc_stride + m] + w.comp[c]) + w.bias[c]) * w.scale[c];
+      // Within +-300 the rounding trick is exact, and anything beyond saturates all the same.
+      const float bounded = !(v > -300.0f) ? -300.0f : (v > 300.0f ? 300.0f : v);
+      const float r = ((bounded + kRound) - kRound) + w.y_zero;
+      y[m * oc + c] = static_cast<uint8_t>(r < 0.0f ? 0.0f : (r > 255.0f ? 255.0f : r));
     }
   }
 }

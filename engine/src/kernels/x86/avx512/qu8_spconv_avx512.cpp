@@ -43,11 +43,12 @@ struct Requant {
       : comp(_mm512_maskz_loadu_epi32(valid, w.comp.data() + c)), bias(_mm512_maskz_loadu_ps(valid, w.bias.data() + c)),
         scale(_mm512_maskz_loadu_ps(valid, w.scale.data() + c)), y_zero(_mm512_set1_ps(w.y_zero)) {}
 
-  // One 16-channel vector of one pixel to 16 bytes, in oneDNN's order.
+  // One 16-channel vector of one pixel to 16 bytes, in the dense row's order: scale, round half
+  // to even, add the zero point, saturate.
   __m128i operator()(__m512i acc) const {
     __m512 v = _mm512_cvtepi32_ps(_mm512_add_epi32(acc, comp));
-    v = _mm512_add_ps(_mm512_mul_ps(_mm512_add_ps(v, bias), scale), y_zero);
-    v = _mm512_min_ps(_mm512_max_ps(v, _mm512_setzero_ps()), _mm512_set1_ps(255.0f));
+    v = _mm512_roundscale_ps(_mm512_mul_ps(_mm512_add_ps(v, bias), scale), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    v = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(v, y_zero), _mm512_setzero_ps()), _mm512_set1_ps(255.0f));
     return _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(v));
   }
 };
