@@ -23,8 +23,8 @@ using test::Attr;
 using test::OnnxBuilder;
 
 TEST(KernelTable, RowNamesAreUniqueAndSayDtypeOpAndImplementation) {
-  // Sparse rows lead with "sparse-<op>-" so that a sparse kernel is recognisable by name.
-  const std::regex form("(sparse-[a-z0-9]+-)?(f32|qu8|qs8|u8|s8|x8|x)-[a-z0-9]+(-[a-z0-9]+)+");
+  // Sparse kernels lead with "sparse" (the names, and what describe() counts), then op and dtype.
+  const std::regex form("((f32|qu8|qs8|u8|s8|x8|x)-[a-z0-9]+|sparse-conv-(f32|u8s8))(-[a-z0-9]+)+");
   std::set<std::string> seen;
   for (const kernels::KernelRow& row : kernels::kernel_table()) {
     EXPECT_TRUE(std::regex_match(row.name, form)) << row.name;

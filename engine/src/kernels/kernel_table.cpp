@@ -20,7 +20,15 @@ const std::vector<KernelRow>& kernel_table() {
       {"sparse-conv-f32-1x1-16x1-scalar", "Conv", {kF32}, Isa::kScalar, select_sparse_conv_f32_1x1_scalar, true},
       {"f32-conv-onednn", "Conv", {kF32}, Isa::kScalar, select_onednn_conv},
       {"f32-deconv-onednn", "ConvTranspose", {kF32}, Isa::kScalar, select_onednn_deconv},
+      // Sparse rows first, contested: they decline where their cost model predicts a loss, and
+      // one that accepts is timed against the next acceptor. Named as in qu8_spconv_variants();
+      // the scalar one comes after oneDNN, which beats it on any x86.
+      {"sparse-conv-u8s8-4x1-64x2-avx512vnni", "QLinearConv", {kU8}, Isa::kAvx512Vnni, select_qu8_spconv_64x2_avx512vnni, true},
+      {"sparse-conv-u8s8-4x1-32x4-avx512vnni", "QLinearConv", {kU8}, Isa::kAvx512Vnni, select_qu8_spconv_32x4_avx512vnni, true},
+      {"sparse-conv-u8s8-4x1-16x4-avxvnni", "QLinearConv", {kU8}, Isa::kAvxVnni, select_qu8_spconv_avxvnni, true},
+      {"sparse-conv-u8s8-4x1-16x2-avx2", "QLinearConv", {kU8}, Isa::kAvx2, select_qu8_spconv_avx2, true},
       {"qu8-conv-onednn", "QLinearConv", {kU8}, Isa::kScalar, select_onednn_qlinear_conv},
+      {"sparse-conv-u8s8-4x1-8x1-scalar", "QLinearConv", {kU8}, Isa::kScalar, select_qu8_spconv_scalar, true},
       {"qu8-add-u16-avx512", "QLinearAdd", {kU8}, Isa::kAvx512, select_qu8_add_avx512},
       {"qu8-add-u8-avx2", "QLinearAdd", {kU8}, Isa::kAvx2, select_qu8_add_avx2},
       {"qu8-add-u1-scalar", "QLinearAdd", {kU8}, Isa::kScalar, select_qu8_add_scalar},

@@ -29,13 +29,10 @@ std::pair<int, int> weight_inputs(const std::string& op) {
 
 }  // namespace
 
+// A row name leads with its data type ("qu8-conv-onednn"), except the sparse rows, which lead
+// with "sparse" ("sparse-conv-u8s8-..."): those, like the reference, take the node's.
 std::string layer_dtype(const graph::Graph& g, const graph::Node& node, const std::string& row) {
-  // Sparse rows put "sparse-<op>-" before the data type: "sparse-conv-f32-1x1-64x1-avx512".
-  if (row.rfind("sparse-", 0) == 0) {
-    const size_t start = row.find('-', 7) + 1;
-    return row.substr(start, row.find('-', start) - start);
-  }
-  if (row != "reference") return row.substr(0, row.find('-'));
+  if (row != "reference" && row.rfind("sparse-", 0) != 0) return row.substr(0, row.find('-'));
   const DType first = node.has_input(0) ? g.values[node.inputs[0]].dtype : DType::kFloat32;
   if (node.op.rfind("QLinear", 0) == 0) return first == DType::kInt8 ? "qs8" : "qu8";
   return short_name(first);

@@ -1,0 +1,183 @@
+// qu8-spconv: block-sparse INT8 convolution, u8 activations (NHWC) times s8 weights whose
+// non-zero 1x4 blocks (4 consecutive input channels at one output channel and tap) are packed
+// at compile time, so that one dot-product instruction (vpdpbusd) consumes one block.
+//
+// Orientation: output pixels in the vector lanes, one weight block broadcast per output channel.
+// The input is repacked, one band of output rows at a time, into a "panel": per stride phase
+// (py, px) and channel block cb, a plane of [Hb][Wq] pixels of 4 bytes, padded with the source
+// zero point. An output position q = oh * Wq + ow (oh counted from the band's first row) then
+// reads, for tap (kh, kw), the pixel at q + (kh / sh) * Wq + kw / sw of plane (kh % sh, kw % sw,
+// cb): a constant shift, so each packed block carries one constant panel offset and a tile of
+// consecutive q is a contiguous run of the panel. Columns ow >= OW of a row are computed and
+// dropped (the "garbage lanes": (KW - 1) / sw of Wq). A band's panel is small enough to stay in
+// L2 from its packing to its last tile, and bands are the unit of work of the threads.
+//
+// The integer sum is exact on every ISA: sum (x - zx) * w, the pads holding zx. The epilogue is
+// the dense row's (kernels/onednn/qlinear_conv_kernel.cpp), which is ONNX Runtime's:
+// (float(acc) + bias) * ((x_scale * w_scale[c]) / y_scale), rounded half to even, plus y_zero,
+// clamped to [0, 255]. It equals oneDNN's bytes while every partial sum stays below 2^24
+// (checked at packing).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "kernels/isa.h"
+
+namespace sparrow::kernels {
+
+// Largest tile any variant uses, in positions: the panel's slack past its last row.
+constexpr int64_t kQu8SpconvMaxTile = 64;
+
+struct Qu8SpconvGeometry {
+  int64_t ih = 0, iw = 0, ic = 0, oc = 0, kh = 0, kw = 0, sh = 1, sw = 1;
+  int64_t pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
+  int64_t oh = 0, ow = 0;
+  int64_t band = 0;  // output rows per band; 0 for all
+  // Derived by qu8_spconv_geometry().
+  int64_t cb = 0;         // channel blocks: ceil(ic / 4)
+  int64_t hb = 0, wq = 0;  // rows and columns of one phase plane of a band
+  int64_t plane = 0;      // positions per plane, slack included
+  int64_t bands() const { return (oh + band - 1) / band; }
+  int64_t band_rows(int64_t b) const { return b + 1 < bands() ? band : oh - b * band; }
+  int64_t positions() const { return band * wq; }  // computed positions per full band, garbage included
+  int64_t phases() const { return sh * sw; }
+  size_t panel_bytes() const { return static_cast<size_t>(phases() * cb * plane * 4); }
+  // Byte offset of the block (tap kh, kw; channel block c) from a position's panel address.
+  int64_t offset(int64_t tap_h, int64_t tap_w, int64_t c) const {
+    const int64_t phase = (tap_h % sh) * sw + tap_w % sw;
+    return ((phase * cb + c) * plane + (tap_h / sh) * wq + tap_w / sw) * 4;
+  }
+};
+
+// Fills the derived fields. Throws sparrow::Error when the output would be empty.
+Qu8SpconvGeometry qu8_spconv_geometry(Qu8SpconvGeometry g);
+
+// One weight block of one row in the packed stream: panel byte offset and 4 s8 weights (byte j
+// multiplies channel 4 * cb + j).
+struct Qu8SpconvEntry {
+  int32_t offset;
+  int32_t weights;
+};
+
+// Block-CSR grouped by `rows_per_group` output channels: rows are sorted by their block count,
+// longest first, and each group is padded to its longest row with zero blocks at offset 0, so
+// that a microkernel runs `rows_per_group` rows in lockstep. The blocks are split into chunks of
+// input channels whose panel window fits in L1 with room for the weight stream; a microkernel
+// runs every group of chunk 0, storing its sums, then every group of chunk 1, adding to them...
+// Segment s = chunk * groups + group; its entry (step, r) is at
+// entries[segment_start[s] + step * rows_per_group + r].
+struct Qu8SpconvWeights {
+  int64_t oc = 0;
+  int rows_per_group = 1;
+  int64_t groups = 0, chunks = 1;
+  std::vector<uint32_t> segment_steps, segment_start;
+  std::vector<int32_t> rows;  // output channel of each (group, r); oc and up for the padding rows
+  std::vector<Qu8SpconvEntry> entries;
+  int64_t blocks = 0;         // non-zero blocks, padding excluded
+  // Epilogue, per output channel: comp = -x_zero * sum of the channel's weights (the pads hold
+  // x_zero), bias as float, and the output scale (x_scale * w_scale[c]) / y_scale.
+  std::vector<int32_t> comp;
+  std::vector<float> bias, scale;
+  float y_zero = 0;
+  int64_t accumulator_rows() const { return (oc + 15) / 16 * 16 + rows_per_group; }
+};
+
+struct Qu8SpconvQuant {
+  int32_t x_zero = 0, y_zero = 0;
+  float x_scale = 1, y_scale = 1;
+  std::vector<float> w_scale;   // 1 or oc entries
+  std::vector<int32_t> bias;    // empty or oc entries
+};
+
+// Non-zero 1x4 blocks of OIHW s8 weights [oc][ic][kh][kw]: ic padded to a multiple of 4.
+int64_t qu8_spconv_count_blocks(const Qu8SpconvGeometry& g, const int8_t* w);
+// For a microkernel of `tile` positions and `rows_per_group` rows; chunks of input channels read
+// at most `window` panel bytes per tile. Measured on Zen 5 (kernel_bench SparseQConv, 1 core,
+// 85 %): 16 and 32 KB windows were no faster than one chunk on the yolov5l 3x3 256@40 and 1x1
+// 1024@20 shapes (within the noise of a shared machine, and slower on the 1x1: more padding per
+// chunk and the partial sums' traffic), so only layers wider than 64 KB per tile are split.
+constexpr int64_t kQu8SpconvWindow = 64 * 1024;
+Qu8SpconvWeights qu8_spconv_pack_weights(const Qu8SpconvGeometry& g, const int8_t* w, const Qu8SpconvQuant& q,
+                                         int tile, int rows_per_group, int64_t window = kQu8SpconvWindow);
+// Empty when every partial sum of every output channel stays below 2^24 in magnitude (the float
+// epilogue is then exact, as oneDNN's is); otherwise why not.
+std::string qu8_spconv_exactness_problem(const Qu8SpconvGeometry& g, const int8_t* w, const Qu8SpconvQuant& q);
+
+// Panel packing of one plane row: `count` pixels `stride` bytes apart (each `ic` channels) to
+// their 4-byte slots, channel block c at dst + c * plane_bytes. Channels past ic get x_zero.
+using Qu8SpconvPackUkernel = void (*)(size_t count, const uint8_t* src, size_t stride, size_t ic, uint8_t* dst,
+                                      size_t plane_bytes, uint8_t x_zero);
+// Accumulators of one tile over segments [first, last): acc[row][0, tile) for their rows, where
+// `panel` is the panel address of the tile's first position. Segments of chunk 0 store, later
+// chunks add.
+using Qu8SpconvUkernel = void (*)(const Qu8SpconvWeights& w, size_t first, size_t last, const uint8_t* panel,
+                                  int32_t* acc);
+// Requantizes `count` consecutive output pixels: acc[c * acc_stride + m] for channel c and pixel
+// m, to y[m * oc + c].
+using Qu8SpconvEpilogue = void (*)(const Qu8SpconvWeights& w, const int32_t* acc, size_t acc_stride, size_t count,
+                                   uint8_t* y);
+
+void qu8_spconv_pack_scalar(size_t count, const uint8_t* src, size_t stride, size_t ic, uint8_t* dst, size_t plane_bytes,
+                            uint8_t x_zero);
+void qu8_spconv_ukernel_8x1_scalar(const Qu8SpconvWeights& w, size_t first, size_t last, const uint8_t* panel, int32_t* acc);
+void qu8_spconv_epilogue_scalar(const Qu8SpconvWeights& w, const int32_t* acc, size_t acc_stride, size_t count, uint8_t* y);
+
+void qu8_spconv_pack_avx512(size_t count, const uint8_t* src, size_t stride, size_t ic, uint8_t* dst, size_t plane_bytes,
+                            uint8_t x_zero);
+void qu8_spconv_ukernel_64x2_avx512vnni(const Qu8SpconvWeights& w, size_t first, size_t last, const uint8_t* panel, int32_t* acc);
+void qu8_spconv_ukernel_32x4_avx512vnni(const Qu8SpconvWeights& w, size_t first, size_t last, const uint8_t* panel, int32_t* acc);
+void qu8_spconv_epilogue_avx512(const Qu8SpconvWeights& w, const int32_t* acc, size_t acc_stride, size_t count, uint8_t* y);
+
+void qu8_spconv_ukernel_16x4_avxvnni(const Qu8SpconvWeights& w, size_t first, size_t last, const uint8_t* panel, int32_t* acc);
+void qu8_spconv_ukernel_16x2_avx2(const Qu8SpconvWeights& w, size_t first, size_t last, const uint8_t* panel, int32_t* acc);
+
+struct Qu8SpconvVariant {
+  const char* name;  // "sparse-conv-u8s8-4x1-32x4-avx512vnni": block (ic x oc), tile (positions x rows), ISA
+  Isa isa;
+  int tile;            // positions per microkernel call
+  int rows_per_group;  // output channels per microkernel step
+  int64_t min_positions;  // smaller bands (positions()) waste too much of a large tile
+  Qu8SpconvPackUkernel pack;
+  Qu8SpconvUkernel ukernel;
+  Qu8SpconvEpilogue epilogue;
+};
+
+// Every variant, richest first, whether or not this CPU runs it.
+const std::vector<Qu8SpconvVariant>& qu8_spconv_variants();
+
+// The driver around the microkernels, per band. The panel of band b of NHWC image x
+// [ih][iw][ic]:
+void qu8_spconv_pack_band(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, const uint8_t* x, uint8_t x_zero,
+                          uint8_t* panel, int64_t b);
+// Tiles of band b.
+int64_t qu8_spconv_tiles(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, int64_t b);
+// Accumulator elements one tile needs.
+size_t qu8_spconv_acc_elements(const Qu8SpconvVariant& v, const Qu8SpconvWeights& w);
+// Tile `tile` of band b: its valid positions to NHWC y [oh][ow][oc] of the whole image.
+void qu8_spconv_tile(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, const Qu8SpconvWeights& w,
+                     const uint8_t* panel, int64_t b, int64_t tile, int32_t* acc, uint8_t* y);
+// The same in two steps, for weights too large to stream once per tile from L2: segments
+// [first, last) of every tile of the band (each with its own acc), block after block; then each
+// tile's epilogue.
+void qu8_spconv_accumulate(const Qu8SpconvVariant& v, const Qu8SpconvWeights& w, const uint8_t* panel, int64_t tile,
+                           size_t first, size_t last, int32_t* acc);
+void qu8_spconv_finish(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, const Qu8SpconvWeights& w, int64_t b,
+                       int64_t tile, const int32_t* acc, uint8_t* y);
+// Boundaries of segment blocks of at most `bytes` of entries each (a segment larger than that
+// alone): 0, ..., segment count.
+std::vector<size_t> qu8_spconv_segment_blocks(const Qu8SpconvWeights& w, size_t bytes);
+
+// The whole convolution on one variant, single-threaded: the tests' driver of the microkernels.
+// x is NHWC [n][ih][iw][ic], y NHWC [n][oh][ow][oc]. Weights beyond `block_bytes` run block by
+// block.
+void qu8_spconv_run(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, const Qu8SpconvWeights& w, int64_t n,
+                    const uint8_t* x, uint8_t x_zero, uint8_t* y, size_t block_bytes = SIZE_MAX);
+
+// Plain loops on dense OIHW weights with the same integer sum and epilogue: the oracle.
+void qu8_conv_reference(const Qu8SpconvGeometry& g, int64_t n, const uint8_t* x, const int8_t* w,
+                        const Qu8SpconvQuant& q, uint8_t* y);
+
+}  // namespace sparrow::kernels

@@ -1,0 +1,277 @@
+// QLinearConv on qu8-spconv (kernels/qu8_spconv.h): one kernel-table row per ISA variant, placed
+// before the dense oneDNN row, which it must equal byte for byte. NHWC in and out, the layouts
+// oneDNN's int8 convolutions use, so sparse and dense layers chain without reorders.
+//
+// Declines what it does not implement (groups, dilation, a fused activation, s8 output, a
+// weight zero point, parameters computed at run time, sums beyond float's exact range) and
+// layers where a cost model predicts less than 1.1x over dense oneDNN (predicted_speedup()); a
+// per-layer measurement is to replace it. SPARROW_SPARSE_MIN_SPEEDUP overrides the 1.1 (0
+// accepts any weights, as kernel_bench does).
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+
+#include "kernels/qu8_spconv.h"
+#include "kernels/selection.h"
+#include "ops/fused_attrs.h"
+#include "ops/window_params.h"
+#include "sparrow/error.h"
+
+namespace sparrow::kernels {
+namespace {
+
+enum Input { kX, kXScale, kXZero, kW, kWScale, kWZero, kYScale, kYZero, kBias };
+
+// The cost model, per output and one core, fitted on kernel_bench SparseQConv (yolov5l shapes,
+// 50-95 %; Zen 5, 2026-12-05): sparse ~0.31 ns (packing and requantization) plus 0.0256 ns per
+// non-zero block, 0.0316 ns where taps shift by a pixel (kw > 1: unaligned panel loads); dense
+// oneDNN ~390 GMAC/s, i.e. 0.0103 ns per block of 4 MACs whether zero or not. It is within ~10 %
+// of the measured ratio on 3x3 256->256 at 40x40 and 1x1 1024->1024 at 20x20 from 50 to 95 %
+// (e.g. 0.96x measured, 1.03x predicted, for the 3x3 at 70 %), within ~25 % on the other
+// yolov5l shapes at 85 %. Its consequences: nothing below 33 blocks per output (1x1 convs from
+// fewer than 132 channels, the 6x6 first layer), and nothing above a block density of 37 %
+// (1x1) or 30 % (3x3). Since the fit the epilogue got faster: the 1x1 128->128 at 80x80 now runs
+// at 1.1-1.2x, but at 160x160 still at 0.6-0.8x, so the model stays conservative there.
+double predicted_speedup(const Qu8SpconvGeometry& g, int64_t blocks) {
+  const double per_output = static_cast<double>(g.cb * g.kh * g.kw);
+  const double density = static_cast<double>(blocks) / (per_output * static_cast<double>(g.oc));
+  const double per_block = g.kw > 1 ? 0.0316 : 0.0256;
+  return 0.0103 * per_output / (0.31 + per_block * per_output * density);
+}
+
+constexpr double kMinSpeedup = 1.1;
+
+// Read at each compilation, so that a test can lift it for one engine. A bad value declines the
+// rows with its reason (the compiler turns a select function's error into a decline).
+double min_speedup() {
+  const char* v = std::getenv("SPARROW_SPARSE_MIN_SPEEDUP");
+  if (!v || !*v) return kMinSpeedup;
+  char* end = nullptr;
+  const double parsed = std::strtod(v, &end);
+  if (*end != '\0' || !(parsed >= 0)) {
+    throw Error(ErrorCode::kInvalidArgument, std::string("SPARROW_SPARSE_MIN_SPEEDUP=") + v + ": not a number >= 0");
+  }
+  return parsed;
+}
+
+// Weight streams beyond this (entries of all output channels) no longer stay in a 1 MB L2 next
+// to the panel from one tile to the next: they run block by block over every tile of a band
+// instead, the tiles' sums parked in the scratchpad. Measured on the yolov5l 3x3 256@40 shape
+// (kernel_bench, 1 core): 590 KB of weights at 50 % ran at a third of the rate of 354 KB at 70 %.
+constexpr size_t kL2Weights = 384 * 1024;
+// A band's panel, packed and then read by its tiles, stays in L2 beside the weights. Measured:
+// with whole images as panels, the 1x1 128->128 at 160x160 (1.6 MB of panel) ran at half of
+// oneDNN's dense rate.
+constexpr int64_t kBandBytes = 256 * 1024;
+
+class Qu8SpconvKernel final : public Kernel {
+ public:
+  Qu8SpconvKernel(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, Qu8SpconvWeights w, int64_t n, uint8_t x_zero,
+                  int threads)
+      : v_(v), g_(g), w_(std::move(w)), n_(n), x_zero_(x_zero), threads_(std::max(1, threads)),
+        blocks_(qu8_spconv_segment_blocks(w_, kL2Weights)) {}
+
+  // Bands of all images are the threads' work items: each packs its panel and runs its tiles.
+  void execute(const KernelArgs& args, ExecContext& ctx) const override {
+    const auto* x = static_cast<const uint8_t*>(args.inputs[kX]);
+    auto* y = static_cast<uint8_t*>(args.outputs[0]);
+    auto* scratch = static_cast<uint8_t*>(ctx.scratchpad);
+    const int team = std::min(omp_get_max_threads(), threads_);
+    const int64_t bands = g_.bands(), items = n_ * bands;
+#pragma omp parallel for num_threads(team) schedule(static)
+    for (int64_t item = 0; item < items; ++item) {
+      const int64_t image = item / bands, b = item % bands;
+      uint8_t* panel = scratch + static_cast<size_t>(omp_get_thread_num()) * thread_bytes();
+      auto* acc = reinterpret_cast<int32_t*>(panel + panel_bytes());
+      uint8_t* out = y + image * g_.oh * g_.ow * g_.oc;
+      qu8_spconv_pack_band(v_, g_, x + image * g_.ih * g_.iw * g_.ic, x_zero_, panel, b);
+      const int64_t tiles = qu8_spconv_tiles(v_, g_, b);
+      if (blocked()) {
+        for (size_t k = 0; k + 1 < blocks_.size(); ++k) {
+          for (int64_t t = 0; t < tiles; ++t) qu8_spconv_accumulate(v_, w_, panel, t, blocks_[k], blocks_[k + 1], tile_acc(acc, t));
+        }
+        for (int64_t t = 0; t < tiles; ++t) qu8_spconv_finish(v_, g_, w_, b, t, tile_acc(acc, t), out);
+      } else {
+        for (int64_t t = 0; t < tiles; ++t) qu8_spconv_tile(v_, g_, w_, panel, b, t, acc, out);
+      }
+    }
+  }
+
+  std::string implementation() const override {
+    char text[160];
+    const double dense = static_cast<double>(g_.oc * g_.kh * g_.kw * g_.cb);
+    std::snprintf(text, sizeof(text), "bcsr 1x4 density %.1f%%, %ld blocks, %ld chunks, %zu weight blocks, %ld-row bands",
+                  100.0 * static_cast<double>(w_.blocks) / dense, static_cast<long>(w_.blocks), static_cast<long>(w_.chunks),
+                  blocks_.size() - 1, static_cast<long>(g_.band));
+    return text;
+  }
+  size_t scratchpad_bytes() const override { return static_cast<size_t>(threads_) * thread_bytes(); }
+  size_t constant_bytes() const override {
+    return w_.entries.size() * sizeof(Qu8SpconvEntry) + (w_.rows.size() + 2 * w_.segment_steps.size() + 3 * w_.comp.size()) * 4;
+  }
+
+ private:
+  bool blocked() const { return blocks_.size() > 2; }
+  size_t panel_bytes() const { return (g_.panel_bytes() + 63) / 64 * 64; }
+  size_t acc_elements() const { return (qu8_spconv_acc_elements(v_, w_) + 15) / 16 * 16; }
+  // One thread's panel and accumulators (of every tile of a band when blocked).
+  size_t thread_bytes() const {
+    const size_t tiles = blocked() ? static_cast<size_t>(qu8_spconv_tiles(v_, g_, 0)) : 1;
+    return panel_bytes() + tiles * acc_elements() * 4;
+  }
+  int32_t* tile_acc(int32_t* acc, int64_t t) const { return acc + static_cast<size_t>(t) * acc_elements(); }
+
+  const Qu8SpconvVariant& v_;
+  Qu8SpconvGeometry g_;
+  Qu8SpconvWeights w_;
+  int64_t n_;
+  uint8_t x_zero_;
+  int threads_;
+  std::vector<size_t> blocks_;  // segment boundaries of the weight blocks
+};
+
+// Output rows per band: a panel of at most kBandBytes, and a number of bands (over the batch) that
+// is a multiple of the threads, so that they share the work evenly.
+int64_t band_rows(const Qu8SpconvGeometry& g, int64_t n, int threads) {
+  const int64_t row_bytes = g.phases() * g.cb * g.wq * 4;
+  const int64_t halo = (g.kh - 1) / g.sh;
+  const int64_t fit = std::max<int64_t>(1, kBandBytes / row_bytes - halo);
+  int64_t bands = (g.oh + fit - 1) / fit;
+  const int64_t per_round = std::max<int64_t>(1, (threads + n - 1) / n);  // bands per image for one round of threads
+  bands = (bands + per_round - 1) / per_round * per_round;
+  return (g.oh + std::min(bands, g.oh) - 1) / std::min(bands, g.oh);
+}
+
+bool declined(std::string& why_not, const std::string& why) {
+  why_not = why;
+  return false;
+}
+
+bool supported(const SelectContext& ctx, std::string& why_not) {
+  for (size_t i = 1; i < ctx.node.inputs.size(); ++i) {
+    if (ctx.has_input(i) && !ctx.constant(i)) return declined(why_not, "weights or quantization parameters are computed at run time");
+  }
+  if (ctx.node.inputs.size() <= kYZero || !ctx.has_input(kXZero) || !ctx.has_input(kYZero)) {
+    return declined(why_not, "needs explicit zero points");
+  }
+  if (ctx.input(kX).dtype != DType::kUint8 || ctx.input(kW).dtype != DType::kInt8 || ctx.output(0).dtype != DType::kUint8) {
+    return declined(why_not, "needs u8 activations, s8 weights and a u8 output");
+  }
+  if (ctx.input(kX).shape.size() != 4) return declined(why_not, "needs a 2-D convolution");
+  if (ctx.node.attrs.get_int("group", 1) != 1) return declined(why_not, "grouped convolution");
+  if (ops::activation_of(ctx.node.attrs) != ops::Activation::kNone) return declined(why_not, "a fused activation");
+  const Tensor& w_zero = *ctx.constant(kWZero);
+  for (int64_t i = 0; i < w_zero.size(); ++i) {
+    if (w_zero.data_as<int8_t>()[i] != 0) return declined(why_not, "weights have a zero point other than 0");
+  }
+  return num_elements(ctx.output(0).shape) > 0 || declined(why_not, "empty output");
+}
+
+Qu8SpconvQuant quant_of(const SelectContext& ctx) {
+  Qu8SpconvQuant q;
+  q.x_zero = ctx.constant(kXZero)->data_as<uint8_t>()[0];
+  q.y_zero = ctx.constant(kYZero)->data_as<uint8_t>()[0];
+  q.x_scale = ctx.constant(kXScale)->data_as<float>()[0];
+  q.y_scale = ctx.constant(kYScale)->data_as<float>()[0];
+  const Tensor& ws = *ctx.constant(kWScale);
+  q.w_scale.assign(ws.data_as<float>(), ws.data_as<float>() + ws.size());
+  if (const Tensor* b = ctx.constant(kBias)) q.bias.assign(b->data_as<int32_t>(), b->data_as<int32_t>() + b->size());
+  return q;
+}
+
+std::optional<Qu8SpconvGeometry> geometry_of(const SelectContext& ctx, std::string& why_not) {
+  const Shape& x = ctx.input(kX).shape;
+  const Shape& w = ctx.input(kW).shape;
+  const ops::WindowParams p = ops::window_params(ctx.node.attrs, {x.begin() + 2, x.end()}, {w.begin() + 2, w.end()}, false);
+  if (p.dilations[0] != 1 || p.dilations[1] != 1) {
+    why_not = "dilated convolution";
+    return std::nullopt;
+  }
+  Qu8SpconvGeometry g;
+  g.ih = x[2], g.iw = x[3], g.ic = x[1], g.oc = w[0], g.kh = w[2], g.kw = w[3];
+  g.sh = p.strides[0], g.sw = p.strides[1];
+  g.pad_top = p.pads_begin[0], g.pad_left = p.pads_begin[1], g.pad_bottom = p.pads_end[0], g.pad_right = p.pads_end[1];
+  g.oh = p.out[0], g.ow = p.out[1];
+  g = qu8_spconv_geometry(g);
+  g.band = band_rows(g, x[0], ctx.num_cores);
+  g = qu8_spconv_geometry(g);
+  // Offsets are int32 bytes.
+  if (g.panel_bytes() >= (size_t{1} << 31)) {
+    why_not = "the packed input would exceed 2 GB";
+    return std::nullopt;
+  }
+  return g;
+}
+
+std::optional<Selection> select_with(const Qu8SpconvVariant& v, const SelectContext& ctx, std::string& why_not) {
+  if (!supported(ctx, why_not)) return std::nullopt;
+  const std::optional<Qu8SpconvGeometry> g = geometry_of(ctx, why_not);
+  if (!g) return std::nullopt;
+  if (g->positions() < v.min_positions) {
+    why_not = "a band of " + std::to_string(g->positions()) + " positions is too small for this tile";
+    return std::nullopt;
+  }
+  const int8_t* w = ctx.constant(kW)->data_as<int8_t>();
+  const int64_t blocks = qu8_spconv_count_blocks(*g, w);
+  const double speedup = predicted_speedup(*g, blocks);
+  if (speedup < min_speedup()) {
+    char text[128];
+    std::snprintf(text, sizeof(text), "1x4-block density %.2f, %ld blocks per output: predicted %.2fx of dense oneDNN",
+                  static_cast<double>(blocks) / static_cast<double>(g->oc * g->cb * g->kh * g->kw),
+                  static_cast<long>(g->cb * g->kh * g->kw), speedup);
+    why_not = text;
+    return std::nullopt;
+  }
+  const Qu8SpconvQuant q = quant_of(ctx);
+  why_not = qu8_spconv_exactness_problem(*g, w, q);
+  if (!why_not.empty()) return std::nullopt;
+
+  const Shape& xs = ctx.input(kX).shape;
+  const Shape& ys = ctx.output(0).shape;
+  Selection s;
+  s.kernel = std::make_unique<Qu8SpconvKernel>(v, *g, qu8_spconv_pack_weights(*g, w, q, v.tile, v.rows_per_group), xs[0],
+                                               static_cast<uint8_t>(q.x_zero), ctx.num_cores);
+  using tag = dnnl::memory::format_tag;
+  s.input_layouts.assign(ctx.node.inputs.size(), Layout::plain());
+  s.input_layouts[kX] = layout_of(dnnl::memory::desc(onednn_dims(xs), dnnl::memory::data_type::u8, tag::nhwc), DType::kUint8, xs);
+  s.output_layouts = {layout_of(dnnl::memory::desc(onednn_dims(ys), dnnl::memory::data_type::u8, tag::nhwc), DType::kUint8, ys)};
+  for (int i = 1; i < static_cast<int>(ctx.node.inputs.size()); ++i) s.packed_inputs.push_back(i);
+  s.gflop = 2.0 * static_cast<double>(num_elements(ys)) * static_cast<double>(g->ic * g->kh * g->kw) / 1e9;
+  return s;
+}
+
+const Qu8SpconvVariant& variant(Isa isa, int tile) {
+  for (const Qu8SpconvVariant& v : qu8_spconv_variants()) {
+    if (v.isa == isa && v.tile == tile) return v;
+  }
+  return qu8_spconv_variants().back();
+}
+
+const Qu8SpconvVariant& variant(Isa isa) {
+  for (const Qu8SpconvVariant& v : qu8_spconv_variants()) {
+    if (v.isa == isa) return v;
+  }
+  return qu8_spconv_variants().back();
+}
+
+}  // namespace
+
+std::optional<Selection> select_qu8_spconv_64x2_avx512vnni(const SelectContext& ctx, std::string& why_not) {
+  return select_with(variant(Isa::kAvx512Vnni, 64), ctx, why_not);
+}
+std::optional<Selection> select_qu8_spconv_32x4_avx512vnni(const SelectContext& ctx, std::string& why_not) {
+  return select_with(variant(Isa::kAvx512Vnni, 32), ctx, why_not);
+}
+std::optional<Selection> select_qu8_spconv_avxvnni(const SelectContext& ctx, std::string& why_not) {
+  return select_with(variant(Isa::kAvxVnni), ctx, why_not);
+}
+std::optional<Selection> select_qu8_spconv_avx2(const SelectContext& ctx, std::string& why_not) {
+  return select_with(variant(Isa::kAvx2), ctx, why_not);
+}
+std::optional<Selection> select_qu8_spconv_scalar(const SelectContext& ctx, std::string& why_not) {
+  return select_with(variant(Isa::kScalar), ctx, why_not);
+}
+
+}  // namespace sparrow::kernels

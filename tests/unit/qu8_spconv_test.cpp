@@ -1,0 +1,338 @@
+// Sparse INT8 convolution (kernels/qu8_spconv.h): every variant this process may run is bit-exact
+// to the plain dense reference over random geometry (odd sizes, pads, strides, ic not a multiple
+// of 4, oc not a multiple of the tile rows, batch 2), block sparsity 0 to 100 % with empty rows,
+// and zero points at both ends; through the engine, the sparse rows give the bytes of the dense
+// oneDNN row. ctest runs this again under each poorer SPARROW_ISA.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <random>
+#include <set>
+#include <vector>
+
+#include "kernels/kernel_table.h"
+#include "kernels/qu8_spconv.h"
+#include "sparrow/engine.h"
+#include "support/onnx_builder.h"
+#include "support/test_support.h"
+
+namespace sparrow {
+namespace {
+
+using kernels::Qu8SpconvGeometry;
+using kernels::Qu8SpconvQuant;
+using kernels::Qu8SpconvVariant;
+using test::Attr;
+
+int64_t pick(std::mt19937_64& rng, int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng); }
+
+// OIHW s8 weights in [-w_max, w_max] with about `sparsity` of the 1x4 blocks (4 consecutive input
+// channels at one output channel and tap) zero, and output channel 0 entirely zero.
+std::vector<int8_t> block_sparse_weights(const Qu8SpconvGeometry& g, double sparsity, int w_max, std::mt19937_64& rng) {
+  std::vector<int8_t> w(static_cast<size_t>(g.oc * g.ic * g.kh * g.kw));
+  std::bernoulli_distribution keep(1.0 - sparsity);
+  for (int64_t o = 0; o < g.oc; ++o) {
+    for (int64_t cb = 0; cb < (g.ic + 3) / 4; ++cb) {
+      for (int64_t t = 0; t < g.kh * g.kw; ++t) {
+        if (o == 0 || !keep(rng)) continue;
+        for (int64_t c = 4 * cb; c < std::min(g.ic, 4 * cb + 4); ++c) {
+          w[static_cast<size_t>((o * g.ic + c) * g.kh * g.kw + t)] = static_cast<int8_t>(pick(rng, -w_max, w_max));
+        }
+      }
+    }
+  }
+  return w;
+}
+
+struct Case {
+  Qu8SpconvGeometry g;
+  int64_t n = 1;
+  std::vector<int8_t> w;
+  Qu8SpconvQuant q;
+  std::vector<uint8_t> x;
+  std::string what;
+};
+
+Case random_case(uint64_t seed, double sparsity) {
+  std::mt19937_64 rng(seed);
+  Case c;
+  Qu8SpconvGeometry& g = c.g;
+  g.kh = std::vector<int64_t>{1, 1, 3, 3, 6, 2}[pick(rng, 0, 5)];
+  g.kw = pick(rng, 0, 4) == 0 ? pick(rng, 1, 3) : g.kh;
+  g.sh = pick(rng, 1, 2);
+  g.sw = pick(rng, 0, 3) == 0 ? 3 - g.sh : g.sh;
+  g.pad_top = pick(rng, 0, g.kh / 2), g.pad_bottom = pick(rng, 0, g.kh / 2);
+  g.pad_left = pick(rng, 0, g.kw / 2), g.pad_right = pick(rng, 0, g.kw / 2);
+  g.ih = pick(rng, g.kh, 17), g.iw = pick(rng, g.kw, 23);
+  // Within 2^24 for dense weights of +-127 (qu8_spconv_exactness_problem).
+  g.ic = pick(rng, 1, g.kh * g.kw > 9 ? 12 : 45), g.oc = pick(rng, 1, 41);
+  g.oh = (g.ih + g.pad_top + g.pad_bottom - g.kh) / g.sh + 1;
+  g.ow = (g.iw + g.pad_left + g.pad_right - g.kw) / g.sw + 1;
+  g.band = pick(rng, 0, 2) == 0 ? 0 : pick(rng, 1, g.oh);  // bands of any height, or the whole image
+  g = kernels::qu8_spconv_geometry(g);
+  c.n = pick(rng, 1, 2);
+  c.w = block_sparse_weights(g, sparsity, 127, rng);
+  c.q.x_zero = static_cast<int32_t>(std::vector<int64_t>{0, 7, 128, 255}[pick(rng, 0, 3)]);
+  c.q.y_zero = static_cast<int32_t>(pick(rng, 0, 255));
+  c.q.x_scale = 0.02f;
+  const int64_t scales = pick(rng, 0, 1) ? g.oc : 1;
+  for (int64_t o = 0; o < scales; ++o) c.q.w_scale.push_back(0.001f * static_cast<float>(pick(rng, 1, 20)));
+  // The output grid spans about the accumulator's spread, so few outputs saturate.
+  const double spread = 60.0 * 64.0 * std::sqrt(static_cast<double>(g.ic * g.kh * g.kw) * (1.0 - sparsity) + 1.0);
+  c.q.y_scale = static_cast<float>(0.02 * 0.01 * spread / 60.0);
+  if (pick(rng, 0, 3) != 0) {
+    for (int64_t o = 0; o < g.oc; ++o) c.q.bias.push_back(static_cast<int32_t>(pick(rng, -20000, 20000)));
+  }
+  c.x.resize(static_cast<size_t>(c.n * g.ih * g.iw * g.ic));
+  for (uint8_t& v : c.x) v = static_cast<uint8_t>(rng());
+  c.what = "seed " + std::to_string(seed) + " n=" + std::to_string(c.n) + " ic=" + std::to_string(g.ic) +
+           " oc=" + std::to_string(g.oc) + " in=" + std::to_string(g.ih) + "x" + std::to_string(g.iw) +
+           " k=" + std::to_string(g.kh) + "x" + std::to_string(g.kw) + " s=" + std::to_string(g.sh) + "x" +
+           std::to_string(g.sw) + " band=" + std::to_string(g.band) + " pads=" + std::to_string(g.pad_top) + "," + std::to_string(g.pad_left) + "," +
+           std::to_string(g.pad_bottom) + "," + std::to_string(g.pad_right) + " sparsity=" + std::to_string(sparsity) +
+           " x_zero=" + std::to_string(c.q.x_zero);
+  return c;
+}
+
+class Qu8Spconv : public ::testing::TestWithParam<Qu8SpconvVariant> {};
+
+TEST_P(Qu8Spconv, BitExactToTheReference) {
+  const Qu8SpconvVariant& v = GetParam();
+  if (!kernels::isa_available(v.isa)) GTEST_SKIP() << v.name << ": this process has no " << kernels::isa_name(v.isa);
+  uint64_t seed = 0;
+  std::set<int> seen;  // output values, to show the comparison is not of saturated bytes
+  int chunked = 0, blocked = 0;
+  for (double sparsity : {0.0, 0.5, 0.85, 0.99, 1.0}) {
+    for (int i = 0; i < 12; ++i) {
+      const Case c = random_case(++seed, sparsity);
+      SCOPED_TRACE(c.what);
+      ASSERT_EQ(kernels::qu8_spconv_exactness_problem(c.g, c.w.data(), c.q), "");
+      // Every other case split into chunks of a few channel blocks.
+      const int64_t window = i % 2 ? 512 : kernels::kQu8SpconvWindow;
+      const kernels::Qu8SpconvWeights w = kernels::qu8_spconv_pack_weights(c.g, c.w.data(), c.q, v.tile, v.rows_per_group, window);
+      chunked += w.chunks > 1;
+      const size_t out = static_cast<size_t>(c.n * c.g.oh * c.g.ow * c.g.oc);
+      std::vector<uint8_t> expected(out), got(out + 64, 0xA5);
+      kernels::qu8_conv_reference(c.g, c.n, c.x.data(), c.w.data(), c.q, expected.data());
+      // Every third case runs its weights in blocks of a few segments over all tiles.
+      const size_t block_bytes = i % 3 == 0 ? 256 : SIZE_MAX;
+      kernels::qu8_spconv_run(v, c.g, w, c.n, c.x.data(), static_cast<uint8_t>(c.q.x_zero), got.data(), block_bytes);
+      blocked += kernels::qu8_spconv_segment_blocks(w, block_bytes).size() > 2;
+      for (size_t j = 0; j < out; ++j) ASSERT_EQ(got[j], expected[j]) << v.name << " at " << j;
+      for (size_t j = out; j < got.size(); ++j) ASSERT_EQ(got[j], 0xA5) << v.name << " wrote past the output";
+      for (uint8_t b : expected) seen.insert(b);
+    }
+  }
+  EXPECT_GE(seen.size(), 200u);
+  EXPECT_GE(chunked, 10);
+  EXPECT_GE(blocked, 10);
+}
+
+TEST_P(Qu8Spconv, PacksOnlyNonZeroBlocksAndKeepsEmptyRows) {
+  const Qu8SpconvVariant& v = GetParam();
+  uint64_t seed = 77;
+  while (random_case(seed, 0.9).g.cb < 4) ++seed;
+  const Case c = random_case(seed, 0.9);
+  const kernels::Qu8SpconvWeights w = kernels::qu8_spconv_pack_weights(c.g, c.w.data(), c.q, v.tile, v.rows_per_group, 64);
+  EXPECT_GT(w.chunks, 1);
+  EXPECT_EQ(w.blocks, kernels::qu8_spconv_count_blocks(c.g, c.w.data()));
+  int64_t real = 0;
+  for (const kernels::Qu8SpconvEntry& e : w.entries) real += e.weights != 0;
+  EXPECT_EQ(real, w.blocks);
+  // Every output channel appears once among the rows, channel 0 (empty) included.
+  std::set<int32_t> rows;
+  for (int32_t r : w.rows) {
+    if (r < c.g.oc) {
+      EXPECT_TRUE(rows.insert(r).second) << r;
+    }
+  }
+  EXPECT_EQ(static_cast<int64_t>(rows.size()), c.g.oc);
+}
+
+INSTANTIATE_TEST_SUITE_P(Variants, Qu8Spconv, ::testing::ValuesIn(kernels::qu8_spconv_variants()),
+                         [](const ::testing::TestParamInfo<Qu8SpconvVariant>& p) {
+                           std::string name = p.param.name;
+                           for (char& ch : name) ch = ch == '-' ? '_' : ch;
+                           return name;
+                         });
+
+// One QLinearConv row per variant, named as the variant and needing its ISA.
+TEST(Qu8SpconvRows, AreTheVariants) {
+  std::set<std::pair<std::string, kernels::Isa>> rows, variants;
+  for (const kernels::KernelRow& row : kernels::kernel_table()) {
+    if (row.op == "QLinearConv" && row.name.rfind("sparse-", 0) == 0) rows.emplace(row.name, row.isa);
+  }
+  for (const Qu8SpconvVariant& v : kernels::qu8_spconv_variants()) variants.emplace(v.name, v.isa);
+  EXPECT_EQ(rows, variants);
+}
+
+TEST(Qu8SpconvReference, WithinOneStepOfQLinearConvEvaluate) {
+  // The reference multiplies by 1 / y_scale where the float reference divides: one step apart.
+  for (uint64_t seed = 200; seed < 210; ++seed) {
+    const Case c = random_case(seed, 0.5);
+    SCOPED_TRACE(c.what);
+    std::vector<uint8_t> y(static_cast<size_t>(c.n * c.g.oh * c.g.ow * c.g.oc));
+    kernels::qu8_conv_reference(c.g, c.n, c.x.data(), c.w.data(), c.q, y.data());
+    // The same sum in double, requantized by hand.
+    for (int64_t oy = 0; oy < c.g.oh; oy += 3) {
+      for (int64_t o = 0; o < c.g.oc; ++o) {
+        double acc = c.q.bias.empty() ? 0.0 : c.q.bias[static_cast<size_t>(o)];
+        for (int64_t ky = 0; ky < c.g.kh; ++ky) {
+          for (int64_t kx = 0; kx < c.g.kw; ++kx) {
+            const int64_t iy = oy * c.g.sh + ky - c.g.pad_top, ix = kx - c.g.pad_left;
+            if (iy < 0 || iy >= c.g.ih || ix < 0 || ix >= c.g.iw) continue;
+            for (int64_t ch = 0; ch < c.g.ic; ++ch) {
+              acc += (c.x[static_cast<size_t>((iy * c.g.iw + ix) * c.g.ic + ch)] - c.q.x_zero) *
+                     c.w[static_cast<size_t>(((o * c.g.ic + ch) * c.g.kh + ky) * c.g.kw + kx)];
+            }
+          }
+        }
+        const double ws = c.q.w_scale.size() > 1 ? c.q.w_scale[static_cast<size_t>(o)] : c.q.w_scale[0];
+        const double v = std::clamp(std::nearbyint(acc * c.q.x_scale * ws / c.q.y_scale) + c.q.y_zero, 0.0, 255.0);
+        ASSERT_LE(std::abs(v - y[static_cast<size_t>((oy * c.g.ow) * c.g.oc + o)]), 1.0) << "oy " << oy << " oc " << o;
+      }
+    }
+  }
+}
+
+// ---- Through the engine ----
+
+struct Conv {
+  int64_t n, ic, oc, h, w, k, stride, pad;
+};
+
+// A QDQ convolution (fused into one QLinearConv) with 1x4-block-sparse weights.
+std::string sparse_qdq_conv(const Conv& c, double sparsity, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  Qu8SpconvGeometry g;
+  g.ic = c.ic, g.oc = c.oc, g.kh = g.kw = c.k;
+  test::OnnxBuilder b;
+  b.input("x", DType::kUint8, {c.n, c.ic, c.h, c.w});
+  b.initializer("xs", Tensor::scalar<float>(0.02f)).initializer("xz", Tensor::scalar<uint8_t>(uint8_t{9}));
+  const std::vector<int8_t> w = block_sparse_weights(g, sparsity, 127, rng);
+  Tensor wq(DType::kInt8, {c.oc, c.ic, c.k, c.k});
+  std::copy(w.begin(), w.end(), wq.data_as<int8_t>());
+  std::vector<float> scales(static_cast<size_t>(c.oc));
+  for (float& s : scales) s = 0.0005f * static_cast<float>(pick(rng, 1, 8));
+  b.initializer("wq", wq).initializer("ws", Tensor::from_vector<float>({c.oc}, scales));
+  b.initializer("wz", Tensor(DType::kInt8, {c.oc}));
+  b.initializer("ys", Tensor::scalar<float>(0.05f)).initializer("yz", Tensor::scalar<uint8_t>(uint8_t{120}));
+  b.initializer("b", test::random_tensor({c.oc}, seed + 1));
+  b.node("DequantizeLinear", {"x", "xs", "xz"}, {"xf"});
+  b.node("DequantizeLinear", {"wq", "ws", "wz"}, {"wf"}, {Attr::Int("axis", 0)});
+  b.node("Conv", {"xf", "wf", "b"}, {"c"},
+         {Attr::Ints("kernel_shape", {c.k, c.k}), Attr::Ints("strides", {c.stride, c.stride}),
+          Attr::Ints("pads", {c.pad, c.pad, c.pad, c.pad})});
+  b.node("QuantizeLinear", {"c", "ys", "yz"}, {"y"}).output("y", DType::kUint8);
+  return b.bytes();
+}
+
+std::string conv_kernel(const Engine& e) {
+  for (const LayerInfo& l : e.describe().layers) {
+    if (l.op.rfind("QLinearConv", 0) == 0) return l.kernel;
+  }
+  return "no QLinearConv layer";
+}
+
+Tensor random_u8(const Shape& shape, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  Tensor t(DType::kUint8, shape);
+  for (int64_t i = 0; i < t.size(); ++i) t.data_as<uint8_t>()[i] = static_cast<uint8_t>(rng());
+  return t;
+}
+
+// Sets an environment variable for a scope.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    setenv(name, value, 1);
+  }
+  ~ScopedEnv() {
+    if (old_.empty()) unsetenv(name_);
+    else setenv(name_, old_.c_str(), 1);
+  }
+
+ private:
+  const char* name_;
+  std::string old_;
+};
+
+TEST(Qu8SpconvEngine, SparseRowsGiveTheBytesOfTheDenseOneDnnRow) {
+  // Every shape, also those the cost model would leave to oneDNN (small 1x1, the 6x6 first layer).
+  const ScopedEnv any("SPARROW_SPARSE_MIN_SPEEDUP", "0");
+  const std::vector<Conv> convs = {{1, 64, 48, 20, 20, 1, 1, 0}, {2, 30, 37, 13, 11, 3, 1, 1}, {1, 32, 64, 17, 17, 3, 2, 1},
+                                   {1, 3, 16, 32, 32, 6, 2, 2}, {2, 128, 20, 9, 9, 1, 1, 0}, {1, 16, 24, 40, 40, 3, 1, 1},
+                                   // 700 KB of weights: run block by block over the tiles.
+                                   {2, 512, 512, 7, 6, 3, 1, 1}};
+  uint64_t seed = 10;
+  int compared = 0;
+  for (const Conv& c : convs) {
+    const std::string model = sparse_qdq_conv(c, 0.85, ++seed);
+    const Tensor x = random_u8({c.n, c.ic, c.h, c.w}, seed);
+    CompileOptions dense_options;
+    dense_options.kernels = "qu8-conv-onednn";
+    const Engine dense = Engine::load_from_bytes(model, dense_options);
+    if (conv_kernel(dense).rfind("qu8-conv-onednn", 0) != 0) continue;  // oneDNN declines under some SPARROW_ISA
+    const Tensor expected = dense.run({x})[0];
+    for (const Qu8SpconvVariant& v : kernels::qu8_spconv_variants()) {
+      if (!kernels::isa_available(v.isa)) continue;
+      SCOPED_TRACE(std::string(v.name) + " ic=" + std::to_string(c.ic) + " k=" + std::to_string(c.k));
+      CompileOptions options;
+      options.kernels = v.name;
+      const Engine sparse = Engine::load_from_bytes(model, options);
+      if (v.min_positions > 0 && conv_kernel(sparse) == "reference") continue;  // a large tile declines small bands
+      ASSERT_EQ(conv_kernel(sparse).rfind(v.name, 0), 0u) << conv_kernel(sparse);
+      const Tensor got = sparse.run({x})[0];
+      ASSERT_EQ(test::values_of<uint8_t>(got), test::values_of<uint8_t>(expected));
+      ++compared;
+    }
+  }
+  if (std::getenv("SPARROW_ISA") == nullptr) {
+    EXPECT_GE(compared, 7 * 4 + 1);
+  }
+}
+
+// The sparse rows are contested (timed against oneDNN when they accept), so this forces them and
+// checks that they accept sparse weights and decline dense or narrow ones.
+TEST(Qu8SpconvEngine, SparseRowsAcceptSparseWeightsAndDeclineDenseOnes) {
+  const Conv c = {1, 64, 64, 20, 20, 3, 1, 1};
+  if (!kernels::isa_available(kernels::Isa::kAvx2)) GTEST_SKIP() << "no SIMD sparse row on this ISA";
+  CompileOptions sparse_only;
+  sparse_only.kernels = "sparse-conv-u8s8-*";
+  const Engine sparse = Engine::load_from_bytes(sparse_qdq_conv(c, 0.9, 3), sparse_only);
+  EXPECT_EQ(conv_kernel(sparse).rfind("sparse-conv-u8s8-", 0), 0u) << conv_kernel(sparse);
+  // describe() and the benchmark JSON count it as sparse and INT8, with its weights' sparsity.
+  const PlanDescription d = sparse.describe();
+  const LayerCounts counts = count_layers(d);
+  EXPECT_EQ(counts.sparse, 1);
+  EXPECT_EQ(counts.int8, 1);
+  for (const LayerInfo& l : d.layers) {
+    if (l.op != "QLinearConv") continue;
+    EXPECT_EQ(l.dtype, "qu8");
+    EXPECT_NEAR(l.sparsity, 0.9, 0.03);
+  }
+  const Engine dense = Engine::load_from_bytes(sparse_qdq_conv(c, 0.3, 3), sparse_only);
+  EXPECT_EQ(conv_kernel(dense), "reference");
+  // Too little work per output for the sparse kernel's packing and requantization to pay.
+  const Engine narrow = Engine::load_from_bytes(sparse_qdq_conv({1, 64, 64, 20, 20, 1, 1, 0}, 0.9, 3), sparse_only);
+  EXPECT_EQ(conv_kernel(narrow), "reference");
+  // Without forcing, a sparse row or oneDNN, whichever measured faster; never the reference.
+  const Engine chosen = Engine::load_from_bytes(sparse_qdq_conv(c, 0.9, 3));
+  EXPECT_NE(conv_kernel(chosen), "reference");
+}
+
+// The error a select function raises is its reason to decline (SPARROW_VERBOSE prints it).
+TEST(Qu8SpconvEngine, ABadMinimumSpeedupDeclinesTheSparseRows) {
+  const ScopedEnv bad("SPARROW_SPARSE_MIN_SPEEDUP", "fast");
+  CompileOptions sparse_only;
+  sparse_only.kernels = "sparse-conv-u8s8-*";
+  const Engine e = Engine::load_from_bytes(sparse_qdq_conv({1, 64, 64, 20, 20, 3, 1, 1}, 0.9, 3), sparse_only);
+  EXPECT_EQ(conv_kernel(e), "reference");
+}
+
+}  // namespace
+}  // namespace sparrow
