@@ -48,9 +48,9 @@ ColumnWidths column_widths(const PlanDescription& d) {
 
 void print(const std::string& model, const PlanDescription& d, bool timed) {
   std::printf("Model: %s\n", model.c_str());
-  std::printf("Batch size %lld, %d cores, ISA %s (oneDNN %s), activations %.1f MiB, weights %.1f MiB\n",
+  std::printf("Batch size %lld, %d cores, ISA %s (oneDNN %s), activations %.1f MiB, scratchpad %.1f MiB, weights %.1f MiB\n",
               static_cast<long long>(d.batch_size), d.num_cores, d.isa.c_str(), d.onednn_isa.c_str(), d.arena_bytes / 1048576.0,
-              d.constant_bytes / 1048576.0);
+              d.scratchpad_bytes / 1048576.0, d.constant_bytes / 1048576.0);
   const ColumnWidths w = column_widths(d);
   std::printf("%4s  %-*s  %-*s  %-*s  %-*s  %8s%s  %s\n", "#", w.op, "op", w.kernel, "kernel", w.layout, "layout",
               w.output, "output", "GFLOP", timed ? "       ms" : "", "name");

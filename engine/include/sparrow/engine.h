@@ -80,6 +80,7 @@ struct PlanDescription {
   std::string isa;            // Sparrow's kernels' instruction set, e.g. "avx512vbmi" (kernels/isa.h)
   std::string onednn_isa;     // oneDNN's, e.g. "avx512_core_bf16"
   size_t arena_bytes = 0;     // activation memory of one concurrent run
+  size_t scratchpad_bytes = 0;  // the kernels' working memory of one concurrent run
   size_t constant_bytes = 0;  // weights as packed for the kernels
   std::vector<LayerInfo> layers;
   std::vector<TensorSpec> inputs;

@@ -154,6 +154,7 @@ PlanDescription Plan::describe() const {
   d.isa = isa;
   d.onednn_isa = onednn_isa;
   d.arena_bytes = arena_bytes;
+  d.scratchpad_bytes = scratchpad_bytes;
   for (const Tensor& t : constants) d.constant_bytes += t.bytes();
   for (const Step& step : steps) {
     d.layers.push_back(step.info);
