@@ -425,7 +425,7 @@ def quantized_report(args, models: list[Model], cells: dict) -> list[str]:
         return []
     return [
         "",
-        "Quantized models against their float originals (same runs as above):",
+        "Compressed models (quantized or pruned) against their float originals (same runs as above):",
         "",
         "| model | batch | Sparrow ÷ ORT on the float file | Sparrow ÷ ORT on the same file | Sparrow ÷ Sparrow float "
         "| Sparrow peak RSS MiB, quantized / float | file smaller by |",
