@@ -267,8 +267,29 @@ Problem sparse_conv_problem(const ConvProblem& c, uint64_t seed, int percent, bo
   return p;
 }
 
-// The same convolution in INT8, as a QDQ model the passes fuse into one QLinearConv: u8 in and
-// out, s8 weights per output channel, the activation fused; no residual (not fused in INT8 yet).
+// The convolution `c` in INT8 with weights `wq`, as a QDQ model the passes fuse into one
+// QLinearConv: u8 in and out (random input bytes), s8 weights per output channel.
+Model qdq_conv_model(const ConvProblem& c, const Tensor& wq, uint64_t seed, std::mt19937& rng) {
+  const Shape x = {c.n, c.ic, c.ih, c.iw};
+  OnnxBuilder b;
+  Model m;
+  b.input("x", DType::kUint8, x);
+  b.initializer("xs", Tensor::scalar<float>(0.02f)).initializer("xz", Tensor::scalar<uint8_t>(uint8_t{16}));
+  b.initializer("wq", wq).initializer("ws", Tensor::from_vector<float>({c.oc}, std::vector<float>(c.oc, 0.004f)));
+  b.initializer("wz", Tensor(DType::kInt8, {c.oc}));
+  b.initializer("ys", Tensor::scalar<float>(0.05f)).initializer("yz", Tensor::scalar<uint8_t>(uint8_t{8}));
+  b.node("DequantizeLinear", {"x", "xs", "xz"}, {"xf"});
+  b.node("DequantizeLinear", {"wq", "ws", "wz"}, {"wf"}, {Attr::Int("axis", 0)});
+  const std::string last = add_conv_and_activation(b, c, "xf", "wf", seed);
+  b.node("QuantizeLinear", {last, "ys", "yz"}, {"y"}).output("y", DType::kUint8);
+  Tensor xq(DType::kUint8, x);
+  for (int64_t i = 0; i < xq.size(); ++i) xq.data_as<uint8_t>()[i] = static_cast<uint8_t>(rng());
+  m.inputs.push_back(xq);
+  m.bytes = b.bytes();
+  return m;
+}
+
+// The same convolution in INT8, the activation fused; no residual (not fused in INT8 yet).
 // Weights lie within +-63 so CPUs without VNNI run the int8 kernel too.
 Problem qconv_problem(const ConvProblem& c, uint64_t seed) {
   Problem p;
@@ -277,27 +298,12 @@ Problem qconv_problem(const ConvProblem& c, uint64_t seed) {
   if (!c.activation.empty()) p.name.append("_").append(c.activation);
   p.layer_op = "QLinearConv";
   p.flop = 2.0 * c.macs();
-  const Shape x = {c.n, c.ic, c.ih, c.iw}, w = {c.oc, c.ic / c.g, c.kh, c.kw};
-  p.build = [c, x, w, seed] {
+  const Shape w = {c.oc, c.ic / c.g, c.kh, c.kw};
+  p.build = [c, w, seed] {
     std::mt19937 rng(static_cast<uint32_t>(seed));
-    OnnxBuilder b;
-    Model m;
-    b.input("x", DType::kUint8, x);
-    b.initializer("xs", Tensor::scalar<float>(0.02f)).initializer("xz", Tensor::scalar<uint8_t>(uint8_t{16}));
     Tensor wq(DType::kInt8, w);
     for (int64_t i = 0; i < wq.size(); ++i) wq.data_as<int8_t>()[i] = static_cast<int8_t>(static_cast<int>(rng() % 127) - 63);
-    b.initializer("wq", wq).initializer("ws", Tensor::from_vector<float>({c.oc}, std::vector<float>(c.oc, 0.004f)));
-    b.initializer("wz", Tensor(DType::kInt8, {c.oc}));
-    b.initializer("ys", Tensor::scalar<float>(0.05f)).initializer("yz", Tensor::scalar<uint8_t>(uint8_t{8}));
-    b.node("DequantizeLinear", {"x", "xs", "xz"}, {"xf"});
-    b.node("DequantizeLinear", {"wq", "ws", "wz"}, {"wf"}, {Attr::Int("axis", 0)});
-    const std::string last = add_conv_and_activation(b, c, "xf", "wf", seed);
-    b.node("QuantizeLinear", {last, "ys", "yz"}, {"y"}).output("y", DType::kUint8);
-    Tensor xq(DType::kUint8, x);
-    for (int64_t i = 0; i < xq.size(); ++i) xq.data_as<uint8_t>()[i] = static_cast<uint8_t>(rng());
-    m.inputs.push_back(xq);
-    m.bytes = b.bytes();
-    return m;
+    return qdq_conv_model(c, wq, seed, rng);
   };
   return p;
 }
@@ -332,28 +338,13 @@ Problem sparse_qconv_problem(const ConvProblem& c, int percent, bool sparse, uin
   p.layer_op = "QLinearConv";
   p.flop = 2.0 * c.macs();
   p.kernels = sparse ? "sparse-conv-u8s8-*" : "qu8-conv-onednn";
-  const Shape x = {c.n, c.ic, c.ih, c.iw}, w = {c.oc, c.ic, c.kh, c.kw};
-  p.build = [c, x, w, seed, percent] {
+  const Shape w = {c.oc, c.ic, c.kh, c.kw};
+  p.build = [c, w, seed, percent] {
     std::mt19937 rng(static_cast<uint32_t>(seed));
-    OnnxBuilder b;
-    Model m;
-    b.input("x", DType::kUint8, x);
-    b.initializer("xs", Tensor::scalar<float>(0.02f)).initializer("xz", Tensor::scalar<uint8_t>(uint8_t{16}));
-    b.initializer("wq", block_pruned_weights(w, percent / 100.0, rng));
-    b.initializer("ws", Tensor::from_vector<float>({c.oc}, std::vector<float>(c.oc, 0.004f)));
-    b.initializer("wz", Tensor(DType::kInt8, {c.oc}));
-    b.initializer("ys", Tensor::scalar<float>(0.05f)).initializer("yz", Tensor::scalar<uint8_t>(uint8_t{8}));
-    b.node("DequantizeLinear", {"x", "xs", "xz"}, {"xf"});
-    b.node("DequantizeLinear", {"wq", "ws", "wz"}, {"wf"}, {Attr::Int("axis", 0)});
+    const Tensor wq = block_pruned_weights(w, percent / 100.0, rng);
     ConvProblem plain = c;
     plain.activation.clear();
-    const std::string last = add_conv_and_activation(b, plain, "xf", "wf", seed);
-    b.node("QuantizeLinear", {last, "ys", "yz"}, {"y"}).output("y", DType::kUint8);
-    Tensor xq(DType::kUint8, x);
-    for (int64_t i = 0; i < xq.size(); ++i) xq.data_as<uint8_t>()[i] = static_cast<uint8_t>(rng());
-    m.inputs.push_back(xq);
-    m.bytes = b.bytes();
-    return m;
+    return qdq_conv_model(plain, wq, seed, rng);
   };
   return p;
 }
