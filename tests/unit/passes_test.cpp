@@ -148,6 +148,27 @@ TEST(Passes, RemovesDeadNodesAndIdentities) {
   EXPECT_EQ(g.values[g.nodes[0].inputs[0]].name, "x");
 }
 
+// x (u8) is dequantized first in the file but read (as float) only after two other nodes: the
+// DequantizeLinear moves to just before its reader, the rest keep their order. A dequantized
+// weight (constant) is folded, not moved.
+TEST(Passes, DequantizationMovesToJustBeforeItsFirstReader) {
+  OnnxBuilder b(13);
+  b.input("x", DType::kUint8, {1, 4}).input("z", DType::kFloat32, {1, 4});
+  b.initializer("s", Tensor::scalar<float>(0.5f)).initializer("zp", Tensor::scalar<uint8_t>(uint8_t{3}));
+  b.node("DequantizeLinear", {"x", "s", "zp"}, {"xf"}, {}, "dq");
+  b.node("Relu", {"z"}, {"r"}, {}, "relu").node("Sigmoid", {"r"}, {"g"}, {}, "sigmoid");
+  b.node("Add", {"g", "xf"}, {"y"}, {}, "add").output("y");
+  graph::Graph g = import(b);
+  passes::optimize(g, {});
+  EXPECT_EQ(ops_of(g), (std::vector<std::string>{"Relu", "Sigmoid", "DequantizeLinear", "Add"}));
+  EXPECT_EQ(g.values[g.nodes[3].inputs[1]].producer, 2) << "producers renumbered";
+  const Tensor out = Engine::load_from_bytes(b.bytes()).run({Tensor::from_vector<uint8_t>({1, 4}, {3, 5, 0, 255}),
+                                                               Tensor::from_vector<float>({1, 4}, {0, -1, 1, 0})})[0];
+  // sigmoid(relu(z)) + (x - 3) / 2
+  const std::vector<float> expected = {0.5f, 1.5f, 0.7310586f - 1.5f, 0.5f + 126.0f}, got = test::values_of<float>(out);
+  for (size_t i = 0; i < expected.size(); ++i) EXPECT_NEAR(got[i], expected[i], 1e-5f) << i;
+}
+
 TEST(Passes, IdentityProducingGraphOutputIsKept) {
   OnnxBuilder b;
   b.input("x", DType::kFloat32, {2, 2});

@@ -15,6 +15,7 @@ void optimize(graph::Graph& g, const CompileOptions& options) {
   fuse_qdq_lut(g);
   fuse_conv_residual(g);
   eliminate_dead_nodes(g);
+  sink_dequantize(g);
 }
 
 }  // namespace sparrow::passes

@@ -46,6 +46,11 @@ void fuse_qdq_add(graph::Graph& g);
 void fuse_qdq_lut(graph::Graph& g);
 // Add(Conv(...), r) -> Conv with r as its residual input, added after the activation.
 void fuse_conv_residual(graph::Graph& g);
+// Moves each DequantizeLinear of a computed tensor to just before its first consumer. QDQ files
+// put it right after the quantized producer, which can be long before the float consumer
+// (YOLOv5's Detect convs read the three scales only at the end): moved, the 4x larger float
+// copy lives only while it is read, and the 8-bit tensor is what waits.
+void sink_dequantize(graph::Graph& g);
 // Removes nodes whose outputs nobody reads.
 void eliminate_dead_nodes(graph::Graph& g);
 
