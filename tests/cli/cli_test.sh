@@ -219,6 +219,18 @@ convs = [l for l in d['layers'] if l['dtype'] == 'qu8' and l['op'] == 'QLinearCo
 half = [l for l in convs if 0.5 <= l['sparsity'] < 0.55]
 assert len(convs) >= 50 and len(half) == len(convs) - 1, [(l['name'], l['sparsity']) for l in convs]"
 expect_ok detect_pruned_int8 "$sparrow" detect "$work/p4q.onnx" "$shared/data/images/bus.jpg" --json
+# The same file with every INT8 conv on the sparse rows (forced) and on none: the same detections,
+# to the last digit (the sparse kernels are bit-exact to the dense INT8 path).
+expect_ok detect_pruned_int8_sparse_rows sh -c "SPARROW_SPARSE_MIN_SPEEDUP=0 SPARROW_KERNELS=-qu8-conv-onednn \
+  '$sparrow' describe '$work/p4q.onnx' --json > '$work/describe_p4q_sparse.json' &&
+  SPARROW_SPARSE_MIN_SPEEDUP=0 SPARROW_KERNELS=-qu8-conv-onednn \
+  '$sparrow' detect '$work/p4q.onnx' '$shared/data/images/bus.jpg' --json --conf 0.001 > '$work/det_sparse.json' &&
+  SPARROW_KERNELS=-sparse-* '$sparrow' detect '$work/p4q.onnx' '$shared/data/images/bus.jpg' --json --conf 0.001 > '$work/det_dense.json'"
+check_py detect_pruned_int8_sparse_equals_dense "
+import json; d = json.load(open('$work/describe_p4q_sparse.json'))
+assert d['sparse_layers'] >= 50, d['sparse_layers']
+a, b = open('$work/det_sparse.json').read(), open('$work/det_dense.json').read()
+assert len(json.loads(a)[0]['detections']) > 0 and a == b, (a[:300], b[:300])"
 
 if ((failures)); then
   echo "$failures CLI test(s) failed"
