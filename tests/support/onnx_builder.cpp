@@ -156,6 +156,16 @@ std::string OnnxBuilder::bytes() const {
   return model.SerializeAsString();
 }
 
+void conv_silu(OnnxBuilder& b, const std::string& name, const std::string& x, int64_t cin, int64_t cout, int64_t k,
+               uint64_t seed) {
+  b.initializer(name + ".w", random_tensor({cout, cin, k, k}, seed, -0.5f, 0.5f));
+  b.initializer(name + ".b", random_tensor({cout}, seed + 1, -0.2f, 0.2f));
+  const int64_t pad = k / 2;
+  b.node("Conv", {x, name + ".w", name + ".b"}, {name}, {Attr::Ints("pads", {pad, pad, pad, pad})}, name + "/Conv");
+  b.node("Sigmoid", {name}, {name + ".s"}, {}, name + "/Sigmoid");
+  b.node("Mul", {name, name + ".s"}, {name + ".m"}, {}, name + "/Mul");
+}
+
 Tensor random_tensor(const Shape& shape, uint64_t seed, float lo, float hi) {
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<float> dist(lo, hi);

@@ -72,4 +72,10 @@ Tensor random_tensor(const Shape& shape, uint64_t seed, float lo = -1.0f, float 
 // A fraction `sparsity` of the elements set to exactly zero.
 Tensor random_sparse_tensor(const Shape& shape, uint64_t seed, double sparsity);
 
+// YOLOv5's conv block: Conv `name` (k x k, "same" padding, random weights in +-0.5 and bias in
+// +-0.2 from `seed`) on `x`, then SiLU as Sigmoid `name.s` and Mul `name.m`; nodes are named
+// `name/Conv`, `name/Sigmoid`, `name/Mul`.
+void conv_silu(OnnxBuilder& b, const std::string& name, const std::string& x, int64_t cin, int64_t cout, int64_t k,
+               uint64_t seed);
+
 }  // namespace sparrow::test

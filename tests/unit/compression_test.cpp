@@ -26,22 +26,13 @@ using test::OnnxBuilder;
 
 const Shape kInput = {1, 3, 16, 16};
 
-void conv_silu(OnnxBuilder& b, const std::string& name, const std::string& x, int64_t cin, int64_t cout, int64_t k, uint64_t seed) {
-  b.initializer(name + ".w", test::random_tensor({cout, cin, k, k}, seed, -0.5f, 0.5f));
-  b.initializer(name + ".b", test::random_tensor({cout}, seed + 1, -0.2f, 0.2f));
-  const int64_t pad = k / 2;
-  b.node("Conv", {x, name + ".w", name + ".b"}, {name}, {Attr::Ints("pads", {pad, pad, pad, pad})}, name + "/Conv");
-  b.node("Sigmoid", {name}, {name + ".s"}, {}, name + "/Sigmoid");
-  b.node("Mul", {name, name + ".s"}, {name + ".m"}, {}, name + "/Mul");
-}
-
 // images -> Conv+SiLU -> MaxPool -> Conv+SiLU, residual Add, Concat, head Conv -> Sigmoid.
 std::string yolo_like_model() {
   OnnxBuilder b(13);
   b.input("images", DType::kFloat32, kInput);
-  conv_silu(b, "c1", "images", 3, 8, 3, 1);
+  test::conv_silu(b, "c1", "images", 3, 8, 3, 1);
   b.node("MaxPool", {"c1.m"}, {"p1"}, {Attr::Ints("kernel_shape", {3, 3}), Attr::Ints("pads", {1, 1, 1, 1})}, "pool");
-  conv_silu(b, "c2", "p1", 8, 8, 1, 3);
+  test::conv_silu(b, "c2", "p1", 8, 8, 1, 3);
   b.node("Add", {"c1.m", "c2.m"}, {"a"}, {}, "add");
   b.node("Concat", {"a", "p1"}, {"cat"}, {Attr::Int("axis", 1)}, "concat");
   b.initializer("h.w", test::random_tensor({6, 16, 1, 1}, 5, -0.5f, 0.5f));
@@ -106,9 +97,9 @@ TEST(QuantizationPlan, QuantizesConvsAndWhatKeepsTheirOutputsEightBit) {
 TEST(QuantizationPlan, ASigmoidThatIsNotSiluGetsItsOwnGrid) {
   OnnxBuilder b(13);
   b.input("images", DType::kFloat32, kInput);
-  conv_silu(b, "c1", "images", 3, 8, 3, 1);
+  test::conv_silu(b, "c1", "images", 3, 8, 3, 1);
   b.node("Add", {"c1.s", "c1.m"}, {"a"}, {}, "add");
-  conv_silu(b, "c2", "a", 8, 8, 1, 3);
+  test::conv_silu(b, "c2", "a", 8, 8, 1, 3);
   b.initializer("h.w", test::random_tensor({6, 8, 1, 1}, 5, -0.5f, 0.5f));
   b.node("Conv", {"c2.m", "h.w"}, {"output"}, {}, "head/Conv");
   b.output("output");

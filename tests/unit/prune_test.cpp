@@ -27,22 +27,14 @@ using test::OnnxBuilder;
 
 const Shape kInput = {1, 3, 16, 16};
 
-void conv(OnnxBuilder& b, const std::string& name, const std::string& x, int64_t cin, int64_t cout, int64_t k, uint64_t seed) {
-  b.initializer(name + ".w", test::random_tensor({cout, cin, k, k}, seed, -0.5f, 0.5f));
-  b.initializer(name + ".b", test::random_tensor({cout}, seed + 1, -0.2f, 0.2f));
-  b.node("Conv", {x, name + ".w", name + ".b"}, {name}, {Attr::Ints("pads", {k / 2, k / 2, k / 2, k / 2})}, name + "/Conv");
-  b.node("Sigmoid", {name}, {name + ".s"}, {}, name + "/Sigmoid");
-  b.node("Mul", {name, name + ".s"}, {name + ".m"}, {}, name + "/Mul");
-}
-
 // images -> c1 (first) -> c2 -> c3 (10 input channels: a short last block) -> c4 -> head -> Sigmoid.
 std::string model_bytes() {
   OnnxBuilder b(13);
   b.input("images", DType::kFloat32, kInput);
-  conv(b, "c1", "images", 3, 8, 3, 1);
-  conv(b, "c2", "c1.m", 8, 10, 3, 3);
-  conv(b, "c3", "c2.m", 10, 12, 1, 5);
-  conv(b, "c4", "c3.m", 12, 12, 3, 7);
+  test::conv_silu(b, "c1", "images", 3, 8, 3, 1);
+  test::conv_silu(b, "c2", "c1.m", 8, 10, 3, 3);
+  test::conv_silu(b, "c3", "c2.m", 10, 12, 1, 5);
+  test::conv_silu(b, "c4", "c3.m", 12, 12, 3, 7);
   b.initializer("h.w", test::random_tensor({6, 12, 1, 1}, 9, -0.5f, 0.5f));
   b.node("Conv", {"c4.m", "h.w"}, {"h"}, {}, "head/Conv");
   b.node("Sigmoid", {"h"}, {"output"}, {}, "head/Sigmoid");
