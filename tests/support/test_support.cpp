@@ -6,6 +6,9 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <system_error>
+
+#include <unistd.h>
 
 namespace sparrow::test {
 
@@ -27,8 +30,31 @@ std::string read_binary_file(const std::string& path) {
 
 void write_file(const std::string& path, const std::string& bytes) { std::ofstream(path, std::ios::binary) << bytes; }
 
+namespace {
+
+// ctest runs test processes side by side, and two tests may ask for the same
+// name: each process gets a folder of its own, removed when it exits.
+class ProcessTempDir {
+ public:
+  ProcessTempDir()
+      : path_(std::filesystem::temp_directory_path() / ("sparrow_test_" + std::to_string(::getpid()))) {
+    std::filesystem::create_directories(path_);
+  }
+  ~ProcessTempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+}  // namespace
+
 std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("sparrow_test_" + name)).string();
+  static const ProcessTempDir dir;
+  return (dir.path() / name).string();
 }
 
 ::testing::AssertionResult all_close(const float* actual, const float* expected, int64_t n, double rtol, double atol) {

@@ -22,7 +22,8 @@ bool require_file(const std::string& path);
 std::string read_binary_file(const std::string& path);
 // Replaces the file's contents with `bytes`.
 void write_file(const std::string& path, const std::string& bytes);
-// Where a test keeps its scratch file `name` (in the system's temporary folder).
+// Where a test keeps its scratch file `name`: a folder of this process's own in
+// the system's temporary folder, removed at exit.
 std::string temp_path(const std::string& name);
 
 // Runs f, expecting a sparrow::Error with `code` whose message contains every fragment.

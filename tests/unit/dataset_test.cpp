@@ -57,7 +57,7 @@ TEST(Dataset, LoadsCoco128AsUltralyticsDoes) {
 
 TEST(Dataset, MissingFolderAndYaml) {
   EXPECT_THROW(load_dataset("/nonexistent/dataset"), Error);
-  const fs::path dir = fs::temp_directory_path() / "sparrow_bad_dataset";
+  const fs::path dir = test::temp_path("bad_dataset");
   fs::remove_all(dir);
   fs::create_directories(dir / "images");
   std::ofstream(dir / "data.yaml") << "names: [a, b\n";

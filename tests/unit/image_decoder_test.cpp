@@ -543,7 +543,7 @@ TEST(ImageDecoder, ZeroSizedHeadersAreCorrupt) {
 // --- Files. ---
 
 TEST(ImageDecoder, Files) {
-  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "sparrow_image_decoder_test";
+  const std::filesystem::path dir = test::temp_path("image_decoder");
   std::filesystem::create_directories(dir);
   const std::string good = (dir / "good.png").string(), bad = (dir / "bad.png").string();
   const Bytes png = encode(".png", gradient(5, 4));
