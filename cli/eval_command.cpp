@@ -1,8 +1,10 @@
 // sparrow eval: COCO mAP of a model on a YOLO-layout dataset, as pycocotools computes it.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <fstream>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 
 #include "commands.h"
@@ -24,6 +26,7 @@ struct EvalArgs {
   std::string data;
   std::string annotations;  // COCO json; default: the dataset's annotations/instances_*.json
   std::string results_json;  // empty: the detections are not written
+  std::string export_json;   // empty: the summary is only printed
 };
 
 yolo::NmsOptions eval_defaults() {
@@ -42,6 +45,21 @@ void print_per_class(const yolo::CocoEvalResult& r, const yolo::CocoGroundTruth&
   for (const auto& [id, ap] : r.per_category_ap) {
     if (ap >= 0) std::printf("%-16s %8.3f\n", names[id].c_str(), ap);
   }
+}
+
+// The summary at full precision, for scripts (the printed table rounds to 3 decimals, as
+// pycocotools does).
+void export_summary(const std::string& path, const EvalArgs& args, const yolo::CocoEvalResult& r, size_t images) {
+  static const char* const kNames[] = {"ap50_95", "ap50", "ap75", "ap_small", "ap_medium", "ap_large",
+                                       "ar1", "ar10", "ar100", "ar_small", "ar_medium", "ar_large"};
+  nlohmann::json j;
+  j["model"] = args.model.resolved_model();
+  j["data"] = args.data;
+  j["images"] = images;
+  for (size_t i = 0; i < r.stats.size(); ++i) j[kNames[i]] = r.stats[i];
+  std::ofstream out(path);
+  out << j.dump(2) << "\n";
+  if (!out) throw Error(ErrorCode::kIo, "cannot write '" + path + "'");
 }
 
 void run(const EvalArgs& args) {
@@ -96,6 +114,7 @@ void run(const EvalArgs& args) {
               timings.preprocess_ms / n, timings.inference_ms / n, timings.postprocess_ms / n);
   std::printf("%s", yolo::format_coco_summary(r).c_str());
   print_per_class(r, gt);
+  if (!args.export_json.empty()) export_summary(args.export_json, args, r, dataset.images.size());
   if (!args.results_json.empty()) {
     std::printf("\nResults written to %s (%zu detections)\n", args.results_json.c_str(), dets.size());
   }
@@ -111,6 +130,7 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("-d,--data", args->data, "Dataset folder with data.yaml, or the data.yaml")->required();
   cmd->add_option("--annotations", args->annotations, "COCO json ground truth (default: annotations/instances_*.json)");
   cmd->add_option("--results-json", args->results_json, "Write the detections as COCO results json to this file");
+  cmd->add_option("-x,--export-json", args->export_json, "Write the AP/AR summary at full precision as JSON to this file");
   cmd->callback([args] { run(*args); });
 }
 

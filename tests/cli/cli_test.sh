@@ -131,10 +131,13 @@ sed -e 's/^path: .*/path: ./' -e 's|^val: .*|val: images|' "$shared/data/coco128
 printf '5 0.5 0.47 0.94 0.5\n0 0.17 0.6 0.19\n' >"$work/ds/labels/1.txt"
 expect_fail eval_malformed_label "1.txt' line 2" "$sparrow" eval "$model" --data "$work/ds"
 printf '5 0.53 0.47 0.94 0.5\n0 0.16 0.6 0.19 0.46\n' >"$work/ds/labels/1.txt"
-expect_ok eval_yolo_labels sh -c "'$sparrow' eval '$model' --data '$work/ds' --results-json '$work/r.json' > '$work/eval.txt' 2>/dev/null"
+expect_ok eval_yolo_labels sh -c "'$sparrow' eval '$model' --data '$work/ds' --results-json '$work/r.json' -x '$work/eval.json' > '$work/eval.txt' 2>/dev/null"
 check_py eval_report "
 t = open('$work/eval.txt').read(); assert 'Ground truth: YOLO labels' in t and 'maxDets=100 ] =' in t, t
-import json; assert len(json.load(open('$work/r.json'))) > 0"
+import json, re; assert len(json.load(open('$work/r.json'))) > 0
+s = json.load(open('$work/eval.json')); assert s['images'] == 1, s
+printed = float(re.search(r'IoU=0.50:0.95 \\| area=   all \\| maxDets=100 \\] = ([0-9.]+)', t).group(1))
+assert 0 < s['ap50_95'] <= s['ap50'] and abs(s['ap50_95'] - printed) <= 0.0005, (s, printed)"
 expect_fail eval_no_dataset "data.yaml" "$sparrow" eval "$model" --data "$work/nowhere"
 expect_ok eval_unasked sh -c "cd '$work/cwd' && '$sparrow' eval '$model' --data '$work/ds' > '$work/eval_unasked.txt' 2>/dev/null"
 check_py eval_unasked_reports "t = open('$work/eval_unasked.txt').read(); assert 'maxDets=100 ] =' in t and 'written' not in t, t"
