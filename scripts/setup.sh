@@ -29,6 +29,7 @@ test_packages=(
   openssl                                       # certificates for the TLS tests
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-numpy python3-onnx            # benchmark model generator
+  python3-matplotlib                            # the compression study's plots
   nodejs                                        # ONNX Runtime peer (npm onnxruntime-node)
   time                                          # peak RSS in benchmarks
   buildah podman debootstrap                    # container build and smoke test (tests/container)
