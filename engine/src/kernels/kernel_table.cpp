@@ -61,6 +61,7 @@ const std::vector<KernelRow>& kernel_table() {
       {"f32-mul-onednn", "Mul", {kF32, kF32}, Isa::kScalar, select_onednn_binary},
       {"f32-div-onednn", "Div", {kF32, kF32}, Isa::kScalar, select_onednn_binary},
       {"f32-matmul-onednn", "MatMul", {kF32, kF32}, Isa::kScalar, select_onednn_matmul},
+      {"f32-segmented-elementwise-scalar", "SegmentedElementwise", {kF32}, Isa::kScalar, select_segmented_elementwise},
       {"x-transpose-onednn", "Transpose", {}, Isa::kScalar, select_onednn_transpose},
       {"x-slice-onednn", "Slice", {}, Isa::kScalar, select_onednn_slice},
       {"x-split-onednn", "Split", {}, Isa::kScalar, select_onednn_slice},

@@ -41,5 +41,7 @@ void register_integer_matmul_ops(std::vector<OpDef>& ops);
 void register_conv_integer_ops(std::vector<OpDef>& ops);
 // LookupTable
 void register_lookup_table_ops(std::vector<OpDef>& ops);
+// SegmentedElementwise
+void register_segmented_elementwise_ops(std::vector<OpDef>& ops);
 
 }  // namespace sparrow::ops

@@ -46,6 +46,10 @@ void fuse_qdq_add(graph::Graph& g);
 void fuse_qdq_lut(graph::Graph& g);
 // Add(Conv(...), r) -> Conv with r as its residual input, added after the activation.
 void fuse_conv_residual(graph::Graph& g);
+// Split along the last axis -> per output a chain of Add/Sub/Mul/Div/Pow with constants ->
+// Concat of the chains' ends, in order -> one SegmentedElementwise: one pass over the tensor
+// instead of one per node (YOLOv5's Detect decode).
+void fuse_segmented_elementwise(graph::Graph& g);
 // Moves each DequantizeLinear of a computed tensor to just before its first consumer. QDQ files
 // put it right after the quantized producer, which can be long before the float consumer
 // (YOLOv5's Detect convs read the three scales only at the end): moved, the 4x larger float
