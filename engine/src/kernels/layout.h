@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <oneapi/dnnl/dnnl.hpp>
 
@@ -35,6 +36,12 @@ size_t layout_bytes(const Layout& layout, DType dtype, const Shape& shape);
 bool holds_each_element_once(const Layout& layout, DType dtype, const Shape& shape);
 // The same strides and blocks for another data type (u8 to s8, u8 to f32).
 Layout with_dtype(const Layout& layout, DType dtype, const Shape& shape);
+// The element strides of a layout that is plain or strided without blocks or offset (NHWC is);
+// nullopt for blocked or opaque layouts.
+std::optional<std::vector<int64_t>> element_strides(const Layout& layout, const Shape& shape);
+// The layout of `from` reshaped to `to` without moving data: a strided view of the same memory.
+// nullopt when the reshape would merge dims that are not contiguous (the data would have to move).
+std::optional<Layout> reshaped_layout(const Layout& layout, DType dtype, const Shape& from, const Shape& to);
 // "plain", or oneDNN's format string such as "aBcd16b".
 std::string layout_name(const Layout& layout);
 

@@ -241,7 +241,7 @@ class Compiler {
     if (sel.view_of_input0) {
       const Buffer src = buffers_[in[0]];
       const graph::Value& out = g_.values[node.outputs[0]];
-      value_buffers_[node.outputs[0]] = {new_buffer(src.storage, src.offset, out.dtype, out.shape, Layout::plain())};
+      value_buffers_[node.outputs[0]] = {new_buffer(src.storage, src.offset, out.dtype, out.shape, sel.output_layouts[0])};
       return;
     }
     PendingStep step;

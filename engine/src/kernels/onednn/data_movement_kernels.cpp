@@ -74,7 +74,11 @@ std::optional<Selection> select_onednn_transpose(const SelectContext& ctx, std::
   if (perm.empty()) {
     for (size_t i = x.shape.size(); i-- > 0;) perm.push_back(static_cast<int64_t>(i));
   }
-  const std::vector<int64_t> in_strides = plain_strides(x.shape);
+  // A strided input (a view of a conv's NHWC output) is read where it is: one pass, not a
+  // reorder to plain and then the transpose.
+  const std::optional<std::vector<int64_t>> available = element_strides(ctx.available[0], x.shape);
+  const Layout input = available ? ctx.available[0] : Layout::plain();
+  const std::vector<int64_t> in_strides = available ? *available : plain_strides(x.shape);
   dnnl::memory::dims strides;
   for (int64_t p : perm) strides.push_back(in_strides[p]);
   const dnnl::memory::desc src(onednn_dims(y), onednn_dtype(x.dtype), strides);
@@ -83,7 +87,7 @@ std::optional<Selection> select_onednn_transpose(const SelectContext& ctx, std::
   Selection s;
   s.kernel = std::make_unique<PrimitiveKernel>(dnnl::reorder(pd), pd, std::vector<ArgBinding>{{DNNL_ARG_FROM, 0, src}},
                                                std::vector<ArgBinding>{{DNNL_ARG_TO, 0, dst}});
-  s.input_layouts = {Layout::plain()};
+  s.input_layouts = {input};
   s.output_layouts = {Layout::plain()};
   return s;
 }
