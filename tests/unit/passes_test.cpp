@@ -3,6 +3,7 @@
 
 #include "onnx/onnx_importer.h"
 #include "passes/passes.h"
+#include "sparrow/engine.h"
 #include "support/onnx_builder.h"
 #include "support/test_support.h"
 
@@ -113,6 +114,39 @@ TEST(Passes, FusesConvActivationAndResidual) {
   ASSERT_EQ(conv.inputs.size(), 4u);
   EXPECT_EQ(g.values[conv.inputs[3]].name, "x");
   EXPECT_EQ(conv.outputs[0], g.outputs[0]);
+}
+
+// YOLOv5's Detect: Conv -> Reshape -> Transpose -> Sigmoid. `expose`: the Reshape's output is
+// also a graph output, so the sigmoid must stay where it is.
+OnnxBuilder detect_tail(bool expose) {
+  OnnxBuilder b;
+  b.input("x", DType::kFloat32, {1, 4, 5, 6});
+  b.initializer("w", test::random_tensor({14, 4, 1, 1}, 2));
+  b.initializer("shape", Tensor::from_vector<int64_t>({5}, {1, 2, 7, 5, 6}));
+  b.node("Conv", {"x", "w"}, {"c"}).node("Reshape", {"c", "shape"}, {"r"});
+  b.node("Transpose", {"r"}, {"t"}, {Attr::Ints("perm", {0, 1, 3, 4, 2})}).node("Sigmoid", {"t"}, {"y"}).output("y");
+  if (expose) b.output("r");
+  return b;
+}
+
+TEST(Passes, ActivationAfterDataMovementMovesIntoTheConv) {
+  graph::Graph g = import(detect_tail(false));
+  passes::optimize(g, {});
+  ASSERT_EQ(ops_of(g), (std::vector<std::string>{"Conv", "Reshape", "Transpose"}));
+  EXPECT_EQ(only(g, "Conv").attrs.get_string(ops::kActivationAttr, ""), "sigmoid");
+  EXPECT_EQ(g.values[only(g, "Conv").outputs[0]].shape, (Shape{1, 14, 5, 6}));
+  EXPECT_EQ(g.values[g.outputs[0]].shape, (Shape{1, 2, 5, 6, 7}));
+  // Same numbers as the unmoved graph.
+  const Tensor x = test::random_tensor({1, 4, 5, 6}, 3);
+  const Tensor moved = Engine::load_from_bytes(detect_tail(false).bytes()).run({x})[0];
+  const Tensor kept = Engine::load_from_bytes(detect_tail(true).bytes()).run({x})[0];
+  EXPECT_TRUE(test::all_close(moved, kept, 1e-6, 1e-6));
+}
+
+TEST(Passes, ActivationStaysWhenTheMovedValueIsReadElsewhere) {
+  graph::Graph g = import(detect_tail(true));
+  passes::optimize(g, {});
+  EXPECT_EQ(ops_of(g), (std::vector<std::string>{"Conv", "Reshape", "Transpose", "Sigmoid"}));
 }
 
 TEST(Passes, ResidualNotFusedWhenConvOutputIsAlsoUsedElsewhere) {

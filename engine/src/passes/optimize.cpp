@@ -8,6 +8,7 @@ void optimize(graph::Graph& g, const CompileOptions& options) {
   remove_identities(g);
   eliminate_dead_nodes(g);
   fuse_silu(g);
+  hoist_activations(g);
   fuse_conv_activation(g);
   fuse_qdq_conv(g);
   fuse_qdq_passthrough(g);

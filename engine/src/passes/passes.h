@@ -27,6 +27,10 @@ void infer_and_fold(graph::Graph& g, const BatchRewrite& batch, size_t max_value
 void remove_identities(graph::Graph& g);
 // Mul(x, Sigmoid(x)) -> Silu(x).
 void fuse_silu(graph::Graph& g);
+// An elementwise activation (Sigmoid, Relu, Silu, Tanh) after Reshape/Transpose/Flatten/
+// Squeeze/Unsqueeze moves before them: they commute, and next to the producing conv the
+// activation fuses into it. YOLOv5's Detect sigmoid sits after a Reshape and a Transpose.
+void hoist_activations(graph::Graph& g);
 // Conv followed by Silu, Relu or Sigmoid -> Conv with the activation as an attribute.
 void fuse_conv_activation(graph::Graph& g);
 // DequantizeLinear -> Conv [+activation] -> QuantizeLinear, with per-tensor u8 activations and
