@@ -12,6 +12,7 @@
 #include "compression/calibrator.h"
 #include "compression/layer_hessian.h"
 #include "compression/magnitude_pruning.h"
+#include "compression/progressive_runner.h"
 #include "compression/sparsegpt.h"
 #include "onnx/tensor_proto.h"
 #include "sparrow/compression/compress.h"
@@ -234,6 +235,27 @@ std::map<std::string, Tensor> initializers(const std::string& path) {
   std::map<std::string, Tensor> out;
   for (const auto& init : m.graph().initializer()) out[init.name()] = onnx_import::tensor_from_proto(init, init.name());
   return out;
+}
+
+// Pass after pass, each computing only what lies past the tensors kept, the runner gives what
+// one engine run of the whole model gives.
+TEST(ProgressiveRunner, StepByStepTensorsEqualOneFullRun) {
+  onnx::ModelProto m;
+  ASSERT_TRUE(m.ParseFromString(test::read_binary_file(model_file())));
+  const std::vector<Tensor> images = {test::random_tensor(kInput, 21, 0, 1), test::random_tensor(kInput, 22, 0, 1)};
+  const std::vector<std::string> steps = {"c1.m", "c2.m", "c3.m", "c4.m"};
+  const Engine full = compression::observing_engine(m, steps, 1);
+  compression::ProgressiveRunner runner(images, "images", 1);
+  for (const std::string& step : steps) {
+    runner.advance(m, {step});
+    size_t slot = 0;
+    while (full.outputs()[slot].name != step) ++slot;
+    for (size_t n = 0; n < images.size(); ++n) {
+      EXPECT_TRUE(test::all_close(runner.tensor(step, n), full.run({images[n]})[slot], 1e-5, 1e-6)) << step << " image " << n;
+    }
+    runner.release(m.graph());
+  }
+  EXPECT_THROW(runner.tensor("c1.m", 0), Error);  // every reader of c1.m has run: dropped
 }
 
 TEST(ObsPruning, EachPrunedLayerHasTheTargetAndLessOutputErrorThanMagnitude) {
