@@ -1,5 +1,6 @@
 // sparrow compress: writes a compressed copy of a float ONNX model that any ONNX runtime runs.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -28,10 +29,12 @@ struct CompressArgs {
   int calibration_images = 64;
   std::string calibration_method = "percentile";
   std::vector<std::string> exclude;
+  uint64_t seed = 0;
   int num_cores = 0;
   bool verbose = false;
   // Set when registering: whether a flag was given.
-  CLI::Option *sparsity_flag = nullptr, *block_flag = nullptr, *method_flag = nullptr;
+  CLI::Option *sparsity_flag = nullptr, *block_flag = nullptr, *method_flag = nullptr, *seed_flag = nullptr;
+  std::vector<CLI::Option*> image_flags;  // calibration flags that --method obs uses too
   std::vector<CLI::Option*> calibration_flags;
 };
 
@@ -58,18 +61,45 @@ void check_flag_combinations(const CompressArgs& args) {
   for (const CLI::Option* flag : {args.block_flag, args.method_flag}) {
     if (!prune && flag->count()) throw Error(ErrorCode::kInvalidArgument, flag->get_name() + " needs --sparsity");
   }
+  const bool obs = prune && args.method == "obs";
+  if (!obs && args.seed_flag->count()) throw Error(ErrorCode::kInvalidArgument, "--seed needs --method obs");
   for (const CLI::Option* flag : args.calibration_flags) {
-    if (!args.int8 && flag->count()) {
-      throw Error(ErrorCode::kInvalidArgument, flag->get_name() + " needs --int8: magnitude pruning uses no images");
+    const bool images = std::find(args.image_flags.begin(), args.image_flags.end(), flag) != args.image_flags.end();
+    if (!args.int8 && !(obs && images) && flag->count()) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  flag->get_name() + (images ? " needs --int8 or --method obs: magnitude pruning uses no images" : " needs --int8"));
     }
   }
 }
 
+std::string calibration_dir(const CompressArgs& args) {
+  return args.calibration.empty() ? yolo::require_shared_file("data/coco_train160", "calibration folder",
+                                                              "pass --calibration DIR (a folder of images)")
+                                  : args.calibration;
+}
+
+compression::PruneOptions prune_options(const CompressArgs& args, std::shared_ptr<std::optional<ProgressBar>> bar) {
+  compression::PruneOptions options;
+  options.sparsity = args.sparsity;
+  options.block = args.block;
+  options.method = compression::parse_prune_method(args.method);
+  options.exclude = args.exclude;
+  if (options.method != compression::PruneMethod::kObs) return options;
+  const std::string dir = calibration_dir(args);
+  options.calibration_images = calibration_images(dir, args.calibration_images);
+  options.calibration_source = fs::path(dir).filename().string();
+  options.seed = args.seed;
+  options.num_cores = args.num_cores;
+  options.progress = [bar](size_t done, size_t total) {
+    if (!*bar) bar->emplace("pruning", total, "layers");
+    (*bar)->update(done);
+    if (done == total) (*bar)->finish();
+  };
+  return options;
+}
+
 compression::QuantizeOptions int8_options(const CompressArgs& args, std::shared_ptr<std::optional<ProgressBar>> bar) {
-  const std::string dir = args.calibration.empty()
-                              ? yolo::require_shared_file("data/coco_train160", "calibration folder",
-                                                          "pass --calibration DIR (a folder of images)")
-                              : args.calibration;
+  const std::string dir = calibration_dir(args);
   compression::QuantizeOptions options;
   options.calibration.images = calibration_images(dir, args.calibration_images);
   options.calibration.method = compression::parse_calibration_method(args.calibration_method);
@@ -83,6 +113,15 @@ compression::QuantizeOptions int8_options(const CompressArgs& args, std::shared_
   return options;
 }
 
+// With --method obs, each layer's relative output error ||ΔW·X||² / ||W·X||² on its calibration
+// inputs, next to magnitude pruning's at the same sparsity.
+std::string output_errors(const compression::LayerSparsity& l) {
+  if (l.output_error < 0) return "";
+  char text[96];
+  std::snprintf(text, sizeof text, "  error %.4f (magnitude %.4f)", l.output_error, l.magnitude_output_error);
+  return text;
+}
+
 void print_layers(const compression::PruneReport& report) {
   std::fprintf(stderr, "%-44s %-18s %9s  %s\n", "conv", "weights", "sparsity", "");
   for (const auto& l : report.layers) {
@@ -91,8 +130,8 @@ void print_layers(const compression::PruneReport& report) {
       if (d) shape += 'x';
       shape += std::to_string(l.shape[d]);
     }
-    std::fprintf(stderr, "%-44s %-18s %8.2f%%  %s\n", l.node.c_str(), shape.c_str(), 100 * l.sparsity(),
-                 l.pruned ? "pruned" : ("dense: " + l.kept_dense_because).c_str());
+    std::fprintf(stderr, "%-44s %-18s %8.2f%%  %s%s\n", l.node.c_str(), shape.c_str(), 100 * l.sparsity(),
+                 l.pruned ? "pruned" : ("dense: " + l.kept_dense_because).c_str(), output_errors(l).c_str());
   }
 }
 
@@ -124,10 +163,8 @@ void print_summary(const CompressArgs& args, const compression::CompressReport& 
 void run(const CompressArgs& args) {
   check_flag_combinations(args);
   compression::CompressOptions options;
-  if (args.sparsity_flag->count()) {
-    options.prune = compression::PruneOptions{args.sparsity, args.block, compression::parse_prune_method(args.method),
-                                              args.exclude};
-  }
+  auto prune_bar = std::make_shared<std::optional<ProgressBar>>();
+  if (args.sparsity_flag->count()) options.prune = prune_options(args, prune_bar);
   auto bar = std::make_shared<std::optional<ProgressBar>>();
   if (args.int8) options.int8 = int8_options(args, bar);
   const std::string model = args.model.empty() ? yolo::default_model_path() : args.model;
@@ -151,18 +188,24 @@ void add_compress_command(CLI::App& app) {
                                         "stay dense)");
   args->block_flag = cmd->add_option("--block", args->block,
                                      "prune blocks of this many consecutive input channels: 1 or 4 (default: 1)");
-  args->method_flag = cmd->add_option("--method", args->method, "how to choose the weights to prune: magnitude (default)");
+  args->method_flag = cmd->add_option("--method", args->method,
+                                      "how to prune: magnitude (default: the smallest weights) or obs (one-shot SparseGPT: "
+                                      "OBS saliency and weight updates on calibration images, layer by layer)");
+  args->seed_flag = cmd->add_option("--seed", args->seed, "--method obs: seed of the pixels sampled in large layers (default: 0)");
   cmd->add_flag("--int8", args->int8, "quantize: s8 weights per output channel, u8 activations per tensor");
-  args->calibration_flags = {
-      cmd->add_option("--calibration", args->calibration, "folder of calibration images (default: ../shared/data/coco_train160)"),
+  args->image_flags = {
+      cmd->add_option("--calibration", args->calibration,
+                      "folder of calibration images for --int8 and --method obs (default: ../shared/data/coco_train160)"),
       cmd->add_option("--calibration-images", args->calibration_images, "how many of its images to use (default: 64)")
-          ->check(CLI::Range(1, 100000)),
+          ->check(CLI::Range(1, 100000))};
+  args->calibration_flags = {
+      args->image_flags[0], args->image_flags[1],
       cmd->add_option("--calibration-method", args->calibration_method, "minmax, percentile or mse (default: percentile)")
           ->check(CLI::IsMember({"minmax", "percentile", "mse"}))};
   cmd->add_option("--exclude", args->exclude,
                   "names of nodes to keep float and of convs to keep dense (beyond the Detect head and the first conv)");
   cmd->add_option("--num-cores", args->num_cores, "threads for calibration (default: every core)")->check(CLI::NonNegativeNumber);
-  cmd->add_flag("-v,--verbose", args->verbose, "print each conv's sparsity and each activation's range and grid");
+  cmd->add_flag("-v,--verbose", args->verbose, "print each conv's sparsity (obs: and its output error next to magnitude's) and each activation's range and grid");
   cmd->callback([args] { run(*args); });
 }
 

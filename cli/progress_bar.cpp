@@ -6,8 +6,8 @@
 
 namespace sparrow::cli {
 
-ProgressBar::ProgressBar(std::string label, size_t total)
-    : label_(std::move(label)), total_(total), start_(std::chrono::steady_clock::now()), last_draw_(start_),
+ProgressBar::ProgressBar(std::string label, size_t total, std::string unit)
+    : label_(std::move(label)), unit_(std::move(unit)), total_(total), start_(std::chrono::steady_clock::now()), last_draw_(start_),
       interactive_(isatty(STDERR_FILENO) != 0) {}
 
 void ProgressBar::update(size_t done) {
@@ -24,8 +24,8 @@ void ProgressBar::update(size_t done) {
   const int filled = total_ ? static_cast<int>(kWidth * done / total_) : kWidth;
   std::string bar(filled, '=');
   bar.resize(kWidth, ' ');
-  std::fprintf(stderr, "%s%s [%s] %zu/%zu  %.1f img/s  ETA %.0fs%s", interactive_ ? "\r" : "", label_.c_str(), bar.c_str(),
-               done, total_, rate, eta, interactive_ ? "   " : "\n");
+  std::fprintf(stderr, "%s%s [%s] %zu/%zu  %.1f %s/s  ETA %.0fs%s", interactive_ ? "\r" : "", label_.c_str(), bar.c_str(),
+               done, total_, rate, unit_.c_str(), eta, interactive_ ? "   " : "\n");
   std::fflush(stderr);
 }
 

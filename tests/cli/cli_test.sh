@@ -187,8 +187,23 @@ expect_fail compress_bad_block "block 3 is not supported: 1 \(any weight\) or 4"
   "$sparrow" compress "$model" -o "$work/p.onnx" --sparsity 0.5 --block 3
 expect_fail compress_block_without_sparsity "\-\-block needs \-\-sparsity" \
   "$sparrow" compress "$model" -o "$work/p.onnx" --int8 --block 4
-expect_fail compress_unknown_method "unknown pruning method 'obs' \(magnitude\)" \
-  "$sparrow" compress "$model" -o "$work/p.onnx" --sparsity 0.5 --method obs
+expect_fail compress_unknown_method "unknown pruning method 'optimal' \(magnitude or obs\)" \
+  "$sparrow" compress "$model" -o "$work/p.onnx" --sparsity 0.5 --method optimal
+expect_fail compress_seed_without_obs "\-\-seed needs \-\-method obs" \
+  "$sparrow" compress "$model" -o "$work/p.onnx" --sparsity 0.5 --seed 3
+expect_fail compress_obs_missing_calibration "nowhere' does not exist" \
+  "$sparrow" compress "$model" -o "$work/p.onnx" --sparsity 0.5 --method obs --calibration "$work/nowhere"
+expect_fail compress_obs_empty_calibration "no_images' holds no images" \
+  "$sparrow" compress "$model" -o "$work/p.onnx" --sparsity 0.5 --method obs --calibration "$work/no_images"
+expect_ok compress_obs sh -c "'$sparrow' compress '$model' -o '$work/obs.onnx' --sparsity 0.5 --block 4 --method obs --calibration-images 2 -v > '$work/obs.txt' 2> '$work/obs_err.txt'"
+check_py compress_obs_report "
+import onnx, json
+t = open('$work/obs.txt').read(); e = open('$work/obs_err.txt').read()
+assert 'pruned to 50.0 % (obs, blocks of 4 input channels), 4 kept dense' in t, t
+assert 'error ' in e and '(magnitude ' in e, e[:500]
+m = onnx.load('$work/obs.onnx')
+meta = json.loads({p.key: p.value for p in m.metadata_props}['sparrow.compression'])['pruning']
+assert meta['method'] == 'obs' and meta['calibration_images'] == 2 and meta['seed'] == 0, meta"
 expect_fail compress_calibration_without_int8 "\-\-calibration-images needs \-\-int8" \
   "$sparrow" compress "$model" -o "$work/p.onnx" --sparsity 0.5 --calibration-images 4
 expect_fail compress_no_conv "has no Conv to prune" "$sparrow" compress "$work/no_conv.onnx" -o "$work/p.onnx" --sparsity 0.5

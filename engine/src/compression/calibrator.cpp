@@ -11,9 +11,7 @@
 #include "sparrow/yolo/letterbox.h"
 
 namespace sparrow::compression {
-namespace {
 
-// The model with every tensor to observe as an extra output, compiled at batch 1.
 Engine observing_engine(const onnx::ModelProto& model, const std::vector<std::string>& tensors, int num_cores) {
   onnx::ModelProto observed = model;
   std::vector<std::string> existing;
@@ -40,6 +38,15 @@ const TensorSpec& image_input(const Engine& engine) {
   }
   return inputs[0];
 }
+
+Tensor letterboxed_image(const std::string& path, const TensorSpec& spec) {
+  Tensor input(DType::kFloat32, spec.shape);
+  const cv::Mat image = yolo::decode_image_file(path);
+  yolo::letterbox(image, static_cast<int>(spec.shape[2]), static_cast<int>(spec.shape[3]), input.data_as<float>());
+  return input;
+}
+
+namespace {
 
 class Observer {
  public:

@@ -10,8 +10,17 @@
 #include <onnx/onnx_pb.h>
 
 #include "compression/activation_range.h"
+#include "sparrow/engine.h"
 
 namespace sparrow::compression {
+
+// `model` with each of `tensors` as an extra output, compiled at batch 1.
+Engine observing_engine(const onnx::ModelProto& model, const std::vector<std::string>& tensors, int num_cores);
+// The engine's one input, float Nx3xHxW; sparrow::Error (kUnsupported) otherwise.
+const TensorSpec& image_input(const Engine& engine);
+// The image file decoded and letterboxed into `spec`'s shape as detect does; sparrow::Error when
+// it cannot be decoded.
+Tensor letterboxed_image(const std::string& path, const TensorSpec& spec);
 
 struct TensorStats {
   float min = 0, max = 0;                // over every image

@@ -15,17 +15,31 @@ using Json = nlohmann::ordered_json;
 
 double rounded(double x) { return std::round(x * 1e6) / 1e6; }
 
+std::string ranked_by(const PruneOptions& options) {
+  if (options.method == PruneMethod::kObs) {
+    return options.block == 1 ? "OBS saliency w^2/[H^-1]_jj^2" : "OBS saliency summed over the block";
+  }
+  return options.block == 1 ? "magnitude" : "L2 norm of the block";
+}
+
 Json pruning(const PruneOptions& options, const PruneReport& report) {
   const int pruned = report.pruned_convs();
-  return Json{{"method", prune_method_name(options.method)},
-              {"sparsity_target", options.sparsity},
-              {"block", options.block},
-              {"block_axis", "input channels"},
-              {"ranked_by", options.block == 1 ? "magnitude" : "L2 norm of the block"},
-              {"pruned_convs", pruned},
-              {"dense_convs", static_cast<int>(report.layers.size()) - pruned},
-              {"achieved_sparsity", rounded(report.achieved_sparsity())},
-              {"conv_sparsity", rounded(report.conv_sparsity())}};
+  Json text{{"method", prune_method_name(options.method)},
+            {"sparsity_target", options.sparsity},
+            {"block", options.block},
+            {"block_axis", "input channels"},
+            {"ranked_by", ranked_by(options)},
+            {"pruned_convs", pruned},
+            {"dense_convs", static_cast<int>(report.layers.size()) - pruned},
+            {"achieved_sparsity", rounded(report.achieved_sparsity())},
+            {"conv_sparsity", rounded(report.conv_sparsity())}};
+  if (options.method == PruneMethod::kObs) {
+    text["weights_updated"] = "SparseGPT, layer by layer on the pruned model's inputs; biases corrected for the mean shift";
+    text["calibration_images"] = options.calibration_images.size();
+    text["calibration_source"] = options.calibration_source;
+    text["seed"] = options.seed;
+  }
+  return text;
 }
 
 void set_metadata(onnx::ModelProto& model, const std::string& key, const std::string& value) {

@@ -15,6 +15,13 @@ void write_model(const onnx::ModelProto& model, const std::string& path) {
   }
 }
 
+void set_float_values(onnx::TensorProto& proto, const float* values, size_t count) {
+  proto.clear_float_data();
+  proto.clear_external_data();
+  proto.clear_data_location();
+  proto.set_raw_data(std::string(reinterpret_cast<const char*>(values), count * sizeof(float)));
+}
+
 int default_opset(const onnx::ModelProto& model) {
   for (const auto& entry : model.opset_import()) {
     if (entry.domain().empty() || entry.domain() == "ai.onnx") return static_cast<int>(entry.version());

@@ -10,6 +10,8 @@ namespace sparrow::compression {
 
 // Serializes to `path`; kIo naming it on failure.
 void write_model(const onnx::ModelProto& model, const std::string& path);
+// Replaces a float initializer's values (raw data; any external or typed data dropped).
+void set_float_values(onnx::TensorProto& proto, const float* values, size_t count);
 // The default domain's opset.
 int default_opset(const onnx::ModelProto& model);
 // Converts to `opset` with ONNX's version converter when older (ops such as Split then take

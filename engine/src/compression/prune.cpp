@@ -7,12 +7,14 @@ namespace sparrow::compression {
 
 PruneMethod parse_prune_method(const std::string& name) {
   if (name == "magnitude") return PruneMethod::kMagnitude;
-  throw Error(ErrorCode::kInvalidArgument, "unknown pruning method '" + name + "' (magnitude)");
+  if (name == "obs") return PruneMethod::kObs;
+  throw Error(ErrorCode::kInvalidArgument, "unknown pruning method '" + name + "' (magnitude or obs)");
 }
 
 const char* prune_method_name(PruneMethod method) {
   switch (method) {
     case PruneMethod::kMagnitude: return "magnitude";
+    case PruneMethod::kObs: return "obs";
   }
   return "?";
 }

@@ -7,6 +7,8 @@
 
 #include "compression/conv_roles.h"
 #include "compression/magnitude_pruning.h"
+#include "compression/model_file.h"
+#include "compression/obs_pruning.h"
 #include "onnx/tensor_proto.h"
 #include "sparrow/error.h"
 
@@ -50,15 +52,20 @@ std::string node_label(const onnx::NodeProto& node, int index) {
 
 class Pruner {
  public:
-  Pruner(onnx::GraphProto& graph, const PruneOptions& options) : graph_(graph), options_(options) {
-    for (int i = 0; i < graph.initializer_size(); ++i) initializers_[graph.initializer(i).name()] = i;
+  Pruner(onnx::ModelProto& model, const PruneOptions& options)
+      : model_(model), graph_(*model.mutable_graph()), options_(options) {
+    for (int i = 0; i < graph_.initializer_size(); ++i) initializers_[graph_.initializer(i).name()] = i;
   }
 
   PruneReport run() {
     plan();
-    std::set<std::string> done;
-    for (LayerSparsity& layer : report_.layers) {
-      if (layer.pruned && done.insert(layer.weight).second) prune(layer.weight);
+    if (options_.method == PruneMethod::kObs) {
+      prune_by_obs(model_, obs_layers(), options_);
+    } else {
+      std::set<std::string> done;
+      for (LayerSparsity& layer : report_.layers) {
+        if (layer.pruned && done.insert(layer.weight).second) prune(layer.weight);
+      }
     }
     for (LayerSparsity& layer : report_.layers) count(layer);
     if (report_.pruned_convs() == 0) throw Error(ErrorCode::kInvalidArgument, nothing_to_prune());
@@ -85,6 +92,7 @@ class Pruner {
       layer.pruned = layer.kept_dense_because.empty();
       if (!layer.pruned) dense_weights.insert(layer.weight);
       report_.layers.push_back(layer);
+      nodes_.push_back(i);
     }
     for (LayerSparsity& layer : report_.layers) {
       if (layer.pruned && dense_weights.count(layer.weight)) {
@@ -92,6 +100,17 @@ class Pruner {
         layer.kept_dense_because = "weights shared with a dense conv";
       }
     }
+  }
+
+  // The convs to prune, each weight once (its first reader's inputs fit it).
+  std::vector<ObsLayer> obs_layers() {
+    std::vector<ObsLayer> layers;
+    std::set<std::string> seen;
+    for (size_t i = 0; i < report_.layers.size(); ++i) {
+      LayerSparsity& layer = report_.layers[i];
+      if (layer.pruned && seen.insert(layer.weight).second) layers.push_back({nodes_[i], &layer});
+    }
+    return layers;
   }
 
   bool float_weight(const std::string& name) const {
@@ -109,11 +128,7 @@ class Pruner {
   void prune(const std::string& name) {
     Tensor w = weight_tensor(name);
     prune_by_magnitude(w.data_as<float>(), w.shape(), options_.sparsity, options_.block);
-    onnx::TensorProto& proto = *graph_.mutable_initializer(initializers_.at(name));
-    proto.clear_float_data();
-    proto.clear_external_data();
-    proto.clear_data_location();
-    proto.set_raw_data(std::string(reinterpret_cast<const char*>(w.data()), static_cast<size_t>(w.size()) * sizeof(float)));
+    set_float_values(*graph_.mutable_initializer(initializers_.at(name)), w.data_as<float>(), static_cast<size_t>(w.size()));
   }
 
   void count(LayerSparsity& layer) const {
@@ -135,8 +150,10 @@ class Pruner {
     return text + ")";
   }
 
+  onnx::ModelProto& model_;
   onnx::GraphProto& graph_;
   const PruneOptions& options_;
+  std::vector<int> nodes_;  // each report layer's node index
   std::map<std::string, int> initializers_;
   PruneReport report_;
 };
@@ -146,7 +163,7 @@ class Pruner {
 PruneReport prune_model(onnx::ModelProto& model, const PruneOptions& options) {
   check_options(options);
   check_graph(model.graph(), options.exclude);
-  return Pruner(*model.mutable_graph(), options).run();
+  return Pruner(model, options).run();
 }
 
 }  // namespace sparrow::compression

@@ -27,7 +27,7 @@ struct CompressReport {
 // Compresses `model_path` (a float ONNX model) into `output_path`. Throws sparrow::Error naming
 // what failed: nothing asked, an unreadable or quantized model, a sparsity outside [0, 1), a
 // block other than 1 or 4, a model without a convolution to prune, an unknown node to exclude,
-// no calibration images for --int8.
+// no calibration images for --int8 or --method obs, an image that cannot be decoded.
 CompressReport compress(const std::string& model_path, const std::string& output_path, const CompressOptions& options);
 
 }  // namespace sparrow::compression

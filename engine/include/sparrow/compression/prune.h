@@ -4,18 +4,22 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
 namespace sparrow::compression {
 
-// How the weights to zero are chosen. Magnitude is the baseline; the one-shot methods that
-// update the kept weights from calibration data (issue 14) join it here.
+// How the weights to zero are chosen.
 enum class PruneMethod {
   kMagnitude,  // the smallest weights (blocks: the smallest L2 norms), per layer
+  // One-shot OBS (SparseGPT): per layer, in graph order, on the inputs that calibration images
+  // give the already pruned model, the weights of least saliency w² / [H⁻¹]_jj² are zeroed and
+  // the kept ones updated to restore the layer's output; biases absorb the mean output shift.
+  kObs,
 };
 
-// "magnitude"; sparrow::Error (kInvalidArgument) for anything else.
+// "magnitude" or "obs"; sparrow::Error (kInvalidArgument) for anything else.
 PruneMethod parse_prune_method(const std::string& name);
 const char* prune_method_name(PruneMethod method);
 
@@ -27,6 +31,14 @@ struct PruneOptions {
   int block = 1;
   PruneMethod method = PruneMethod::kMagnitude;
   std::vector<std::string> exclude;  // names of convolutions to keep dense, beyond the defaults
+  // --method obs only: the calibration image files (letterboxed as detect does), how the
+  // metadata names them, the seed that picks the pixels of layers sub-sampled, the threads of the
+  // calibration runs (0: every core) and a callback after each layer (layers done, in all).
+  std::vector<std::string> calibration_images;
+  std::string calibration_source;
+  uint64_t seed = 0;
+  int num_cores = 0;
+  std::function<void(size_t, size_t)> progress;
 };
 
 // One convolution of the model, pruned or kept dense.
@@ -37,6 +49,9 @@ struct LayerSparsity {
   int64_t weights = 0, zeros = 0; // after pruning
   bool pruned = false;
   std::string kept_dense_because; // "first conv", "Detect head", "--exclude"... when not pruned
+  // --method obs: ||ΔW·X||² / ||W·X||² over the layer's calibration inputs, and what magnitude
+  // pruning at the same sparsity and block would give on the same inputs; -1 when not measured.
+  double output_error = -1, magnitude_output_error = -1;
   double sparsity() const { return weights ? static_cast<double>(zeros) / static_cast<double>(weights) : 0.0; }
 };
 

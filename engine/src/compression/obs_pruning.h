@@ -1,0 +1,24 @@
+// compress --method obs over a whole model: convolutions pruned one after another in graph
+// order, each on the inputs that the calibration images give the model as pruned so far.
+#pragma once
+
+#include <vector>
+
+#include <onnx/onnx_pb.h>
+
+#include "sparrow/compression/prune.h"
+
+namespace sparrow::compression {
+
+struct ObsLayer {
+  int node = 0;                     // the Conv's index in the graph
+  LayerSparsity* report = nullptr;  // gets its output errors
+};
+
+// Prunes each of `layers` (in graph order) with SparseGPT and corrects its bias, rewriting the
+// initializers of `model` in place (a bias initializer is added to a conv without one).
+// sparrow::Error: no calibration images (kInvalidArgument), an image that cannot be decoded, a
+// conv the method does not handle (kUnsupported: grouped, not 2-D, auto_pad).
+void prune_by_obs(onnx::ModelProto& model, const std::vector<ObsLayer>& layers, const PruneOptions& options);
+
+}  // namespace sparrow::compression

@@ -1,0 +1,123 @@
+#include "compression/sparsegpt.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <vector>
+
+#include "sparrow/error.h"
+
+namespace sparrow::compression {
+namespace {
+
+using Eigen::Index;
+using Eigen::MatrixXd;
+
+// First column of each block, then the number of columns.
+std::vector<Index> block_starts(Index columns, const SparseGptOptions& o) {
+  std::vector<Index> starts;
+  const Index run = std::max<Index>(o.run_length, 1);
+  for (Index r = 0; r < columns; r += run) {
+    for (Index c = r; c < std::min(r + run, columns); c += o.block) starts.push_back(c);
+  }
+  starts.push_back(columns);
+  return starts;
+}
+
+// The upper Cholesky factor U of H⁻¹ (H⁻¹ = Uᵀ·U), after zeroing dead inputs and damping H.
+MatrixXd inverse_hessian_factor(MatrixXd& w, MatrixXd h, double damping) {
+  for (Index j = 0; j < h.rows(); ++j) {
+    if (h(j, j) == 0) {  // an input that is always zero: its weights do nothing
+      h(j, j) = 1;
+      w.col(j).setZero();
+    }
+  }
+  h.diagonal().array() += damping * h.diagonal().mean();
+  const Eigen::LLT<MatrixXd> llt(h);
+  if (llt.info() != Eigen::Success) throw Error(ErrorCode::kInternal, "a layer Hessian is not positive definite after damping");
+  const MatrixXd inverse = llt.solve(MatrixXd::Identity(h.rows(), h.cols()));
+  const Eigen::LLT<MatrixXd> factor(inverse);
+  if (factor.info() != Eigen::Success) throw Error(ErrorCode::kInternal, "a layer's inverse Hessian is not positive definite");
+  return factor.matrixU();
+}
+
+// The mask of one lazy batch: the blocks (row, block) of least summed saliency until `target`
+// weights of the batch are zeroed. Ties go to the lower index, so the result is deterministic.
+Eigen::Array<bool, Eigen::Dynamic, Eigen::Dynamic> batch_mask(const MatrixXd& w1, const MatrixXd& u1,
+                                                               const std::vector<Index>& starts, int64_t target) {
+  const Index rows = w1.rows(), blocks = static_cast<Index>(starts.size()) - 1;
+  const Eigen::ArrayXd d = u1.diagonal().array();
+  const Eigen::ArrayXXd saliency = w1.array().square().rowwise() / d.square().transpose();
+  std::vector<double> score(static_cast<size_t>(rows * blocks));
+  for (Index b = 0; b < blocks; ++b) {
+    for (Index r = 0; r < rows; ++r) {
+      score[static_cast<size_t>(b * rows + r)] = saliency.row(r).segment(starts[b], starts[b + 1] - starts[b]).sum();
+    }
+  }
+  std::vector<Index> order(score.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](Index a, Index b) {
+    return score[static_cast<size_t>(a)] < score[static_cast<size_t>(b)] ||
+           (score[static_cast<size_t>(a)] == score[static_cast<size_t>(b)] && a < b);
+  });
+  Eigen::Array<bool, Eigen::Dynamic, Eigen::Dynamic> mask = decltype(mask)::Constant(rows, w1.cols(), false);
+  int64_t zeroed = 0;
+  for (size_t i = 0; i < order.size() && zeroed < target; ++i) {
+    const Index b = order[i] / rows, r = order[i] % rows;
+    mask.row(r).segment(starts[b], starts[b + 1] - starts[b]).setConstant(true);
+    zeroed += starts[b + 1] - starts[b];
+  }
+  return mask;
+}
+
+// Prunes columns [c1, c2) column by column, spreading each pruned weight's error over the
+// batch's later columns (the OBS update), and returns the scaled errors for the rest.
+MatrixXd prune_batch(MatrixXd& w, const MatrixXd& u, Index c1, Index c2,
+                     const Eigen::Array<bool, Eigen::Dynamic, Eigen::Dynamic>& mask) {
+  const Index count = c2 - c1;
+  MatrixXd w1 = w.middleCols(c1, count);
+  MatrixXd errors(w.rows(), count);
+  for (Index i = 0; i < count; ++i) {
+    const double d = u(c1 + i, c1 + i);
+    const Eigen::VectorXd q = mask.col(i).select(Eigen::VectorXd::Zero(w.rows()), w1.col(i));
+    const Eigen::VectorXd err = (w1.col(i) - q) / d;
+    w1.rightCols(count - i).noalias() -= err * u.row(c1 + i).segment(c1 + i, count - i);
+    w1.col(i) = q;  // exact zeros, not the update's rounding
+    errors.col(i) = err;
+  }
+  w.middleCols(c1, count) = w1;
+  return errors;
+}
+
+}  // namespace
+
+void sparsegpt_prune(MatrixXd& w, MatrixXd h, const SparseGptOptions& options) {
+  const Index columns = w.cols();
+  const MatrixXd u = inverse_hessian_factor(w, std::move(h), options.damping);
+  const std::vector<Index> starts = block_starts(columns, options);
+  const auto total = static_cast<double>(w.rows()) * static_cast<double>(columns);
+  int64_t zeroed = 0;
+  for (size_t b1 = 0; b1 + 1 < starts.size();) {
+    size_t b2 = b1 + 1;  // whole blocks, at least lazy_batch columns where there are that many
+    while (b2 + 1 < starts.size() && starts[b2] - starts[b1] < options.lazy_batch) ++b2;
+    const Index c1 = starts[b1], c2 = starts[b2];
+    // The zeros due by the batch's end, so the layer ends at exactly its target.
+    const auto due = static_cast<int64_t>(std::llround(options.sparsity * total * static_cast<double>(c2) / static_cast<double>(columns)));
+    const std::vector<Index> local(starts.begin() + static_cast<long>(b1), starts.begin() + static_cast<long>(b2) + 1);
+    std::vector<Index> shifted(local.size());
+    std::transform(local.begin(), local.end(), shifted.begin(), [c1](Index s) { return s - c1; });
+    const auto mask = batch_mask(w.middleCols(c1, c2 - c1), u.block(c1, c1, c2 - c1, c2 - c1), shifted, due - zeroed);
+    zeroed += mask.count();
+    const MatrixXd errors = prune_batch(w, u, c1, c2, mask);
+    if (c2 < columns) w.rightCols(columns - c2).noalias() -= errors * u.block(c1, c2, c2 - c1, columns - c2);
+    b1 = b2;
+  }
+}
+
+double relative_output_error(const MatrixXd& original, const MatrixXd& pruned, const MatrixXd& h) {
+  const MatrixXd delta = original - pruned;
+  const double reference = (original * h).cwiseProduct(original).sum();
+  return reference > 0 ? (delta * h).cwiseProduct(delta).sum() / reference : 0.0;
+}
+
+}  // namespace sparrow::compression

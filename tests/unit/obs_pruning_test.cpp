@@ -1,0 +1,345 @@
+// One-shot OBS pruning (compress --method obs): the layer Hessian's im2col, SparseGPT on one
+// weight matrix against magnitude pruning, and whole small models pruned through compress.
+#include <gtest/gtest.h>
+#include <onnx/onnx_pb.h>
+
+#include <cmath>
+#include <filesystem>
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <random>
+
+#include "compression/calibrator.h"
+#include "compression/layer_hessian.h"
+#include "compression/magnitude_pruning.h"
+#include "compression/progressive_runner.h"
+#include "compression/sparsegpt.h"
+#include "onnx/tensor_proto.h"
+#include "sparrow/compression/compress.h"
+#include "support/onnx_builder.h"
+#include "support/test_support.h"
+
+namespace sparrow {
+namespace {
+
+namespace fs = std::filesystem;
+using Eigen::MatrixXd;
+using test::Attr;
+using test::OnnxBuilder;
+
+const Shape kInput = {1, 3, 16, 16};
+
+// Inputs with correlated features (a random mix of fewer sources), as a conv's inputs are: the
+// case where updating the kept weights recovers what pruning loses.
+MatrixXd correlated_inputs(Eigen::Index rows, Eigen::Index columns, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> normal;
+  const auto random = [&](Eigen::Index r, Eigen::Index c) { return MatrixXd::NullaryExpr(r, c, [&] { return normal(rng); }); };
+  const MatrixXd mix = random(rows, rows / 2);
+  return mix * random(rows / 2, columns) + 0.1 * random(rows, columns);
+}
+
+MatrixXd random_matrix(Eigen::Index rows, Eigen::Index columns, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> normal;
+  return MatrixXd::NullaryExpr(rows, columns, [&] { return normal(rng); });
+}
+
+int64_t zeros(const MatrixXd& m) { return (m.array() == 0).count(); }
+
+MatrixXd magnitude_pruned(MatrixXd w, double sparsity) {
+  std::vector<float> v(w.data(), w.data() + w.size());
+  compression::prune_by_magnitude(v.data(), {w.size()}, sparsity, 1);  // one run: unstructured over all
+  for (Eigen::Index i = 0; i < w.size(); ++i) w.data()[i] = v[static_cast<size_t>(i)];
+  return w;
+}
+
+TEST(LayerHessian, Im2colColumnsReproduceTheConvolution) {
+  // 5 input channels, 3x3, stride 2, pads 1: y = W·x over H's columns, checked through the mean
+  // (W·μ = mean output) and the second moment (tr(W·H·Wᵀ) = mean ||y||²).
+  const int64_t c = 5, o = 3, h = 7, w = 9;
+  const Tensor input = test::random_tensor({1, c, h, w}, 11, -1, 1);
+  const Tensor weights = test::random_tensor({o, c, 3, 3}, 12, -1, 1);
+  onnx::NodeProto conv;
+  conv.set_op_type("Conv");
+  for (const auto& [name, values] : {std::pair<std::string, std::vector<int64_t>>{"strides", {2, 2}}, {"pads", {1, 1, 1, 1}}}) {
+    auto* a = conv.add_attribute();
+    a->set_name(name);
+    for (int64_t v : values) a->add_ints(v);
+  }
+  const auto g = compression::conv_geometry(conv, weights.shape(), h, w);
+  ASSERT_EQ(g.out_h, 4);
+  ASSERT_EQ(g.out_w, 5);
+  compression::LayerHessian hessian(g, 1000, 1);
+  hessian.add(input.data_as<float>());
+  EXPECT_EQ(hessian.columns(), 20);
+  // The direct convolution, and W as the Hessian's columns order it (position major).
+  MatrixXd wm(o, 45);
+  for (int64_t oc = 0; oc < o; ++oc) {
+    for (int64_t ic = 0; ic < c; ++ic) {
+      for (int64_t k = 0; k < 9; ++k) wm(oc, k * c + ic) = weights.data_as<float>()[(oc * c + ic) * 9 + k];
+    }
+  }
+  Eigen::VectorXd mean = Eigen::VectorXd::Zero(o);
+  double square = 0;
+  for (int64_t oy = 0; oy < 4; ++oy) {
+    for (int64_t ox = 0; ox < 5; ++ox) {
+      Eigen::VectorXd y = Eigen::VectorXd::Zero(o);
+      for (int64_t oc = 0; oc < o; ++oc) {
+        for (int64_t ic = 0; ic < c; ++ic) {
+          for (int64_t ky = 0; ky < 3; ++ky) {
+            for (int64_t kx = 0; kx < 3; ++kx) {
+              const int64_t iy = oy * 2 - 1 + ky, ix = ox * 2 - 1 + kx;
+              if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+              y(oc) += weights.data_as<float>()[((oc * c + ic) * 3 + ky) * 3 + kx] * input.data_as<float>()[(ic * h + iy) * w + ix];
+            }
+          }
+        }
+      }
+      mean += y / 20.0;
+      square += y.squaredNorm() / 20.0;
+    }
+  }
+  EXPECT_LT((wm * hessian.mean() - mean).norm(), 1e-5);
+  EXPECT_NEAR((wm * hessian.hessian() * wm.transpose()).trace(), square, 1e-4 * square);
+}
+
+TEST(LayerHessian, LargeLayersAreSubSampledTheSameWayForTheSameSeed) {
+  onnx::NodeProto conv;
+  const auto g = compression::conv_geometry(conv, {4, 3, 1, 1}, 20, 20);
+  const Tensor input = test::random_tensor({1, 3, 20, 20}, 5, -1, 1);
+  const auto hessian_for = [&](uint64_t seed) {
+    compression::LayerHessian h(g, 50, seed);
+    h.add(input.data_as<float>());
+    h.add(input.data_as<float>());
+    EXPECT_EQ(h.columns(), 100);
+    return h.hessian();
+  };
+  EXPECT_EQ(hessian_for(7), hessian_for(7));
+  EXPECT_NE(hessian_for(7), hessian_for(8));
+}
+
+TEST(LayerHessian, GroupedConvsAreRefusedByName) {
+  onnx::NodeProto conv;
+  conv.set_name("dw/Conv");
+  auto* group = conv.add_attribute();
+  group->set_name("group");
+  group->set_i(4);
+  test::expect_error([&] { compression::conv_geometry(conv, {4, 1, 3, 3}, 8, 8); }, ErrorCode::kUnsupported,
+                     {"dw/Conv", "grouped"});
+}
+
+TEST(SparseGpt, ZeroesExactlyTheTargetWithLessOutputErrorThanMagnitude) {
+  const MatrixXd x = correlated_inputs(90, 2000, 3);
+  const MatrixXd h = x * x.transpose() / 2000.0;
+  const MatrixXd original = random_matrix(16, 90, 4);
+  for (double sparsity : {0.3, 0.5, 0.7}) {
+    MatrixXd w = original;
+    compression::SparseGptOptions o;
+    o.sparsity = sparsity;
+    o.lazy_batch = 32;  // several lazy batches over 90 columns
+    compression::sparsegpt_prune(w, h, o);
+    EXPECT_EQ(zeros(w), std::llround(sparsity * 1440)) << sparsity;
+    const double obs = compression::relative_output_error(original, w, h);
+    const double magnitude = compression::relative_output_error(original, magnitude_pruned(original, sparsity), h);
+    EXPECT_LT(obs, 0.7 * magnitude) << sparsity;
+  }
+}
+
+// 10 channels at 9 positions: blocks of 4, 4 and 2 consecutive channels, contiguous columns.
+TEST(SparseGpt, BlocksOfFourAreZeroedWhole) {
+  const MatrixXd x = correlated_inputs(90, 1000, 5);
+  const MatrixXd original = random_matrix(6, 90, 6);
+  MatrixXd w = original;
+  compression::SparseGptOptions o;
+  o.sparsity = 0.6;
+  o.run_length = 10;
+  o.block = 4;
+  compression::sparsegpt_prune(w, x * x.transpose() / 1000.0, o);
+  const int64_t target = std::llround(0.6 * 540);
+  EXPECT_GE(zeros(w), target);
+  EXPECT_LT(zeros(w), target + 4);
+  for (Eigen::Index r = 0; r < 6; ++r) {
+    for (Eigen::Index k = 0; k < 9; ++k) {
+      for (Eigen::Index c0 = 0; c0 < 10; c0 += 4) {
+        const Eigen::Index length = std::min<Eigen::Index>(4, 10 - c0);
+        const auto n = (w.row(r).segment(k * 10 + c0, length).array() == 0).count();
+        EXPECT_TRUE(n == 0 || n == length) << "row " << r << " block at " << k * 10 + c0 << " is cut";
+      }
+    }
+  }
+}
+
+TEST(SparseGpt, InputsNeverSeenGetZeroWeights) {
+  MatrixXd x = correlated_inputs(20, 500, 7);
+  x.row(3).setZero();
+  MatrixXd w = random_matrix(4, 20, 8);
+  compression::SparseGptOptions o;
+  o.sparsity = 0.25;
+  compression::sparsegpt_prune(w, x * x.transpose() / 500.0, o);
+  EXPECT_TRUE((w.col(3).array() == 0).all());
+  EXPECT_EQ(zeros(w), 20);
+}
+
+// images -> c1 (first) -> c2 -> c3 (10 input channels: a short last block) -> c4 -> head.
+std::string model_file() {
+  OnnxBuilder b(13);
+  b.input("images", DType::kFloat32, kInput);
+  test::conv_silu(b, "c1", "images", 3, 8, 3, 1);
+  test::conv_silu(b, "c2", "c1.m", 8, 10, 3, 3);
+  test::conv_silu(b, "c3", "c2.m", 10, 12, 1, 5);
+  test::conv_silu(b, "c4", "c3.m", 12, 12, 3, 7);
+  b.initializer("h.w", test::random_tensor({6, 12, 1, 1}, 9, -0.5f, 0.5f));
+  b.node("Conv", {"c4.m", "h.w"}, {"h"}, {}, "head/Conv");
+  b.node("Sigmoid", {"h"}, {"output"}, {}, "head/Sigmoid");
+  b.output("output");
+  const std::string path = test::temp_path("obs_model.onnx");
+  test::write_file(path, b.bytes());
+  return path;
+}
+
+// cv::randu draws from OpenCV's global generator: each call writes different images.
+std::vector<std::string> calibration_images(int n) {
+  const std::string dir = test::temp_path("obs_calibration_" + std::to_string(n));
+  if (fs::exists(dir)) {
+    std::vector<std::string> files;
+    for (int i = 0; i < n; ++i) files.push_back(dir + "/img" + std::to_string(i) + ".png");
+    return files;
+  }
+  fs::create_directories(dir);
+  std::vector<std::string> files;
+  for (int i = 0; i < n; ++i) {
+    cv::Mat image(16 + i, 18, CV_8UC3);
+    cv::randu(image, 0, 256);
+    files.push_back(dir + "/img" + std::to_string(i) + ".png");
+    cv::imwrite(files.back(), image);
+  }
+  return files;
+}
+
+compression::CompressOptions obs_options(double sparsity, int block, uint64_t seed = 0) {
+  compression::CompressOptions o;
+  o.prune = compression::PruneOptions{};
+  o.prune->sparsity = sparsity;
+  o.prune->block = block;
+  o.prune->method = compression::PruneMethod::kObs;
+  o.prune->calibration_images = calibration_images(6);
+  o.prune->calibration_source = "random";
+  o.prune->seed = seed;
+  return o;
+}
+
+std::map<std::string, Tensor> initializers(const std::string& path) {
+  onnx::ModelProto m;
+  EXPECT_TRUE(m.ParseFromString(test::read_binary_file(path)));
+  std::map<std::string, Tensor> out;
+  for (const auto& init : m.graph().initializer()) out[init.name()] = onnx_import::tensor_from_proto(init, init.name());
+  return out;
+}
+
+// Pass after pass, each computing only what lies past the tensors kept, the runner gives what
+// one engine run of the whole model gives.
+TEST(ProgressiveRunner, StepByStepTensorsEqualOneFullRun) {
+  onnx::ModelProto m;
+  ASSERT_TRUE(m.ParseFromString(test::read_binary_file(model_file())));
+  const std::vector<Tensor> images = {test::random_tensor(kInput, 21, 0, 1), test::random_tensor(kInput, 22, 0, 1)};
+  const std::vector<std::string> steps = {"c1.m", "c2.m", "c3.m", "c4.m"};
+  const Engine full = compression::observing_engine(m, steps, 1);
+  compression::ProgressiveRunner runner(images, "images", 1);
+  for (const std::string& step : steps) {
+    runner.advance(m, {step});
+    size_t slot = 0;
+    while (full.outputs()[slot].name != step) ++slot;
+    for (size_t n = 0; n < images.size(); ++n) {
+      EXPECT_TRUE(test::all_close(runner.tensor(step, n), full.run({images[n]})[slot], 1e-5, 1e-6)) << step << " image " << n;
+    }
+    runner.release(m.graph());
+  }
+  EXPECT_THROW(runner.tensor("c1.m", 0), Error);  // every reader of c1.m has run: dropped
+}
+
+TEST(ObsPruning, EachPrunedLayerHasTheTargetAndLessOutputErrorThanMagnitude) {
+  const std::string in = model_file(), out = test::temp_path("obs_out.onnx");
+  for (int block : {1, 4}) {
+    const auto report = compression::compress(in, out, obs_options(0.5, block));
+    ASSERT_TRUE(report.prune);
+    EXPECT_EQ(report.prune->pruned_convs(), 3);
+    const auto after = initializers(out);
+    for (const std::string w : {"c2.w", "c3.w", "c4.w"}) {
+      const Tensor& t = after.at(w);
+      const auto n = std::count(t.data_as<float>(), t.data_as<float>() + t.size(), 0.0f);
+      EXPECT_GE(n, t.size() / 2) << w << " block " << block;
+      EXPECT_LT(n, t.size() / 2 + block) << w << " block " << block;
+    }
+    for (const auto& layer : report.prune->layers) {
+      if (!layer.pruned) continue;
+      EXPECT_GE(layer.output_error, 0) << layer.node;
+      EXPECT_LT(layer.output_error, layer.magnitude_output_error) << layer.node << " block " << block;
+    }
+    const Engine e = Engine::load(out);
+    const std::string meta = e.metadata().at("sparrow.compression");
+    for (const std::string field : {"\"method\":\"obs\"", "\"calibration_images\":6", "\"seed\":0", "OBS saliency"}) {
+      EXPECT_NE(meta.find(field), std::string::npos) << field << " in " << meta;
+    }
+  }
+}
+
+// c2 reads the dense first conv's output, so its inputs are the same before and after: its mean
+// output over the calibration images must not move, although half its weights are gone.
+TEST(ObsPruning, BiasCorrectionKeepsEachChannelsMeanOutput) {
+  const std::string in = model_file(), out = test::temp_path("obs_bias.onnx");
+  const auto options = obs_options(0.5, 1);
+  compression::compress(in, out, options);
+  const auto mean_of_c2 = [&](const std::string& path) {
+    onnx::ModelProto m;
+    m.ParseFromString(test::read_binary_file(path));
+    const Engine engine = compression::observing_engine(m, {"c2"}, 1);
+    size_t slot = 0;
+    while (engine.outputs()[slot].name != "c2") ++slot;
+    std::vector<double> mean(10, 0.0);
+    for (const std::string& image : options.prune->calibration_images) {
+      const Tensor y = engine.run({compression::letterboxed_image(image, compression::image_input(engine))})[slot];
+      for (int64_t i = 0; i < y.size(); ++i) mean[static_cast<size_t>(i / 256)] += y.data_as<float>()[i] / (256.0 * 6);
+    }
+    return mean;
+  };
+  const auto before = mean_of_c2(in), after = mean_of_c2(out);
+  EXPECT_NE(test::values_of<float>(initializers(in).at("c2.b")), test::values_of<float>(initializers(out).at("c2.b")));
+  for (size_t c = 0; c < before.size(); ++c) EXPECT_NEAR(after[c], before[c], 1e-4) << "channel " << c;
+}
+
+TEST(ObsPruning, SameSeedWritesTheSameBytes) {
+  const std::string in = model_file(), a = test::temp_path("obs_a.onnx"), b = test::temp_path("obs_b.onnx");
+  compression::compress(in, a, obs_options(0.4, 4, 3));
+  compression::compress(in, b, obs_options(0.4, 4, 3));
+  EXPECT_TRUE(test::read_binary_file(a) == test::read_binary_file(b)) << "same seed, different files";
+  EXPECT_FALSE(test::read_binary_file(a) == test::read_binary_file(in)) << "nothing pruned";
+}
+
+TEST(ObsPruning, ThenInt8KeepsEveryZero) {
+  const std::string in = model_file(), out = test::temp_path("obs_int8.onnx");
+  auto options = obs_options(0.5, 4);
+  options.int8 = compression::QuantizeOptions{};
+  options.int8->calibration.images = calibration_images(3);
+  const auto report = compression::compress(in, out, options);
+  ASSERT_TRUE(report.prune && report.int8);
+  const auto q = initializers(out);
+  const Tensor& c3 = q.at("c3.w_quantized");
+  EXPECT_GE(std::count(c3.data_as<int8_t>(), c3.data_as<int8_t>() + c3.size(), int8_t{0}), c3.size() / 2);
+}
+
+TEST(ObsPruning, BadInputIsAnErrorThatSaysSo) {
+  const std::string in = model_file(), out = test::temp_path("obs_err.onnx");
+  auto options = obs_options(0.5, 1);
+  options.prune->calibration_images.clear();
+  test::expect_error([&] { compression::compress(in, out, options); }, ErrorCode::kInvalidArgument,
+                     {"--method obs needs calibration images"});
+  test::expect_error([] { compression::parse_prune_method("optimal"); }, ErrorCode::kInvalidArgument,
+                     {"unknown pruning method 'optimal'", "magnitude or obs"});
+  EXPECT_EQ(compression::parse_prune_method("obs"), compression::PruneMethod::kObs);
+  options.prune->calibration_images = {test::temp_path("missing.png")};
+  EXPECT_THROW(compression::compress(in, out, options), Error);
+}
+
+}  // namespace
+}  // namespace sparrow
