@@ -19,6 +19,7 @@ server_packages=(
   libyaml-cpp-dev                               # dataset (data.yaml) and server config files
   libgrpc++-dev protobuf-compiler-grpc          # the gRPC server and client (and the Python client's stubs)
   libmicrohttpd-dev                             # the server's Prometheus /metrics endpoint
+  libxbyak-dev                                  # JIT assembler (headers only) for the sparse INT8 kernels
 )
 test_packages=(
   build-essential ccache git

@@ -109,7 +109,7 @@ class Qu8SpconvKernel final : public Kernel {
   }
   size_t scratchpad_bytes() const override { return static_cast<size_t>(threads_) * thread_bytes(); }
   size_t constant_bytes() const override {
-    return w_.entries.size() * sizeof(Qu8SpconvEntry) + (w_.rows.size() + 2 * w_.segment_steps.size() + 3 * w_.comp.size()) * 4;
+    return (w_.jit ? w_.jit->bytes() : 0) + w_.entries.size() * sizeof(Qu8SpconvEntry) + (w_.rows.size() + 2 * w_.segment_steps.size() + 3 * w_.comp.size()) * 4;
   }
 
  private:
@@ -231,7 +231,7 @@ std::optional<Selection> select_with(const Qu8SpconvVariant& v, const SelectCont
   const Shape& xs = ctx.input(kX).shape;
   const Shape& ys = ctx.output(0).shape;
   Selection s;
-  s.kernel = std::make_unique<Qu8SpconvKernel>(v, *g, qu8_spconv_pack_weights(*g, w, q, v.tile, v.rows_per_group), xs[0],
+  s.kernel = std::make_unique<Qu8SpconvKernel>(v, *g, qu8_spconv_pack(v, *g, w, q), xs[0],
                                                static_cast<uint8_t>(q.x_zero), ctx.num_cores);
   using tag = dnnl::memory::format_tag;
   s.input_layouts.assign(ctx.node.inputs.size(), Layout::plain());
@@ -258,6 +258,12 @@ const Qu8SpconvVariant& variant(Isa isa) {
 
 }  // namespace
 
+std::optional<Selection> select_qu8_spconv_jit_avx512vnni(const SelectContext& ctx, std::string& why_not) {
+  for (const Qu8SpconvVariant& v : qu8_spconv_variants()) {
+    if (v.jit) return select_with(v, ctx, why_not);
+  }
+  return std::nullopt;
+}
 std::optional<Selection> select_qu8_spconv_64x2_avx512vnni(const SelectContext& ctx, std::string& why_not) {
   return select_with(variant(Isa::kAvx512Vnni, 64), ctx, why_not);
 }

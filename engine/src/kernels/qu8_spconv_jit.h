@@ -1,0 +1,22 @@
+// qu8-spconv's JIT variant (kernels/x86/avx512vnni/qu8_spconv_jit_avx512vnni.cpp): code generated
+// per layer from its sparsity pattern, output channels in register groups sharing each panel load.
+#pragma once
+
+#include <cstddef>
+
+#include "kernels/qu8_spconv.h"
+
+namespace sparrow::kernels {
+
+// Layers whose code would exceed this decline the JIT row (the intrinsic rows take them): the
+// code of one tile streams through the instruction cache once per tile, like the weight stream
+// of the intrinsic rows, and a few MB per layer adds up over a model.
+constexpr size_t kQu8SpconvJitMaxCode = size_t{4} << 20;
+
+// Output channels per register group for `vectors` zmm of positions per tile: all 32 zmm but
+// one panel vector per tile vector.
+int qu8_spconv_jit_rows(int vectors);
+
+void qu8_spconv_jit_pack_avx512vnni(Qu8SpconvWeights& w, int tile);
+
+}  // namespace sparrow::kernels

@@ -1,0 +1,154 @@
+// qu8-spconv's JIT variant on AVX-512 VNNI: x86 code generated (with Xbyak) per layer from its
+// sparsity pattern, so that one loaded panel vector serves many output channels.
+//
+// The intrinsic microkernels issue one 64-byte panel load per vpdpbusd: nothing they load is
+// reused across output channels, since each row's blocks sit at its own offsets. Here a group of
+// kRows output channels keeps its accumulators in registers while the code walks the union of
+// the group's block offsets in panel order: each offset's panel vector is loaded once and feeds
+// one `vpdpbusd acc[r], x, dword bcst [weights]` per row r of the group having that block. At
+// 85 % block sparsity a group of 28 rows has ~4 blocks per offset it visits. The weights are
+// read from an array in the order the code uses them (4 bytes each, broadcast by EVEX), and the
+// offsets are displacements, so the code holds the pattern and the array only the values.
+#include <xbyak/xbyak.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <memory>
+#include <vector>
+
+#include "kernels/qu8_spconv.h"
+#include "kernels/qu8_spconv_jit.h"
+#include "sparrow/error.h"
+
+namespace sparrow::kernels {
+namespace {
+
+// One block of a group: panel offset, row within the group, index of its weights in the array.
+struct GroupBlock {
+  int32_t offset;
+  int row;
+  int32_t weights;
+};
+
+// The code's registers: rdi the tile's panel, rsi the accumulators (channel c's at c * tile), rdx
+// the weight array, advanced as the code goes so that displacements fit EVEX's compressed disp8
+// (multiples of 4 in [-512, 508] for a dword broadcast): 7-byte vpdpbusd instead of 10.
+class Generator : public Xbyak::CodeGenerator {
+ public:
+  Generator(int vectors, int rows) : Xbyak::CodeGenerator(64 * 1024, Xbyak::AutoGrow), vectors_(vectors), rows_(rows) {}
+
+  // Accumulators of `channels` (output channel of each row of the group) from its blocks sorted
+  // by offset.
+  void group(const std::vector<int32_t>& channels, const std::vector<GroupBlock>& blocks) {
+    for (int r = 0; r < static_cast<int>(channels.size()); ++r) {
+      for (int v = 0; v < vectors_; ++v) vpxord(acc(r, v), acc(r, v), acc(r, v));
+    }
+    for (size_t i = 0; i < blocks.size();) {
+      const int32_t offset = blocks[i].offset;
+      for (int v = 0; v < vectors_; ++v) vmovdqu32(x(v), ptr[rdi + offset + 64 * v]);
+      for (; i < blocks.size() && blocks[i].offset == offset; ++i) {
+        const int32_t disp = weight_disp(blocks[i].weights);
+        for (int v = 0; v < vectors_; ++v) vpdpbusd(acc(blocks[i].row, v), x(v), ptr_b[rdx + disp]);
+      }
+    }
+    for (int r = 0; r < static_cast<int>(channels.size()); ++r) {
+      for (int v = 0; v < vectors_; ++v) vmovdqu32(ptr[rsi + (channels[r] * vectors_ * 16 + 16 * v) * 4], acc(r, v));
+    }
+  }
+
+  void finish() {
+    vzeroupper();
+    ret();
+    ready();
+  }
+
+ private:
+  Xbyak::Zmm acc(int r, int v) const { return Xbyak::Zmm(r * vectors_ + v); }
+  Xbyak::Zmm x(int v) const { return Xbyak::Zmm(31 - v); }
+
+  // Displacement of weight `index` from rdx, moving rdx by 1 KB when it falls out of disp8 range.
+  int32_t weight_disp(int32_t index) {
+    while (index - base_ > 127) {
+      add(rdx, 1024);
+      base_ += 256;
+    }
+    return (index - base_) * 4;
+  }
+
+  int vectors_, rows_;
+  int32_t base_ = 0;  // weight index rdx points at
+};
+
+class JitCode final : public Qu8SpconvJitCode {
+ public:
+  JitCode(std::unique_ptr<Generator> gen, std::vector<int32_t> weights)
+      : gen_(std::move(gen)), weights_(std::move(weights)),
+        fn_(gen_->getCode<void (*)(const uint8_t*, int32_t*, const int32_t*)>()) {}
+  void run(const uint8_t* panel, int32_t* acc) const override { fn_(panel, acc, weights_.data()); }
+  size_t bytes() const override { return gen_->getSize() + weights_.size() * 4; }
+
+ private:
+  std::unique_ptr<Generator> gen_;
+  std::vector<int32_t> weights_;
+  void (*fn_)(const uint8_t*, int32_t*, const int32_t*);
+};
+
+// Upper bound of the code's size: 10 bytes per panel load (disp32) and 7 per vpdpbusd, plus the
+// rdx steps, zeroing and stores.
+size_t code_bound(const Qu8SpconvWeights& w, int vectors, int rows) {
+  const size_t blocks = w.entries.size();
+  return (blocks * (10 + 7) * static_cast<size_t>(vectors)) + blocks / 256 * 7 +
+         static_cast<size_t>(w.oc * vectors) * (6 + 11) + static_cast<size_t>(rows) + 64;
+}
+
+}  // namespace
+
+int qu8_spconv_jit_rows(int vectors) {
+  if (const char* v = std::getenv("SPARROW_QU8_JIT_ROWS")) return std::clamp(std::atoi(v), 1, (32 - vectors) / vectors);
+  return (32 - vectors) / vectors;
+}
+
+void qu8_spconv_jit_pack_avx512vnni(Qu8SpconvWeights& w, int tile) {
+  if (w.rows_per_group != 1 || w.chunks != 1) {
+    throw Error(ErrorCode::kInternal, "qu8-spconv JIT: needs weights packed one row per group, in one chunk");
+  }
+  const int vectors = tile / 16, rows = qu8_spconv_jit_rows(vectors);
+  const size_t bound = code_bound(w, vectors, rows);
+  if (bound > kQu8SpconvJitMaxCode) {
+    throw Error(ErrorCode::kResourceExhausted, "qu8-spconv JIT: the code for " + std::to_string(w.entries.size()) +
+                                                   " blocks could reach " + std::to_string(bound >> 10) + " KB, above " +
+                                                   std::to_string(kQu8SpconvJitMaxCode >> 10) + " KB");
+  }
+  auto gen = std::make_unique<Generator>(vectors, rows);
+  std::vector<int32_t> weights;
+  weights.reserve(w.entries.size());
+  const int64_t segments = static_cast<int64_t>(w.segment_steps.size());
+  for (int64_t first = 0; first < segments; first += rows) {
+    std::vector<int32_t> channels;
+    std::vector<GroupBlock> blocks;
+    for (int64_t s = first; s < std::min(segments, first + rows); ++s) {
+      const int r = static_cast<int>(s - first);
+      channels.push_back(w.rows[static_cast<size_t>(s)]);
+      const Qu8SpconvEntry* e = w.entries.data() + w.segment_start[static_cast<size_t>(s)];
+      for (uint32_t i = 0; i < w.segment_steps[static_cast<size_t>(s)]; ++i) blocks.push_back({e[i].offset, r, e[i].weights});
+    }
+    std::stable_sort(blocks.begin(), blocks.end(), [](const GroupBlock& a, const GroupBlock& b) { return a.offset < b.offset; });
+    for (GroupBlock& b : blocks) {
+      weights.push_back(b.weights);
+      b.weights = static_cast<int32_t>(weights.size() - 1);
+    }
+    gen->group(channels, blocks);
+  }
+  gen->finish();
+  w.jit = std::make_shared<JitCode>(std::move(gen), std::move(weights));
+  w.entries = {};
+  w.segment_steps = {0};
+  w.segment_start = {0};
+  w.groups = 1;
+}
+
+void qu8_spconv_ukernel_jit_avx512vnni(const Qu8SpconvWeights& w, size_t, size_t, const uint8_t* panel, int32_t* acc) {
+  w.jit->run(panel, acc);
+}
+
+}  // namespace sparrow::kernels
