@@ -13,9 +13,10 @@ namespace sparrow::kernels {
 // of the intrinsic rows, and a few MB per layer adds up over a model.
 constexpr size_t kQu8SpconvJitMaxCode = size_t{4} << 20;
 
-// Output channels per register group for `vectors` zmm of positions per tile: all 32 zmm but
-// one panel vector per tile vector.
-int qu8_spconv_jit_rows(int vectors);
+// Positions per tile (one zmm of s32 sums) and output channels per register group (all zmm but
+// the panel vector's): measured against larger tiles and smaller groups in the generator.
+constexpr int kQu8SpconvJitTile = 16;
+constexpr int kQu8SpconvJitRows = 31;
 
 void qu8_spconv_jit_pack_avx512vnni(Qu8SpconvWeights& w, int tile);
 

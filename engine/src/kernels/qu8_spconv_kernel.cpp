@@ -41,6 +41,18 @@ double predicted_speedup(const Qu8SpconvGeometry& g, int64_t blocks) {
   return 0.0103 * per_output / (0.31 + per_block * per_output * density);
 }
 
+// The JIT row's model, fitted the same way on its own runs (1 core, 2026-12-06): ~0.45 ns per
+// output plus 0.0125 ns per non-zero block, 3x3 or 1x1 alike (loads are shared across a register
+// group, so shifted taps cost little more); twice that per block once the code and its weights
+// (~13 bytes per block) outgrow a 1 MB L2 and stream from L3 every tile, e.g. the 1x1 1024->1024
+// at 50 %, where it ran at 0.8x of oneDNN.
+double predicted_jit_speedup(const Qu8SpconvGeometry& g, int64_t blocks) {
+  const double per_output = static_cast<double>(g.cb * g.kh * g.kw);
+  const double density = static_cast<double>(blocks) / (per_output * static_cast<double>(g.oc));
+  const double per_block = static_cast<double>(blocks) * 13 > 1024.0 * 1024 ? 0.025 : 0.0125;
+  return 0.0103 * per_output / (0.45 + per_block * per_output * density);
+}
+
 constexpr double kMinSpeedup = 1.1;
 
 // Read at each compilation, so that a test can lift it for one engine. A bad value declines the
@@ -215,7 +227,7 @@ std::optional<Selection> select_with(const Qu8SpconvVariant& v, const SelectCont
   }
   const int8_t* w = ctx.constant(kW)->data_as<int8_t>();
   const int64_t blocks = qu8_spconv_count_blocks(*g, w);
-  const double speedup = predicted_speedup(*g, blocks);
+  const double speedup = v.jit ? predicted_jit_speedup(*g, blocks) : predicted_speedup(*g, blocks);
   if (speedup < min_speedup()) {
     char text[128];
     std::snprintf(text, sizeof(text), "1x4-block density %.2f, %ld blocks per output: predicted %.2fx of dense oneDNN",

@@ -3,16 +3,15 @@
 //
 // The intrinsic microkernels issue one 64-byte panel load per vpdpbusd: nothing they load is
 // reused across output channels, since each row's blocks sit at its own offsets. Here a group of
-// kRows output channels keeps its accumulators in registers while the code walks the union of
+// 31 output channels keeps its accumulators in registers while the code walks the union of
 // the group's block offsets in panel order: each offset's panel vector is loaded once and feeds
 // one `vpdpbusd acc[r], x, dword bcst [weights]` per row r of the group having that block. At
-// 85 % block sparsity a group of 28 rows has ~4 blocks per offset it visits. The weights are
+// 85 % block sparsity a group of 31 rows has ~4.7 blocks per offset it visits. The weights are
 // read from an array in the order the code uses them (4 bytes each, broadcast by EVEX), and the
 // offsets are displacements, so the code holds the pattern and the array only the values.
 #include <xbyak/xbyak.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <memory>
 #include <vector>
 
@@ -30,30 +29,32 @@ struct GroupBlock {
   int32_t weights;
 };
 
-// The code's registers: rdi the tile's panel, rsi the accumulators (channel c's at c * tile), rdx
+// The code's registers: rdi the tile's panel, rsi the accumulators (channel c's at c * 16), rdx
 // the weight array, advanced as the code goes so that displacements fit EVEX's compressed disp8
-// (multiples of 4 in [-512, 508] for a dword broadcast): 7-byte vpdpbusd instead of 10.
+// (multiples of 4 in [-512, 508] for a dword broadcast): 7-byte vpdpbusd instead of 10. zmm0-30
+// hold a group's accumulators, zmm31 the panel vector.
+//
+// One vector of 16 positions per tile, measured on Zen 5 (kernel_bench SparseQConv, 1 core,
+// 85 %, yolov5l 3x3 256@40 and 1x1 1024@20): 32, 48 or 64 positions (15, 9 or 6 rows of 2-4
+// vectors, one weight broadcast to a register per block) ran at 0.4-0.8x of 16 x 31; and with
+// 16 positions, groups of 8, 16 and 24 rows at ~0.7, ~0.85 and ~0.9x of 31, about in proportion
+// to the loads per vpdpbusd (1 + 1 / rows per visited offset): loads are the bound.
 class Generator : public Xbyak::CodeGenerator {
  public:
-  Generator(int vectors, int rows) : Xbyak::CodeGenerator(64 * 1024, Xbyak::AutoGrow), vectors_(vectors), rows_(rows) {}
+  Generator() : Xbyak::CodeGenerator(64 * 1024, Xbyak::AutoGrow) {}
 
   // Accumulators of `channels` (output channel of each row of the group) from its blocks sorted
   // by offset.
   void group(const std::vector<int32_t>& channels, const std::vector<GroupBlock>& blocks) {
-    for (int r = 0; r < static_cast<int>(channels.size()); ++r) {
-      for (int v = 0; v < vectors_; ++v) vpxord(acc(r, v), acc(r, v), acc(r, v));
-    }
+    for (int r = 0; r < static_cast<int>(channels.size()); ++r) vpxord(acc(r), acc(r), acc(r));
     for (size_t i = 0; i < blocks.size();) {
       const int32_t offset = blocks[i].offset;
-      for (int v = 0; v < vectors_; ++v) vmovdqu32(x(v), ptr[rdi + offset + 64 * v]);
+      vmovdqu32(x(), ptr[rdi + offset]);
       for (; i < blocks.size() && blocks[i].offset == offset; ++i) {
-        const int32_t disp = weight_disp(blocks[i].weights);
-        for (int v = 0; v < vectors_; ++v) vpdpbusd(acc(blocks[i].row, v), x(v), ptr_b[rdx + disp]);
+        vpdpbusd(acc(blocks[i].row), x(), ptr_b[rdx + weight_disp(blocks[i].weights)]);
       }
     }
-    for (int r = 0; r < static_cast<int>(channels.size()); ++r) {
-      for (int v = 0; v < vectors_; ++v) vmovdqu32(ptr[rsi + (channels[r] * vectors_ * 16 + 16 * v) * 4], acc(r, v));
-    }
+    for (int r = 0; r < static_cast<int>(channels.size()); ++r) vmovdqu32(ptr[rsi + channels[r] * 64], acc(r));
   }
 
   void finish() {
@@ -63,8 +64,8 @@ class Generator : public Xbyak::CodeGenerator {
   }
 
  private:
-  Xbyak::Zmm acc(int r, int v) const { return Xbyak::Zmm(r * vectors_ + v); }
-  Xbyak::Zmm x(int v) const { return Xbyak::Zmm(31 - v); }
+  static Xbyak::Zmm acc(int r) { return Xbyak::Zmm(r); }
+  static Xbyak::Zmm x() { return Xbyak::Zmm(31); }
 
   // Displacement of weight `index` from rdx, moving rdx by 1 KB when it falls out of disp8 range.
   int32_t weight_disp(int32_t index) {
@@ -75,7 +76,6 @@ class Generator : public Xbyak::CodeGenerator {
     return (index - base_) * 4;
   }
 
-  int vectors_, rows_;
   int32_t base_ = 0;  // weight index rdx points at
 };
 
@@ -94,32 +94,26 @@ class JitCode final : public Qu8SpconvJitCode {
 };
 
 // Upper bound of the code's size: 10 bytes per panel load (disp32) and 7 per vpdpbusd, plus the
-// rdx steps, zeroing and stores.
-size_t code_bound(const Qu8SpconvWeights& w, int vectors, int rows) {
+// rdx steps, and per channel its zeroing and store.
+size_t code_bound(const Qu8SpconvWeights& w) {
   const size_t blocks = w.entries.size();
-  return (blocks * (10 + 7) * static_cast<size_t>(vectors)) + blocks / 256 * 7 +
-         static_cast<size_t>(w.oc * vectors) * (6 + 11) + static_cast<size_t>(rows) + 64;
+  return blocks * (10 + 7) + blocks / 256 * 7 + static_cast<size_t>(w.oc) * (6 + 11) + 64;
 }
 
 }  // namespace
 
-int qu8_spconv_jit_rows(int vectors) {
-  if (const char* v = std::getenv("SPARROW_QU8_JIT_ROWS")) return std::clamp(std::atoi(v), 1, (32 - vectors) / vectors);
-  return (32 - vectors) / vectors;
-}
-
 void qu8_spconv_jit_pack_avx512vnni(Qu8SpconvWeights& w, int tile) {
-  if (w.rows_per_group != 1 || w.chunks != 1) {
-    throw Error(ErrorCode::kInternal, "qu8-spconv JIT: needs weights packed one row per group, in one chunk");
+  if (w.rows_per_group != 1 || w.chunks != 1 || tile != kQu8SpconvJitTile) {
+    throw Error(ErrorCode::kInternal, "qu8-spconv JIT: needs weights packed one row per group, in one chunk, 16-position tiles");
   }
-  const int vectors = tile / 16, rows = qu8_spconv_jit_rows(vectors);
-  const size_t bound = code_bound(w, vectors, rows);
+  const int64_t rows = kQu8SpconvJitRows;
+  const size_t bound = code_bound(w);
   if (bound > kQu8SpconvJitMaxCode) {
     throw Error(ErrorCode::kResourceExhausted, "qu8-spconv JIT: the code for " + std::to_string(w.entries.size()) +
                                                    " blocks could reach " + std::to_string(bound >> 10) + " KB, above " +
                                                    std::to_string(kQu8SpconvJitMaxCode >> 10) + " KB");
   }
-  auto gen = std::make_unique<Generator>(vectors, rows);
+  auto gen = std::make_unique<Generator>();
   std::vector<int32_t> weights;
   weights.reserve(w.entries.size());
   const int64_t segments = static_cast<int64_t>(w.segment_steps.size());
