@@ -143,7 +143,7 @@ Qu8SpconvWeights qu8_spconv_pack(const Qu8SpconvVariant& v, const Qu8SpconvGeome
   if (!v.jit) return qu8_spconv_pack_weights(g, w, q, v.tile, v.rows_per_group, window);
   // The generated code groups rows itself, and keeps every channel block of a group in one pass.
   Qu8SpconvWeights p = qu8_spconv_pack_weights(g, w, q, v.tile, 1, INT64_MAX);
-  v.jit(p, v.tile);
+  v.jit(p, v.tile, window);
   return p;
 }
 

@@ -57,10 +57,22 @@ class Generator : public Xbyak::CodeGenerator {
     for (int r = 0; r < static_cast<int>(channels.size()); ++r) vmovdqu32(ptr[rsi + channels[r] * 64], acc(r));
   }
 
-  void finish() {
+  // A segment is a function of its own, whose rdx points at weight `first_weight`.
+  void begin_segment(int32_t first_weight) {
+    starts_.push_back(getSize());
+    base_ = first_weight;
+  }
+  void end_segment() {
     vzeroupper();
     ret();
+  }
+  size_t segment_bytes() const { return getSize() - starts_.back(); }
+  // Entry points once the code is final.
+  std::vector<const uint8_t*> finish() {
     ready();
+    std::vector<const uint8_t*> entries;
+    for (size_t start : starts_) entries.push_back(getCode() + start);
+    return entries;
   }
 
  private:
@@ -77,20 +89,34 @@ class Generator : public Xbyak::CodeGenerator {
   }
 
   int32_t base_ = 0;  // weight index rdx points at
+  std::vector<size_t> starts_;  // code offset of each segment
 };
+
+using SegmentFn = void (*)(const uint8_t* panel, int32_t* acc, const int32_t* weights);
 
 class JitCode final : public Qu8SpconvJitCode {
  public:
-  JitCode(std::unique_ptr<Generator> gen, std::vector<int32_t> weights)
-      : gen_(std::move(gen)), weights_(std::move(weights)),
-        fn_(gen_->getCode<void (*)(const uint8_t*, int32_t*, const int32_t*)>()) {}
-  void run(const uint8_t* panel, int32_t* acc) const override { fn_(panel, acc, weights_.data()); }
+  JitCode(std::unique_ptr<Generator> gen, std::vector<int32_t> weights, const std::vector<int32_t>& first_weights)
+      : gen_(std::move(gen)), weights_(std::move(weights)) {
+    const std::vector<const uint8_t*> entries = gen_->finish();
+    for (size_t i = 0; i < entries.size(); ++i) {
+      segments_.push_back({reinterpret_cast<SegmentFn>(reinterpret_cast<uintptr_t>(entries[i])), first_weights[i]});
+    }
+  }
+  void run(size_t segment, const uint8_t* panel, int32_t* acc) const override {
+    const Segment& s = segments_[segment];
+    s.fn(panel, acc, weights_.data() + s.first_weight);
+  }
   size_t bytes() const override { return gen_->getSize() + weights_.size() * 4; }
 
  private:
+  struct Segment {
+    SegmentFn fn;
+    int32_t first_weight;
+  };
   std::unique_ptr<Generator> gen_;
   std::vector<int32_t> weights_;
-  void (*fn_)(const uint8_t*, int32_t*, const int32_t*);
+  std::vector<Segment> segments_;
 };
 
 // Upper bound of the code's size: 10 bytes per panel load (disp32) and 7 per vpdpbusd, plus the
@@ -102,7 +128,7 @@ size_t code_bound(const Qu8SpconvWeights& w) {
 
 }  // namespace
 
-void qu8_spconv_jit_pack_avx512vnni(Qu8SpconvWeights& w, int tile) {
+void qu8_spconv_jit_pack_avx512vnni(Qu8SpconvWeights& w, int tile, int64_t segment_bytes) {
   if (w.rows_per_group != 1 || w.chunks != 1 || tile != kQu8SpconvJitTile) {
     throw Error(ErrorCode::kInternal, "qu8-spconv JIT: needs weights packed one row per group, in one chunk, 16-position tiles");
   }
@@ -114,10 +140,23 @@ void qu8_spconv_jit_pack_avx512vnni(Qu8SpconvWeights& w, int tile) {
                                                    std::to_string(kQu8SpconvJitMaxCode >> 10) + " KB");
   }
   auto gen = std::make_unique<Generator>();
-  std::vector<int32_t> weights;
+  std::vector<int32_t> weights, first_weights;
   weights.reserve(w.entries.size());
+  // Each code segment's bytes (code and weights), in units of the Qu8SpconvEntry it replaces,
+  // so that the driver's blocks of segments (qu8_spconv_segment_blocks) count bytes read.
+  std::vector<uint32_t> sizes;
+  auto end_segment = [&] {
+    gen->end_segment();
+    const size_t bytes = gen->segment_bytes() + (weights.size() - static_cast<size_t>(first_weights.back())) * 4;
+    sizes.push_back(static_cast<uint32_t>((bytes + sizeof(Qu8SpconvEntry) - 1) / sizeof(Qu8SpconvEntry)));
+  };
   const int64_t segments = static_cast<int64_t>(w.segment_steps.size());
   for (int64_t first = 0; first < segments; first += rows) {
+    if (first == 0 || static_cast<int64_t>(gen->segment_bytes() + (weights.size() - static_cast<size_t>(first_weights.back())) * 4) >= segment_bytes) {
+      if (first > 0) end_segment();
+      first_weights.push_back(static_cast<int32_t>(weights.size()));
+      gen->begin_segment(first_weights.back());
+    }
     std::vector<int32_t> channels;
     std::vector<GroupBlock> blocks;
     for (int64_t s = first; s < std::min(segments, first + rows); ++s) {
@@ -133,16 +172,17 @@ void qu8_spconv_jit_pack_avx512vnni(Qu8SpconvWeights& w, int tile) {
     }
     gen->group(channels, blocks);
   }
-  gen->finish();
-  w.jit = std::make_shared<JitCode>(std::move(gen), std::move(weights));
+  end_segment();
+  w.jit = std::make_shared<JitCode>(std::move(gen), std::move(weights), first_weights);
   w.entries = {};
-  w.segment_steps = {0};
-  w.segment_start = {0};
-  w.groups = 1;
+  w.segment_steps = std::move(sizes);
+  w.segment_start.assign(w.segment_steps.size(), 0);
+  w.groups = static_cast<int64_t>(w.segment_steps.size());
 }
 
-void qu8_spconv_ukernel_jit_avx512vnni(const Qu8SpconvWeights& w, size_t, size_t, const uint8_t* panel, int32_t* acc) {
-  w.jit->run(panel, acc);
+void qu8_spconv_ukernel_jit_avx512vnni(const Qu8SpconvWeights& w, size_t first, size_t last, const uint8_t* panel,
+                                       int32_t* acc) {
+  for (size_t s = first; s < last; ++s) w.jit->run(s, panel, acc);
 }
 
 }  // namespace sparrow::kernels
