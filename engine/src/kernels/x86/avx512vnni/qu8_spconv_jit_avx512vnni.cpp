@@ -126,6 +126,20 @@ size_t code_bound(const Qu8SpconvWeights& w) {
   return blocks * (10 + 7) + blocks / 256 * 7 + static_cast<size_t>(w.oc) * (6 + 11) + 64;
 }
 
+// The blocks of rows [first, last) of `w` (one row per segment), in panel order, and each row's
+// output channel.
+std::vector<GroupBlock> group_blocks(const Qu8SpconvWeights& w, int64_t first, int64_t last, std::vector<int32_t>& channels) {
+  std::vector<GroupBlock> blocks;
+  for (int64_t s = first; s < last; ++s) {
+    const int r = static_cast<int>(s - first);
+    channels.push_back(w.rows[static_cast<size_t>(s)]);
+    const Qu8SpconvEntry* e = w.entries.data() + w.segment_start[static_cast<size_t>(s)];
+    for (uint32_t i = 0; i < w.segment_steps[static_cast<size_t>(s)]; ++i) blocks.push_back({e[i].offset, r, e[i].weights});
+  }
+  std::stable_sort(blocks.begin(), blocks.end(), [](const GroupBlock& a, const GroupBlock& b) { return a.offset < b.offset; });
+  return blocks;
+}
+
 }  // namespace
 
 void qu8_spconv_jit_pack_avx512vnni(Qu8SpconvWeights& w, int tile, int64_t segment_bytes) {
@@ -158,14 +172,7 @@ void qu8_spconv_jit_pack_avx512vnni(Qu8SpconvWeights& w, int tile, int64_t segme
       gen->begin_segment(first_weights.back());
     }
     std::vector<int32_t> channels;
-    std::vector<GroupBlock> blocks;
-    for (int64_t s = first; s < std::min(segments, first + rows); ++s) {
-      const int r = static_cast<int>(s - first);
-      channels.push_back(w.rows[static_cast<size_t>(s)]);
-      const Qu8SpconvEntry* e = w.entries.data() + w.segment_start[static_cast<size_t>(s)];
-      for (uint32_t i = 0; i < w.segment_steps[static_cast<size_t>(s)]; ++i) blocks.push_back({e[i].offset, r, e[i].weights});
-    }
-    std::stable_sort(blocks.begin(), blocks.end(), [](const GroupBlock& a, const GroupBlock& b) { return a.offset < b.offset; });
+    std::vector<GroupBlock> blocks = group_blocks(w, first, std::min(segments, first + rows), channels);
     for (GroupBlock& b : blocks) {
       weights.push_back(b.weights);
       b.weights = static_cast<int32_t>(weights.size() - 1);
