@@ -20,6 +20,7 @@ server_packages=(
   libgrpc++-dev protobuf-compiler-grpc          # the gRPC server and client (and the Python client's stubs)
   libmicrohttpd-dev                             # the server's Prometheus /metrics endpoint
   libeigen3-dev                                 # compress --method obs: Cholesky and inverses of layer Hessians (header-only)
+  libxbyak-dev                                  # JIT assembler (headers only) for the sparse INT8 kernels
 )
 test_packages=(
   build-essential ccache git

@@ -329,6 +329,14 @@ Tensor block_pruned_weights(const Shape& w, double sparsity, std::mt19937& rng) 
   return t;
 }
 
+// The rows the sparse variant may use: every sparse INT8 row (the JIT one first where it accepts),
+// or SPARROW_BENCH_SPARSE_KERNELS (a kernel filter spec) to time one of them against another, e.g.
+// "sparse-conv-u8s8-4x1-64x2-*,sparse-conv-u8s8-4x1-32x4-*" for the intrinsic rows.
+std::string sparse_qconv_rows() {
+  const char* v = std::getenv("SPARROW_BENCH_SPARSE_KERNELS");
+  return v && *v ? v : "sparse-conv-u8s8-*";
+}
+
 // The INT8 convolution with 1x4-block-pruned weights and no activation (the sparse rows decline
 // fused ones), on the sparse row (`sparse`) or on oneDNN's dense int8 row with the same weights.
 Problem sparse_qconv_problem(const ConvProblem& c, int percent, bool sparse, uint64_t seed) {
@@ -337,7 +345,7 @@ Problem sparse_qconv_problem(const ConvProblem& c, int percent, bool sparse, uin
   p.name = c.desc + "/s" + std::to_string(percent) + (sparse ? "/sparse" : "/onednn");
   p.layer_op = "QLinearConv";
   p.flop = 2.0 * c.macs();
-  p.kernels = sparse ? "sparse-conv-u8s8-*" : "qu8-conv-onednn";
+  p.kernels = sparse ? sparse_qconv_rows() : "qu8-conv-onednn";
   const Shape w = {c.oc, c.ic, c.kh, c.kw};
   p.build = [c, w, seed, percent] {
     std::mt19937 rng(static_cast<uint32_t>(seed));

@@ -15,6 +15,7 @@
 
 #include "kernels/kernel_table.h"
 #include "kernels/qu8_spconv.h"
+#include "kernels/qu8_spconv_jit.h"
 #include "sparrow/engine.h"
 #include "support/onnx_builder.h"
 #include "support/test_support.h"
@@ -110,9 +111,11 @@ TEST_P(Qu8Spconv, BitExactToTheReference) {
       const Case c = random_case(++seed, sparsity);
       SCOPED_TRACE(c.what);
       ASSERT_EQ(kernels::qu8_spconv_exactness_problem(c.g, c.w.data(), c.q), "");
-      // Every other case split into chunks of a few channel blocks.
-      const int64_t window = i % 2 ? 512 : kernels::kQu8SpconvWindow;
-      const kernels::Qu8SpconvWeights w = kernels::qu8_spconv_pack_weights(c.g, c.w.data(), c.q, v.tile, v.rows_per_group, window);
+      // Every other case split into chunks of a few channel blocks; for the JIT variant into code
+      // segments of ~512 bytes, also in the cases run in blocks of segments below.
+      const bool split = i % 2 || (v.jit && i % 3 == 0);
+      const int64_t window = split ? 512 : kernels::kQu8SpconvWindow;
+      const kernels::Qu8SpconvWeights w = kernels::qu8_spconv_pack(v, c.g, c.w.data(), c.q, window);
       chunked += w.chunks > 1;
       const size_t out = static_cast<size_t>(c.n * c.g.oh * c.g.ow * c.g.oc);
       std::vector<uint8_t> expected(out), got(out + 64, 0xA5);
@@ -127,8 +130,12 @@ TEST_P(Qu8Spconv, BitExactToTheReference) {
     }
   }
   EXPECT_GE(seen.size(), 200u);
-  EXPECT_GE(chunked, 10);
-  EXPECT_GE(blocked, 10);
+  // A JIT code segment holds whole register groups of 31 channels: only oc > 31 splits.
+  EXPECT_GE(blocked, v.jit ? 2 : 10);
+  // The JIT code runs every channel block of a group in one pass.
+  if (!v.jit) {
+    EXPECT_GE(chunked, 10);
+  }
 }
 
 TEST_P(Qu8Spconv, PacksOnlyNonZeroBlocksAndKeepsEmptyRows) {
@@ -150,6 +157,42 @@ TEST_P(Qu8Spconv, PacksOnlyNonZeroBlocksAndKeepsEmptyRows) {
     }
   }
   EXPECT_EQ(static_cast<int64_t>(rows.size()), c.g.oc);
+}
+
+// A layer whose generated code would exceed the cap gets an error (a decline, for the kernel
+// table), not megabytes of code; a sparse one of the same shape gets code below the cap.
+TEST(Qu8SpconvJit, DeclinesCodeAboveTheCap) {
+  const Qu8SpconvVariant* jit = nullptr;
+  for (const Qu8SpconvVariant& v : kernels::qu8_spconv_variants()) {
+    if (v.jit) jit = &v;
+  }
+  ASSERT_NE(jit, nullptr);
+  // The generator is built with the variant's -m flags: it runs only where the code would.
+  if (!kernels::isa_available(jit->isa)) GTEST_SKIP() << jit->name << ": this process has no " << kernels::isa_name(jit->isa);
+  Qu8SpconvGeometry g;
+  g.ih = g.iw = 10, g.ic = g.oc = 512, g.kh = g.kw = 3, g.pad_top = g.pad_left = g.pad_bottom = g.pad_right = 1;
+  g.oh = g.ow = 10;
+  g = kernels::qu8_spconv_geometry(g);
+  Qu8SpconvQuant q;
+  q.w_scale = {0.01f};
+  std::mt19937_64 rng(5);
+  // 512 x 128 x 9 blocks, all non-zero: ~10 MB of code.
+  const std::vector<int8_t> dense = block_sparse_weights(g, 0.0, 3, rng);
+  try {
+    kernels::qu8_spconv_pack(*jit, g, dense.data(), q);
+    FAIL() << "dense 3x3 512->512 generated code";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kResourceExhausted);
+    EXPECT_NE(std::string(e.what()).find("KB"), std::string::npos) << e.what();
+  }
+  const std::vector<int8_t> sparse = block_sparse_weights(g, 0.9, 3, rng);
+  const kernels::Qu8SpconvWeights w = kernels::qu8_spconv_pack(*jit, g, sparse.data(), q);
+  ASSERT_NE(w.jit, nullptr);
+  EXPECT_TRUE(w.entries.empty());
+  EXPECT_LT(w.jit->bytes(), kernels::kQu8SpconvJitMaxCode);
+  // 4 weight bytes per block in the array, and fewer than 17 code bytes per block: loads shared.
+  EXPECT_GT(w.jit->bytes(), static_cast<size_t>(w.blocks) * 4);
+  EXPECT_LT(w.jit->bytes(), static_cast<size_t>(w.blocks) * (4 + 17));
 }
 
 INSTANTIATE_TEST_SUITE_P(Variants, Qu8Spconv, ::testing::ValuesIn(kernels::qu8_spconv_variants()),

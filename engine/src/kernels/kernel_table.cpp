@@ -23,6 +23,9 @@ const std::vector<KernelRow>& kernel_table() {
       // Sparse rows first, contested: they decline where their cost model predicts a loss, and
       // one that accepts is timed against the next acceptor. Named as in qu8_spconv_variants();
       // the scalar one comes after oneDNN, which beats it on any x86.
+      // The JIT row first: code generated per layer, faster than the intrinsic rows where it
+      // accepts; it declines layers whose code would be too large, which the next rows then take.
+      {"sparse-conv-u8s8-4x1-jit-avx512vnni", "QLinearConv", {kU8}, Isa::kAvx512Vnni, select_qu8_spconv_jit_avx512vnni, true},
       {"sparse-conv-u8s8-4x1-64x2-avx512vnni", "QLinearConv", {kU8}, Isa::kAvx512Vnni, select_qu8_spconv_64x2_avx512vnni, true},
       {"sparse-conv-u8s8-4x1-32x4-avx512vnni", "QLinearConv", {kU8}, Isa::kAvx512Vnni, select_qu8_spconv_32x4_avx512vnni, true},
       {"sparse-conv-u8s8-4x1-16x4-avxvnni", "QLinearConv", {kU8}, Isa::kAvxVnni, select_qu8_spconv_avxvnni, true},

@@ -21,6 +21,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -69,6 +70,16 @@ struct Qu8SpconvEntry {
 // runs every group of chunk 0, storing its sums, then every group of chunk 1, adding to them...
 // Segment s = chunk * groups + group; its entry (step, r) is at
 // entries[segment_start[s] + step * rows_per_group + r].
+// Code generated for one layer's sparsity pattern (kernels/qu8_spconv_jit.h), in segments of a
+// few register groups each: segment s stores the accumulators of one tile for its output
+// channels, from the panel address of the tile's first position.
+class Qu8SpconvJitCode {
+ public:
+  virtual ~Qu8SpconvJitCode() = default;
+  virtual void run(size_t segment, const uint8_t* panel, int32_t* acc) const = 0;
+  virtual size_t bytes() const = 0;  // code and its weight array
+};
+
 struct Qu8SpconvWeights {
   int64_t oc = 0;
   int rows_per_group = 1;
@@ -82,6 +93,9 @@ struct Qu8SpconvWeights {
   std::vector<int32_t> comp;
   std::vector<float> bias, scale;
   float y_zero = 0;
+  // Set by a JIT variant, which then holds the blocks in its code: entries is empty, and segment
+  // s is code segment s, its segment_steps the code's and weights' bytes in entries' units.
+  std::shared_ptr<const Qu8SpconvJitCode> jit;
   int64_t accumulator_rows() const { return (oc + 15) / 16 * 16 + rows_per_group; }
 };
 
@@ -102,6 +116,11 @@ int64_t qu8_spconv_count_blocks(const Qu8SpconvGeometry& g, const int8_t* w);
 constexpr int64_t kQu8SpconvWindow = 64 * 1024;
 Qu8SpconvWeights qu8_spconv_pack_weights(const Qu8SpconvGeometry& g, const int8_t* w, const Qu8SpconvQuant& q,
                                          int tile, int rows_per_group, int64_t window = kQu8SpconvWindow);
+struct Qu8SpconvVariant;
+// The weights as variant v runs them: qu8_spconv_pack_weights(), then v's code generation if it
+// is a JIT variant (for which `window` is the size of a code segment instead).
+Qu8SpconvWeights qu8_spconv_pack(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, const int8_t* w,
+                                 const Qu8SpconvQuant& q, int64_t window = kQu8SpconvWindow);
 // Empty when every partial sum of every output channel stays below 2^24 in magnitude (the float
 // epilogue is then exact, as oneDNN's is); otherwise why not.
 std::string qu8_spconv_exactness_problem(const Qu8SpconvGeometry& g, const int8_t* w, const Qu8SpconvQuant& q);
@@ -134,6 +153,13 @@ void qu8_spconv_epilogue_avx512(const Qu8SpconvWeights& w, const int32_t* acc, s
 void qu8_spconv_ukernel_16x4_avxvnni(const Qu8SpconvWeights& w, size_t first, size_t last, const uint8_t* panel, int32_t* acc);
 void qu8_spconv_ukernel_16x2_avx2(const Qu8SpconvWeights& w, size_t first, size_t last, const uint8_t* panel, int32_t* acc);
 
+void qu8_spconv_ukernel_jit_avx512vnni(const Qu8SpconvWeights& w, size_t first, size_t last, const uint8_t* panel, int32_t* acc);
+
+// Generates a JIT variant's code from weights packed with one row per group and one chunk, in
+// segments of about `segment_bytes`, and moves the blocks into it. Throws sparrow::Error
+// (kResourceExhausted) when the code would be too large.
+using Qu8SpconvJitPack = void (*)(Qu8SpconvWeights& w, int tile, int64_t segment_bytes);
+
 struct Qu8SpconvVariant {
   const char* name;  // "sparse-conv-u8s8-4x1-32x4-avx512vnni": block (ic x oc), tile (positions x rows), ISA
   Isa isa;
@@ -143,6 +169,7 @@ struct Qu8SpconvVariant {
   Qu8SpconvPackUkernel pack;
   Qu8SpconvUkernel ukernel;
   Qu8SpconvEpilogue epilogue;
+  Qu8SpconvJitPack jit = nullptr;  // set for a JIT variant
 };
 
 // Every variant, richest first, whether or not this CPU runs it.

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "kernels/qu8_spconv.h"
+#include "kernels/qu8_spconv_jit.h"
 
 namespace sparrow::kernels {
 namespace {
@@ -26,6 +27,9 @@ int64_t first_column_at(int64_t bound, int64_t s, int64_t phase, int64_t pad) {
 
 const std::vector<Qu8SpconvVariant>& qu8_spconv_variants() {
   static const std::vector<Qu8SpconvVariant> variants = {
+      // Code generated per layer (kernels/qu8_spconv_jit.h): 16 positions x 31 rows of registers.
+      {"sparse-conv-u8s8-4x1-jit-avx512vnni", Isa::kAvx512Vnni, kQu8SpconvJitTile, 1, 0, qu8_spconv_pack_avx512,
+       qu8_spconv_ukernel_jit_avx512vnni, qu8_spconv_epilogue_avx512, qu8_spconv_jit_pack_avx512vnni},
       // 64x2 runs ~13 % more VNNI per ns than 32x4 on an L1-resident panel (Zen 5), but wastes more
       // of a band's last tile: it declines bands of fewer than 8 tiles.
       {"sparse-conv-u8s8-4x1-64x2-avx512vnni", Isa::kAvx512Vnni, 64, 2, 512, qu8_spconv_pack_avx512,

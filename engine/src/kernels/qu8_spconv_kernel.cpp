@@ -41,6 +41,18 @@ double predicted_speedup(const Qu8SpconvGeometry& g, int64_t blocks) {
   return 0.0103 * per_output / (0.31 + per_block * per_output * density);
 }
 
+// The JIT row's model, fitted the same way on its own runs (1 core, 2026-12-06): ~0.45 ns per
+// output plus 0.0125 ns per non-zero block, 3x3 or 1x1 alike (loads are shared across a register
+// group, so shifted taps cost little more); twice that per block once the code and its weights
+// (~13 bytes per block) outgrow a 1 MB L2 and stream from L3 every tile, e.g. the 1x1 1024->1024
+// at 50 %, where it ran at 0.8x of oneDNN.
+double predicted_jit_speedup(const Qu8SpconvGeometry& g, int64_t blocks) {
+  const double per_output = static_cast<double>(g.cb * g.kh * g.kw);
+  const double density = static_cast<double>(blocks) / (per_output * static_cast<double>(g.oc));
+  const double per_block = static_cast<double>(blocks) * 13 > 1024.0 * 1024 ? 0.025 : 0.0125;
+  return 0.0103 * per_output / (0.45 + per_block * per_output * density);
+}
+
 constexpr double kMinSpeedup = 1.1;
 
 // Read at each compilation, so that a test can lift it for one engine. A bad value declines the
@@ -60,6 +72,9 @@ double min_speedup() {
 // to the panel from one tile to the next: they run block by block over every tile of a band
 // instead, the tiles' sums parked in the scratchpad. Measured on the yolov5l 3x3 256@40 shape
 // (kernel_bench, 1 core): 590 KB of weights at 50 % ran at a third of the rate of 354 KB at 70 %.
+// The JIT row's code segments count likewise (code and weights): on 1 core, at 85 %, running the
+// 3x3 512@20 and the 1x1 2048->1024@20 (~1 MB of code each) in blocks of 384 KB over all tiles
+// ran 1.3x faster than the whole code once per tile (768 KB blocks: about as fast as 384).
 constexpr size_t kL2Weights = 384 * 1024;
 // A band's panel, packed and then read by its tiles, stays in L2 beside the weights. Measured:
 // with whole images as panels, the 1x1 128->128 at 160x160 (1.6 MB of panel) ran at half of
@@ -109,7 +124,7 @@ class Qu8SpconvKernel final : public Kernel {
   }
   size_t scratchpad_bytes() const override { return static_cast<size_t>(threads_) * thread_bytes(); }
   size_t constant_bytes() const override {
-    return w_.entries.size() * sizeof(Qu8SpconvEntry) + (w_.rows.size() + 2 * w_.segment_steps.size() + 3 * w_.comp.size()) * 4;
+    return (w_.jit ? w_.jit->bytes() : 0) + w_.entries.size() * sizeof(Qu8SpconvEntry) + (w_.rows.size() + 2 * w_.segment_steps.size() + 3 * w_.comp.size()) * 4;
   }
 
  private:
@@ -215,7 +230,7 @@ std::optional<Selection> select_with(const Qu8SpconvVariant& v, const SelectCont
   }
   const int8_t* w = ctx.constant(kW)->data_as<int8_t>();
   const int64_t blocks = qu8_spconv_count_blocks(*g, w);
-  const double speedup = predicted_speedup(*g, blocks);
+  const double speedup = v.jit ? predicted_jit_speedup(*g, blocks) : predicted_speedup(*g, blocks);
   if (speedup < min_speedup()) {
     char text[128];
     std::snprintf(text, sizeof(text), "1x4-block density %.2f, %ld blocks per output: predicted %.2fx of dense oneDNN",
@@ -231,7 +246,7 @@ std::optional<Selection> select_with(const Qu8SpconvVariant& v, const SelectCont
   const Shape& xs = ctx.input(kX).shape;
   const Shape& ys = ctx.output(0).shape;
   Selection s;
-  s.kernel = std::make_unique<Qu8SpconvKernel>(v, *g, qu8_spconv_pack_weights(*g, w, q, v.tile, v.rows_per_group), xs[0],
+  s.kernel = std::make_unique<Qu8SpconvKernel>(v, *g, qu8_spconv_pack(v, *g, w, q), xs[0],
                                                static_cast<uint8_t>(q.x_zero), ctx.num_cores);
   using tag = dnnl::memory::format_tag;
   s.input_layouts.assign(ctx.node.inputs.size(), Layout::plain());
@@ -258,6 +273,12 @@ const Qu8SpconvVariant& variant(Isa isa) {
 
 }  // namespace
 
+std::optional<Selection> select_qu8_spconv_jit_avx512vnni(const SelectContext& ctx, std::string& why_not) {
+  for (const Qu8SpconvVariant& v : qu8_spconv_variants()) {
+    if (v.jit) return select_with(v, ctx, why_not);
+  }
+  return std::nullopt;
+}
 std::optional<Selection> select_qu8_spconv_64x2_avx512vnni(const SelectContext& ctx, std::string& why_not) {
   return select_with(variant(Isa::kAvx512Vnni, 64), ctx, why_not);
 }

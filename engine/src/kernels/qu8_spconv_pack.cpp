@@ -138,6 +138,15 @@ Qu8SpconvWeights qu8_spconv_pack_weights(const Qu8SpconvGeometry& g, const int8_
   return p;
 }
 
+Qu8SpconvWeights qu8_spconv_pack(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, const int8_t* w,
+                                 const Qu8SpconvQuant& q, int64_t window) {
+  if (!v.jit) return qu8_spconv_pack_weights(g, w, q, v.tile, v.rows_per_group, window);
+  // The generated code groups rows itself, and keeps every channel block of a group in one pass.
+  Qu8SpconvWeights p = qu8_spconv_pack_weights(g, w, q, v.tile, 1, INT64_MAX);
+  v.jit(p, v.tile, window);
+  return p;
+}
+
 std::string qu8_spconv_exactness_problem(const Qu8SpconvGeometry& g, const int8_t* w, const Qu8SpconvQuant& q) {
   constexpr int64_t kExact = int64_t{1} << 24;
   for (int64_t o = 0; o < g.oc; ++o) {
