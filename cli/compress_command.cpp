@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <opencv2/core.hpp>
 
 #include "commands.h"
 #include "progress_bar.h"
@@ -12,6 +13,7 @@
 #include "sparrow/error.h"
 #include "sparrow/yolo/dataset.h"
 #include "sparrow/yolo/default_files.h"
+#include "sparrow/yolo/image_decoder.h"
 #include "sparrow/yolo/image_files.h"
 
 namespace sparrow::cli {
@@ -38,7 +40,12 @@ struct CompressArgs {
   std::vector<CLI::Option*> calibration_flags;
 };
 
-// The first `count` images of a folder of images or of a YOLO-layout dataset (data.yaml).
+// Fewer decodable images than this (or than --calibration-images, if smaller) after skipping
+// undecodable ones stops compress: ranges or Hessians from a handful of images mislead.
+constexpr size_t kMinCalibrationImages = 8;
+
+// The first `count` images of a folder of images or of a YOLO-layout dataset (data.yaml) that
+// decode. One that does not is skipped with a warning naming it and why.
 std::vector<std::string> calibration_images(const std::string& dir, int count) {
   if (!fs::is_directory(dir)) throw Error(ErrorCode::kNotFound, "calibration folder '" + dir + "' does not exist");
   std::vector<std::string> files;
@@ -50,8 +57,24 @@ std::vector<std::string> calibration_images(const std::string& dir, int count) {
   if (files.empty()) {
     throw Error(ErrorCode::kInvalidArgument, "calibration folder '" + dir + "' holds no images (.jpg .jpeg .png .bmp .tif .webp)");
   }
-  if (files.size() > static_cast<size_t>(count)) files.resize(static_cast<size_t>(count));
-  return files;
+  std::vector<std::string> usable;
+  size_t skipped = 0;
+  for (size_t i = 0; i < files.size() && usable.size() < static_cast<size_t>(count); ++i) {
+    try {
+      yolo::decode_image_file(files[i]);
+      usable.push_back(files[i]);
+    } catch (const Error& e) {
+      std::fprintf(stderr, "warning: skipping calibration image: %s\n", e.what());
+      ++skipped;
+    }
+  }
+  const size_t needed = std::min(kMinCalibrationImages, static_cast<size_t>(count));
+  if (usable.empty() || (skipped > 0 && usable.size() < needed)) {
+    throw Error(ErrorCode::kInvalidArgument, "only " + std::to_string(usable.size()) + " image(s) in calibration folder '" +
+                                                 dir + "' decode (" + std::to_string(skipped) + " skipped); at least " +
+                                                 std::to_string(needed) + " are needed");
+  }
+  return usable;
 }
 
 // Flags that tune a step not asked for would silently do nothing: they are errors instead.

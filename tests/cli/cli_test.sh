@@ -152,6 +152,20 @@ expect_fail compress_empty_calibration "no_images' holds no images" \
   "$sparrow" compress "$model" -o "$work/q.onnx" --int8 --calibration "$work/no_images"
 expect_fail compress_missing_calibration "nowhere' does not exist" \
   "$sparrow" compress "$model" -o "$work/q.onnx" --int8 --calibration "$work/nowhere"
+# An image that does not decode is skipped with a warning naming it; too few left is an error.
+mkdir -p "$work/some_broken"
+cp "$shared/data/images/bus.jpg" "$work/some_broken/a.jpg"
+cp "$shared/data/images/zidane.jpg" "$work/some_broken/b.jpg"
+printf 'not an image' >"$work/some_broken/0_broken.jpg"
+expect_fail compress_too_few_decodable "only 2 image\(s\) in calibration folder .*some_broken' decode \(1 skipped\); at least 3 are needed" \
+  "$sparrow" compress "$model" -o "$work/q.onnx" --int8 --calibration "$work/some_broken" --calibration-images 3
+expect_ok compress_skips_undecodable sh -c "'$sparrow' compress '$model' -o '$work/q_skip.onnx' --int8 --calibration '$work/some_broken' --calibration-images 2 2> '$work/skip_err.txt'"
+check_py compress_skip_warning "
+t = open('$work/skip_err.txt').read()
+assert 'warning: skipping calibration image: $work/some_broken/0_broken.jpg: not a JPEG' in t, t
+import onnx, json
+meta = {p.key: p.value for p in onnx.load('$work/q_skip.onnx').metadata_props}
+assert json.loads(meta['sparrow.compression'])['calibration_images'] == 2, meta"
 expect_fail compress_bad_method "calibration-method" "$sparrow" compress "$model" -o "$work/q.onnx" --int8 --calibration-method kmeans
 expect_fail compress_zero_images "calibration-images" "$sparrow" compress "$model" -o "$work/q.onnx" --int8 --calibration-images 0
 expect_fail compress_unknown_exclude "no node named 'nope' to exclude" \
