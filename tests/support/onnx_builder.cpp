@@ -166,6 +166,20 @@ void conv_silu(OnnxBuilder& b, const std::string& name, const std::string& x, in
   b.node("Mul", {name, name + ".s"}, {name + ".m"}, {}, name + "/Mul");
 }
 
+std::string small_pruning_model() {
+  OnnxBuilder b(13);
+  b.input("images", DType::kFloat32, {1, 3, 16, 16});
+  conv_silu(b, "c1", "images", 3, 8, 3, 1);
+  conv_silu(b, "c2", "c1.m", 8, 10, 3, 3);
+  conv_silu(b, "c3", "c2.m", 10, 12, 1, 5);
+  conv_silu(b, "c4", "c3.m", 12, 12, 3, 7);
+  b.initializer("h.w", random_tensor({6, 12, 1, 1}, 9, -0.5f, 0.5f));
+  b.node("Conv", {"c4.m", "h.w"}, {"h"}, {}, "head/Conv");
+  b.node("Sigmoid", {"h"}, {"output"}, {}, "head/Sigmoid");
+  b.output("output");
+  return b.bytes();
+}
+
 Tensor random_tensor(const Shape& shape, uint64_t seed, float lo, float hi) {
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<float> dist(lo, hi);

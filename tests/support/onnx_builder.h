@@ -78,4 +78,8 @@ Tensor random_sparse_tensor(const Shape& shape, uint64_t seed, double sparsity);
 void conv_silu(OnnxBuilder& b, const std::string& name, const std::string& x, int64_t cin, int64_t cout, int64_t k,
                uint64_t seed);
 
+// The pruning tests' model: images (1x3x16x16) -> c1 (the first conv) -> c2 -> c3 (10 input
+// channels: a short last 4-block) -> c4, each with SiLU -> head/Conv -> head/Sigmoid -> output.
+std::string small_pruning_model();
+
 }  // namespace sparrow::test

@@ -8,6 +8,9 @@
 #include <sstream>
 #include <system_error>
 
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+
 #include <unistd.h>
 
 namespace sparrow::test {
@@ -55,6 +58,21 @@ class ProcessTempDir {
 std::string temp_path(const std::string& name) {
   static const ProcessTempDir dir;
   return (dir.path() / name).string();
+}
+
+std::vector<std::string> random_images(const std::string& folder, int n) {
+  const std::string dir = temp_path(folder);
+  std::filesystem::create_directories(dir);
+  cv::RNG rng(static_cast<uint64_t>(n) * 7919 + 1);
+  std::vector<std::string> files;
+  for (int i = 0; i < n; ++i) {
+    files.push_back(dir + "/img" + std::to_string(i) + ".png");
+    if (std::filesystem::exists(files.back())) continue;
+    cv::Mat image(16 + i, 18, CV_8UC3);
+    rng.fill(image, cv::RNG::UNIFORM, 0, 256);
+    cv::imwrite(files.back(), image);
+  }
+  return files;
 }
 
 ::testing::AssertionResult all_close(const float* actual, const float* expected, int64_t n, double rtol, double atol) {

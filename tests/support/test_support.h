@@ -25,6 +25,9 @@ void write_file(const std::string& path, const std::string& bytes);
 // Where a test keeps its scratch file `name`: a folder of this process's own in
 // the system's temporary folder, removed at exit.
 std::string temp_path(const std::string& name);
+// `n` random PNG images of a few sizes in the scratch folder `folder` (written on the first call,
+// the same files after): calibration images for the compression tests.
+std::vector<std::string> random_images(const std::string& folder, int n);
 
 // Runs f, expecting a sparrow::Error with `code` whose message contains every fragment.
 template <typename F>

@@ -48,17 +48,9 @@ onnx::GraphProto graph_of(const std::string& bytes) {
   return m.graph();
 }
 
-// A folder of `n` random images of various sizes, made once.
+// A folder of `n` random images of various sizes.
 std::string calibration_folder(int n) {
-  const std::string dir = test::temp_path("compression_calibration_" + std::to_string(n));
-  fs::create_directories(dir);
-  std::mt19937 rng(7);
-  for (int i = 0; i < n; ++i) {
-    cv::Mat image(12 + 3 * i, 20 - i, CV_8UC3);
-    cv::randu(image, 0, 256);
-    cv::imwrite(dir + "/img" + std::to_string(i) + ".png", image);
-  }
-  return dir;
+  return fs::path(test::random_images("compression_calibration_" + std::to_string(n), n)[0]).parent_path().string();
 }
 
 compression::QuantizeOptions options_for(int images, CalibrationMethod method = CalibrationMethod::kPercentile) {

@@ -181,41 +181,14 @@ TEST(SparseGpt, InputsNeverSeenGetZeroWeights) {
   EXPECT_EQ(zeros(w), 20);
 }
 
-// images -> c1 (first) -> c2 -> c3 (10 input channels: a short last block) -> c4 -> head.
+// test::small_pruning_model(), as a file.
 std::string model_file() {
-  OnnxBuilder b(13);
-  b.input("images", DType::kFloat32, kInput);
-  test::conv_silu(b, "c1", "images", 3, 8, 3, 1);
-  test::conv_silu(b, "c2", "c1.m", 8, 10, 3, 3);
-  test::conv_silu(b, "c3", "c2.m", 10, 12, 1, 5);
-  test::conv_silu(b, "c4", "c3.m", 12, 12, 3, 7);
-  b.initializer("h.w", test::random_tensor({6, 12, 1, 1}, 9, -0.5f, 0.5f));
-  b.node("Conv", {"c4.m", "h.w"}, {"h"}, {}, "head/Conv");
-  b.node("Sigmoid", {"h"}, {"output"}, {}, "head/Sigmoid");
-  b.output("output");
   const std::string path = test::temp_path("obs_model.onnx");
-  test::write_file(path, b.bytes());
+  test::write_file(path, test::small_pruning_model());
   return path;
 }
 
-// cv::randu draws from OpenCV's global generator: each call writes different images.
-std::vector<std::string> calibration_images(int n) {
-  const std::string dir = test::temp_path("obs_calibration_" + std::to_string(n));
-  if (fs::exists(dir)) {
-    std::vector<std::string> files;
-    for (int i = 0; i < n; ++i) files.push_back(dir + "/img" + std::to_string(i) + ".png");
-    return files;
-  }
-  fs::create_directories(dir);
-  std::vector<std::string> files;
-  for (int i = 0; i < n; ++i) {
-    cv::Mat image(16 + i, 18, CV_8UC3);
-    cv::randu(image, 0, 256);
-    files.push_back(dir + "/img" + std::to_string(i) + ".png");
-    cv::imwrite(files.back(), image);
-  }
-  return files;
-}
+std::vector<std::string> calibration_images(int n) { return test::random_images("obs_calibration_" + std::to_string(n), n); }
 
 compression::CompressOptions obs_options(double sparsity, int block, uint64_t seed = 0) {
   compression::CompressOptions o;

@@ -27,24 +27,9 @@ using test::OnnxBuilder;
 
 const Shape kInput = {1, 3, 16, 16};
 
-// images -> c1 (first) -> c2 -> c3 (10 input channels: a short last block) -> c4 -> head -> Sigmoid.
-std::string model_bytes() {
-  OnnxBuilder b(13);
-  b.input("images", DType::kFloat32, kInput);
-  test::conv_silu(b, "c1", "images", 3, 8, 3, 1);
-  test::conv_silu(b, "c2", "c1.m", 8, 10, 3, 3);
-  test::conv_silu(b, "c3", "c2.m", 10, 12, 1, 5);
-  test::conv_silu(b, "c4", "c3.m", 12, 12, 3, 7);
-  b.initializer("h.w", test::random_tensor({6, 12, 1, 1}, 9, -0.5f, 0.5f));
-  b.node("Conv", {"c4.m", "h.w"}, {"h"}, {}, "head/Conv");
-  b.node("Sigmoid", {"h"}, {"output"}, {}, "head/Sigmoid");
-  b.output("output");
-  return b.bytes();
-}
-
 std::string model_file() {
   const std::string path = test::temp_path("prune_model.onnx");
-  test::write_file(path, model_bytes());
+  test::write_file(path, test::small_pruning_model());
   return path;
 }
 
@@ -70,18 +55,7 @@ compression::CompressOptions prune_options(double sparsity, int block, std::vect
   return o;
 }
 
-std::vector<std::string> calibration_images(int n) {
-  const std::string dir = test::temp_path("prune_calibration");
-  fs::create_directories(dir);
-  std::vector<std::string> files;
-  for (int i = 0; i < n; ++i) {
-    cv::Mat image(16 + i, 18, CV_8UC3);
-    cv::randu(image, 0, 256);
-    files.push_back(dir + "/img" + std::to_string(i) + ".png");
-    cv::imwrite(files.back(), image);
-  }
-  return files;
-}
+std::vector<std::string> calibration_images(int n) { return test::random_images("prune_calibration", n); }
 
 TEST(MagnitudePruning, UnstructuredZeroesExactlyTheTargetAndTheSmallestWeights) {
   const Tensor original = test::random_tensor({16, 10, 3, 3}, 4);
