@@ -9,12 +9,6 @@
 namespace sparrow::kernels {
 namespace {
 
-std::vector<int64_t> plain_strides(const Shape& shape) {
-  std::vector<int64_t> s(shape.size(), 1);
-  for (size_t i = shape.size(); i-- > 1;) s[i - 1] = s[i] * shape[i];
-  return s;
-}
-
 // Several reorders reading one input, one per output: Split's parts.
 class MultiReorderKernel final : public Kernel {
  public:
@@ -76,9 +70,8 @@ std::optional<Selection> select_onednn_transpose(const SelectContext& ctx, std::
   }
   // A strided input (a view of a conv's NHWC output) is read where it is: one pass, not a
   // reorder to plain and then the transpose.
-  const std::optional<std::vector<int64_t>> available = element_strides(ctx.available[0], x.shape);
-  const Layout input = available ? ctx.available[0] : Layout::plain();
-  const std::vector<int64_t> in_strides = available ? *available : plain_strides(x.shape);
+  const Layout input = element_strides(ctx.available[0], x.shape) ? ctx.available[0] : Layout::plain();
+  const std::vector<int64_t> in_strides = *element_strides(input, x.shape);
   dnnl::memory::dims strides;
   for (int64_t p : perm) strides.push_back(in_strides[p]);
   const dnnl::memory::desc src(onednn_dims(y), onednn_dtype(x.dtype), strides);
