@@ -1,7 +1,11 @@
 #include "support/onnx_builder.h"
 
+#include "onnx/tensor_proto.h"
+#include "support/test_support.h"
+
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
+#include <gtest/gtest.h>
 
 #include <cstring>
 #include <random>
@@ -178,6 +182,14 @@ std::string small_pruning_model() {
   b.node("Sigmoid", {"h"}, {"output"}, {}, "head/Sigmoid");
   b.output("output");
   return b.bytes();
+}
+
+std::map<std::string, Tensor> initializers_of(const std::string& path) {
+  onnx::ModelProto m;
+  EXPECT_TRUE(m.ParseFromString(read_binary_file(path))) << path;
+  std::map<std::string, Tensor> out;
+  for (const auto& init : m.graph().initializer()) out[init.name()] = onnx_import::tensor_from_proto(init, init.name());
+  return out;
 }
 
 Tensor random_tensor(const Shape& shape, uint64_t seed, float lo, float hi) {

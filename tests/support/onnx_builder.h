@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -81,5 +82,9 @@ void conv_silu(OnnxBuilder& b, const std::string& name, const std::string& x, in
 // The pruning tests' model: images (1x3x16x16) -> c1 (the first conv) -> c2 -> c3 (10 input
 // channels: a short last 4-block) -> c4, each with SiLU -> head/Conv -> head/Sigmoid -> output.
 std::string small_pruning_model();
+
+// Every initializer of the ONNX file at `path`, by name (what compress wrote, for the tests to
+// compare with what it read).
+std::map<std::string, Tensor> initializers_of(const std::string& path);
 
 }  // namespace sparrow::test

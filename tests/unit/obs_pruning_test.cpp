@@ -202,13 +202,6 @@ compression::CompressOptions obs_options(double sparsity, int block, uint64_t se
   return o;
 }
 
-std::map<std::string, Tensor> initializers(const std::string& path) {
-  onnx::ModelProto m;
-  EXPECT_TRUE(m.ParseFromString(test::read_binary_file(path)));
-  std::map<std::string, Tensor> out;
-  for (const auto& init : m.graph().initializer()) out[init.name()] = onnx_import::tensor_from_proto(init, init.name());
-  return out;
-}
 
 // Pass after pass, each computing only what lies past the tensors kept, the runner gives what
 // one engine run of the whole model gives.
@@ -237,7 +230,7 @@ TEST(ObsPruning, EachPrunedLayerHasTheTargetAndLessOutputErrorThanMagnitude) {
     const auto report = compression::compress(in, out, obs_options(0.5, block));
     ASSERT_TRUE(report.prune);
     EXPECT_EQ(report.prune->pruned_convs(), 3);
-    const auto after = initializers(out);
+    const auto after = test::initializers_of(out);
     for (const std::string w : {"c2.w", "c3.w", "c4.w"}) {
       const Tensor& t = after.at(w);
       const auto n = std::count(t.data_as<float>(), t.data_as<float>() + t.size(), 0.0f);
@@ -277,7 +270,7 @@ TEST(ObsPruning, BiasCorrectionKeepsEachChannelsMeanOutput) {
     return mean;
   };
   const auto before = mean_of_c2(in), after = mean_of_c2(out);
-  EXPECT_NE(test::values_of<float>(initializers(in).at("c2.b")), test::values_of<float>(initializers(out).at("c2.b")));
+  EXPECT_NE(test::values_of<float>(test::initializers_of(in).at("c2.b")), test::values_of<float>(test::initializers_of(out).at("c2.b")));
   for (size_t c = 0; c < before.size(); ++c) EXPECT_NEAR(after[c], before[c], 1e-4) << "channel " << c;
 }
 
@@ -296,7 +289,7 @@ TEST(ObsPruning, ThenInt8KeepsEveryZero) {
   options.int8->calibration.images = calibration_images(3);
   const auto report = compression::compress(in, out, options);
   ASSERT_TRUE(report.prune && report.int8);
-  const auto q = initializers(out);
+  const auto q = test::initializers_of(out);
   const Tensor& c3 = q.at("c3.w_quantized");
   EXPECT_GE(std::count(c3.data_as<int8_t>(), c3.data_as<int8_t>() + c3.size(), int8_t{0}), c3.size() / 2);
 }

@@ -33,13 +33,6 @@ std::string model_file() {
   return path;
 }
 
-std::map<std::string, Tensor> initializers(const std::string& path) {
-  onnx::ModelProto m;
-  EXPECT_TRUE(m.ParseFromString(test::read_binary_file(path)));
-  std::map<std::string, Tensor> out;
-  for (const auto& init : m.graph().initializer()) out[init.name()] = onnx_import::tensor_from_proto(init, init.name());
-  return out;
-}
 
 template <typename T>
 int64_t zeros(const Tensor& t) {
@@ -113,10 +106,10 @@ TEST(MagnitudePruning, SparsityZeroChangesNothing) {
 // the first conv and the head bit for bit as they were.
 TEST(Prune, FileHasTheAskedSparsityAndKeepsTheFirstAndDetectConvsDense) {
   const std::string in = model_file(), out = test::temp_path("prune_out.onnx");
-  const auto before = initializers(in);
+  const auto before = test::initializers_of(in);
   for (int block : {1, 4}) {
     const auto report = compression::compress(in, out, prune_options(0.5, block));
-    const auto after = initializers(out);
+    const auto after = test::initializers_of(out);
     for (const std::string w : {"c2.w", "c3.w", "c4.w"}) {
       const int64_t target = after.at(w).size() / 2;
       EXPECT_GE(zeros<float>(after.at(w)), target) << w << " block " << block;
@@ -146,7 +139,7 @@ TEST(Prune, ExcludedConvsStayDense) {
   const auto report = compression::compress(in, out, prune_options(0.7, 1, {"c3/Conv"}));
   EXPECT_EQ(report.prune->pruned_convs(), 2);
   EXPECT_EQ(report.prune->layers[2].kept_dense_because, "--exclude");
-  EXPECT_EQ(test::values_of<float>(initializers(out).at("c3.w")), test::values_of<float>(initializers(in).at("c3.w")));
+  EXPECT_EQ(test::values_of<float>(test::initializers_of(out).at("c3.w")), test::values_of<float>(test::initializers_of(in).at("c3.w")));
 }
 
 // Pruned first, then quantized: symmetric s8 maps every pruned zero to exactly 0.
@@ -159,7 +152,7 @@ TEST(Prune, WithInt8EveryPrunedZeroStaysExactlyZero) {
   const auto report = compression::compress(in, both, options);
   ASSERT_TRUE(report.prune && report.int8);
   EXPECT_EQ(report.opset, 13);
-  const auto floats = initializers(pruned), quantized = initializers(both);
+  const auto floats = test::initializers_of(pruned), quantized = test::initializers_of(both);
   for (const std::string w : {"c2.w", "c3.w", "c4.w"}) {
     const Tensor& f = floats.at(w);
     const Tensor& q = quantized.at(w + "_quantized");
