@@ -55,6 +55,9 @@ def techniques() -> list[Technique]:
             flags = ("--sparsity", f"0.{s}", "--method", "obs", "--block", str(block))
             rows.append(Technique(f"obs{s}b{block}", name, s, flags))
             rows.append(Technique(f"obs{s}b{block}-int8", name + " + INT8", s, flags + ("--int8",)))
+    for s in (30, 50, 70, 85):  # what sensitivity allocation (obs's default) gains over uniform
+        flags = ("--sparsity", f"0.{s}", "--method", "obs", "--allocation", "uniform")
+        rows.append(Technique(f"obs{s}b1-uniform", "one-shot, uniform per layer", s, flags))
     return rows
 
 
@@ -231,6 +234,24 @@ def table(rows: list[Row], batches: list[int]) -> list[str]:
     return lines
 
 
+def allocation_gains(rows: list[Row]) -> list[str]:
+    """Sensitivity allocation (obs's default) against every layer at the target, where both ran."""
+    by_key = {r.technique.key: r for r in rows if not r.failure and r.ap50_95 is not None}
+    lines = []
+    for r in rows:
+        if not r.technique.key.endswith("-uniform") or r.technique.key not in by_key:
+            continue
+        sensitivity = by_key.get(r.technique.key[: -len("-uniform")])
+        if sensitivity is None:
+            continue
+        gain = sensitivity.ap50_95 - r.ap50_95
+        lines.append(f"- {r.technique.level:g} % unstructured: AP50-95 {sensitivity.ap50_95:.4f} with sensitivity "
+                     f"allocation, {r.ap50_95:.4f} uniform: {gain:+.4f} ({100 * gain / r.ap50_95:+.1f} %)")
+    if not lines:
+        return []
+    return ["Sensitivity allocation against uniform (one-shot, the same target over the pruned convs):", "", *lines, ""]
+
+
 def shown(cmd: list[str]) -> str:
     """A command as the report prints it: paths beside the checkout relative to it, so that the
     report names no machine's folders and its commands run from the repository's root."""
@@ -309,6 +330,7 @@ def report(rows: list[Row], args, started: str) -> str:
         "",
         *table(rows, args.batch_sizes),
         "",
+        *allocation_gains(rows),
         *plots,
         "",
         *commands(rows, args),

@@ -26,6 +26,7 @@ struct CompressArgs {
   double sparsity = 0;
   int block = 1;
   std::string method = "magnitude";
+  std::string allocation;  // empty: sensitivity with --method obs, else uniform
   bool int8 = false;
   std::string calibration;  // empty: ../shared/data/coco_train160
   int calibration_images = 64;
@@ -35,7 +36,8 @@ struct CompressArgs {
   int num_cores = 0;
   bool verbose = false;
   // Set when registering: whether a flag was given.
-  CLI::Option *sparsity_flag = nullptr, *block_flag = nullptr, *method_flag = nullptr, *seed_flag = nullptr;
+  CLI::Option *sparsity_flag = nullptr, *block_flag = nullptr, *method_flag = nullptr, *seed_flag = nullptr,
+              *allocation_flag = nullptr;
   std::vector<CLI::Option*> image_flags;  // calibration flags that --method obs uses too
   std::vector<CLI::Option*> calibration_flags;
 };
@@ -81,7 +83,7 @@ std::vector<std::string> calibration_images(const std::string& dir, int count) {
 void check_flag_combinations(const CompressArgs& args) {
   const bool prune = args.sparsity_flag->count() > 0;
   if (!prune && !args.int8) throw Error(ErrorCode::kInvalidArgument, "nothing to do: give --sparsity S, --int8 or both");
-  for (const CLI::Option* flag : {args.block_flag, args.method_flag}) {
+  for (const CLI::Option* flag : {args.block_flag, args.method_flag, args.allocation_flag}) {
     if (!prune && flag->count()) throw Error(ErrorCode::kInvalidArgument, flag->get_name() + " needs --sparsity");
   }
   const bool obs = prune && args.method == "obs";
@@ -106,6 +108,9 @@ compression::PruneOptions prune_options(const CompressArgs& args, std::shared_pt
   options.sparsity = args.sparsity;
   options.block = args.block;
   options.method = compression::parse_prune_method(args.method);
+  const bool obs = options.method == compression::PruneMethod::kObs;
+  options.allocation = compression::parse_sparsity_allocation(args.allocation.empty() ? (obs ? "sensitivity" : "uniform")
+                                                                                      : args.allocation);
   options.exclude = args.exclude;
   if (options.method != compression::PruneMethod::kObs) return options;
   const std::string dir = calibration_dir(args);
@@ -137,11 +142,13 @@ compression::QuantizeOptions int8_options(const CompressArgs& args, std::shared_
 }
 
 // With --method obs, each layer's relative output error ||ΔW·X||² / ||W·X||² on its calibration
-// inputs, next to magnitude pruning's at the same sparsity.
+// inputs, next to magnitude pruning's at the same sparsity; with sensitivity allocation, the
+// head's error with the layer alone pruned at the target, which set its share.
 std::string output_errors(const compression::LayerSparsity& l) {
   if (l.output_error < 0) return "";
-  char text[96];
-  std::snprintf(text, sizeof text, "  error %.4f (magnitude %.4f)", l.output_error, l.magnitude_output_error);
+  char text[128];
+  int n = std::snprintf(text, sizeof text, "  error %.4f (magnitude %.4f)", l.output_error, l.magnitude_output_error);
+  if (l.model_error >= 0) std::snprintf(text + n, sizeof text - static_cast<size_t>(n), "  sensitivity %.5f", l.model_error);
   return text;
 }
 
@@ -166,11 +173,17 @@ void print_ranges(const compression::QuantizeReport& report) {
   }
 }
 
+compression::SparsityAllocation options_allocation(const CompressArgs& args) {
+  if (!args.allocation.empty()) return compression::parse_sparsity_allocation(args.allocation);
+  return args.method == "obs" ? compression::SparsityAllocation::kSensitivity : compression::SparsityAllocation::kUniform;
+}
+
 void print_summary(const CompressArgs& args, const compression::CompressReport& report) {
   std::printf("wrote %s:", args.output.c_str());
   if (report.prune) {
-    std::printf(" %d convolutions pruned to %.1f %% (%s, %s), %zu kept dense;", report.prune->pruned_convs(),
+    std::printf(" %d convolutions pruned to %.1f %% (%s, %s, %s), %zu kept dense;", report.prune->pruned_convs(),
                 100 * report.prune->achieved_sparsity(), args.method.c_str(),
+                compression::sparsity_allocation_name(options_allocation(args)),
                 args.block == 1 ? "unstructured" : "blocks of 4 input channels",
                 report.prune->layers.size() - static_cast<size_t>(report.prune->pruned_convs()));
   }
@@ -214,6 +227,10 @@ void add_compress_command(CLI::App& app) {
   args->method_flag = cmd->add_option("--method", args->method,
                                       "how to prune: magnitude (default: the smallest weights) or obs (one-shot SparseGPT: "
                                       "OBS saliency and weight updates on calibration images, layer by layer)");
+  args->allocation_flag = cmd->add_option(
+      "--allocation", args->allocation,
+      "how --sparsity is spread over convs: sensitivity (--method obs's default: each conv's share set by its measured cost "
+      "to the model's output, the pruned convs' weights together at the target) or uniform (every conv at the target)");
   args->seed_flag = cmd->add_option("--seed", args->seed, "--method obs: seed of the pixels sampled in large layers (default: 0)");
   cmd->add_flag("--int8", args->int8, "quantize: s8 weights per output channel, u8 activations per tensor");
   args->image_flags = {

@@ -205,6 +205,12 @@ expect_fail compress_unknown_method "unknown pruning method 'optimal' \(magnitud
   "$sparrow" compress "$model" -o "$work/p.onnx" --sparsity 0.5 --method optimal
 expect_fail compress_seed_without_obs "\-\-seed needs \-\-method obs" \
   "$sparrow" compress "$model" -o "$work/p.onnx" --sparsity 0.5 --seed 3
+expect_fail compress_unknown_allocation "unknown sparsity allocation 'greedy' \(uniform or sensitivity\)" \
+  "$sparrow" compress "$model" -o "$work/p.onnx" --sparsity 0.5 --method obs --allocation greedy
+expect_fail compress_sensitivity_without_obs "\-\-allocation sensitivity needs \-\-method obs" \
+  "$sparrow" compress "$model" -o "$work/p.onnx" --sparsity 0.5 --allocation sensitivity
+expect_fail compress_allocation_without_sparsity "\-\-allocation needs \-\-sparsity" \
+  "$sparrow" compress "$model" -o "$work/p.onnx" --int8 --allocation uniform
 expect_fail compress_obs_missing_calibration "nowhere' does not exist" \
   "$sparrow" compress "$model" -o "$work/p.onnx" --sparsity 0.5 --method obs --calibration "$work/nowhere"
 expect_fail compress_obs_empty_calibration "no_images' holds no images" \
@@ -213,11 +219,12 @@ expect_ok compress_obs sh -c "'$sparrow' compress '$model' -o '$work/obs.onnx' -
 check_py compress_obs_report "
 import onnx, json
 t = open('$work/obs.txt').read(); e = open('$work/obs_err.txt').read()
-assert 'pruned to 50.0 % (obs, blocks of 4 input channels), 4 kept dense' in t, t
-assert 'error ' in e and '(magnitude ' in e, e[:500]
+assert '(obs, sensitivity, blocks of 4 input channels), 4 kept dense' in t, t
+assert 'error ' in e and '(magnitude ' in e and 'sensitivity ' in e, e[:500]
 m = onnx.load('$work/obs.onnx')
 meta = json.loads({p.key: p.value for p in m.metadata_props}['sparrow.compression'])['pruning']
-assert meta['method'] == 'obs' and meta['calibration_images'] == 2 and meta['seed'] == 0, meta"
+assert meta['method'] == 'obs' and meta['calibration_images'] == 2 and meta['seed'] == 0, meta
+assert meta['allocation'] == 'sensitivity' and 0.5 <= meta['achieved_sparsity'] < 0.51, meta"
 expect_fail compress_calibration_without_int8 "\-\-calibration-images needs \-\-int8" \
   "$sparrow" compress "$model" -o "$work/p.onnx" --sparsity 0.5 --calibration-images 4
 expect_fail compress_no_conv "has no Conv to prune" "$sparrow" compress "$work/no_conv.onnx" -o "$work/p.onnx" --sparsity 0.5
@@ -227,7 +234,7 @@ expect_fail compress_prune_quantized "quantized already" "$sparrow" compress "$w
 expect_ok compress_prune sh -c "'$sparrow' compress '$model' -o '$work/p.onnx' --sparsity 0.5 -v > '$work/prune.txt' 2> '$work/prune_err.txt'"
 check_py compress_prune_report "
 t = open('$work/prune.txt').read(); e = open('$work/prune_err.txt').read()
-assert 'pruned to 50.0 % (magnitude, unstructured), 4 kept dense' in t, t
+assert 'pruned to 50.0 % (magnitude, uniform, unstructured), 4 kept dense' in t, t
 assert 'calibrating' not in e, e[-300:]
 assert '/model.0/conv/Conv' in e and 'dense: first conv' in e and 'dense: Detect head' in e, e[:500]"
 check_py compress_prune_file "

@@ -119,6 +119,27 @@ TEST(LayerHessian, LargeLayersAreSubSampledTheSameWayForTheSameSeed) {
   EXPECT_NE(hessian_for(7), hessian_for(8));
 }
 
+// The cross moment with the dense model's inputs samples the same pixels as the Hessian: with
+// the same input twice it is the Hessian, and a scaled dense input scales it.
+TEST(LayerHessian, CrossMomentPairsTheSamePixels) {
+  onnx::NodeProto conv;
+  const auto g = compression::conv_geometry(conv, {4, 3, 3, 3}, 20, 20);
+  const Tensor input = test::random_tensor({1, 3, 20, 20}, 5, -1, 1);
+  Tensor doubled = input.clone();
+  for (int64_t i = 0; i < doubled.size(); ++i) doubled.data_as<float>()[i] *= 2;
+  compression::LayerHessian same(g, 50, 3), scaled(g, 50, 3);
+  EXPECT_FALSE(same.has_dense());
+  same.add(input.data_as<float>(), input.data_as<float>());
+  scaled.add(input.data_as<float>(), doubled.data_as<float>());
+  ASSERT_TRUE(same.has_dense());
+  EXPECT_TRUE(same.cross().isApprox(same.hessian(), 1e-6));
+  EXPECT_TRUE(same.dense_mean().isApprox(same.mean(), 1e-6));
+  EXPECT_TRUE(scaled.cross().isApprox(2 * same.hessian(), 1e-6));
+  compression::LayerHessian partial(g, 50, 3);
+  partial.add(input.data_as<float>());
+  EXPECT_THROW(partial.add(input.data_as<float>(), input.data_as<float>()), Error);  // dense inputs for some images only
+}
+
 TEST(LayerHessian, GroupedConvsAreRefusedByName) {
   onnx::NodeProto conv;
   conv.set_name("dw/Conv");
@@ -274,6 +295,30 @@ TEST(ObsPruning, BiasCorrectionKeepsEachChannelsMeanOutput) {
   for (size_t c = 0; c < before.size(); ++c) EXPECT_NEAR(after[c], before[c], 1e-4) << "channel " << c;
 }
 
+// Sensitivity allocation keeps the global target over the pruned convs, reports each conv's
+// measured cost, and records itself in the metadata.
+TEST(ObsPruning, SensitivityAllocationReachesTheTargetOverall) {
+  const std::string in = model_file(), out = test::temp_path("obs_sensitivity.onnx");
+  auto options = obs_options(0.5, 1);
+  options.prune->allocation = compression::SparsityAllocation::kSensitivity;
+  const auto report = compression::compress(in, out, options);
+  ASSERT_TRUE(report.prune);
+  EXPECT_GE(report.prune->achieved_sparsity(), 0.5);
+  EXPECT_LT(report.prune->achieved_sparsity(), 0.6);
+  for (const auto& layer : report.prune->layers) {
+    if (layer.pruned) {
+      EXPECT_GE(layer.model_error, 0) << layer.node;
+    }
+  }
+  const std::string meta = Engine::load(out).metadata().at("sparrow.compression");
+  EXPECT_NE(meta.find("\"allocation\":\"sensitivity\""), std::string::npos) << meta;
+  options.prune->method = compression::PruneMethod::kMagnitude;
+  test::expect_error([&] { compression::compress(in, out, options); }, ErrorCode::kInvalidArgument,
+                     {"--allocation sensitivity needs --method obs"});
+  test::expect_error([] { compression::parse_sparsity_allocation("greedy"); }, ErrorCode::kInvalidArgument,
+                     {"unknown sparsity allocation 'greedy'", "uniform or sensitivity"});
+}
+
 TEST(ObsPruning, SameSeedWritesTheSameBytes) {
   const std::string in = model_file(), a = test::temp_path("obs_a.onnx"), b = test::temp_path("obs_b.onnx");
   compression::compress(in, a, obs_options(0.4, 4, 3));
@@ -292,6 +337,11 @@ TEST(ObsPruning, ThenInt8KeepsEveryZero) {
   const auto q = test::initializers_of(out);
   const Tensor& c3 = q.at("c3.w_quantized");
   EXPECT_GE(std::count(c3.data_as<int8_t>(), c3.data_as<int8_t>() + c3.size(), int8_t{0}), c3.size() / 2);
+  // GPTQ rounded each pruned conv's weights; the file keeps its steps (and so its integers).
+  for (const std::string w : {"c2.w", "c3.w", "c4.w"}) {
+    ASSERT_TRUE(report.prune->int8_steps.count(w)) << w;
+    EXPECT_EQ(report.prune->int8_steps.at(w), test::values_of<float>(q.at(w + "_scale"))) << w;
+  }
 }
 
 TEST(ObsPruning, BadInputIsAnErrorThatSaysSo) {

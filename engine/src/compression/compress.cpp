@@ -31,8 +31,12 @@ CompressReport compress(const std::string& model_path, const std::string& output
   CompressReport report;
   // Pruning first: calibration then sees the activations of the pruned model it quantizes, and
   // symmetric s8 weights keep every zero exactly zero.
-  if (options.prune) report.prune = prune_model(model, *options.prune);
-  if (options.int8) report.int8 = quantize_model(model, *options.int8);
+  if (options.prune) {
+    PruneOptions prune = *options.prune;
+    prune.int8_weights = options.int8 && prune.method == PruneMethod::kObs;  // GPTQ, in the same layer-wise pass
+    report.prune = prune_model(model, prune);
+  }
+  if (options.int8) report.int8 = quantize_model(model, *options.int8, report.prune ? report.prune->int8_steps : WeightSteps{});
   record_compression(model, options, report);
   try {
     onnx::checker::check_model(model);

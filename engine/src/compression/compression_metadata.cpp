@@ -28,13 +28,15 @@ Json pruning(const PruneOptions& options, const PruneReport& report) {
             {"sparsity_target", options.sparsity},
             {"block", options.block},
             {"block_axis", "input channels"},
+            {"allocation", sparsity_allocation_name(options.allocation)},
             {"ranked_by", ranked_by(options)},
             {"pruned_convs", pruned},
             {"dense_convs", static_cast<int>(report.layers.size()) - pruned},
             {"achieved_sparsity", rounded(report.achieved_sparsity())},
             {"conv_sparsity", rounded(report.conv_sparsity())}};
   if (options.method == PruneMethod::kObs) {
-    text["weights_updated"] = "SparseGPT, layer by layer on the pruned model's inputs; biases corrected for the mean shift";
+    text["weights_updated"] = "SparseGPT, layer by layer on the pruned model's inputs, towards the dense model's layer "
+                              "outputs; biases corrected for the mean shift";
     text["calibration_images"] = options.calibration_images.size();
     text["calibration_source"] = options.calibration_source;
     text["seed"] = options.seed;

@@ -8,6 +8,10 @@
 namespace sparrow::compression {
 namespace {
 
+// Output pixels per image that enter a layer's Hessian: every pixel of yolov5's layers at
+// 80x80 and below, a sample of the larger early ones (enough: their X has at most a few hundred rows).
+constexpr int64_t kMaxPixelsPerImage = 4096;
+
 std::vector<int64_t> ints_attribute(const onnx::NodeProto& node, const std::string& name, std::vector<int64_t> fallback) {
   for (const auto& a : node.attribute()) {
     if (a.name() == name) return {a.ints().begin(), a.ints().end()};
@@ -103,14 +107,25 @@ Eigen::MatrixXf LayerHessian::im2col(const float* input, const std::vector<int64
   return x;
 }
 
-void LayerHessian::add(const float* input) {
-  const Eigen::MatrixXf x = im2col(input, sample_pixels());
+void LayerHessian::add(const float* input, const float* dense_input) {
+  const std::vector<int64_t> pixels = sample_pixels();
+  const Eigen::MatrixXf x = im2col(input, pixels);
   // One image's product in float (a few thousand columns at most), summed over images in double.
   Eigen::MatrixXf xx = Eigen::MatrixXf::Zero(x.rows(), x.rows());
   xx.selfadjointView<Eigen::Lower>().rankUpdate(x);
   sum_xx_.triangularView<Eigen::Lower>() += xx.cast<double>();
   sum_x_ += x.rowwise().sum().cast<double>();
   columns_ += x.cols();
+  if (!dense_input) return;
+  if (dense_columns_ != columns_ - x.cols()) throw Error(ErrorCode::kInternal, "a layer Hessian got dense inputs for some images only");
+  const Eigen::MatrixXf d = im2col(dense_input, pixels);
+  if (sum_dx_.size() == 0) {
+    sum_dx_ = Eigen::MatrixXd::Zero(x.rows(), x.rows());
+    sum_d_ = Eigen::VectorXd::Zero(x.rows());
+  }
+  sum_dx_.noalias() += (d * x.transpose()).cast<double>();
+  sum_d_ += d.rowwise().sum().cast<double>();
+  dense_columns_ += d.cols();
 }
 
 Eigen::MatrixXd LayerHessian::hessian() const {
@@ -119,6 +134,29 @@ Eigen::MatrixXd LayerHessian::hessian() const {
   return h / static_cast<double>(columns_);
 }
 
+Eigen::MatrixXd LayerHessian::cross() const {
+  if (!has_dense()) throw Error(ErrorCode::kInternal, "a layer Hessian saw no dense input");
+  return sum_dx_ / static_cast<double>(dense_columns_);
+}
+
+Eigen::VectorXd LayerHessian::dense_mean() const {
+  if (!has_dense()) throw Error(ErrorCode::kInternal, "a layer Hessian saw no dense input");
+  return sum_d_ / static_cast<double>(dense_columns_);
+}
+
 Eigen::VectorXd LayerHessian::mean() const { return sum_x_ / static_cast<double>(std::max<int64_t>(columns_, 1)); }
+
+LayerHessian conv_hessian(const onnx::GraphProto& graph, int node, const std::vector<int64_t>& input_shape, uint64_t seed) {
+  const onnx::NodeProto& conv = graph.node(node);
+  std::vector<int64_t> weight_shape;
+  for (const auto& init : graph.initializer()) {
+    if (init.name() == conv.input(1)) weight_shape.assign(init.dims().begin(), init.dims().end());
+  }
+  if (weight_shape.size() < 2 || input_shape.size() != 4 || input_shape[0] != 1 || input_shape[1] != weight_shape[1]) {
+    throw Error(ErrorCode::kUnsupported, "conv '" + conv.name() + "': its input is not 1 x I x H x W");
+  }
+  const uint64_t layer_seed = seed * 0x9e3779b97f4a7c15ull + static_cast<uint64_t>(node) + 1;
+  return LayerHessian(conv_geometry(conv, weight_shape, input_shape[2], input_shape[3]), kMaxPixelsPerImage, layer_seed);
+}
 
 }  // namespace sparrow::compression

@@ -34,11 +34,17 @@ class LayerHessian {
   // layer has more: early high-resolution layers would otherwise cost far more than they add.
   LayerHessian(const ConvGeometry& geometry, int64_t max_pixels, uint64_t seed);
 
-  // One image's input: channels x in_h x in_w floats.
-  void add(const float* input);
+  // One image's input: channels x in_h x in_w floats. `dense_input`, when given, is the same
+  // image's input to this layer in the uncompressed model (the same pixels are sampled): it
+  // lets pruning aim at the dense model's output rather than at this layer's own, so that the
+  // error earlier layers left is corrected here instead of carried on.
+  void add(const float* input, const float* dense_input = nullptr);
 
   Eigen::MatrixXd hessian() const;   // X·Xᵀ / n, full (both triangles)
   Eigen::VectorXd mean() const;      // the mean column of X
+  bool has_dense() const { return dense_columns_ > 0; }
+  Eigen::MatrixXd cross() const;      // X_dense·Xᵀ / n
+  Eigen::VectorXd dense_mean() const; // the mean column of X_dense
   int64_t columns() const { return columns_; }
   const ConvGeometry& geometry() const { return geometry_; }
 
@@ -51,7 +57,14 @@ class LayerHessian {
   uint64_t rng_state_;
   Eigen::MatrixXd sum_xx_;  // lower triangle
   Eigen::VectorXd sum_x_;
-  int64_t columns_ = 0;
+  Eigen::MatrixXd sum_dx_;  // X_dense·Xᵀ, once a dense input is given
+  Eigen::VectorXd sum_d_;
+  int64_t columns_ = 0, dense_columns_ = 0;
 };
+
+// The Hessian of conv node `node` of `graph` for inputs of `input_shape` (1 x I x H x W), with
+// one-shot compression's pixel budget and a seed derived from `seed` and the node.
+// sparrow::Error (kUnsupported) for what conv_geometry refuses or an input of another shape.
+LayerHessian conv_hessian(const onnx::GraphProto& graph, int node, const std::vector<int64_t>& input_shape, uint64_t seed);
 
 }  // namespace sparrow::compression

@@ -1,12 +1,17 @@
 #include "compression/obs_pruning.h"
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <set>
 
 #include "compression/calibrator.h"
+#include "compression/conv_matrix.h"
+#include "compression/gptq.h"
 #include "compression/layer_hessian.h"
+#include "compression/layer_sensitivity.h"
 #include "compression/magnitude_pruning.h"
+#include "compression/masked_least_squares.h"
 #include "compression/model_file.h"
 #include "compression/progressive_runner.h"
 #include "compression/sparsegpt.h"
@@ -16,17 +21,16 @@
 namespace sparrow::compression {
 namespace {
 
-// Output pixels per image that enter a layer's Hessian: every pixel of yolov5's layers at
-// 80x80 and below, a sample of the larger early ones (enough: their X has at most a few hundred rows).
-constexpr int64_t kMaxPixelsPerImage = 4096;
+// Images whose model runs measure each layer's sensitivity: each layer costs a model compile
+// and a run per image.
+constexpr size_t kSensitivityImages = 16;
 
-uint64_t layer_seed(uint64_t seed, int node) { return seed * 0x9e3779b97f4a7c15ull + static_cast<uint64_t>(node) + 1; }
-
-onnx::TensorProto& initializer(onnx::GraphProto& graph, const std::string& name) {
-  for (auto& init : *graph.mutable_initializer()) {
-    if (init.name() == name) return init;
-  }
-  throw Error(ErrorCode::kInternal, "no initializer '" + name + "'");
+// Each layer may take any of these: 0, the target, and a grid up to 95 %.
+std::vector<double> sensitivity_candidates(double target) {
+  std::vector<double> c = {0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, target};
+  std::sort(c.begin(), c.end());
+  c.erase(std::unique(c.begin(), c.end()), c.end());
+  return c;
 }
 
 // For each node, the layers (node indices) its output depends on, through any path.
@@ -47,46 +51,40 @@ std::vector<std::set<int>> layer_ancestors(const onnx::GraphProto& graph, const 
   return ancestors;
 }
 
-// W (O x I x kH x kW) as the O x (kH·kW·I) matrix whose columns follow the Hessian's order.
-Eigen::MatrixXd weight_matrix(const Tensor& w) {
-  const int64_t outputs = w.shape()[0], inputs = w.shape()[1], positions = w.size() / (outputs * inputs);
-  Eigen::MatrixXd m(outputs, inputs * positions);
-  const float* v = w.data_as<float>();
-  for (int64_t o = 0; o < outputs; ++o) {
-    for (int64_t i = 0; i < inputs; ++i) {
-      for (int64_t k = 0; k < positions; ++k) m(o, k * inputs + i) = v[(o * inputs + i) * positions + k];
-    }
-  }
-  return m;
-}
-
-void store_weight_matrix(const Eigen::MatrixXd& m, Tensor& w) {
-  const int64_t outputs = w.shape()[0], inputs = w.shape()[1], positions = w.size() / (outputs * inputs);
-  float* v = w.data_as<float>();
-  for (int64_t o = 0; o < outputs; ++o) {
-    for (int64_t i = 0; i < inputs; ++i) {
-      for (int64_t k = 0; k < positions; ++k) v[(o * inputs + i) * positions + k] = static_cast<float>(m(o, k * inputs + i));
-    }
-  }
+// The unpruned weights that best reproduce the dense model's layer output from this layer's
+// inputs: argmin ||W·X − W_dense·X_dense||² + λ||W − W_dense||² = W_dense·(C + λI)·(H + λI)⁻¹,
+// with C = X_dense·Xᵀ / n and λ SparseGPT's damping. The damping pulls towards W_dense, not
+// towards 0: where the inputs have not moved (C = H) the weights stay exactly as they were.
+Eigen::MatrixXd dense_output_fit(const Eigen::MatrixXd& dense, const LayerHessian& hessian, double damping) {
+  Eigen::MatrixXd h = hessian.hessian();
+  for (Eigen::Index j = 0; j < h.rows(); ++j) h(j, j) = h(j, j) == 0 ? 1 : h(j, j);
+  const double lambda = damping * h.diagonal().mean();
+  h.diagonal().array() += lambda;
+  const Eigen::LLT<Eigen::MatrixXd> llt(h);
+  if (llt.info() != Eigen::Success) throw Error(ErrorCode::kInternal, "a layer Hessian is not positive definite after damping");
+  Eigen::MatrixXd c = hessian.cross().transpose();
+  c.diagonal().array() += lambda;
+  return llt.solve(c * dense.transpose()).transpose();
 }
 
 class ObsPruner {
  public:
-  ObsPruner(onnx::ModelProto& model, const std::vector<ObsLayer>& layers, const PruneOptions& options)
-      : model_(model), graph_(*model.mutable_graph()), layers_(layers), options_(options),
+  ObsPruner(onnx::ModelProto& model, const std::vector<ObsLayer>& layers, const PruneOptions& options,
+            std::map<std::string, std::vector<float>>& int8_steps)
+      : int8_steps_(int8_steps), model_(model), graph_(*model.mutable_graph()), dense_model_(model), layers_(layers), options_(options),
         ancestors_(layer_ancestors(model.graph(), layers)) {}
 
   void run() {
+    if (allocating()) allocate();
     std::set<int> pending;
     for (const ObsLayer& l : layers_) pending.insert(l.node);
-    size_t done = 0;
     while (!pending.empty()) {
       const std::vector<ObsLayer> batch = ready_layers(pending);
       auto hessians = collect_hessians(batch);
       for (size_t i = 0; i < batch.size(); ++i) {
         prune_layer(batch[i], hessians[i]);
         pending.erase(batch[i].node);
-        if (options_.progress) options_.progress(++done, layers_.size());
+        step();
       }
     }
   }
@@ -113,6 +111,37 @@ class ObsPruner {
     return ready;
   }
 
+  // At sparsity 0 (GPTQ alone) there is nothing to spread.
+  bool allocating() const { return options_.allocation == SparsityAllocation::kSensitivity && options_.sparsity > 0; }
+
+  void step() {
+    const size_t steps = layers_.size() * (allocating() ? 2 : 1);
+    if (options_.progress) options_.progress(++done_, steps);
+  }
+
+  // Per-layer sparsities that reach the global target at the least estimated cost to the model,
+  // measured on the first kSensitivityImages calibration images.
+  void allocate() {
+    if (!runner_) load_images();
+    const std::vector<Tensor> images(images_.begin(), images_.begin() + static_cast<long>(std::min(images_.size(), kSensitivityImages)));
+    SensitivityOptions o;
+    o.reference_sparsity = options_.sparsity;
+    o.block = options_.block;
+    o.candidates = sensitivity_candidates(options_.sparsity);
+    o.seed = options_.seed;
+    o.num_cores = options_.num_cores;
+    o.layer_done = [this] { step(); };
+    std::vector<int> nodes;
+    for (const ObsLayer& l : layers_) nodes.push_back(l.node);
+    const std::vector<LayerCost> costs = measure_sensitivity(dense_model_, nodes, images, input_name_, o);
+    const std::vector<double> chosen = allocate_sparsity(costs, options_.sparsity);
+    for (size_t i = 0; i < layers_.size(); ++i) {
+      sparsity_[layers_[i].node] = chosen[i];
+      const auto ref = std::find(o.candidates.begin(), o.candidates.end(), options_.sparsity) - o.candidates.begin();
+      layers_[i].report->model_error = costs[i].errors[static_cast<size_t>(ref)];
+    }
+  }
+
   // The calibration images, letterboxed once to the model's input.
   void load_images() {
     CompileOptions compile;
@@ -122,6 +151,7 @@ class ObsPruner {
     input_name_ = spec.name;
     for (const std::string& path : options_.calibration_images) images_.push_back(letterboxed_image(path, spec));
     runner_.emplace(images_, input_name_, options_.num_cores);
+    dense_runner_.emplace(images_, input_name_, options_.num_cores);
   }
 
   std::vector<LayerHessian> collect_hessians(const std::vector<ObsLayer>& batch) {
@@ -129,86 +159,76 @@ class ObsPruner {
     std::vector<std::string> tensors;
     for (const ObsLayer& l : batch) tensors.push_back(conv(l).input(0));
     runner_->advance(model_, tensors);
+    dense_runner_->advance(dense_model_, tensors);
     std::vector<LayerHessian> hessians;
     for (size_t i = 0; i < batch.size(); ++i) {
       for (size_t n = 0; n < images_.size(); ++n) {
         const Tensor& x = runner_->tensor(tensors[i], n);
-        if (hessians.size() == i) hessians.push_back(new_hessian(batch[i], x.shape()));
-        hessians[i].add(x.data_as<float>());
+        if (hessians.size() == i) hessians.push_back(conv_hessian(graph_, batch[i].node, x.shape(), options_.seed));
+        hessians[i].add(x.data_as<float>(), dense_runner_->tensor(tensors[i], n).data_as<float>());
       }
     }
     runner_->release(model_.graph());
+    dense_runner_->release(dense_model_.graph());
     return hessians;
   }
 
-  LayerHessian new_hessian(const ObsLayer& l, const Shape& input_shape) {
-    const Tensor w = onnx_import::tensor_from_proto(initializer(graph_, conv(l).input(1)), conv(l).input(1));
-    if (input_shape.size() != 4 || input_shape[0] != 1 || input_shape[1] != w.shape()[1]) {
-      throw Error(ErrorCode::kUnsupported, "conv '" + conv(l).name() + "': its input is not 1 x I x H x W");
-    }
-    return LayerHessian(conv_geometry(conv(l), w.shape(), input_shape[2], input_shape[3]), kMaxPixelsPerImage,
-                        layer_seed(options_.seed, l.node));
-  }
-
   void prune_layer(const ObsLayer& l, const LayerHessian& hessian) {
-    onnx::TensorProto& proto = initializer(graph_, conv(l).input(1));
-    Tensor w = onnx_import::tensor_from_proto(proto, proto.name());
-    const Eigen::MatrixXd original = weight_matrix(w), h = hessian.hessian();
-    Eigen::MatrixXd pruned = original;
+    const onnx::TensorProto& proto = initializer(graph_, conv(l).input(1));
+    const Tensor w = onnx_import::tensor_from_proto(proto, proto.name());
     SparseGptOptions sg;
-    sg.sparsity = options_.sparsity;
+    sg.sparsity = sparsity_.count(l.node) ? sparsity_.at(l.node) : options_.sparsity;
     sg.run_length = w.shape()[1];
     sg.block = options_.block;
+    const Eigen::MatrixXd dense = weight_matrix(w), h = hessian.hessian();
+    const Eigen::MatrixXd original = dense_output_fit(dense, hessian, sg.damping);
+    Eigen::MatrixXd pruned = original;
     sparsegpt_prune(pruned, h, sg);
+    refit_kept_weights(pruned, original, h, sg.damping);
+    if (options_.int8_weights) round_to_int8(l, pruned, h, sg.damping);
     l.report->output_error = relative_output_error(original, pruned, h);
-    l.report->magnitude_output_error = relative_output_error(original, magnitude_pruned(w), h);
-    correct_bias(l, (original - pruned) * hessian.mean());
-    store_weight_matrix(pruned, w);
-    set_float_values(proto, w.data_as<float>(), static_cast<size_t>(w.size()));
+    l.report->magnitude_output_error = relative_output_error(original, magnitude_pruned(w, sg.sparsity), h);
+    add_to_conv_bias(graph_, l.node, dense * hessian.dense_mean() - pruned * hessian.mean());
+    set_conv_weights(graph_, l.node, pruned);
   }
 
-  Eigen::MatrixXd magnitude_pruned(const Tensor& w) const {
+  // GPTQ on the kept weights; the QDQ writer is handed the steps, so it keeps these values.
+  void round_to_int8(const ObsLayer& l, Eigen::MatrixXd& w, const Eigen::MatrixXd& h, double damping) {
+    const Eigen::VectorXd steps = symmetric_int8_steps(w);
+    gptq_quantize(w, h, steps, damping);
+    std::vector<float>& out = int8_steps_[conv(l).input(1)];
+    out.clear();
+    for (Eigen::Index r = 0; r < steps.size(); ++r) out.push_back(static_cast<float>(steps(r)));
+  }
+
+  Eigen::MatrixXd magnitude_pruned(const Tensor& w, double sparsity) const {
     Tensor copy = w.clone();
-    prune_by_magnitude(copy.data_as<float>(), copy.shape(), options_.sparsity, options_.block);
+    prune_by_magnitude(copy.data_as<float>(), copy.shape(), sparsity, options_.block);
     return weight_matrix(copy);
   }
 
-  // bias += (W − W_pruned)·μ: the layer's mean output on the calibration inputs is kept.
-  void correct_bias(const ObsLayer& l, const Eigen::VectorXd& shift) {
-    onnx::NodeProto& node = *graph_.mutable_node(l.node);
-    if (node.input_size() < 3 || node.input(2).empty()) {
-      onnx::TensorProto* bias = graph_.add_initializer();
-      bias->set_name(node.input(1) + ".obs_bias");
-      bias->set_data_type(onnx::TensorProto::FLOAT);
-      bias->add_dims(shift.size());
-      const std::vector<float> zeros(static_cast<size_t>(shift.size()), 0.0f);
-      set_float_values(*bias, zeros.data(), zeros.size());
-      if (node.input_size() < 3) node.add_input(bias->name());
-      node.set_input(2, bias->name());
-    }
-    onnx::TensorProto& proto = initializer(graph_, node.input(2));
-    Tensor b = onnx_import::tensor_from_proto(proto, proto.name());
-    for (int64_t o = 0; o < b.size(); ++o) b.data_as<float>()[o] += static_cast<float>(shift(o));
-    set_float_values(proto, b.data_as<float>(), static_cast<size_t>(b.size()));
-  }
-
+  std::map<std::string, std::vector<float>>& int8_steps_;
   onnx::ModelProto& model_;
   onnx::GraphProto& graph_;
+  const onnx::ModelProto dense_model_;  // the model before pruning, whose layer outputs are the targets
   const std::vector<ObsLayer>& layers_;
   const PruneOptions& options_;
   std::vector<std::set<int>> ancestors_;
   std::vector<Tensor> images_;
   std::string input_name_;
-  std::optional<ProgressiveRunner> runner_;
+  std::optional<ProgressiveRunner> runner_, dense_runner_;
+  std::map<int, double> sparsity_;  // node -> its share of the target, when allocated by sensitivity
+  size_t done_ = 0;
 };
 
 }  // namespace
 
-void prune_by_obs(onnx::ModelProto& model, const std::vector<ObsLayer>& layers, const PruneOptions& options) {
+void prune_by_obs(onnx::ModelProto& model, const std::vector<ObsLayer>& layers, const PruneOptions& options,
+                  std::map<std::string, std::vector<float>>& int8_steps) {
   if (options.calibration_images.empty()) {
     throw Error(ErrorCode::kInvalidArgument, "--method obs needs calibration images (--calibration DIR)");
   }
-  ObsPruner(model, layers, options).run();
+  ObsPruner(model, layers, options, int8_steps).run();
 }
 
 }  // namespace sparrow::compression

@@ -2,6 +2,8 @@
 // order, each on the inputs that the calibration images give the model as pruned so far.
 #pragma once
 
+#include <map>
+#include <string>
 #include <vector>
 
 #include <onnx/onnx_pb.h>
@@ -19,6 +21,9 @@ struct ObsLayer {
 // initializers of `model` in place (a bias initializer is added to a conv without one).
 // sparrow::Error: no calibration images (kInvalidArgument), an image that cannot be decoded, a
 // conv the method does not handle (kUnsupported: grouped, not 2-D, auto_pad).
-void prune_by_obs(onnx::ModelProto& model, const std::vector<ObsLayer>& layers, const PruneOptions& options);
+// With options.int8_weights, GPTQ then rounds each layer's kept weights to INT8 and `int8_steps`
+// gets each weight's per-channel steps.
+void prune_by_obs(onnx::ModelProto& model, const std::vector<ObsLayer>& layers, const PruneOptions& options,
+                  std::map<std::string, std::vector<float>>& int8_steps);
 
 }  // namespace sparrow::compression

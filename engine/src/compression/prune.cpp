@@ -11,6 +11,16 @@ PruneMethod parse_prune_method(const std::string& name) {
   throw Error(ErrorCode::kInvalidArgument, "unknown pruning method '" + name + "' (magnitude or obs)");
 }
 
+SparsityAllocation parse_sparsity_allocation(const std::string& name) {
+  if (name == "uniform") return SparsityAllocation::kUniform;
+  if (name == "sensitivity") return SparsityAllocation::kSensitivity;
+  throw Error(ErrorCode::kInvalidArgument, "unknown sparsity allocation '" + name + "' (uniform or sensitivity)");
+}
+
+const char* sparsity_allocation_name(SparsityAllocation allocation) {
+  return allocation == SparsityAllocation::kSensitivity ? "sensitivity" : "uniform";
+}
+
 const char* prune_method_name(PruneMethod method) {
   switch (method) {
     case PruneMethod::kMagnitude: return "magnitude";

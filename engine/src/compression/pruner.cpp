@@ -27,6 +27,9 @@ void check_options(const PruneOptions& options) {
     throw Error(ErrorCode::kInvalidArgument, "block " + std::to_string(options.block) +
                                                  " is not supported: 1 (any weight) or 4 (4 consecutive input channels)");
   }
+  if (options.allocation == SparsityAllocation::kSensitivity && options.method != PruneMethod::kObs) {
+    throw Error(ErrorCode::kInvalidArgument, "--allocation sensitivity needs --method obs (it measures each layer on calibration images)");
+  }
 }
 
 void check_graph(const onnx::GraphProto& graph, const std::vector<std::string>& exclude) {
@@ -60,7 +63,7 @@ class Pruner {
   PruneReport run() {
     plan();
     if (options_.method == PruneMethod::kObs) {
-      prune_by_obs(model_, obs_layers(), options_);
+      prune_by_obs(model_, obs_layers(), options_, report_.int8_steps);
     } else {
       std::set<std::string> done;
       for (LayerSparsity& layer : report_.layers) {

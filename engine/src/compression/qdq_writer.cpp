@@ -42,15 +42,16 @@ struct QuantizedWeights {
   std::vector<float> scales;  // per output channel
 };
 
-// Symmetric per output channel, on [-127, 127] so that negation stays exact.
-QuantizedWeights quantize_weights(const Tensor& w) {
+// Symmetric per output channel, on [-127, 127] so that negation stays exact; on `steps` when
+// given (weights already rounded to them), else on max |w| / 127.
+QuantizedWeights quantize_weights(const Tensor& w, const std::vector<float>* steps) {
   const int64_t channels = w.shape()[0], per_channel = w.size() / channels;
   QuantizedWeights q{std::vector<int8_t>(static_cast<size_t>(w.size())), std::vector<float>(static_cast<size_t>(channels))};
   const float* src = w.data_as<float>();
   for (int64_t c = 0; c < channels; ++c) {
     float peak = 0;
     for (int64_t i = 0; i < per_channel; ++i) peak = std::max(peak, std::fabs(src[c * per_channel + i]));
-    const float scale = peak > 0 ? peak / 127.0f : 1.0f;
+    const float scale = steps ? (*steps)[static_cast<size_t>(c)] : peak > 0 ? peak / 127.0f : 1.0f;
     q.scales[static_cast<size_t>(c)] = scale;
     for (int64_t i = 0; i < per_channel; ++i) {
       const float v = std::clamp(std::nearbyint(src[c * per_channel + i] / scale), -127.0f, 127.0f);
@@ -62,8 +63,9 @@ QuantizedWeights quantize_weights(const Tensor& w) {
 
 class Writer {
  public:
-  Writer(onnx::GraphProto& graph, const QuantizationPlan& plan, const std::map<std::string, U8Grid>& grids)
-      : graph_(graph), plan_(plan), grids_(grids) {
+  Writer(onnx::GraphProto& graph, const QuantizationPlan& plan, const std::map<std::string, U8Grid>& grids,
+         const WeightSteps& steps)
+      : graph_(graph), plan_(plan), grids_(grids), steps_(steps) {
     for (const auto& init : graph.initializer()) initializers_[init.name()] = &init;
     for (const auto& node : graph.node()) {
       names_.insert(node.name());
@@ -121,7 +123,11 @@ class Writer {
 
   void quantize_weights_of(const std::string& base, std::vector<onnx::NodeProto>& nodes) {
     const Tensor w = float_initializer(base);
-    const QuantizedWeights q = quantize_weights(w);
+    const auto given = steps_.find(base);
+    if (given != steps_.end() && given->second.size() != static_cast<size_t>(w.shape()[0])) {
+      throw Error(ErrorCode::kInternal, "INT8 steps of '" + base + "' do not match its output channels");
+    }
+    const QuantizedWeights q = quantize_weights(w, given == steps_.end() ? nullptr : &given->second);
     const int64_t channels = w.shape()[0];
     const std::string wq = fresh(base + "_quantized"), ws = fresh(base + "_scale");
     *graph_.add_initializer() = make_tensor<int8_t>(wq, onnx::TensorProto::INT8, w.shape(), q.values);
@@ -196,6 +202,7 @@ class Writer {
   onnx::GraphProto& graph_;
   const QuantizationPlan& plan_;
   const std::map<std::string, U8Grid>& grids_;
+  const WeightSteps& steps_;
   std::map<std::string, const onnx::TensorProto*> initializers_;
   std::set<std::string> names_;
   std::map<std::string, std::pair<std::string, std::string>> grid_names_;  // tensor -> scale, zero point
@@ -206,8 +213,9 @@ class Writer {
 
 }  // namespace
 
-void write_qdq(onnx::GraphProto& graph, const QuantizationPlan& plan, const std::map<std::string, U8Grid>& grids) {
-  Writer(graph, plan, grids).run();
+void write_qdq(onnx::GraphProto& graph, const QuantizationPlan& plan, const std::map<std::string, U8Grid>& grids,
+               const WeightSteps& steps) {
+  Writer(graph, plan, grids, steps).run();
 }
 
 }  // namespace sparrow::compression

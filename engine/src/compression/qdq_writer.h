@@ -6,6 +6,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include <onnx/onnx_pb.h>
 
@@ -14,7 +15,12 @@
 
 namespace sparrow::compression {
 
+// Per weight initializer, per-output-channel steps its values already lie on (GPTQ's); the
+// writer keeps them instead of choosing max |w| / 127.
+using WeightSteps = std::map<std::string, std::vector<float>>;
+
 // `grids` holds a grid for every tensor in plan.calibrated.
-void write_qdq(onnx::GraphProto& graph, const QuantizationPlan& plan, const std::map<std::string, U8Grid>& grids);
+void write_qdq(onnx::GraphProto& graph, const QuantizationPlan& plan, const std::map<std::string, U8Grid>& grids,
+               const WeightSteps& steps = {});
 
 }  // namespace sparrow::compression

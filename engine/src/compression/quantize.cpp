@@ -47,7 +47,7 @@ const char* calibration_method_name(CalibrationMethod method) {
   return "?";
 }
 
-QuantizeReport quantize_model(onnx::ModelProto& model, const QuantizeOptions& options) {
+QuantizeReport quantize_model(onnx::ModelProto& model, const QuantizeOptions& options, const WeightSteps& steps) {
   plan_quantization(model.graph(), options.exclude);  // refuses quantized models before converting
   if (options.calibration.images.empty()) throw Error(ErrorCode::kInvalidArgument, "no calibration images");
   upgrade_opset(model, kQdqOpset);
@@ -56,7 +56,7 @@ QuantizeReport quantize_model(onnx::ModelProto& model, const QuantizeOptions& op
   report.int8_nodes = plan.int8_nodes;
   report.float_convs = plan.float_convs;
   const auto stats = calibrate(model, plan.calibrated, options.calibration);
-  write_qdq(*model.mutable_graph(), plan, choose_grids(plan, stats, options.calibration.method, report));
+  write_qdq(*model.mutable_graph(), plan, choose_grids(plan, stats, options.calibration.method, report), steps);
   factor_broadcast_constants(*model.mutable_graph());
   report.opset = default_opset(model);
   return report;

@@ -5,6 +5,7 @@
 #include <numeric>
 #include <vector>
 
+#include "compression/obs_update.h"
 #include "sparrow/error.h"
 
 namespace sparrow::compression {
@@ -22,23 +23,6 @@ std::vector<Index> block_starts(Index columns, const SparseGptOptions& o) {
   }
   starts.push_back(columns);
   return starts;
-}
-
-// The upper Cholesky factor U of H⁻¹ (H⁻¹ = Uᵀ·U), after zeroing dead inputs and damping H.
-MatrixXd inverse_hessian_factor(MatrixXd& w, MatrixXd h, double damping) {
-  for (Index j = 0; j < h.rows(); ++j) {
-    if (h(j, j) == 0) {  // an input that is always zero: its weights do nothing
-      h(j, j) = 1;
-      w.col(j).setZero();
-    }
-  }
-  h.diagonal().array() += damping * h.diagonal().mean();
-  const Eigen::LLT<MatrixXd> llt(h);
-  if (llt.info() != Eigen::Success) throw Error(ErrorCode::kInternal, "a layer Hessian is not positive definite after damping");
-  const MatrixXd inverse = llt.solve(MatrixXd::Identity(h.rows(), h.cols()));
-  const Eigen::LLT<MatrixXd> factor(inverse);
-  if (factor.info() != Eigen::Success) throw Error(ErrorCode::kInternal, "a layer's inverse Hessian is not positive definite");
-  return factor.matrixU();
 }
 
 // The mask of one lazy batch: the blocks (row, block) of least summed saliency until `target`
@@ -70,25 +54,6 @@ Eigen::Array<bool, Eigen::Dynamic, Eigen::Dynamic> batch_mask(const MatrixXd& w1
   return mask;
 }
 
-// Prunes columns [c1, c2) column by column, spreading each pruned weight's error over the
-// batch's later columns (the OBS update), and returns the scaled errors for the rest.
-MatrixXd prune_batch(MatrixXd& w, const MatrixXd& u, Index c1, Index c2,
-                     const Eigen::Array<bool, Eigen::Dynamic, Eigen::Dynamic>& mask) {
-  const Index count = c2 - c1;
-  MatrixXd w1 = w.middleCols(c1, count);
-  MatrixXd errors(w.rows(), count);
-  for (Index i = 0; i < count; ++i) {
-    const double d = u(c1 + i, c1 + i);
-    const Eigen::VectorXd q = mask.col(i).select(Eigen::VectorXd::Zero(w.rows()), w1.col(i));
-    const Eigen::VectorXd err = (w1.col(i) - q) / d;
-    w1.rightCols(count - i).noalias() -= err * u.row(c1 + i).segment(c1 + i, count - i);
-    w1.col(i) = q;  // exact zeros, not the update's rounding
-    errors.col(i) = err;
-  }
-  w.middleCols(c1, count) = w1;
-  return errors;
-}
-
 }  // namespace
 
 void sparsegpt_prune(MatrixXd& w, MatrixXd h, const SparseGptOptions& options) {
@@ -108,7 +73,9 @@ void sparsegpt_prune(MatrixXd& w, MatrixXd h, const SparseGptOptions& options) {
     std::transform(local.begin(), local.end(), shifted.begin(), [c1](Index s) { return s - c1; });
     const auto mask = batch_mask(w.middleCols(c1, c2 - c1), u.block(c1, c1, c2 - c1, c2 - c1), shifted, due - zeroed);
     zeroed += mask.count();
-    const MatrixXd errors = prune_batch(w, u, c1, c2, mask);
+    const MatrixXd errors = fix_columns(w, u, c1, c2, [&mask, &w](Index i, const Eigen::VectorXd& column) {
+      return Eigen::VectorXd(mask.col(i).select(Eigen::VectorXd::Zero(w.rows()), column));
+    });
     if (c2 < columns) w.rightCols(columns - c2).noalias() -= errors * u.block(c1, c2, c2 - c1, columns - c2);
     b1 = b2;
   }
@@ -118,6 +85,22 @@ double relative_output_error(const MatrixXd& original, const MatrixXd& pruned, c
   const MatrixXd delta = original - pruned;
   const double reference = (original * h).cwiseProduct(original).sum();
   return reference > 0 ? (delta * h).cwiseProduct(delta).sum() / reference : 0.0;
+}
+
+MatrixXd inverse_hessian_factor(MatrixXd& w, MatrixXd h, double damping) {
+  for (Index j = 0; j < h.rows(); ++j) {
+    if (h(j, j) == 0) {  // an input that is always zero: its weights do nothing
+      h(j, j) = 1;
+      w.col(j).setZero();
+    }
+  }
+  h.diagonal().array() += damping * h.diagonal().mean();
+  const Eigen::LLT<MatrixXd> llt(h);
+  if (llt.info() != Eigen::Success) throw Error(ErrorCode::kInternal, "a layer Hessian is not positive definite after damping");
+  const MatrixXd inverse = llt.solve(MatrixXd::Identity(h.rows(), h.cols()));
+  const Eigen::LLT<MatrixXd> factor(inverse);
+  if (factor.info() != Eigen::Success) throw Error(ErrorCode::kInternal, "a layer's inverse Hessian is not positive definite");
+  return factor.matrixU();
 }
 
 }  // namespace sparrow::compression

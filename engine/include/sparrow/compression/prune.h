@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,19 @@ enum class PruneMethod {
   kObs,
 };
 
+// How a --sparsity target is spread over the pruned convolutions.
+enum class SparsityAllocation {
+  kUniform,      // every pruned conv at the target
+  // --method obs: each conv at the sparsity that costs the model least for what it removes, as
+  // measured on calibration images (compression/layer_sensitivity.h); the pruned convs' weights
+  // together reach the target.
+  kSensitivity,
+};
+
+// "uniform" or "sensitivity"; sparrow::Error (kInvalidArgument) for anything else.
+SparsityAllocation parse_sparsity_allocation(const std::string& name);
+const char* sparsity_allocation_name(SparsityAllocation allocation);
+
 // "magnitude" or "obs"; sparrow::Error (kInvalidArgument) for anything else.
 PruneMethod parse_prune_method(const std::string& name);
 const char* prune_method_name(PruneMethod method);
@@ -30,6 +44,7 @@ struct PruneOptions {
   // input channels are not a multiple of 4.
   int block = 1;
   PruneMethod method = PruneMethod::kMagnitude;
+  SparsityAllocation allocation = SparsityAllocation::kUniform;
   std::vector<std::string> exclude;  // names of convolutions to keep dense, beyond the defaults
   // --method obs only: the calibration image files (letterboxed as detect does), how the
   // metadata names them, the seed that picks the pixels of layers sub-sampled, the threads of the
@@ -39,6 +54,9 @@ struct PruneOptions {
   uint64_t seed = 0;
   int num_cores = 0;
   std::function<void(size_t, size_t)> progress;
+  // --method obs with --int8 (compress sets it): each pruned conv's weights are then rounded to
+  // their INT8 grid by GPTQ, with error feedback, and the QDQ writer keeps those values.
+  bool int8_weights = false;
 };
 
 // One convolution of the model, pruned or kept dense.
@@ -52,6 +70,9 @@ struct LayerSparsity {
   // --method obs: ||ΔW·X||² / ||W·X||² over the layer's calibration inputs, and what magnitude
   // pruning at the same sparsity and block would give on the same inputs; -1 when not measured.
   double output_error = -1, magnitude_output_error = -1;
+  // --allocation sensitivity: the Detect head's relative output error with this conv alone
+  // pruned at the target sparsity (the measured sensitivity that set its share); -1 otherwise.
+  double model_error = -1;
   double sparsity() const { return weights ? static_cast<double>(zeros) / static_cast<double>(weights) : 0.0; }
 };
 
@@ -61,6 +82,9 @@ struct PruneReport {
   // Zeros over the pruned convolutions' weights, and over every convolution's weights.
   double achieved_sparsity() const;
   double conv_sparsity() const;
+  // With PruneOptions::int8_weights: per weight initializer, the per-output-channel INT8 steps
+  // GPTQ rounded it to (its values are those integers times these steps).
+  std::map<std::string, std::vector<float>> int8_steps;
 };
 
 }  // namespace sparrow::compression
