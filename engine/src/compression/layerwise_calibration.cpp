@@ -5,7 +5,7 @@
 #include <set>
 
 #include "compression/calibrator.h"
-#include "compression/conv_weights.h"
+#include "compression/conv_matrix.h"
 #include "compression/progressive_runner.h"
 #include "onnx/tensor_proto.h"
 #include "sparrow/error.h"

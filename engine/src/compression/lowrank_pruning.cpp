@@ -3,12 +3,11 @@
 #include <map>
 #include <set>
 
-#include "compression/conv_weights.h"
+#include "compression/conv_matrix.h"
 #include "compression/layerwise_calibration.h"
 #include "compression/lowrank_factorization.h"
 #include "compression/model_file.h"
 #include "compression/sparsegpt.h"
-#include "onnx/tensor_proto.h"
 #include "sparrow/error.h"
 
 namespace sparrow::compression {
@@ -66,10 +65,7 @@ class LowRankFactorizer {
   // Fits A·B, and writes it into W meanwhile: the layers after this one are fitted on the
   // outputs of the model as factored, and the graph keeps its nodes until every layer is done.
   void factor_layer(const LowRankLayer& l, const LayerHessian& hessian) {
-    const onnx::NodeProto& node = graph_.node(l.node);
-    onnx::TensorProto& proto = initializer(graph_, node.input(1));
-    Tensor w = onnx_import::tensor_from_proto(proto, proto.name());
-    const MatrixXd original = weight_matrix(w), h = hessian.hessian();
+    const MatrixXd original = conv_weight_matrix(graph_, l.node), h = hessian.hessian();
     const Eigen::VectorXd mean = hessian.mean();
     const int64_t outputs = original.rows(), inputs = original.cols(), rank = lowrank_rank(outputs, inputs, options_.sparsity);
     // The centred second moment: the bias correction below restores the mean output, so the
@@ -78,15 +74,14 @@ class LowRankFactorizer {
     LowRankFactors f = lowrank_factor(original, covariance, rank);
     const MatrixXd product = f.a * f.b;
     l.report->rank = rank;
-    l.report->shape = w.shape();
+    l.report->shape = {outputs, inputs, 1, 1};
     l.report->weights = outputs * inputs;
     l.report->zeros = outputs * inputs - rank * (outputs + inputs);  // the weights the two convs do not have
     l.report->output_error = relative_output_error(original, product, covariance);
     l.report->weight_svd_output_error = relative_output_error(original, weight_svd(original, rank), covariance);
-    add_to_bias(graph_, l.node, (original - product) * mean);
-    store_weight_matrix(product, w);
-    set_float_values(proto, w.data_as<float>(), static_cast<size_t>(w.size()));
-    factors_[node.input(1)] = std::move(f);
+    add_to_conv_bias(graph_, l.node, (original - product) * mean);
+    set_conv_weights(graph_, l.node, product);
+    factors_[graph_.node(l.node).input(1)] = std::move(f);
   }
 
   // The data-free truncated SVD of W at the same rank, for the report.

@@ -1,6 +1,6 @@
 #include "compression/obs_pruning.h"
 
-#include "compression/conv_weights.h"
+#include "compression/conv_matrix.h"
 #include "compression/layerwise_calibration.h"
 #include "compression/magnitude_pruning.h"
 #include "compression/model_file.h"
@@ -26,8 +26,8 @@ class ObsPruner {
   const onnx::NodeProto& conv(const ObsLayer& l) const { return graph_.node(l.node); }
 
   void prune_layer(const ObsLayer& l, const LayerHessian& hessian) {
-    onnx::TensorProto& proto = initializer(graph_, conv(l).input(1));
-    Tensor w = onnx_import::tensor_from_proto(proto, proto.name());
+    const onnx::TensorProto& proto = initializer(graph_, conv(l).input(1));
+    const Tensor w = onnx_import::tensor_from_proto(proto, proto.name());
     const Eigen::MatrixXd original = weight_matrix(w), h = hessian.hessian();
     Eigen::MatrixXd pruned = original;
     SparseGptOptions sg;
@@ -37,9 +37,8 @@ class ObsPruner {
     sparsegpt_prune(pruned, h, sg);
     l.report->output_error = relative_output_error(original, pruned, h);
     l.report->magnitude_output_error = relative_output_error(original, magnitude_pruned(w), h);
-    add_to_bias(graph_, l.node, (original - pruned) * hessian.mean());  // keeps each channel's mean output
-    store_weight_matrix(pruned, w);
-    set_float_values(proto, w.data_as<float>(), static_cast<size_t>(w.size()));
+    add_to_conv_bias(graph_, l.node, (original - pruned) * hessian.mean());  // keeps each channel's mean output
+    set_conv_weights(graph_, l.node, pruned);
   }
 
   Eigen::MatrixXd magnitude_pruned(const Tensor& w) const {
