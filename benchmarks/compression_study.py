@@ -58,6 +58,10 @@ def techniques() -> list[Technique]:
     for s in (30, 50, 70, 85):  # what sensitivity allocation (obs's default) gains over uniform
         flags = ("--sparsity", f"0.{s}", "--method", "obs", "--allocation", "uniform")
         rows.append(Technique(f"obs{s}b1-uniform", "one-shot, uniform per layer", s, flags))
+    for s in (30, 50):  # low-rank 1x1 convs: S is the fraction of their weights (and MACs) removed
+        flags = ("--sparsity", f"0.{s}", "--method", "lowrank")
+        rows.append(Technique(f"lowrank{s}", "low-rank 1x1", s, flags))
+        rows.append(Technique(f"lowrank{s}-int8", "low-rank 1x1 + INT8", s, flags + ("--int8",)))
     return rows
 
 
@@ -138,7 +142,7 @@ def run_logged(cmd: list[str], log: Path) -> subprocess.CompletedProcess:
 
 def compress(row: Row, args) -> None:
     t = row.technique
-    calibrated = "--int8" in t.flags or "obs" in t.flags
+    calibrated = "--int8" in t.flags or "obs" in t.flags or "lowrank" in t.flags
     calibration = ("--calibration", str(args.calibration), "--calibration-images", str(args.calibration_images))
     row.compress_command = [str(args.sparrow), "compress", str(args.model), "-o", str(row.file), *t.flags,
                             *(calibration if calibrated else ())]

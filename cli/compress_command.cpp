@@ -38,7 +38,7 @@ struct CompressArgs {
   // Set when registering: whether a flag was given.
   CLI::Option *sparsity_flag = nullptr, *block_flag = nullptr, *method_flag = nullptr, *seed_flag = nullptr,
               *allocation_flag = nullptr;
-  std::vector<CLI::Option*> image_flags;  // calibration flags that --method obs uses too
+  std::vector<CLI::Option*> image_flags;  // calibration flags that --method obs and lowrank use too
   std::vector<CLI::Option*> calibration_flags;
 };
 
@@ -86,13 +86,17 @@ void check_flag_combinations(const CompressArgs& args) {
   for (const CLI::Option* flag : {args.block_flag, args.method_flag, args.allocation_flag}) {
     if (!prune && flag->count()) throw Error(ErrorCode::kInvalidArgument, flag->get_name() + " needs --sparsity");
   }
-  const bool obs = prune && args.method == "obs";
-  if (!obs && args.seed_flag->count()) throw Error(ErrorCode::kInvalidArgument, "--seed needs --method obs");
+  if (args.method == "lowrank" && args.block_flag->count()) {
+    throw Error(ErrorCode::kInvalidArgument, "--block is for pruning (magnitude, obs), not --method lowrank");
+  }
+  const bool calibrated = prune && (args.method == "obs" || args.method == "lowrank");
+  if (!calibrated && args.seed_flag->count()) throw Error(ErrorCode::kInvalidArgument, "--seed needs --method obs or lowrank");
   for (const CLI::Option* flag : args.calibration_flags) {
     const bool images = std::find(args.image_flags.begin(), args.image_flags.end(), flag) != args.image_flags.end();
-    if (!args.int8 && !(obs && images) && flag->count()) {
+    if (!args.int8 && !(calibrated && images) && flag->count()) {
       throw Error(ErrorCode::kInvalidArgument,
-                  flag->get_name() + (images ? " needs --int8 or --method obs: magnitude pruning uses no images" : " needs --int8"));
+                  flag->get_name() + (images ? " needs --int8, --method obs or --method lowrank: magnitude pruning uses no images"
+                                             : " needs --int8"));
     }
   }
 }
@@ -112,14 +116,15 @@ compression::PruneOptions prune_options(const CompressArgs& args, std::shared_pt
   options.allocation = compression::parse_sparsity_allocation(args.allocation.empty() ? (obs ? "sensitivity" : "uniform")
                                                                                       : args.allocation);
   options.exclude = args.exclude;
-  if (options.method != compression::PruneMethod::kObs) return options;
+  if (options.method == compression::PruneMethod::kMagnitude) return options;
   const std::string dir = calibration_dir(args);
   options.calibration_images = calibration_images(dir, args.calibration_images);
   options.calibration_source = fs::path(dir).filename().string();
   options.seed = args.seed;
   options.num_cores = args.num_cores;
-  options.progress = [bar](size_t done, size_t total) {
-    if (!*bar) bar->emplace("pruning", total, "layers");
+  const char* label = options.method == compression::PruneMethod::kLowRank ? "factoring" : "pruning";
+  options.progress = [bar, label](size_t done, size_t total) {
+    if (!*bar) bar->emplace(label, total, "layers");
     (*bar)->update(done);
     if (done == total) (*bar)->finish();
   };
@@ -142,14 +147,21 @@ compression::QuantizeOptions int8_options(const CompressArgs& args, std::shared_
 }
 
 // With --method obs, each layer's relative output error ||ΔW·X||² / ||W·X||² on its calibration
-// inputs, next to magnitude pruning's at the same sparsity; with sensitivity allocation, the
-// head's error with the layer alone pruned at the target, which set its share.
+// inputs, next to magnitude pruning's at the same sparsity (with lowrank, next to the data-free
+// SVD's at the same rank); with sensitivity allocation, the head's error with the layer alone
+// pruned at the target, which set its share.
 std::string output_errors(const compression::LayerSparsity& l) {
   if (l.output_error < 0) return "";
   char text[128];
-  int n = std::snprintf(text, sizeof text, "  error %.4f (magnitude %.4f)", l.output_error, l.magnitude_output_error);
+  const int n = l.rank > 0 ? std::snprintf(text, sizeof text, "  error %.4f (weight SVD %.4f)", l.output_error, l.weight_svd_output_error)
+                           : std::snprintf(text, sizeof text, "  error %.4f (magnitude %.4f)", l.output_error, l.magnitude_output_error);
   if (l.model_error >= 0) std::snprintf(text + n, sizeof text - static_cast<size_t>(n), "  sensitivity %.5f", l.model_error);
   return text;
+}
+
+std::string layer_status(const compression::LayerSparsity& l) {
+  if (!l.pruned) return "dense: " + l.kept_dense_because;
+  return l.rank > 0 ? "factored, rank " + std::to_string(l.rank) : "pruned";
 }
 
 void print_layers(const compression::PruneReport& report) {
@@ -161,7 +173,7 @@ void print_layers(const compression::PruneReport& report) {
       shape += std::to_string(l.shape[d]);
     }
     std::fprintf(stderr, "%-44s %-18s %8.2f%%  %s%s\n", l.node.c_str(), shape.c_str(), 100 * l.sparsity(),
-                 l.pruned ? "pruned" : ("dense: " + l.kept_dense_because).c_str(), output_errors(l).c_str());
+                 layer_status(l).c_str(), output_errors(l).c_str());
   }
 }
 
@@ -180,7 +192,11 @@ compression::SparsityAllocation options_allocation(const CompressArgs& args) {
 
 void print_summary(const CompressArgs& args, const compression::CompressReport& report) {
   std::printf("wrote %s:", args.output.c_str());
-  if (report.prune) {
+  if (report.prune && args.method == "lowrank") {
+    std::printf(" %d 1x1 convolutions factored (lowrank), %.1f %% of their weights removed, %zu kept as they are;",
+                report.prune->pruned_convs(), 100 * report.prune->achieved_sparsity(),
+                report.prune->layers.size() - static_cast<size_t>(report.prune->pruned_convs()));
+  } else if (report.prune) {
     std::printf(" %d convolutions pruned to %.1f %% (%s, %s, %s), %zu kept dense;", report.prune->pruned_convs(),
                 100 * report.prune->achieved_sparsity(), args.method.c_str(),
                 compression::sparsity_allocation_name(options_allocation(args)),
@@ -221,21 +237,24 @@ void add_compress_command(CLI::App& app) {
   cmd->add_option("-o,--output", args->output, "ONNX file to write")->required();
   args->sparsity_flag = cmd->add_option("--sparsity", args->sparsity,
                                         "prune: fraction in [0, 1) of each conv's weights to zero (first conv and Detect head "
-                                        "stay dense)");
+                                        "stay dense); lowrank: fraction of each 1x1 conv's weights (and MACs) removed by "
+                                        "factoring it at rank floor((1 - S)·O·I/(O + I))");
   args->block_flag = cmd->add_option("--block", args->block,
                                      "prune blocks of this many consecutive input channels: 1 or 4 (default: 1)");
   args->method_flag = cmd->add_option("--method", args->method,
-                                      "how to prune: magnitude (default: the smallest weights) or obs (one-shot SparseGPT: "
-                                      "OBS saliency and weight updates on calibration images, layer by layer)");
+                                      "how to prune: magnitude (default: the smallest weights), obs (one-shot SparseGPT: "
+                                      "OBS saliency and weight updates on calibration images, layer by layer) or lowrank "
+                                      "(each 1x1 conv W becomes two, A·B, fitted to its output on calibration images, layer "
+                                      "by layer)");
   args->allocation_flag = cmd->add_option(
       "--allocation", args->allocation,
       "how --sparsity is spread over convs: sensitivity (--method obs's default: each conv's share set by its measured cost "
       "to the model's output, the pruned convs' weights together at the target) or uniform (every conv at the target)");
-  args->seed_flag = cmd->add_option("--seed", args->seed, "--method obs: seed of the pixels sampled in large layers (default: 0)");
+  args->seed_flag = cmd->add_option("--seed", args->seed, "--method obs or lowrank: seed of the pixels sampled in large layers (default: 0)");
   cmd->add_flag("--int8", args->int8, "quantize: s8 weights per output channel, u8 activations per tensor");
   args->image_flags = {
       cmd->add_option("--calibration", args->calibration,
-                      "folder of calibration images for --int8 and --method obs (default: ../shared/data/coco_train160)"),
+                      "folder of calibration images for --int8 and --method obs or lowrank (default: ../shared/data/coco_train160)"),
       cmd->add_option("--calibration-images", args->calibration_images, "how many of its images to use (default: 64)")
           ->check(CLI::Range(1, 100000))};
   args->calibration_flags = {
@@ -245,7 +264,8 @@ void add_compress_command(CLI::App& app) {
   cmd->add_option("--exclude", args->exclude,
                   "names of nodes to keep float and of convs to keep dense (beyond the Detect head and the first conv)");
   cmd->add_option("--num-cores", args->num_cores, "threads for calibration (default: every core)")->check(CLI::NonNegativeNumber);
-  cmd->add_flag("-v,--verbose", args->verbose, "print each conv's sparsity (obs: and its output error next to magnitude's) and each activation's range and grid");
+  cmd->add_flag("-v,--verbose", args->verbose, "print each conv's sparsity (obs: and its output error next to magnitude's; lowrank: its rank and output error next "
+                "to the plain SVD's) and each activation's range and grid");
   cmd->callback([args] { run(*args); });
 }
 

@@ -201,9 +201,9 @@ expect_fail compress_bad_block "block 3 is not supported: 1 \(any weight\) or 4"
   "$sparrow" compress "$model" -o "$work/p.onnx" --sparsity 0.5 --block 3
 expect_fail compress_block_without_sparsity "\-\-block needs \-\-sparsity" \
   "$sparrow" compress "$model" -o "$work/p.onnx" --int8 --block 4
-expect_fail compress_unknown_method "unknown pruning method 'optimal' \(magnitude or obs\)" \
+expect_fail compress_unknown_method "unknown pruning method 'optimal' \(magnitude, obs or lowrank\)" \
   "$sparrow" compress "$model" -o "$work/p.onnx" --sparsity 0.5 --method optimal
-expect_fail compress_seed_without_obs "\-\-seed needs \-\-method obs" \
+expect_fail compress_seed_without_obs "\-\-seed needs \-\-method obs or lowrank" \
   "$sparrow" compress "$model" -o "$work/p.onnx" --sparsity 0.5 --seed 3
 expect_fail compress_unknown_allocation "unknown sparsity allocation 'greedy' \(uniform or sensitivity\)" \
   "$sparrow" compress "$model" -o "$work/p.onnx" --sparsity 0.5 --method obs --allocation greedy
@@ -225,7 +225,39 @@ m = onnx.load('$work/obs.onnx')
 meta = json.loads({p.key: p.value for p in m.metadata_props}['sparrow.compression'])['pruning']
 assert meta['method'] == 'obs' and meta['calibration_images'] == 2 and meta['seed'] == 0, meta
 assert meta['allocation'] == 'sensitivity' and 0.5 <= meta['achieved_sparsity'] < 0.51, meta"
-expect_fail compress_calibration_without_int8 "\-\-calibration-images needs \-\-int8" \
+# compress --method lowrank: each 1x1 conv (but the first and the Detect head) becomes two.
+/usr/bin/python3 -c "
+import onnx, numpy as np; from onnx import helper, numpy_helper, TensorProto
+w = lambda n, k: numpy_helper.from_array(np.ones((4, 4, k, k), np.float32), n)
+x = helper.make_tensor_value_info('x', TensorProto.FLOAT, [1, 4, 8, 8])
+y = helper.make_tensor_value_info('y', TensorProto.FLOAT, None)
+nodes = [helper.make_node('Conv', ['x', 'w1'], ['a'], name='first', pads=[1, 1, 1, 1]),
+         helper.make_node('Conv', ['a', 'w2'], ['b'], name='three', pads=[1, 1, 1, 1]),
+         helper.make_node('Conv', ['b', 'w3'], ['y'], name='head')]
+g = helper.make_graph(nodes, 'g', [x], [y], [w('w1', 3), w('w2', 3), w('w3', 1)])
+onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid('', 13)]), '$work/no_1x1.onnx')"
+expect_fail compress_lowrank_no_1x1 "no Conv to factor: every one is kept as it is \(1 Detect head, 1 first conv, 1 not a 1x1 conv\)" \
+  "$sparrow" compress "$work/no_1x1.onnx" -o "$work/p.onnx" --sparsity 0.5 --method lowrank --calibration-images 2
+expect_fail compress_lowrank_empty_calibration "no_images' holds no images" \
+  "$sparrow" compress "$model" -o "$work/p.onnx" --sparsity 0.5 --method lowrank --calibration "$work/no_images"
+expect_fail compress_lowrank_sparsity_one "sparsity 1 is outside \[0, 1\)" \
+  "$sparrow" compress "$model" -o "$work/p.onnx" --sparsity 1 --method lowrank --calibration-images 2
+expect_fail compress_lowrank_block "\-\-block is for pruning \(magnitude, obs\), not \-\-method lowrank" \
+  "$sparrow" compress "$model" -o "$work/p.onnx" --sparsity 0.5 --method lowrank --block 4
+expect_ok compress_lowrank sh -c "'$sparrow' compress '$model' -o '$work/lr.onnx' --sparsity 0.5 --method lowrank --calibration-images 2 -v > '$work/lr.txt' 2> '$work/lr_err.txt'"
+check_py compress_lowrank_report "
+import onnx, json
+t = open('$work/lr.txt').read(); e = open('$work/lr_err.txt').read()
+assert '1x1 convolutions factored (lowrank), ' in t, t
+assert 'factored, rank ' in e and '(weight SVD ' in e and 'dense: not a 1x1 conv' in e, e[:500]
+m = onnx.load('$work/lr.onnx'); dense = onnx.load('$model')
+meta = json.loads({p.key: p.value for p in m.metadata_props}['sparrow.compression'])['pruning']
+assert meta['method'] == 'lowrank' and meta['calibration_images'] == 2 and meta['achieved_sparsity'] >= 0.5, meta
+convs = lambda g: sum(n.op_type == 'Conv' for n in g.node)
+assert convs(m.graph) == convs(dense.graph) + meta['factored_convs'] and meta['factored_convs'] > 20, meta
+assert len({n.name for n in m.graph.node}) == len(m.graph.node)"
+expect_ok detect_lowrank "$sparrow" detect "$work/lr.onnx" "$shared/data/images/bus.jpg" --json
+expect_fail compress_calibration_without_int8 "\-\-calibration-images needs \-\-int8, \-\-method obs or \-\-method lowrank" \
   "$sparrow" compress "$model" -o "$work/p.onnx" --sparsity 0.5 --calibration-images 4
 expect_fail compress_no_conv "has no Conv to prune" "$sparrow" compress "$work/no_conv.onnx" -o "$work/p.onnx" --sparsity 0.5
 expect_fail compress_prune_unknown_exclude "no node named 'nope' to exclude" \

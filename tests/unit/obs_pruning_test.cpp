@@ -351,7 +351,7 @@ TEST(ObsPruning, BadInputIsAnErrorThatSaysSo) {
   test::expect_error([&] { compression::compress(in, out, options); }, ErrorCode::kInvalidArgument,
                      {"--method obs needs calibration images"});
   test::expect_error([] { compression::parse_prune_method("optimal"); }, ErrorCode::kInvalidArgument,
-                     {"unknown pruning method 'optimal'", "magnitude or obs"});
+                     {"unknown pruning method 'optimal'", "magnitude, obs or lowrank"});
   EXPECT_EQ(compression::parse_prune_method("obs"), compression::PruneMethod::kObs);
   options.prune->calibration_images = {test::temp_path("missing.png")};
   EXPECT_THROW(compression::compress(in, out, options), Error);

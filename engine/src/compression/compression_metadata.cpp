@@ -22,7 +22,24 @@ std::string ranked_by(const PruneOptions& options) {
   return options.block == 1 ? "magnitude" : "L2 norm of the block";
 }
 
+Json low_rank(const PruneOptions& options, const PruneReport& report) {
+  const int factored = report.pruned_convs();
+  return Json{{"method", prune_method_name(options.method)},
+              {"sparsity_target", options.sparsity},
+              {"sparsity_meaning", "fraction of each factored 1x1 conv's weights removed"},
+              {"factorization", "W ~= A.B as two 1x1 convs, rank floor((1 - S).O.I/(O + I)), truncated SVD of W.H^1/2 "
+                                "on the centred inputs of the factored model, layer by layer; biases corrected for the mean shift"},
+              {"factored_convs", factored},
+              {"dense_convs", static_cast<int>(report.layers.size()) - factored},
+              {"achieved_sparsity", rounded(report.achieved_sparsity())},
+              {"conv_sparsity", rounded(report.conv_sparsity())},
+              {"calibration_images", options.calibration_images.size()},
+              {"calibration_source", options.calibration_source},
+              {"seed", options.seed}};
+}
+
 Json pruning(const PruneOptions& options, const PruneReport& report) {
+  if (options.method == PruneMethod::kLowRank) return low_rank(options, report);
   const int pruned = report.pruned_convs();
   Json text{{"method", prune_method_name(options.method)},
             {"sparsity_target", options.sparsity},

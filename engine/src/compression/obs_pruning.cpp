@@ -2,19 +2,15 @@
 
 #include <algorithm>
 #include <map>
-#include <optional>
-#include <set>
 
-#include "compression/calibrator.h"
 #include "compression/conv_matrix.h"
 #include "compression/gptq.h"
-#include "compression/layer_hessian.h"
 #include "compression/layer_sensitivity.h"
+#include "compression/layerwise_calibration.h"
 #include "compression/magnitude_pruning.h"
 #include "compression/masked_least_squares.h"
-#include "compression/model_file.h"
-#include "compression/progressive_runner.h"
 #include "compression/sparsegpt.h"
+#include "compression/sparsity_allocation.h"
 #include "onnx/tensor_proto.h"
 #include "sparrow/error.h"
 
@@ -31,24 +27,6 @@ std::vector<double> sensitivity_candidates(double target) {
   std::sort(c.begin(), c.end());
   c.erase(std::unique(c.begin(), c.end()), c.end());
   return c;
-}
-
-// For each node, the layers (node indices) its output depends on, through any path.
-std::vector<std::set<int>> layer_ancestors(const onnx::GraphProto& graph, const std::vector<ObsLayer>& layers) {
-  std::set<int> targets;
-  for (const ObsLayer& l : layers) targets.insert(l.node);
-  std::map<std::string, int> producer;
-  std::vector<std::set<int>> ancestors(static_cast<size_t>(graph.node_size()));
-  for (int i = 0; i < graph.node_size(); ++i) {
-    std::set<int>& mine = ancestors[static_cast<size_t>(i)];
-    for (const std::string& in : graph.node(i).input()) {
-      const auto it = producer.find(in);
-      if (it != producer.end()) mine.insert(ancestors[static_cast<size_t>(it->second)].begin(), ancestors[static_cast<size_t>(it->second)].end());
-    }
-    if (targets.count(i)) mine.insert(i);
-    for (const std::string& out : graph.node(i).output()) producer[out] = i;
-  }
-  return ancestors;
 }
 
 // The unpruned weights that best reproduce the dense model's layer output from this layer's
@@ -71,45 +49,21 @@ class ObsPruner {
  public:
   ObsPruner(onnx::ModelProto& model, const std::vector<ObsLayer>& layers, const PruneOptions& options,
             std::map<std::string, std::vector<float>>& int8_steps)
-      : int8_steps_(int8_steps), model_(model), graph_(*model.mutable_graph()), dense_model_(model), layers_(layers), options_(options),
-        ancestors_(layer_ancestors(model.graph(), layers)) {}
+      : model_(model), graph_(*model.mutable_graph()), layers_(layers), options_(options), int8_steps_(int8_steps),
+        inputs_(load_calibration_inputs(model, options)) {}
 
   void run() {
     if (allocating()) allocate();
-    std::set<int> pending;
-    for (const ObsLayer& l : layers_) pending.insert(l.node);
-    while (!pending.empty()) {
-      const std::vector<ObsLayer> batch = ready_layers(pending);
-      auto hessians = collect_hessians(batch);
-      for (size_t i = 0; i < batch.size(); ++i) {
-        prune_layer(batch[i], hessians[i]);
-        pending.erase(batch[i].node);
-        step();
-      }
-    }
+    std::vector<int> nodes;
+    for (const ObsLayer& l : layers_) nodes.push_back(l.node);
+    visit_layers_in_order(model_, nodes, inputs_, options_, [&](size_t i, const LayerHessian& h) {
+      prune_layer(layers_[i], h);
+      step();
+    });
   }
 
  private:
   const onnx::NodeProto& conv(const ObsLayer& l) const { return graph_.node(l.node); }
-
-  // The layers whose inputs no layer still to prune feeds: one pass computes all their inputs.
-  std::vector<ObsLayer> ready_layers(const std::set<int>& pending) const {
-    std::map<std::string, int> producer;
-    for (int i = 0; i < graph_.node_size(); ++i) {
-      for (const std::string& out : graph_.node(i).output()) producer[out] = i;
-    }
-    std::vector<ObsLayer> ready;
-    for (const ObsLayer& l : layers_) {
-      if (!pending.count(l.node)) continue;
-      const auto it = producer.find(conv(l).input(0));
-      bool free = true;
-      if (it != producer.end()) {
-        for (int a : ancestors_[static_cast<size_t>(it->second)]) free = free && !pending.count(a);
-      }
-      if (free) ready.push_back(l);
-    }
-    return ready;
-  }
 
   // At sparsity 0 (GPTQ alone) there is nothing to spread.
   bool allocating() const { return options_.allocation == SparsityAllocation::kSensitivity && options_.sparsity > 0; }
@@ -122,8 +76,8 @@ class ObsPruner {
   // Per-layer sparsities that reach the global target at the least estimated cost to the model,
   // measured on the first kSensitivityImages calibration images.
   void allocate() {
-    if (!runner_) load_images();
-    const std::vector<Tensor> images(images_.begin(), images_.begin() + static_cast<long>(std::min(images_.size(), kSensitivityImages)));
+    const size_t count = std::min(inputs_.images.size(), kSensitivityImages);
+    const std::vector<Tensor> images(inputs_.images.begin(), inputs_.images.begin() + static_cast<long>(count));
     SensitivityOptions o;
     o.reference_sparsity = options_.sparsity;
     o.block = options_.block;
@@ -133,44 +87,14 @@ class ObsPruner {
     o.layer_done = [this] { step(); };
     std::vector<int> nodes;
     for (const ObsLayer& l : layers_) nodes.push_back(l.node);
-    const std::vector<LayerCost> costs = measure_sensitivity(dense_model_, nodes, images, input_name_, o);
+    const std::vector<LayerCost> costs = measure_sensitivity(model_, nodes, images, inputs_.input_name, o);
     const std::vector<double> chosen = allocate_sparsity(costs, options_.sparsity);
+    const auto reference = static_cast<size_t>(
+        std::find(o.candidates.begin(), o.candidates.end(), options_.sparsity) - o.candidates.begin());
     for (size_t i = 0; i < layers_.size(); ++i) {
       sparsity_[layers_[i].node] = chosen[i];
-      const auto ref = std::find(o.candidates.begin(), o.candidates.end(), options_.sparsity) - o.candidates.begin();
-      layers_[i].report->model_error = costs[i].errors[static_cast<size_t>(ref)];
+      layers_[i].report->model_error = costs[i].errors[reference];
     }
-  }
-
-  // The calibration images, letterboxed once to the model's input.
-  void load_images() {
-    CompileOptions compile;
-    compile.batch_size = 1;
-    const Engine engine = Engine::load_from_bytes(model_.SerializeAsString(), compile);
-    const TensorSpec& spec = image_input(engine);
-    input_name_ = spec.name;
-    for (const std::string& path : options_.calibration_images) images_.push_back(letterboxed_image(path, spec));
-    runner_.emplace(images_, input_name_, options_.num_cores);
-    dense_runner_.emplace(images_, input_name_, options_.num_cores);
-  }
-
-  std::vector<LayerHessian> collect_hessians(const std::vector<ObsLayer>& batch) {
-    if (!runner_) load_images();
-    std::vector<std::string> tensors;
-    for (const ObsLayer& l : batch) tensors.push_back(conv(l).input(0));
-    runner_->advance(model_, tensors);
-    dense_runner_->advance(dense_model_, tensors);
-    std::vector<LayerHessian> hessians;
-    for (size_t i = 0; i < batch.size(); ++i) {
-      for (size_t n = 0; n < images_.size(); ++n) {
-        const Tensor& x = runner_->tensor(tensors[i], n);
-        if (hessians.size() == i) hessians.push_back(conv_hessian(graph_, batch[i].node, x.shape(), options_.seed));
-        hessians[i].add(x.data_as<float>(), dense_runner_->tensor(tensors[i], n).data_as<float>());
-      }
-    }
-    runner_->release(model_.graph());
-    dense_runner_->release(dense_model_.graph());
-    return hessians;
   }
 
   void prune_layer(const ObsLayer& l, const LayerHessian& hessian) {
@@ -207,16 +131,12 @@ class ObsPruner {
     return weight_matrix(copy);
   }
 
-  std::map<std::string, std::vector<float>>& int8_steps_;
   onnx::ModelProto& model_;
   onnx::GraphProto& graph_;
-  const onnx::ModelProto dense_model_;  // the model before pruning, whose layer outputs are the targets
   const std::vector<ObsLayer>& layers_;
   const PruneOptions& options_;
-  std::vector<std::set<int>> ancestors_;
-  std::vector<Tensor> images_;
-  std::string input_name_;
-  std::optional<ProgressiveRunner> runner_, dense_runner_;
+  std::map<std::string, std::vector<float>>& int8_steps_;
+  CalibrationInputs inputs_;
   std::map<int, double> sparsity_;  // node -> its share of the target, when allocated by sensitivity
   size_t done_ = 0;
 };

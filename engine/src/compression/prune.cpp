@@ -8,7 +8,8 @@ namespace sparrow::compression {
 PruneMethod parse_prune_method(const std::string& name) {
   if (name == "magnitude") return PruneMethod::kMagnitude;
   if (name == "obs") return PruneMethod::kObs;
-  throw Error(ErrorCode::kInvalidArgument, "unknown pruning method '" + name + "' (magnitude or obs)");
+  if (name == "lowrank") return PruneMethod::kLowRank;
+  throw Error(ErrorCode::kInvalidArgument, "unknown pruning method '" + name + "' (magnitude, obs or lowrank)");
 }
 
 SparsityAllocation parse_sparsity_allocation(const std::string& name) {
@@ -25,6 +26,7 @@ const char* prune_method_name(PruneMethod method) {
   switch (method) {
     case PruneMethod::kMagnitude: return "magnitude";
     case PruneMethod::kObs: return "obs";
+    case PruneMethod::kLowRank: return "lowrank";
   }
   return "?";
 }

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "compression/conv_roles.h"
+#include "compression/lowrank_pruning.h"
 #include "compression/magnitude_pruning.h"
 #include "compression/model_file.h"
 #include "compression/obs_pruning.h"
@@ -57,13 +58,18 @@ class Pruner {
  public:
   Pruner(onnx::ModelProto& model, const PruneOptions& options)
       : model_(model), graph_(*model.mutable_graph()), options_(options) {
-    for (int i = 0; i < graph_.initializer_size(); ++i) initializers_[graph_.initializer(i).name()] = i;
+    index_initializers();
   }
 
   PruneReport run() {
     plan();
+    if (report_.pruned_convs() == 0) throw Error(ErrorCode::kInvalidArgument, nothing_to_prune());
     if (options_.method == PruneMethod::kObs) {
-      prune_by_obs(model_, obs_layers(), options_, report_.int8_steps);
+      prune_by_obs(model_, fitted_layers<ObsLayer>(), options_, report_.int8_steps);
+    } else if (options_.method == PruneMethod::kLowRank) {
+      factor_by_lowrank(model_, fitted_layers<LowRankLayer>(), options_);
+      index_initializers();  // factoring added the factors and removed the weights it replaced
+      share_factored_reports();
     } else {
       std::set<std::string> done;
       for (LayerSparsity& layer : report_.layers) {
@@ -71,7 +77,6 @@ class Pruner {
       }
     }
     for (LayerSparsity& layer : report_.layers) count(layer);
-    if (report_.pruned_convs() == 0) throw Error(ErrorCode::kInvalidArgument, nothing_to_prune());
     return report_;
   }
 
@@ -91,7 +96,9 @@ class Pruner {
                                  : first.count(i)            ? "first conv"
                                  : heads.count(i)            ? "Detect head"
                                  : !float_weight(layer.weight) ? "weights not a float initializer"
-                                                               : "";
+                                 : options_.method == PruneMethod::kLowRank
+                                     ? lowrank_ineligibility(node, weight_shape(layer.weight), options_.sparsity)
+                                     : "";
       layer.pruned = layer.kept_dense_because.empty();
       if (!layer.pruned) dense_weights.insert(layer.weight);
       report_.layers.push_back(layer);
@@ -105,15 +112,41 @@ class Pruner {
     }
   }
 
+  void index_initializers() {
+    initializers_.clear();
+    for (int i = 0; i < graph_.initializer_size(); ++i) initializers_[graph_.initializer(i).name()] = i;
+  }
+
   // The convs to prune, each weight once (its first reader's inputs fit it).
-  std::vector<ObsLayer> obs_layers() {
-    std::vector<ObsLayer> layers;
+  template <typename Layer>
+  std::vector<Layer> fitted_layers() {
+    std::vector<Layer> layers;
     std::set<std::string> seen;
     for (size_t i = 0; i < report_.layers.size(); ++i) {
       LayerSparsity& layer = report_.layers[i];
       if (layer.pruned && seen.insert(layer.weight).second) layers.push_back({nodes_[i], &layer});
     }
     return layers;
+  }
+
+  // A factored weight's other readers share its factors, and so its report.
+  void share_factored_reports() {
+    std::map<std::string, const LayerSparsity*> fitted;
+    for (LayerSparsity& layer : report_.layers) {
+      if (!layer.pruned) continue;
+      const auto [it, first] = fitted.emplace(layer.weight, &layer);
+      if (first) continue;
+      const LayerSparsity& source = *it->second;
+      layer.shape = source.shape;
+      layer.weights = source.weights;
+      layer.zeros = source.zeros;
+      layer.rank = source.rank;
+    }
+  }
+
+  std::vector<int64_t> weight_shape(const std::string& name) const {
+    const auto& dims = graph_.initializer(initializers_.at(name)).dims();
+    return {dims.begin(), dims.end()};
   }
 
   bool float_weight(const std::string& name) const {
@@ -146,7 +179,8 @@ class Pruner {
   std::string nothing_to_prune() const {
     std::map<std::string, int> reasons;
     for (const LayerSparsity& layer : report_.layers) ++reasons[layer.kept_dense_because];
-    std::string text = "no Conv to prune: every one is kept dense (";
+    std::string text = options_.method == PruneMethod::kLowRank ? "no Conv to factor: every one is kept as it is ("
+                                                                : "no Conv to prune: every one is kept dense (";
     for (auto it = reasons.begin(); it != reasons.end(); ++it) {
       text += (it == reasons.begin() ? "" : ", ") + std::to_string(it->second) + " " + it->first;
     }

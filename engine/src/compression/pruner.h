@@ -8,9 +8,10 @@
 namespace sparrow::compression {
 
 // Prunes every Conv of `model` whose weights are a float initializer, except the first conv(s)
-// (reading the graph input), the head (feeding the outputs: YOLOv5's Detect) and `exclude`.
+// (reading the graph input), the head (feeding the outputs: YOLOv5's Detect) and `exclude`;
+// --method lowrank factors the 1x1 ones among them instead (each becomes two Conv nodes).
 // Throws kInvalidArgument for a sparsity outside [0, 1), a block other than 1 or 4, a quantized
-// model, a model without a convolution to prune; kNotFound for an unknown `exclude` name.
+// model, a model without a convolution to prune (or to factor); kNotFound for an unknown `exclude` name.
 PruneReport prune_model(onnx::ModelProto& model, const PruneOptions& options);
 
 }  // namespace sparrow::compression

@@ -18,6 +18,10 @@ enum class PruneMethod {
   // give the already pruned model, the weights of least saliency w² / [H⁻¹]_jj² are zeroed and
   // the kept ones updated to restore the layer's output; biases absorb the mean output shift.
   kObs,
+  // Low-rank factorization of the 1x1 convs: each W (O x I) becomes two 1x1 convs A·B of rank
+  // r = floor((1 − S)·O·I / (O + I)), so that S is the fraction of its weights (and MACs)
+  // removed; fitted like kObs, layer by layer on calibration images, to the layer's output.
+  kLowRank,
 };
 
 // How a --sparsity target is spread over the pruned convolutions.
@@ -33,12 +37,13 @@ enum class SparsityAllocation {
 SparsityAllocation parse_sparsity_allocation(const std::string& name);
 const char* sparsity_allocation_name(SparsityAllocation allocation);
 
-// "magnitude" or "obs"; sparrow::Error (kInvalidArgument) for anything else.
+// "magnitude", "obs" or "lowrank"; sparrow::Error (kInvalidArgument) for anything else.
 PruneMethod parse_prune_method(const std::string& name);
 const char* prune_method_name(PruneMethod method);
 
 struct PruneOptions {
-  double sparsity = 0;  // fraction of each pruned convolution's weights to zero, in [0, 1)
+  // Fraction of each pruned convolution's weights to zero (lowrank: to remove by factoring), in [0, 1).
+  double sparsity = 0;
   // 1: any weight on its own. 4: whole blocks of 4 consecutive input channels at one (output
   // channel, kernel position), the INT8 sparse kernels' block; a last, shorter block when the
   // input channels are not a multiple of 4.
@@ -46,7 +51,7 @@ struct PruneOptions {
   PruneMethod method = PruneMethod::kMagnitude;
   SparsityAllocation allocation = SparsityAllocation::kUniform;
   std::vector<std::string> exclude;  // names of convolutions to keep dense, beyond the defaults
-  // --method obs only: the calibration image files (letterboxed as detect does), how the
+  // --method obs and lowrank only: the calibration image files (letterboxed as detect does), how the
   // metadata names them, the seed that picks the pixels of layers sub-sampled, the threads of the
   // calibration runs (0: every core) and a callback after each layer (layers done, in all).
   std::vector<std::string> calibration_images;
@@ -64,7 +69,10 @@ struct LayerSparsity {
   std::string node;
   std::string weight;             // its weight initializer
   std::vector<int64_t> shape;     // of the weights: O x I x kH x kW
-  int64_t weights = 0, zeros = 0; // after pruning
+  // After pruning. --method lowrank: `zeros` counts the weights the factors do not have,
+  // O·I − rank·(O + I), so sparsity() is the fraction removed.
+  int64_t weights = 0, zeros = 0;
+  int64_t rank = 0;               // --method lowrank: r of the two convs that replace it (0: not factored)
   bool pruned = false;
   std::string kept_dense_because; // "first conv", "Detect head", "--exclude"... when not pruned
   // --method obs: ||ΔW·X||² / ||W·X||² over the layer's calibration inputs, and what magnitude
@@ -73,6 +81,9 @@ struct LayerSparsity {
   // --allocation sensitivity: the Detect head's relative output error with this conv alone
   // pruned at the target sparsity (the measured sensitivity that set its share); -1 otherwise.
   double model_error = -1;
+  // --method lowrank: the output error of the data-free truncated SVD of W at the same rank, on
+  // the same inputs (output_error is then over the centred inputs, as the bias absorbs the mean).
+  double weight_svd_output_error = -1;
   double sparsity() const { return weights ? static_cast<double>(zeros) / static_cast<double>(weights) : 0.0; }
 };
 
