@@ -7,6 +7,7 @@
 #include <limits>
 #include <sstream>
 
+#include "kernels/f32_spconv_jit.h"
 #include "sparrow/error.h"
 
 namespace sparrow::kernels {
@@ -21,6 +22,10 @@ size_t align64(size_t bytes) { return (bytes + 63) & ~size_t{63}; }
 constexpr int64_t kChunkBytes = 32 * 1024;
 // A band's panel should stay in L2 (1 MB per core on Zen 5) next to the output it produces.
 constexpr int64_t kBandBytes = 512 * 1024;
+// A JIT variant's code runs in blocks of segments of about this many bytes (code and weights)
+// over every tile of a band, so that each block stays in L2 beside the band's panel from one
+// tile to the next instead of streaming from L3 once per tile.
+constexpr size_t kCodeBlockBytes = 256 * 1024;
 
 }  // namespace
 
@@ -40,7 +45,9 @@ F32Spconv::F32Spconv(const F32SpconvShape& shape, const float* weights, const fl
 
   size_t nonzero = 0;
   for (int64_t i = 0; i < s_.oc * s_.ic * kvol; ++i) nonzero += weights[i] != 0.0f;
-  row_blocks_ = ceil_div(s_.oc, static_cast<int64_t>(kF32SpRowBlock));
+  // The units of output channels the threads may split a band into: row blocks of the
+  // microkernels, or register groups (code segments) of a JIT variant.
+  row_blocks_ = ceil_div(s_.oc, static_cast<int64_t>(v_.jit ? kF32SpJitRows : kF32SpRowBlock));
 
   // Band height: least estimated time, counting FMAs over every tile (garbage lanes included),
   // the pack of each band (halo rows included, once per part), and the imbalance of the items
@@ -76,14 +83,33 @@ F32Spconv::F32Spconv(const F32SpconvShape& shape, const float* weights, const fl
   chunk_ = std::max<int64_t>(4, kChunkBytes / strip / 4 * 4);
   chunk_ = std::min(chunk_, icp_);
   chunks_ = ceil_div(icp_, chunk_);
+  // A JIT segment holds its channels' whole reduction in registers: no chunks.
+  if (v_.jit) chunk_ = icp_, chunks_ = 1;
   pack_weights(weights);
+  if (v_.jit) generate_code();
+}
+
+void F32Spconv::generate_code() {
+  jit_ = v_.jit(static_cast<size_t>(s_.oc), counts_.data(), nz_.data());
+  code_blocks_ = {0};
+  size_t bytes = 0;
+  for (size_t seg = 0; seg < jit_->segments(); ++seg) {
+    if (bytes > 0 && bytes + jit_->segment_bytes(seg) > kCodeBlockBytes) code_blocks_.push_back(seg), bytes = 0;
+    bytes += jit_->segment_bytes(seg);
+  }
+  code_blocks_.push_back(jit_->segments());
+  nz_ = {};
+  counts_ = {};
 }
 
 void F32Spconv::pack_weights(const float* weights) {
   const int64_t kvol = s_.kh * s_.kw;
   const int64_t rb_rows = static_cast<int64_t>(kF32SpRowBlock);
-  counts_.assign(static_cast<size_t>(row_blocks_ * chunks_ * rb_rows), 0);
-  starts_.assign(static_cast<size_t>(row_blocks_ * chunks_), 0);
+  // For a JIT variant too, whose code generation reads the rows' entries in channel order (one
+  // chunk) from here.
+  const int64_t row_blocks = ceil_div(s_.oc, rb_rows);
+  counts_.assign(static_cast<size_t>(row_blocks * chunks_ * rb_rows), 0);
+  starts_.assign(static_cast<size_t>(row_blocks * chunks_), 0);
   auto offset = [&](int64_t c, int64_t kh, int64_t kw) {
     const int64_t phase = (kh % s_.sh) * phx_ + kw % s_.sw;
     return static_cast<uint32_t>((phase * icp_ + c) * span_ + (kh / s_.sh) * wq_ + kw / s_.sw);
@@ -92,7 +118,7 @@ void F32Spconv::pack_weights(const float* weights) {
     return c < s_.ic ? weights[((oc * s_.ic + c) * s_.kh + kh) * s_.kw + kw] : 0.0f;
   };
   auto by_offset = [](const auto& a, const auto& b) { return a.off < b.off; };
-  for (int64_t rb = 0; rb < row_blocks_; ++rb) {
+  for (int64_t rb = 0; rb < row_blocks; ++rb) {
     for (int64_t k = 0; k < chunks_; ++k) {
       const size_t slot = static_cast<size_t>(rb * chunks_ + k);
       starts_[slot] = v_.block == 4 ? blocks_.size() : nz_.size();
@@ -128,15 +154,20 @@ void F32Spconv::pack_weights(const float* weights) {
   nonzero_weights_ = v_.block == 4 ? 4 * blocks_.size() : nz_.size();
 }
 
+size_t F32Spconv::acc_bytes() const {
+  // A JIT variant's block of segments stores all its channels before the epilogue.
+  const size_t rows = jit_ ? static_cast<size_t>(row_blocks_) * kF32SpJitRows : kF32SpRowBlock;
+  return align64(rows * v_.tile * sizeof(float));
+}
+
 size_t F32Spconv::scratch_bytes_per_slot() const {
   const size_t panel = static_cast<size_t>(phy_ * phx_ * icp_ * span_) * sizeof(float);
-  const size_t acc = kF32SpRowBlock * v_.tile * sizeof(float);
   const size_t dst = v_.tile * sizeof(float*);
-  return align64(panel) + align64(acc) + align64(dst);
+  return align64(panel) + acc_bytes() + align64(dst);
 }
 
 size_t F32Spconv::packed_bytes() const {
-  return nz_.size() * sizeof(F32SpNz) + blocks_.size() * sizeof(F32SpBlock4) + counts_.size() * sizeof(uint32_t) +
+  return (jit_ ? jit_->bytes() : 0) + nz_.size() * sizeof(F32SpNz) + blocks_.size() * sizeof(F32SpBlock4) + counts_.size() * sizeof(uint32_t) +
          starts_.size() * sizeof(size_t) + bias_.size() * sizeof(float);
 }
 
@@ -145,6 +176,7 @@ std::string F32Spconv::summary() const {
   const double dense = static_cast<double>(s_.oc * icp_ * s_.kh * s_.kw);
   o.precision(3);
   o << "band" << rows_ << ":chunk" << chunks_ << ":" << 100.0 * static_cast<double>(nonzero_weights_) / dense << "%";
+  if (jit_) o << ":code" << (jit_->bytes() >> 10) << "KB:blocks" << code_blocks_.size() - 1;
   return o.str();
 }
 
@@ -169,21 +201,30 @@ void F32Spconv::pack_band(const float* x, int64_t n, int64_t oy0, int64_t rows, 
   }
 }
 
+void F32Spconv::tile_destinations(float* y, int64_t n, int64_t oy0, int64_t rows, int64_t t, float** dst) const {
+  const int64_t m = static_cast<int64_t>(v_.tile);
+  for (int64_t j = 0; j < m; ++j) {
+    const int64_t q = t * m + j, r = q / wq_, col = q % wq_;
+    dst[j] = r < rows && col < s_.ow ? y + ((n * s_.oh + oy0 + r) * s_.ow + col) * s_.oc : nullptr;
+  }
+}
+
 void F32Spconv::run_item(const float* x, float* y, bool accumulate, int64_t item, std::byte* slot) const {
   const int64_t m = static_cast<int64_t>(v_.tile);
   const int64_t part = item % parts_, band = item / parts_ % bands_, n = item / parts_ / bands_;
   const int64_t oy0 = band * rows_, rows = std::min(rows_, s_.oh - oy0);
   auto* panel = reinterpret_cast<float*>(slot);
   auto* acc = reinterpret_cast<float*>(slot + align64(static_cast<size_t>(phy_ * phx_ * icp_ * span_) * sizeof(float)));
-  auto* dst = reinterpret_cast<float**>(reinterpret_cast<std::byte*>(acc) + align64(kF32SpRowBlock * v_.tile * sizeof(float)));
+  auto* dst = reinterpret_cast<float**>(reinterpret_cast<std::byte*>(acc) + acc_bytes());
   pack_band(x, n, oy0, rows, panel);
   const int64_t rb0 = part * row_blocks_ / parts_, rb1 = (part + 1) * row_blocks_ / parts_;
   const int64_t tiles = ceil_div(rows * wq_, m);
+  if (jit_) {
+    run_tiles_jit(y, accumulate, n, oy0, rows, static_cast<size_t>(rb0), static_cast<size_t>(rb1), panel, acc, dst);
+    return;
+  }
   for (int64_t t = 0; t < tiles; ++t) {
-    for (int64_t j = 0; j < m; ++j) {
-      const int64_t q = t * m + j, r = q / wq_, col = q % wq_;
-      dst[j] = r < rows && col < s_.ow ? y + ((n * s_.oh + oy0 + r) * s_.ow + col) * s_.oc : nullptr;
-    }
+    tile_destinations(y, n, oy0, rows, t, dst);
     const float* base = panel + t * m;
     for (int64_t rb = rb0; rb < rb1; ++rb) {
       const size_t nrows = std::min(kF32SpRowBlock, static_cast<size_t>(s_.oc - rb * static_cast<int64_t>(kF32SpRowBlock)));
@@ -194,6 +235,26 @@ void F32Spconv::run_item(const float* x, float* y, bool accumulate, int64_t item
         v_.spmm({nrows, counts_.data() + slot_index * kF32SpRowBlock, entries, static_cast<size_t>(span_), base, acc, k > 0});
       }
       const size_t oc0 = static_cast<size_t>(rb) * kF32SpRowBlock;
+      v_.store({nrows, acc, bias_.data() + oc0, act_, dst, oc0, accumulate});
+    }
+  }
+}
+
+// Each block of code segments (those of [s0, s1)) over every tile of the band, then the next:
+// the block's code and weights stay in L2 from one tile to the next. A segment's channels are
+// complete when it returns, so each tile's epilogue follows its block at once.
+void F32Spconv::run_tiles_jit(float* y, bool accumulate, int64_t n, int64_t oy0, int64_t rows, size_t s0, size_t s1,
+                              const float* panel, float* acc, float** dst) const {
+  const int64_t m = static_cast<int64_t>(v_.tile);
+  const int64_t tiles = ceil_div(rows * wq_, m);
+  for (size_t b = 0; b + 1 < code_blocks_.size(); ++b) {
+    const size_t first = std::max(s0, code_blocks_[b]), last = std::min(s1, code_blocks_[b + 1]);
+    if (first >= last) continue;
+    const size_t oc0 = first * kF32SpJitRows;
+    const size_t nrows = std::min(static_cast<size_t>(s_.oc), last * kF32SpJitRows) - oc0;
+    for (int64_t t = 0; t < tiles; ++t) {
+      tile_destinations(y, n, oy0, rows, t, dst);
+      for (size_t seg = first; seg < last; ++seg) jit_->run(seg, panel + t * m, acc + (seg - first) * kF32SpJitRows * kF32SpJitTile);
       v_.store({nrows, acc, bias_.data() + oc0, act_, dst, oc0, accumulate});
     }
   }

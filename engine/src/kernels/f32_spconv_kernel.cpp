@@ -70,6 +70,7 @@ bool conv_shape(const SelectContext& ctx, F32SpconvShape& s, std::string& why_no
 }
 
 bool sparse_enough(const F32SpconvVariant& v, const F32SparsityProfile& profile, std::string& why_not) {
+  if (sparse_min_speedup() == 0) return true;  // SPARROW_SPARSE_MIN_SPEEDUP=0: any weights
   const double needed = v.isa == Isa::kScalar ? kMinSparsityScalar : kMinSparsityVector;
   const double sparsity = v.block == 4 ? profile.block4 : profile.element;
   const std::string what = v.block == 4 ? "4-block sparsity " : "sparsity ";
@@ -125,6 +126,9 @@ std::optional<Selection> select_variant(const char* name, const SelectContext& c
 
 }  // namespace
 
+std::optional<Selection> select_sparse_conv_f32_jit_avx512(const SelectContext& ctx, std::string& why_not) {
+  return select_variant("sparse-conv-f32-1x1-jit-avx512", ctx, why_not);
+}
 std::optional<Selection> select_sparse_conv_f32_4x1_avx512(const SelectContext& ctx, std::string& why_not) {
   return select_variant("sparse-conv-f32-4x1-64x1-avx512", ctx, why_not);
 }
