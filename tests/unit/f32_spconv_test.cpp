@@ -254,8 +254,9 @@ TEST(F32SpconvJit, DeclinesCodeBeyondItsCap) {
   EXPECT_NE(conv.summary().find(":code"), std::string::npos) << conv.summary();
 }
 
-// Through kernels::F32Spconv the JIT code runs its channels in blocks of segments over the tiles
-// of a band: a layer of many channels and a few blocks (summary "blocksN", N > 1) matches too.
+// Through kernels::F32Spconv the JIT code runs its channels in blocks of register groups over the
+// tiles of a band, and chunks of input channels one after the other: a layer with several of both
+// (summary "chunkN" and "blocksN", N > 1) matches too.
 TEST(F32SpconvJit, MatchesTheReferenceInSeveralCodeBlocks) {
   const F32SpconvVariant* v = jit_variant();
   ASSERT_NE(v, nullptr);
@@ -267,6 +268,7 @@ TEST(F32SpconvJit, MatchesTheReferenceInSeveralCodeBlocks) {
     const kernels::F32Spconv conv(c.s, w.data(), nullptr, c.act, *v, 2);
     const std::string summary = conv.summary();
     ASSERT_EQ(summary.find(":blocks1"), std::string::npos) << summary;
+    ASSERT_EQ(summary.find(":chunk1:"), std::string::npos) << summary;
     check_variant(*v, c, 77);
   }
 }
@@ -348,6 +350,19 @@ TEST(SparseConvF32Engine, SparseRowsMatchTheDenseRowWithSiluAndResidualFused) {
       }
     }
   }
+}
+
+// The JIT row's cost model: at 30 % sparsity it predicts about 1x of dense oneDNN and declines (the
+// layer falls to the reference when nothing else may run it), at 85 % it accepts.
+TEST(SparseConvF32Engine, JitRowDeclinesWeightsItPredictsNoFasterThanDense) {
+  const F32SpconvVariant* v = jit_variant();
+  ASSERT_NE(v, nullptr);
+  if (!kernels::isa_available(v->isa)) GTEST_SKIP() << v->name << ": this process has no " << kernels::isa_name(v->isa);
+  const F32SpconvShape s = shape(1, 64, 10, 10, 64, 3, 1, 1, 1);
+  const std::vector<Tensor> inputs = {test::random_tensor({1, 64, 10, 10}, 2)};
+  EXPECT_EQ(run_with(model(s, 0.3, false, false), v->name, inputs).conv_kernel, "reference");
+  const Compiled sparse = run_with(model(s, 0.85, false, false), v->name, inputs);
+  EXPECT_EQ(sparse.conv_kernel.rfind(v->name, 0), 0u) << sparse.conv_kernel;
 }
 
 // Where the JIT row declines (code beyond its cap), the intrinsic rows take the layer.

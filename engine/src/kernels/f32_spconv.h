@@ -84,11 +84,11 @@ struct F32SpPackArgs {
 using F32SpPackUkernel = void (*)(const F32SpPackArgs& a);
 
 // Code generated per layer (kernels/f32_spconv_jit.h) in place of a microkernel: from every
-// output channel's non-zeros (row r has counts[r] entries, the rows' entries back to back, each
-// row's sorted by panel offset). Throws sparrow::Error when it declines the layer (code too large,
-// offsets beyond 32 bits).
+// output channel's non-zeros in each chunk of input channels (row r of chunk k has
+// counts[k * rows + r] entries, sorted by panel offset; chunk after chunk, row after row). Throws
+// sparrow::Error when it declines the layer (code too large, offsets beyond 32 bits).
 class F32SpconvJitCode;
-using F32SpconvJitGenerate = std::shared_ptr<const F32SpconvJitCode> (*)(size_t rows, const uint32_t* counts,
+using F32SpconvJitGenerate = std::shared_ptr<const F32SpconvJitCode> (*)(size_t rows, size_t chunks, const uint32_t* counts,
                                                                          const F32SpNz* entries);
 
 struct F32SpconvVariant {
@@ -176,8 +176,8 @@ class F32Spconv {
   std::vector<F32SpNz> nz_;
   std::vector<F32SpBlock4> blocks_;
   size_t nonzero_weights_ = 0;
-  // A JIT variant's code (one segment per register group, row_blocks_ of them), and the
-  // boundaries of its blocks of segments run over every tile of a band in turn: 0, ..., segments.
+  // A JIT variant's code (one segment per register group, row_blocks_ of them, and chunk), and
+  // the boundaries of its blocks of groups run over every tile of a band in turn: 0, ..., groups.
   std::shared_ptr<const F32SpconvJitCode> jit_;
   std::vector<size_t> code_blocks_;
 };

@@ -23,10 +23,11 @@ constexpr size_t kF32SpJitRows = 31;
 // in L2 over every tile of a band, so the size costs generation time and memory, not speed.
 constexpr size_t kF32SpJitMaxCode = size_t{8} << 20;
 
-// Code of one layer, one segment per register group: segment s computes output channels
-// [s * kF32SpJitRows, min(rows, (s + 1) * kF32SpJitRows)) of one tile, channel c's 16 sums to
-// acc[(c - s * kF32SpJitRows) * 16 ...], from `panel`, the panel address of the tile's first
-// position. Sums are stored, never accumulated: a segment holds its channels' whole reduction.
+// Code of one layer, one segment per register group and chunk of the reduction: segment
+// g * chunks + k computes output channels [g * kF32SpJitRows, min(rows, (g + 1) * kF32SpJitRows))
+// of one tile over the entries of chunk k, channel c's 16 sums to acc[(c - g * kF32SpJitRows) *
+// 16 ...], from `panel`, the panel address of the tile's first position. Chunk 0 stores its
+// sums, later chunks add theirs to them.
 class F32SpconvJitCode {
  public:
   virtual ~F32SpconvJitCode() = default;
@@ -38,7 +39,7 @@ class F32SpconvJitCode {
 };
 
 // The generator of the AVX-512 variant (F32SpconvJitGenerate in kernels/f32_spconv.h).
-std::shared_ptr<const F32SpconvJitCode> f32_spconv_jit_generate_avx512(size_t rows, const uint32_t* counts,
+std::shared_ptr<const F32SpconvJitCode> f32_spconv_jit_generate_avx512(size_t rows, size_t chunks, const uint32_t* counts,
                                                                        const F32SpNz* entries);
 
 }  // namespace sparrow::kernels

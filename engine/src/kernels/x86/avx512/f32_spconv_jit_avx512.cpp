@@ -37,17 +37,19 @@ struct GroupEntry {
   int32_t weight;
 };
 
-// A group's entries in panel order, and how many distinct offsets (panel loads) they have.
+// A group's entries of one chunk in panel order, how many distinct offsets (panel loads) they
+// have, and whether the sums add to those of the chunks before (else they start from 0).
 struct Group {
   size_t rows = 0;
+  bool accumulate = false;
   std::vector<GroupEntry> entries;
   size_t loads = 0;
 };
 
 // Bytes of code: 10 per panel load (disp32), 7 per FMA (disp8 broadcast), 7 per move of rdx, and
-// per row its zeroing (6) and store (7 with disp8, 10 beyond), plus vzeroupper and ret.
+// per row its zeroing or load (6-10) and store (7 with disp8, 10 beyond), plus vzeroupper and ret.
 size_t code_bound(const Group& g) {
-  return g.loads * 10 + g.entries.size() * 7 + (g.entries.size() / 256 + 1) * 7 + g.rows * (6 + 10) + 4;
+  return g.loads * 10 + g.entries.size() * 7 + (g.entries.size() / 256 + 1) * 7 + g.rows * (10 + 10) + 4;
 }
 
 // The code's registers: rdi the tile's panel, rsi the group's sums (row r's at r * 64 bytes),
@@ -61,7 +63,13 @@ class Generator : public Xbyak::CodeGenerator {
   void group(const Group& g, int32_t first_weight) {
     starts_.push_back(getSize());
     base_ = first_weight;
-    for (size_t r = 0; r < g.rows; ++r) vpxord(acc(r), acc(r), acc(r));
+    for (size_t r = 0; r < g.rows; ++r) {
+      if (g.accumulate) {
+        vmovups(acc(r), ptr[rsi + static_cast<int>(r * 64)]);
+      } else {
+        vpxord(acc(r), acc(r), acc(r));
+      }
+    }
     for (size_t i = 0; i < g.entries.size();) {
       const int32_t offset = g.entries[i].offset;
       vmovups(x(), ptr[rdi + offset]);
@@ -136,10 +144,11 @@ class JitCode final : public F32SpconvJitCode {
 
 // Rows [first, first + rows) of the layer, merged in panel order (a stable sort keeps the rows in
 // order at each offset); each entry's weight index counts from `first_weight`.
-Group make_group(const uint32_t* counts, const F32SpNz* entries, size_t first, size_t rows, int32_t first_weight,
-                 std::vector<float>& weights) {
+Group make_group(const uint32_t* counts, const F32SpNz* entries, size_t first, size_t rows, bool accumulate,
+                 int32_t first_weight, std::vector<float>& weights) {
   Group g;
   g.rows = rows;
+  g.accumulate = accumulate;
   for (size_t r = 0; r < rows; ++r) {
     for (uint32_t i = 0; i < counts[first + r]; ++i, ++entries) {
       if (static_cast<uint64_t>(entries->off) * 4 > static_cast<uint64_t>(std::numeric_limits<int32_t>::max())) {
@@ -165,21 +174,26 @@ Group make_group(const uint32_t* counts, const F32SpNz* entries, size_t first, s
 
 }  // namespace
 
-std::shared_ptr<const F32SpconvJitCode> f32_spconv_jit_generate_avx512(size_t rows, const uint32_t* counts,
+std::shared_ptr<const F32SpconvJitCode> f32_spconv_jit_generate_avx512(size_t rows, size_t chunks, const uint32_t* counts,
                                                                        const F32SpNz* entries) {
+  // Entry index of (chunk k, row r): the counts' prefix sums.
+  std::vector<size_t> start(chunks * rows + 1, 0);
+  for (size_t i = 0; i < chunks * rows; ++i) start[i + 1] = start[i] + counts[i];
   std::vector<Group> groups;
   std::vector<float> weights;
   std::vector<int32_t> first_weights;
   size_t bound = 0;
   for (size_t first = 0; first < rows; first += kF32SpJitRows) {
     const size_t n = std::min(kF32SpJitRows, rows - first);
-    if (weights.size() > static_cast<size_t>(std::numeric_limits<int32_t>::max() / 2)) {
-      throw Error(ErrorCode::kResourceExhausted, "f32-spconv JIT: too many weights");
+    for (size_t k = 0; k < chunks; ++k) {
+      if (weights.size() > static_cast<size_t>(std::numeric_limits<int32_t>::max() / 2)) {
+        throw Error(ErrorCode::kResourceExhausted, "f32-spconv JIT: too many weights");
+      }
+      first_weights.push_back(static_cast<int32_t>(weights.size()));
+      groups.push_back(make_group(counts + k * rows, entries + start[k * rows + first], first, n, k > 0,
+                                  first_weights.back(), weights));
+      bound += code_bound(groups.back());
     }
-    first_weights.push_back(static_cast<int32_t>(weights.size()));
-    groups.push_back(make_group(counts, entries, first, n, first_weights.back(), weights));
-    entries += groups.back().entries.size();
-    bound += code_bound(groups.back());
   }
   if (bound + weights.size() * sizeof(float) > kF32SpJitMaxCode) {
     throw Error(ErrorCode::kResourceExhausted, "f32-spconv JIT: the code and weights for " + std::to_string(weights.size()) +
