@@ -22,6 +22,13 @@ size_t align64(size_t bytes) { return (bytes + 63) & ~size_t{63}; }
 constexpr int64_t kChunkBytes = 32 * 1024;
 // A band's panel should stay in L2 (1 MB per core on Zen 5) next to the output it produces.
 constexpr int64_t kBandBytes = 512 * 1024;
+// A JIT variant reads each block of its code (below) once per band from L3 and then from L2 for
+// every tile: wider layers need taller bands than the panel alone would choose for the code to
+// be reused enough. Measured on the yolov5l 1x1 2048->1024@20 at 85 % (kernel_bench, 1 core, a
+// loaded machine): bands of 2 rows (512 KB of panel, 3 tiles) ran at 138-228 effective GMAC/s
+// over 5 runs, of 4 rows (1 MB) at 205-282 over 4; 3x3 512@20 and 1x1 1024@20 (taller bands or
+// the same) within the noise.
+constexpr int64_t kJitBandBytes = 1024 * 1024;
 // A JIT variant's code runs in blocks of register groups of about this many bytes (code and
 // weights) over every tile of a band, so that each block stays in L2 beside the band's panel from
 // one tile to the next instead of streaming from L3 once per tile. Measured on Zen 5 (kernel_bench
@@ -61,7 +68,7 @@ F32Spconv::F32Spconv(const F32SpconvShape& shape, const float* weights, const fl
   double best = std::numeric_limits<double>::max();
   for (int64_t r = 1; r <= s_.oh; ++r) {
     const int64_t span = round_up((r + halo_) * wq_ + m + (s_.kw - 1) / s_.sw, 16);
-    if (r > 1 && phases * icp_ * span * 4 > kBandBytes) break;
+    if (r > 1 && phases * icp_ * span * 4 > (v_.jit ? kJitBandBytes : kBandBytes)) break;
     const int64_t bands = ceil_div(s_.oh, r);
     const int64_t parts = std::min(row_blocks_, ceil_div(2 * teams, s_.n * bands));
     double work = 0;
