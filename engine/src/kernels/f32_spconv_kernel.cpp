@@ -75,7 +75,7 @@ bool conv_shape(const SelectContext& ctx, F32SpconvShape& s, std::string& why_no
 // 3x3 256@40, 1x1 1024@20 and 1x1 512->256@40 at 50, 70, 85 and 95 %; Zen 5, 2026-12-06, best
 // runs on a loaded machine): ~0.0135 ns per non-zero weight, plus ~0.0012 ns per weight, zero or
 // not (the panel loads: one per offset of a register group, about every offset from 50 to 95 %),
-// against dense oneDNN's ~95 GMAC/s, 0.0105 ns per weight. Within ~15 % of the measured ratio on
+// against dense oneDNN's ~95 GMAC/s, 0.0105 ns per weight. Within ~20 % of the measured ratio on
 // those shapes; independent of the layer's size, so in effect a density threshold: 1.1x at ~62 %
 // density. Groups of fewer than 31 output channels share each load among fewer rows.
 double predicted_jit_speedup(const F32SpconvShape& s, double density) {
