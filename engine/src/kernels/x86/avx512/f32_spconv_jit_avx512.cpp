@@ -179,6 +179,12 @@ std::shared_ptr<const F32SpconvJitCode> f32_spconv_jit_generate_avx512(size_t ro
   // Entry index of (chunk k, row r): the counts' prefix sums.
   std::vector<size_t> start(chunks * rows + 1, 0);
   for (size_t i = 0; i < chunks * rows; ++i) start[i + 1] = start[i] + counts[i];
+  // At least 7 bytes of FMA and 4 of weight per non-zero: decline before building the groups.
+  if (start.back() * 11 > kF32SpJitMaxCode) {
+    throw Error(ErrorCode::kResourceExhausted, "f32-spconv JIT: the code and weights for " + std::to_string(start.back()) +
+                                                   " non-zeros need at least " + std::to_string(start.back() * 11 >> 10) +
+                                                   " KB, above " + std::to_string(kF32SpJitMaxCode >> 10) + " KB");
+  }
   std::vector<Group> groups;
   std::vector<float> weights;
   std::vector<int32_t> first_weights;
