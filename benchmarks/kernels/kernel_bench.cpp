@@ -255,13 +255,22 @@ Tensor pruned(const Shape& w, uint64_t seed, double sparsity, bool blocks) {
   return t;
 }
 
-// The Conv problem with pruned weights, compiled with the whole kernel table: a sparse row runs
-// where it accepts the weights, the dense row elsewhere (the label names the kernel). Next to
-// Conv/ (dense weights, oneDNN), effective_GMAC/s compares the two on dense MACs.
-Problem sparse_conv_problem(const ConvProblem& c, uint64_t seed, int percent, bool blocks) {
+// The rows a sparse variant may use: every sparse row of its data type (`prefix`, the first that
+// accepts runs: the JIT one where the CPU has it), or SPARROW_BENCH_SPARSE_KERNELS (a kernel
+// filter spec) to time one of them against another, e.g. "sparse-conv-f32-4x1-64x1-*" or
+// "sparse-conv-u8s8-4x1-64x2-*,sparse-conv-u8s8-4x1-32x4-*" for the intrinsic rows.
+std::string sparse_rows(const std::string& prefix) {
+  const char* v = std::getenv("SPARROW_BENCH_SPARSE_KERNELS");
+  return v && *v ? v : prefix + "*";
+}
+
+// The Conv problem with pruned weights on the sparse rows (`sparse`, forced) or on oneDNN's dense
+// row with the same weights; effective_GMAC/s compares the two on dense MACs.
+Problem sparse_conv_problem(const ConvProblem& c, uint64_t seed, int percent, bool blocks, bool sparse) {
   Problem p = conv_problem(c, seed);
   p.family = "SparseConv";
-  p.name += "_s" + std::to_string(percent) + (blocks ? "_b4" : "");
+  p.name += "/s" + std::to_string(percent) + (blocks ? "_b4" : "") + (sparse ? "/sparse" : "/onednn");
+  p.kernels = sparse ? sparse_rows("sparse-conv-f32-") : "f32-conv-onednn";
   p.build = conv_model(c, seed, [seed, percent, blocks](const Shape& w) { return pruned(w, seed, percent / 100.0, blocks); });
   p.reference = false;
   return p;
@@ -329,14 +338,6 @@ Tensor block_pruned_weights(const Shape& w, double sparsity, std::mt19937& rng) 
   return t;
 }
 
-// The rows the sparse variant may use: every sparse INT8 row (the JIT one first where it accepts),
-// or SPARROW_BENCH_SPARSE_KERNELS (a kernel filter spec) to time one of them against another, e.g.
-// "sparse-conv-u8s8-4x1-64x2-*,sparse-conv-u8s8-4x1-32x4-*" for the intrinsic rows.
-std::string sparse_qconv_rows() {
-  const char* v = std::getenv("SPARROW_BENCH_SPARSE_KERNELS");
-  return v && *v ? v : "sparse-conv-u8s8-*";
-}
-
 // The INT8 convolution with 1x4-block-pruned weights and no activation (the sparse rows decline
 // fused ones), on the sparse row (`sparse`) or on oneDNN's dense int8 row with the same weights.
 Problem sparse_qconv_problem(const ConvProblem& c, int percent, bool sparse, uint64_t seed) {
@@ -345,7 +346,7 @@ Problem sparse_qconv_problem(const ConvProblem& c, int percent, bool sparse, uin
   p.name = c.desc + "/s" + std::to_string(percent) + (sparse ? "/sparse" : "/onednn");
   p.layer_op = "QLinearConv";
   p.flop = 2.0 * c.macs();
-  p.kernels = sparse ? sparse_qconv_rows() : "qu8-conv-onednn";
+  p.kernels = sparse ? sparse_rows("sparse-conv-u8s8-") : "qu8-conv-onednn";
   const Shape w = {c.oc, c.ic, c.kh, c.kw};
   p.build = [c, w, seed, percent] {
     std::mt19937 rng(static_cast<uint32_t>(seed));
@@ -602,6 +603,9 @@ Compiled& compile(const Problem& p, bool optimized) {
   return slot;
 }
 
+// The families that compare a sparse row with the dense one on the same weights.
+bool sparse_family(const Problem& p) { return p.family == "SparseConv" || p.family == "SparseQConv"; }
+
 void run_problem(benchmark::State& state, const Problem& p, bool optimized) {
   Compiled* c = nullptr;
   try {
@@ -626,7 +630,7 @@ void run_problem(benchmark::State& state, const Problem& p, bool optimized) {
   // Dense multiply-adds per second, also for sparse kernels that skip most of them.
   if (p.flop > 0) state.counters["effective_GMAC/s"] = p.flop / 2 * static_cast<double>(runs) / seconds / 1e9;
   // The fastest single run (reorders included): the least disturbed one on a shared machine.
-  if (p.flop > 0 && p.family == "SparseQConv") state.counters["best_effective_GMAC/s"] = p.flop / 2 / best / 1e9;
+  if (p.flop > 0 && sparse_family(p)) state.counters["best_effective_GMAC/s"] = p.flop / 2 / best / 1e9;
   if (p.bytes > 0) state.counters["GB/s"] = p.bytes * static_cast<double>(runs) / seconds / 1e9;
   state.SetLabel(c->label);
 
@@ -642,7 +646,7 @@ void run_problem(benchmark::State& state, const Problem& p, bool optimized) {
   if (p.flop > 0) state.counters["layer_GFLOP/s"] = p.flop / (layer_ms * 1e-3) / 1e9;
   // Dense MACs over the layer's time: what a sparse kernel's speed-up is measured in.
   if (p.flop > 0) state.counters["layer_effective_GMAC/s"] = p.flop / 2 / (layer_ms * 1e-3) / 1e9;
-  if (p.family != "SparseQConv") return;
+  if (!sparse_family(p)) return;
   // The layer's best single run of as many again: on a shared machine the least disturbed one
   // compares sparse and dense kernels better than a mean does.
   double best_ms = layer_ms;
@@ -709,12 +713,14 @@ int main(int argc, char** argv) {
       if (!int8_names[q.name]) problems.push_back(std::move(q));
       int8_names[problems.back().name] = true;
     }
-    // Sparse FP32 next to the dense Conv/ rows: every float conv shape at each sparsity,
-    // unstructured and in 4-blocks.
+    // Sparse FP32 next to dense FP32 on the same pruned weights: every ungrouped float conv shape
+    // at each sparsity, unstructured and in 4-blocks.
     for (size_t i = 0; i < convs.size(); ++i) {
       if (convs[i].g != 1) continue;
       for (int percent : {0, 50, 70, 80, 85, 90, 95}) {
-        for (bool blocks : {false, true}) problems.push_back(sparse_conv_problem(convs[i], 1 + 10 * i, percent, blocks));
+        for (bool blocks : {false, true}) {
+          for (bool sparse : {true, false}) problems.push_back(sparse_conv_problem(convs[i], 1 + 10 * i, percent, blocks, sparse));
+        }
       }
     }
     // Sparse INT8 next to dense INT8 on the same pruned weights, for every ungrouped shape.

@@ -89,7 +89,7 @@ void register_ukernel_benchmarks() {
   register_family("X8Lut", kernels::x8_lut_variants(), run_x8_lut);
   register_family("Qu8Vadd", kernels::qu8_vadd_variants(), run_qu8_vadd);
   for (const kernels::F32SpconvVariant& v : kernels::f32_spconv_variants()) {
-    if (!kernels::isa_available(v.isa)) continue;
+    if (!kernels::isa_available(v.isa) || !v.spmm) continue;  // a JIT variant has no microkernel to time alone
     benchmark::RegisterBenchmark((std::string("F32Spmm/") + v.name).c_str(), [v](benchmark::State& s) { run_f32_spmm(s, v); })
         ->Arg(8 << 10)
         ->Arg(128 << 10);

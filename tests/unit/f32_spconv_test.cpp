@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "kernels/f32_spconv.h"
+#include "kernels/f32_spconv_jit.h"
 #include "sparrow/engine.h"
 #include "support/onnx_builder.h"
 #include "support/test_support.h"
@@ -224,6 +225,54 @@ TEST(F32SpconvProfile, CountsZerosAndZeroBlocks) {
   EXPECT_DOUBLE_EQ(p.block4, 2.0 / 4.0);
 }
 
+const F32SpconvVariant* jit_variant() {
+  for (const F32SpconvVariant& v : kernels::f32_spconv_variants()) {
+    if (v.jit) return &v;
+  }
+  return nullptr;
+}
+
+// A layer whose code would exceed the cap is declined with the reason, before any code exists:
+// 4096 -> 1024 channels at 60 % sparsity is 1.7 M non-zeros, ~18 MB of code and weights.
+TEST(F32SpconvJit, DeclinesCodeBeyondItsCap) {
+  const F32SpconvVariant* v = jit_variant();
+  ASSERT_NE(v, nullptr);
+  if (!kernels::isa_available(v->isa)) GTEST_SKIP() << v->name << ": this process has no " << kernels::isa_name(v->isa);
+  const F32SpconvShape s = shape(1, 4096, 1, 1, 1024, 1, 1, 0, 0);
+  std::mt19937 rng(3);
+  const std::vector<float> w = pruned_weights({s, 0.6}, rng);
+  try {
+    const kernels::F32Spconv conv(s, w.data(), nullptr, ops::Activation::kNone, *v, 2);
+    FAIL() << "accepted " << conv.summary();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kResourceExhausted) << e.what();
+    EXPECT_NE(std::string(e.what()).find(" KB, above 8192 KB"), std::string::npos) << e.what();
+  }
+  // The same layer at 95 % fits.
+  const std::vector<float> sparse = pruned_weights({s, 0.95}, rng);
+  const kernels::F32Spconv conv(s, sparse.data(), nullptr, ops::Activation::kNone, *v, 2);
+  EXPECT_NE(conv.summary().find(":code"), std::string::npos) << conv.summary();
+}
+
+// Through kernels::F32Spconv the JIT code runs its channels in blocks of register groups over the
+// tiles of a band, and chunks of input channels one after the other: a layer with several of both
+// (summary "chunkN" and "blocksN", N > 1) matches too.
+TEST(F32SpconvJit, MatchesTheReferenceInSeveralCodeBlocks) {
+  const F32SpconvVariant* v = jit_variant();
+  ASSERT_NE(v, nullptr);
+  if (!kernels::isa_available(v->isa)) GTEST_SKIP() << v->name << ": this process has no " << kernels::isa_name(v->isa);
+  for (bool blocks : {false, true}) {
+    const Case c{shape(2, 256, 6, 7, 250, 3, 1, 1, 1), 0.7, blocks, 4, ops::Activation::kSilu, true};
+    std::mt19937 rng(9);
+    const std::vector<float> w = pruned_weights(c, rng);
+    const kernels::F32Spconv conv(c.s, w.data(), nullptr, c.act, *v, 2);
+    const std::string summary = conv.summary();
+    ASSERT_EQ(summary.find(":blocks1"), std::string::npos) << summary;
+    ASSERT_EQ(summary.find(":chunk1:"), std::string::npos) << summary;
+    check_variant(*v, c, 77);
+  }
+}
+
 // ----- Through the engine -------------------------------------------------------------------
 
 // x -> Conv (pruned weights, bias) -> SiLU -> [+ r] -> Conv 1x1 (dense) -> y: the sparse layer
@@ -277,8 +326,11 @@ TEST(SparseConvF32Engine, SparseRowsMatchTheDenseRowWithSiluAndResidualFused) {
   for (const F32SpconvVariant& v : kernels::f32_spconv_variants()) {
     if (!kernels::isa_available(v.isa)) continue;
     for (const F32SpconvShape& s : shapes) {
+      for (int structure = 0; structure < (v.jit ? 2 : 1); ++structure) {
+      // The JIT row takes unstructured zeros and 4-blocks alike.
+      const bool blocks = v.jit ? structure == 1 : v.block == 4;
       for (bool residual : {false, true}) {
-        const std::string bytes = model(s, 0.97, v.block == 4, residual);
+        const std::string bytes = model(s, 0.97, blocks, residual);
         std::vector<Tensor> inputs = {test::random_tensor({s.n, s.ic, s.h, s.w}, 21)};
         if (residual) inputs.push_back(test::random_tensor({s.n, s.oc, s.oh, s.ow}, 22));
         // The sparse row alone: next to the dense row it would be timed against it (contested).
@@ -295,8 +347,36 @@ TEST(SparseConvF32Engine, SparseRowsMatchTheDenseRowWithSiluAndResidualFused) {
           EXPECT_EQ(sparse.reorders, dense.reorders) << v.name;
         }
       }
+      }
     }
   }
+}
+
+// The JIT row's cost model: at 30 % sparsity it predicts about 1x of dense oneDNN and declines (the
+// layer falls to the reference when nothing else may run it), at 85 % it accepts.
+TEST(SparseConvF32Engine, JitRowDeclinesWeightsItPredictsNoFasterThanDense) {
+  const F32SpconvVariant* v = jit_variant();
+  ASSERT_NE(v, nullptr);
+  if (!kernels::isa_available(v->isa)) GTEST_SKIP() << v->name << ": this process has no " << kernels::isa_name(v->isa);
+  const F32SpconvShape s = shape(1, 64, 10, 10, 64, 3, 1, 1, 1);
+  const std::vector<Tensor> inputs = {test::random_tensor({1, 64, 10, 10}, 2)};
+  EXPECT_EQ(run_with(model(s, 0.3, false, false), v->name, inputs).conv_kernel, "reference");
+  const Compiled sparse = run_with(model(s, 0.85, false, false), v->name, inputs);
+  EXPECT_EQ(sparse.conv_kernel.rfind(v->name, 0), 0u) << sparse.conv_kernel;
+}
+
+// Where the JIT row declines (code beyond its cap), the intrinsic rows take the layer.
+TEST(SparseConvF32Engine, LayersTooLargeForTheJitRowTakeTheIntrinsicRow) {
+  const F32SpconvVariant* v = jit_variant();
+  ASSERT_NE(v, nullptr);
+  if (!kernels::isa_available(v->isa)) GTEST_SKIP() << v->name << ": this process has no " << kernels::isa_name(v->isa);
+  std::vector<Tensor> inputs = {test::random_tensor({1, 4096, 2, 2}, 21)};
+  const F32SpconvShape large = shape(1, 4096, 2, 2, 1024, 1, 1, 0, 0);  // ~12 MB of code at 70 %
+  const Compiled c = run_with(model(large, 0.7, false, false), "sparse-conv-f32-1x1-*", inputs);
+  EXPECT_EQ(c.conv_kernel.rfind("sparse-conv-f32-1x1-64x1-avx512", 0), 0u) << c.conv_kernel;
+  const F32SpconvShape small = shape(1, 4096, 2, 2, 64, 1, 1, 0, 0);
+  const Compiled d = run_with(model(small, 0.7, false, false), "sparse-conv-f32-1x1-*", inputs);
+  EXPECT_EQ(d.conv_kernel.rfind(v->name, 0), 0u) << d.conv_kernel;
 }
 
 TEST(SparseConvF32Engine, DenseWeightsStayOnTheDenseRow) {
@@ -322,7 +402,9 @@ TEST(SparseConvF32Engine, PrunedWeightsTakeASparseRowAndCountAsSparse) {
       EXPECT_GT(l.sparsity, 0.85);
     }
   }
-  EXPECT_EQ(kernel.rfind("sparse-conv-f32-4x1-", 0), 0u) << kernel;
+  // The JIT row first where it runs (any zeros), else the 4-block rows for 4-block zeros.
+  const std::string expected = kernels::isa_available(kernels::Isa::kAvx512) ? "sparse-conv-f32-1x1-jit-avx512" : "sparse-conv-f32-4x1-";
+  EXPECT_EQ(kernel.rfind(expected, 0), 0u) << kernel;
   EXPECT_EQ(count_layers(d).sparse, 1);
 }
 

@@ -7,6 +7,7 @@
 #include <limits>
 #include <sstream>
 
+#include "kernels/f32_spconv_jit.h"
 #include "sparrow/error.h"
 
 namespace sparrow::kernels {
@@ -21,6 +22,20 @@ size_t align64(size_t bytes) { return (bytes + 63) & ~size_t{63}; }
 constexpr int64_t kChunkBytes = 32 * 1024;
 // A band's panel should stay in L2 (1 MB per core on Zen 5) next to the output it produces.
 constexpr int64_t kBandBytes = 512 * 1024;
+// A JIT variant reads each block of its code (below) once per band from L3 and then from L2 for
+// every tile: wider layers need taller bands than the panel alone would choose for the code to
+// be reused enough. Measured on the yolov5l 1x1 2048->1024@20 at 85 % (kernel_bench, 1 core, a
+// loaded machine): bands of 2 rows (512 KB of panel, 3 tiles) ran at 138-228 effective GMAC/s
+// over 5 runs, of 4 rows (1 MB) at 205-282 over 4; 3x3 512@20 and 1x1 1024@20 (taller bands or
+// the same) within the noise.
+constexpr int64_t kJitBandBytes = 1024 * 1024;
+// A JIT variant's code runs in blocks of register groups of about this many bytes (code and
+// weights) over every tile of a band, so that each block stays in L2 beside the band's panel from
+// one tile to the next instead of streaming from L3 once per tile. Measured on Zen 5 (kernel_bench
+// SparseConv, 1 core, 85 %, yolov5l 3x3 256@40, 3x3 512@20 and 1x1 1024@20, a loaded machine):
+// the whole code once per tile ran at 0.55-0.65x of 256 KB blocks; 128 and 512 KB blocks, and
+// blocks of one group (~60 KB), were within the noise (+-15 %) of 256 KB.
+constexpr size_t kCodeBlockBytes = 256 * 1024;
 
 }  // namespace
 
@@ -40,7 +55,9 @@ F32Spconv::F32Spconv(const F32SpconvShape& shape, const float* weights, const fl
 
   size_t nonzero = 0;
   for (int64_t i = 0; i < s_.oc * s_.ic * kvol; ++i) nonzero += weights[i] != 0.0f;
-  row_blocks_ = ceil_div(s_.oc, static_cast<int64_t>(kF32SpRowBlock));
+  // The units of output channels the threads may split a band into: row blocks of the
+  // microkernels, or register groups (code segments) of a JIT variant.
+  row_blocks_ = ceil_div(s_.oc, static_cast<int64_t>(v_.jit ? kF32SpJitRows : kF32SpRowBlock));
 
   // Band height: least estimated time, counting FMAs over every tile (garbage lanes included),
   // the pack of each band (halo rows included, once per part), and the imbalance of the items
@@ -51,7 +68,7 @@ F32Spconv::F32Spconv(const F32SpconvShape& shape, const float* weights, const fl
   double best = std::numeric_limits<double>::max();
   for (int64_t r = 1; r <= s_.oh; ++r) {
     const int64_t span = round_up((r + halo_) * wq_ + m + (s_.kw - 1) / s_.sw, 16);
-    if (r > 1 && phases * icp_ * span * 4 > kBandBytes) break;
+    if (r > 1 && phases * icp_ * span * 4 > (v_.jit ? kJitBandBytes : kBandBytes)) break;
     const int64_t bands = ceil_div(s_.oh, r);
     const int64_t parts = std::min(row_blocks_, ceil_div(2 * teams, s_.n * bands));
     double work = 0;
@@ -77,13 +94,50 @@ F32Spconv::F32Spconv(const F32SpconvShape& shape, const float* weights, const fl
   chunk_ = std::min(chunk_, icp_);
   chunks_ = ceil_div(icp_, chunk_);
   pack_weights(weights);
+  if (v_.jit) generate_code();
+}
+
+void F32Spconv::generate_code() {
+  // The entries chunk after chunk, each chunk's row after row, as the generator reads them.
+  const size_t oc = static_cast<size_t>(s_.oc), chunks = static_cast<size_t>(chunks_);
+  std::vector<uint32_t> counts(chunks * oc);
+  std::vector<F32SpNz> entries;
+  entries.reserve(nz_.size());
+  for (size_t k = 0; k < chunks; ++k) {
+    for (size_t rb = 0; rb * kF32SpRowBlock < oc; ++rb) {
+      const size_t slot = rb * chunks + k;
+      const F32SpNz* e = nz_.data() + starts_[slot];
+      for (size_t r = 0; r < kF32SpRowBlock && rb * kF32SpRowBlock + r < oc; ++r) {
+        const uint32_t n = counts_[slot * kF32SpRowBlock + r];
+        counts[k * oc + rb * kF32SpRowBlock + r] = n;
+        entries.insert(entries.end(), e, e + n);
+        e += n;
+      }
+    }
+  }
+  jit_ = v_.jit(oc, chunks, counts.data(), entries.data());
+  // Blocks of whole groups (all their chunks).
+  code_blocks_ = {0};
+  size_t bytes = 0;
+  for (size_t g = 0; g < static_cast<size_t>(row_blocks_); ++g) {
+    size_t group_bytes = 0;
+    for (size_t k = 0; k < chunks; ++k) group_bytes += jit_->segment_bytes(g * chunks + k);
+    if (bytes > 0 && bytes + group_bytes > kCodeBlockBytes) code_blocks_.push_back(g), bytes = 0;
+    bytes += group_bytes;
+  }
+  code_blocks_.push_back(static_cast<size_t>(row_blocks_));
+  nz_ = {};
+  counts_ = {};
 }
 
 void F32Spconv::pack_weights(const float* weights) {
   const int64_t kvol = s_.kh * s_.kw;
   const int64_t rb_rows = static_cast<int64_t>(kF32SpRowBlock);
-  counts_.assign(static_cast<size_t>(row_blocks_ * chunks_ * rb_rows), 0);
-  starts_.assign(static_cast<size_t>(row_blocks_ * chunks_), 0);
+  // For a JIT variant too, whose code generation reads the rows' entries in channel order (one
+  // chunk) from here.
+  const int64_t row_blocks = ceil_div(s_.oc, rb_rows);
+  counts_.assign(static_cast<size_t>(row_blocks * chunks_ * rb_rows), 0);
+  starts_.assign(static_cast<size_t>(row_blocks * chunks_), 0);
   auto offset = [&](int64_t c, int64_t kh, int64_t kw) {
     const int64_t phase = (kh % s_.sh) * phx_ + kw % s_.sw;
     return static_cast<uint32_t>((phase * icp_ + c) * span_ + (kh / s_.sh) * wq_ + kw / s_.sw);
@@ -92,7 +146,7 @@ void F32Spconv::pack_weights(const float* weights) {
     return c < s_.ic ? weights[((oc * s_.ic + c) * s_.kh + kh) * s_.kw + kw] : 0.0f;
   };
   auto by_offset = [](const auto& a, const auto& b) { return a.off < b.off; };
-  for (int64_t rb = 0; rb < row_blocks_; ++rb) {
+  for (int64_t rb = 0; rb < row_blocks; ++rb) {
     for (int64_t k = 0; k < chunks_; ++k) {
       const size_t slot = static_cast<size_t>(rb * chunks_ + k);
       starts_[slot] = v_.block == 4 ? blocks_.size() : nz_.size();
@@ -128,15 +182,20 @@ void F32Spconv::pack_weights(const float* weights) {
   nonzero_weights_ = v_.block == 4 ? 4 * blocks_.size() : nz_.size();
 }
 
+size_t F32Spconv::acc_bytes() const {
+  // A JIT variant's block of segments stores all its channels before the epilogue.
+  const size_t rows = jit_ ? static_cast<size_t>(row_blocks_) * kF32SpJitRows : kF32SpRowBlock;
+  return align64(rows * v_.tile * sizeof(float));
+}
+
 size_t F32Spconv::scratch_bytes_per_slot() const {
   const size_t panel = static_cast<size_t>(phy_ * phx_ * icp_ * span_) * sizeof(float);
-  const size_t acc = kF32SpRowBlock * v_.tile * sizeof(float);
   const size_t dst = v_.tile * sizeof(float*);
-  return align64(panel) + align64(acc) + align64(dst);
+  return align64(panel) + acc_bytes() + align64(dst);
 }
 
 size_t F32Spconv::packed_bytes() const {
-  return nz_.size() * sizeof(F32SpNz) + blocks_.size() * sizeof(F32SpBlock4) + counts_.size() * sizeof(uint32_t) +
+  return (jit_ ? jit_->bytes() : 0) + nz_.size() * sizeof(F32SpNz) + blocks_.size() * sizeof(F32SpBlock4) + counts_.size() * sizeof(uint32_t) +
          starts_.size() * sizeof(size_t) + bias_.size() * sizeof(float);
 }
 
@@ -145,6 +204,7 @@ std::string F32Spconv::summary() const {
   const double dense = static_cast<double>(s_.oc * icp_ * s_.kh * s_.kw);
   o.precision(3);
   o << "band" << rows_ << ":chunk" << chunks_ << ":" << 100.0 * static_cast<double>(nonzero_weights_) / dense << "%";
+  if (jit_) o << ":code" << (jit_->bytes() >> 10) << "KB:blocks" << code_blocks_.size() - 1;
   return o.str();
 }
 
@@ -169,21 +229,30 @@ void F32Spconv::pack_band(const float* x, int64_t n, int64_t oy0, int64_t rows, 
   }
 }
 
+void F32Spconv::tile_destinations(float* y, int64_t n, int64_t oy0, int64_t rows, int64_t t, float** dst) const {
+  const int64_t m = static_cast<int64_t>(v_.tile);
+  for (int64_t j = 0; j < m; ++j) {
+    const int64_t q = t * m + j, r = q / wq_, col = q % wq_;
+    dst[j] = r < rows && col < s_.ow ? y + ((n * s_.oh + oy0 + r) * s_.ow + col) * s_.oc : nullptr;
+  }
+}
+
 void F32Spconv::run_item(const float* x, float* y, bool accumulate, int64_t item, std::byte* slot) const {
   const int64_t m = static_cast<int64_t>(v_.tile);
   const int64_t part = item % parts_, band = item / parts_ % bands_, n = item / parts_ / bands_;
   const int64_t oy0 = band * rows_, rows = std::min(rows_, s_.oh - oy0);
   auto* panel = reinterpret_cast<float*>(slot);
   auto* acc = reinterpret_cast<float*>(slot + align64(static_cast<size_t>(phy_ * phx_ * icp_ * span_) * sizeof(float)));
-  auto* dst = reinterpret_cast<float**>(reinterpret_cast<std::byte*>(acc) + align64(kF32SpRowBlock * v_.tile * sizeof(float)));
+  auto* dst = reinterpret_cast<float**>(reinterpret_cast<std::byte*>(acc) + acc_bytes());
   pack_band(x, n, oy0, rows, panel);
   const int64_t rb0 = part * row_blocks_ / parts_, rb1 = (part + 1) * row_blocks_ / parts_;
   const int64_t tiles = ceil_div(rows * wq_, m);
+  if (jit_) {
+    run_tiles_jit(y, accumulate, n, oy0, rows, static_cast<size_t>(rb0), static_cast<size_t>(rb1), panel, acc, dst);
+    return;
+  }
   for (int64_t t = 0; t < tiles; ++t) {
-    for (int64_t j = 0; j < m; ++j) {
-      const int64_t q = t * m + j, r = q / wq_, col = q % wq_;
-      dst[j] = r < rows && col < s_.ow ? y + ((n * s_.oh + oy0 + r) * s_.ow + col) * s_.oc : nullptr;
-    }
+    tile_destinations(y, n, oy0, rows, t, dst);
     const float* base = panel + t * m;
     for (int64_t rb = rb0; rb < rb1; ++rb) {
       const size_t nrows = std::min(kF32SpRowBlock, static_cast<size_t>(s_.oc - rb * static_cast<int64_t>(kF32SpRowBlock)));
@@ -194,6 +263,32 @@ void F32Spconv::run_item(const float* x, float* y, bool accumulate, int64_t item
         v_.spmm({nrows, counts_.data() + slot_index * kF32SpRowBlock, entries, static_cast<size_t>(span_), base, acc, k > 0});
       }
       const size_t oc0 = static_cast<size_t>(rb) * kF32SpRowBlock;
+      v_.store({nrows, acc, bias_.data() + oc0, act_, dst, oc0, accumulate});
+    }
+  }
+}
+
+// Each block of register groups (those of [s0, s1)) over every tile of the band, then the next:
+// the block's code and weights stay in L2 from one tile to the next. Within a tile, chunk after
+// chunk of the reduction runs every group of the block, so that the chunk's panel window stays in
+// L1 while the groups walk it. The groups' channels are complete after the last chunk, so each
+// tile's epilogue follows at once.
+void F32Spconv::run_tiles_jit(float* y, bool accumulate, int64_t n, int64_t oy0, int64_t rows, size_t s0, size_t s1,
+                              const float* panel, float* acc, float** dst) const {
+  const int64_t m = static_cast<int64_t>(v_.tile);
+  const int64_t tiles = ceil_div(rows * wq_, m);
+  for (size_t b = 0; b + 1 < code_blocks_.size(); ++b) {
+    const size_t first = std::max(s0, code_blocks_[b]), last = std::min(s1, code_blocks_[b + 1]);
+    if (first >= last) continue;
+    const size_t oc0 = first * kF32SpJitRows;
+    const size_t nrows = std::min(static_cast<size_t>(s_.oc), last * kF32SpJitRows) - oc0;
+    for (int64_t t = 0; t < tiles; ++t) {
+      tile_destinations(y, n, oy0, rows, t, dst);
+      for (size_t k = 0; k < static_cast<size_t>(chunks_); ++k) {
+        for (size_t g = first; g < last; ++g) {
+          jit_->run(g * static_cast<size_t>(chunks_) + k, panel + t * m, acc + (g - first) * kF32SpJitRows * kF32SpJitTile);
+        }
+      }
       v_.store({nrows, acc, bias_.data() + oc0, act_, dst, oc0, accumulate});
     }
   }

@@ -22,6 +22,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -82,14 +83,23 @@ struct F32SpPackArgs {
 };
 using F32SpPackUkernel = void (*)(const F32SpPackArgs& a);
 
+// Code generated per layer (kernels/f32_spconv_jit.h) in place of a microkernel: from every
+// output channel's non-zeros in each chunk of input channels (row r of chunk k has
+// counts[k * rows + r] entries, sorted by panel offset; chunk after chunk, row after row). Throws
+// sparrow::Error when it declines the layer (code too large, offsets beyond 32 bits).
+class F32SpconvJitCode;
+using F32SpconvJitGenerate = std::shared_ptr<const F32SpconvJitCode> (*)(size_t rows, size_t chunks, const uint32_t* counts,
+                                                                         const F32SpNz* entries);
+
 struct F32SpconvVariant {
   const char* name;  // "sparse-conv-f32-4x1-64x1-avx512": dtype, op, block (ic x oc), tile (positions x rows), ISA
   Isa isa;
   int block;    // 1 (unstructured) or 4 (4 input channels)
   size_t tile;  // M: output positions per microkernel call
-  F32SpmmUkernel spmm;
+  F32SpmmUkernel spmm;  // null for a JIT variant
   F32SpStoreUkernel store;
   F32SpPackUkernel pack;
+  F32SpconvJitGenerate jit = nullptr;  // set for a JIT variant (block 1, any zeros)
 };
 
 // Every variant, richest first, whether or not this CPU runs it.
@@ -98,6 +108,7 @@ const std::vector<F32SpconvVariant>& f32_spconv_variants();
 void f32_spmm_1x1_64x1_avx512(const F32SpmmArgs& a);
 void f32_spmm_4x1_64x1_avx512(const F32SpmmArgs& a);
 void f32_spstore_64_avx512(const F32SpStoreArgs& a);
+void f32_spstore_16_avx512(const F32SpStoreArgs& a);
 void f32_sppack_avx512(const F32SpPackArgs& a);
 void f32_spmm_1x1_32x1_avx2(const F32SpmmArgs& a);
 void f32_spmm_4x1_32x1_avx2(const F32SpmmArgs& a);
@@ -146,7 +157,12 @@ class F32Spconv {
  private:
   void pack_band(const float* x, int64_t n, int64_t oy0, int64_t rows, float* panel) const;
   void run_item(const float* x, float* y, bool accumulate, int64_t item, std::byte* slot) const;
+  void tile_destinations(float* y, int64_t n, int64_t oy0, int64_t rows, int64_t t, float** dst) const;
+  void run_tiles_jit(float* y, bool accumulate, int64_t n, int64_t oy0, int64_t rows, size_t s0, size_t s1,
+                     const float* panel, float* acc, float** dst) const;
+  size_t acc_bytes() const;
   void pack_weights(const float* weights);
+  void generate_code();
 
   F32SpconvShape s_;
   F32SpconvVariant v_;
@@ -160,6 +176,10 @@ class F32Spconv {
   std::vector<F32SpNz> nz_;
   std::vector<F32SpBlock4> blocks_;
   size_t nonzero_weights_ = 0;
+  // A JIT variant's code (one segment per register group, row_blocks_ of them, and chunk), and
+  // the boundaries of its blocks of groups run over every tile of a band in turn: 0, ..., groups.
+  std::shared_ptr<const F32SpconvJitCode> jit_;
+  std::vector<size_t> code_blocks_;
 };
 
 inline constexpr size_t kF32SpRowBlock = 64;

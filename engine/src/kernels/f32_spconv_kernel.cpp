@@ -1,9 +1,11 @@
 // Conv on an f32-spconv variant (kernels/f32_spconv.h): one kernel-table row per variant, placed
 // before the dense oneDNN row, accepting only weights sparse enough to beat it. NHWC (acdb) in
 // and out, as oneDNN's convolutions choose on AVX-512, so no reorder separates the two.
+#include <algorithm>
 #include <cstring>
 
 #include "kernels/f32_spconv.h"
+#include "kernels/f32_spconv_jit.h"
 #include "kernels/selection.h"
 #include "ops/fused_attrs.h"
 #include "ops/window_params.h"
@@ -69,7 +71,28 @@ bool conv_shape(const SelectContext& ctx, F32SpconvShape& s, std::string& why_no
   return true;
 }
 
-bool sparse_enough(const F32SpconvVariant& v, const F32SparsityProfile& profile, std::string& why_not) {
+// The JIT row's cost model, per output and one core, fitted on kernel_bench SparseConv (yolov5l
+// 3x3 256@40, 1x1 1024@20 and 1x1 512->256@40 at 50, 70, 85 and 95 %; Zen 5, 2026-12-06, best
+// runs on a loaded machine): ~0.0135 ns per non-zero weight, plus ~0.0012 ns per weight, zero or
+// not (the panel loads: one per offset of a register group, about every offset from 50 to 95 %),
+// against dense oneDNN's ~95 GMAC/s, 0.0105 ns per weight. Within ~20 % of the measured ratio on
+// those shapes; independent of the layer's size, so in effect a density threshold: 1.1x at ~62 %
+// density. Groups of fewer than 31 output channels share each load among fewer rows.
+double predicted_jit_speedup(const F32SpconvShape& s, double density) {
+  const double rows = static_cast<double>(std::min<int64_t>(s.oc, static_cast<int64_t>(kF32SpJitRows)));
+  return 0.0105 / (0.0012 * static_cast<double>(kF32SpJitRows) / rows + 0.0135 * density);
+}
+
+bool sparse_enough(const F32SpconvVariant& v, const F32SpconvShape& s, const F32SparsityProfile& profile,
+                   std::string& why_not) {
+  const double min_speedup = sparse_min_speedup();
+  if (v.jit) {
+    const double predicted = predicted_jit_speedup(s, 1.0 - profile.element);
+    if (predicted >= min_speedup) return true;
+    return fail(why_not, "density " + std::to_string(1.0 - profile.element) + ": predicted " + std::to_string(predicted) +
+                             "x of dense oneDNN, below " + std::to_string(min_speedup));
+  }
+  if (min_speedup == 0) return true;  // SPARROW_SPARSE_MIN_SPEEDUP=0: any weights
   const double needed = v.isa == Isa::kScalar ? kMinSparsityScalar : kMinSparsityVector;
   const double sparsity = v.block == 4 ? profile.block4 : profile.element;
   const std::string what = v.block == 4 ? "4-block sparsity " : "sparsity ";
@@ -96,7 +119,7 @@ std::optional<Selection> select_variant(const char* name, const SelectContext& c
   F32SpconvShape s;
   if (!v || !conv_shape(ctx, s, why_not)) return std::nullopt;
   const float* weights = ctx.constant(kW)->data_as<float>();
-  if (!sparse_enough(*v, f32_sparsity_profile(s, weights), why_not)) return std::nullopt;
+  if (!sparse_enough(*v, s, f32_sparsity_profile(s, weights), why_not)) return std::nullopt;
   const float* bias = ctx.has_input(kBias) ? ctx.constant(kBias)->data_as<float>() : nullptr;
   const bool residual = ctx.has_input(kResidual);
   const int slots = std::max(1, ctx.num_cores);
@@ -125,6 +148,9 @@ std::optional<Selection> select_variant(const char* name, const SelectContext& c
 
 }  // namespace
 
+std::optional<Selection> select_sparse_conv_f32_jit_avx512(const SelectContext& ctx, std::string& why_not) {
+  return select_variant("sparse-conv-f32-1x1-jit-avx512", ctx, why_not);
+}
 std::optional<Selection> select_sparse_conv_f32_4x1_avx512(const SelectContext& ctx, std::string& why_not) {
   return select_variant("sparse-conv-f32-4x1-64x1-avx512", ctx, why_not);
 }

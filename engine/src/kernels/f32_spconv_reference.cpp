@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "kernels/f32_spconv.h"
+#include "kernels/f32_spconv_jit.h"
 
 namespace sparrow::kernels {
 
@@ -56,6 +57,10 @@ F32SparsityProfile f32_sparsity_profile(const F32SpconvShape& s, const float* we
 
 const std::vector<F32SpconvVariant>& f32_spconv_variants() {
   static const std::vector<F32SpconvVariant> variants = {
+      // Code generated per layer (kernels/f32_spconv_jit.h): 16 positions x 31 rows of registers,
+      // any zeros (block 1: 4-blocks are entries like others).
+      {"sparse-conv-f32-1x1-jit-avx512", Isa::kAvx512, 1, kF32SpJitTile, nullptr, f32_spstore_16_avx512, f32_sppack_avx512,
+       f32_spconv_jit_generate_avx512},
       {"sparse-conv-f32-4x1-64x1-avx512", Isa::kAvx512, 4, 64, f32_spmm_4x1_64x1_avx512, f32_spstore_64_avx512, f32_sppack_avx512},
       {"sparse-conv-f32-1x1-64x1-avx512", Isa::kAvx512, 1, 64, f32_spmm_1x1_64x1_avx512, f32_spstore_64_avx512, f32_sppack_avx512},
       {"sparse-conv-f32-4x1-32x1-avx2", Isa::kAvx2, 4, 32, f32_spmm_4x1_32x1_avx2, f32_spstore_32_avx2, f32_sppack_avx2},

@@ -12,6 +12,9 @@ const std::vector<KernelRow>& kernel_table() {
   static const std::vector<KernelRow> table = {
       // Sparse rows first: each declines weights too dense to beat the dense row. Named as in
       // f32_spconv_variants().
+      // The JIT row first: code generated per layer, faster than the intrinsic rows where it
+      // accepts; it declines layers whose code would be too large, which the next rows then take.
+      {"sparse-conv-f32-1x1-jit-avx512", "Conv", {kF32}, Isa::kAvx512, select_sparse_conv_f32_jit_avx512, true},
       {"sparse-conv-f32-4x1-64x1-avx512", "Conv", {kF32}, Isa::kAvx512, select_sparse_conv_f32_4x1_avx512, true},
       {"sparse-conv-f32-1x1-64x1-avx512", "Conv", {kF32}, Isa::kAvx512, select_sparse_conv_f32_1x1_avx512, true},
       {"sparse-conv-f32-4x1-32x1-avx2", "Conv", {kF32}, Isa::kAvx2, select_sparse_conv_f32_4x1_avx2, true},

@@ -11,7 +11,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <cstdlib>
 
 #include "kernels/qu8_spconv.h"
 #include "kernels/selection.h"
@@ -51,21 +50,6 @@ double predicted_jit_speedup(const Qu8SpconvGeometry& g, int64_t blocks) {
   const double density = static_cast<double>(blocks) / (per_output * static_cast<double>(g.oc));
   const double per_block = static_cast<double>(blocks) * 13 > 1024.0 * 1024 ? 0.025 : 0.0125;
   return 0.0103 * per_output / (0.45 + per_block * per_output * density);
-}
-
-constexpr double kMinSpeedup = 1.1;
-
-// Read at each compilation, so that a test can lift it for one engine. A bad value declines the
-// rows with its reason (the compiler turns a select function's error into a decline).
-double min_speedup() {
-  const char* v = std::getenv("SPARROW_SPARSE_MIN_SPEEDUP");
-  if (!v || !*v) return kMinSpeedup;
-  char* end = nullptr;
-  const double parsed = std::strtod(v, &end);
-  if (*end != '\0' || !(parsed >= 0)) {
-    throw Error(ErrorCode::kInvalidArgument, std::string("SPARROW_SPARSE_MIN_SPEEDUP=") + v + ": not a number >= 0");
-  }
-  return parsed;
 }
 
 // Weight streams beyond this (entries of all output channels) no longer stay in a 1 MB L2 next
@@ -231,7 +215,7 @@ std::optional<Selection> select_with(const Qu8SpconvVariant& v, const SelectCont
   const int8_t* w = ctx.constant(kW)->data_as<int8_t>();
   const int64_t blocks = qu8_spconv_count_blocks(*g, w);
   const double speedup = v.jit ? predicted_jit_speedup(*g, blocks) : predicted_speedup(*g, blocks);
-  if (speedup < min_speedup()) {
+  if (speedup < sparse_min_speedup()) {
     char text[128];
     std::snprintf(text, sizeof(text), "1x4-block density %.2f, %ld blocks per output: predicted %.2fx of dense oneDNN",
                   static_cast<double>(blocks) / static_cast<double>(g->oc * g->cb * g->kh * g->kw),

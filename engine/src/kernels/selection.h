@@ -44,12 +44,18 @@ struct Selection {
 
 using Candidate = std::optional<Selection> (*)(const SelectContext& ctx, std::string& why_not);
 
+// The predicted speed-up over the dense row below which a sparse row with a cost model declines:
+// 1.1, or SPARROW_SPARSE_MIN_SPEEDUP (0: any weights, as kernel_bench sets it). Throws
+// sparrow::Error for a value that is not a number >= 0.
+double sparse_min_speedup();
+
 // The reference fallback: plain layouts everywhere.
 Selection select_reference(const SelectContext& ctx);
 
 // Candidates by family, defined next to their kernels.
 std::optional<Selection> select_view(const SelectContext& ctx, std::string& why_not);
 std::optional<Selection> select_onednn_conv(const SelectContext& ctx, std::string& why_not);
+std::optional<Selection> select_sparse_conv_f32_jit_avx512(const SelectContext& ctx, std::string& why_not);
 std::optional<Selection> select_sparse_conv_f32_4x1_avx512(const SelectContext& ctx, std::string& why_not);
 std::optional<Selection> select_sparse_conv_f32_1x1_avx512(const SelectContext& ctx, std::string& why_not);
 std::optional<Selection> select_sparse_conv_f32_4x1_avx2(const SelectContext& ctx, std::string& why_not);

@@ -1,4 +1,5 @@
-// f32-spconv epilogue on AVX-512 for 64-position tiles: bias and activation across the positions
+// f32-spconv epilogue on AVX-512 for 64-position tiles (the intrinsic rows) and 16-position ones
+// (the JIT row): bias and activation across the positions
 // of each row (one exp per 16 lanes for SiLU and Sigmoid), then 16x16 transposes into the NHWC
 // output, adding to it when it holds a residual.
 #include "kernels/f32_spconv.h"
@@ -6,8 +7,6 @@
 
 namespace sparrow::kernels {
 namespace {
-
-constexpr size_t kM = 64;
 
 // e^x within about 2 ulp: x = n ln2 + r with |r| <= ln2/2, a degree-6 Taylor polynomial of e^r
 // (its first omitted term is below 1.2e-7 relative), times 2^n by vscalefps.
@@ -37,9 +36,8 @@ __m512 activate(ops::Activation act, __m512 v) {
   return v;
 }
 
-}  // namespace
-
-void f32_spstore_64_avx512(const F32SpStoreArgs& a) {
+template <size_t kM>
+void store(const F32SpStoreArgs& a) {
   for (size_t r = 0; r < a.rows; ++r) {
     const __m512 b = _mm512_set1_ps(a.bias[r]);
     for (size_t j = 0; j < kM; j += 16) {
@@ -67,5 +65,10 @@ void f32_spstore_64_avx512(const F32SpStoreArgs& a) {
     }
   }
 }
+
+}  // namespace
+
+void f32_spstore_64_avx512(const F32SpStoreArgs& a) { store<64>(a); }
+void f32_spstore_16_avx512(const F32SpStoreArgs& a) { store<16>(a); }
 
 }  // namespace sparrow::kernels
