@@ -215,16 +215,16 @@ expect_fail compress_obs_missing_calibration "nowhere' does not exist" \
   "$sparrow" compress "$model" -o "$work/p.onnx" --sparsity 0.5 --method obs --calibration "$work/nowhere"
 expect_fail compress_obs_empty_calibration "no_images' holds no images" \
   "$sparrow" compress "$model" -o "$work/p.onnx" --sparsity 0.5 --method obs --calibration "$work/no_images"
-expect_ok compress_obs sh -c "'$sparrow' compress '$model' -o '$work/obs.onnx' --sparsity 0.5 --block 4 --method obs --calibration-images 2 -v > '$work/obs.txt' 2> '$work/obs_err.txt'"
+expect_ok compress_obs sh -c "'$sparrow' compress '$model' -o '$work/obs.onnx' --sparsity 0.5 --block 4 --method obs --allocation uniform --calibration-images 2 -v > '$work/obs.txt' 2> '$work/obs_err.txt'"
 check_py compress_obs_report "
 import onnx, json
 t = open('$work/obs.txt').read(); e = open('$work/obs_err.txt').read()
-assert '(obs, sensitivity, blocks of 4 input channels), 4 kept dense' in t, t
-assert 'error ' in e and '(magnitude ' in e and 'sensitivity ' in e, e[:500]
+assert 'pruned to 50.0 % (obs, uniform, blocks of 4 input channels), 4 kept dense' in t, t
+assert 'error ' in e and '(magnitude ' in e and 'sensitivity ' not in e, e[:500]
 m = onnx.load('$work/obs.onnx')
 meta = json.loads({p.key: p.value for p in m.metadata_props}['sparrow.compression'])['pruning']
 assert meta['method'] == 'obs' and meta['calibration_images'] == 2 and meta['seed'] == 0, meta
-assert meta['allocation'] == 'sensitivity' and 0.5 <= meta['achieved_sparsity'] < 0.51, meta"
+assert meta['allocation'] == 'uniform', meta"
 # compress --method lowrank: each 1x1 conv (but the first and the Detect head) becomes two.
 /usr/bin/python3 -c "
 import onnx, numpy as np; from onnx import helper, numpy_helper, TensorProto
@@ -238,6 +238,27 @@ g = helper.make_graph(nodes, 'g', [x], [y], [w('w1', 3), w('w2', 3), w('w3', 1)]
 onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid('', 13)]), '$work/no_1x1.onnx')"
 expect_fail compress_lowrank_no_1x1 "no Conv to factor: every one is kept as it is \(1 Detect head, 1 first conv, 1 not a 1x1 conv\)" \
   "$sparrow" compress "$work/no_1x1.onnx" -o "$work/p.onnx" --sparsity 0.5 --method lowrank --calibration-images 2
+# obs's default, sensitivity allocation, on the one conv of that model that it prunes (the
+# unit tests cover several layers; on yolov5n it costs a model run per conv).
+/usr/bin/python3 -c "
+import onnx, numpy as np; from onnx import helper, numpy_helper, TensorProto
+r = np.random.default_rng(0)
+w = lambda n, o, i, k: numpy_helper.from_array(r.standard_normal((o, i, k, k)).astype(np.float32), n)
+x = helper.make_tensor_value_info('images', TensorProto.FLOAT, [1, 3, 32, 32])
+y = helper.make_tensor_value_info('y', TensorProto.FLOAT, [1, 4, 32, 32])
+nodes = [helper.make_node('Conv', ['images', 'w1'], ['a'], name='first', pads=[1, 1, 1, 1]),
+         helper.make_node('Conv', ['a', 'w2'], ['b'], name='middle', pads=[1, 1, 1, 1]),
+         helper.make_node('Conv', ['b', 'w3'], ['y'], name='head')]
+g = helper.make_graph(nodes, 'g', [x], [y], [w('w1', 8, 3, 3), w('w2', 8, 8, 3), w('w3', 4, 8, 1)])
+onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid('', 13)]), '$work/three_convs.onnx')"
+expect_ok compress_obs_sensitivity sh -c "'$sparrow' compress '$work/three_convs.onnx' -o '$work/obs_s.onnx' --sparsity 0.5 --method obs --calibration-images 2 -v > '$work/obs_s.txt' 2> '$work/obs_s_err.txt'"
+check_py compress_obs_sensitivity_report "
+import onnx, json
+t = open('$work/obs_s.txt').read(); e = open('$work/obs_s_err.txt').read()
+assert 'pruned to 50.0 % (obs, sensitivity, unstructured), 2 kept dense' in t, t
+assert 'sensitivity ' in e, e[:500]
+meta = json.loads({p.key: p.value for p in onnx.load('$work/obs_s.onnx').metadata_props}['sparrow.compression'])['pruning']
+assert meta['allocation'] == 'sensitivity', meta"
 expect_fail compress_lowrank_empty_calibration "no_images' holds no images" \
   "$sparrow" compress "$model" -o "$work/p.onnx" --sparsity 0.5 --method lowrank --calibration "$work/no_images"
 expect_fail compress_lowrank_sparsity_one "sparsity 1 is outside \[0, 1\)" \
