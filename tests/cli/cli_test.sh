@@ -313,9 +313,9 @@ assert len(convs) >= 50 and len(half) == len(convs) - 1, [(l['name'], l['sparsit
 expect_ok detect_pruned_int8 "$sparrow" detect "$work/p4q.onnx" "$shared/data/images/bus.jpg" --json
 # The same file with every INT8 conv on the sparse rows (forced) and on none: the same detections,
 # to the last digit (the sparse kernels are bit-exact to the dense INT8 path).
-expect_ok detect_pruned_int8_sparse_rows sh -c "SPARROW_SPARSE_MIN_SPEEDUP=0 SPARROW_KERNELS=-qu8-conv-onednn \
+expect_ok detect_pruned_int8_sparse_rows sh -c "SPARROW_SPARSE_MIN_SPEEDUP=0 SPARROW_KERNELS=-qu8-conv-onednn,-sparse-conv-f32-* \
   '$sparrow' describe '$work/p4q.onnx' --json > '$work/describe_p4q_sparse.json' &&
-  SPARROW_SPARSE_MIN_SPEEDUP=0 SPARROW_KERNELS=-qu8-conv-onednn \
+  SPARROW_SPARSE_MIN_SPEEDUP=0 SPARROW_KERNELS=-qu8-conv-onednn,-sparse-conv-f32-* \
   '$sparrow' detect '$work/p4q.onnx' '$shared/data/images/bus.jpg' --json --conf 0.001 > '$work/det_sparse.json' &&
   SPARROW_KERNELS=-sparse-* '$sparrow' detect '$work/p4q.onnx' '$shared/data/images/bus.jpg' --json --conf 0.001 > '$work/det_dense.json'"
 check_py detect_pruned_int8_sparse_equals_dense "
