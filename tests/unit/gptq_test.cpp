@@ -5,6 +5,7 @@
 #include <cmath>
 #include <random>
 
+#include "support/random_matrix.h"
 #include "compression/gptq.h"
 #include "compression/sparsegpt.h"
 
@@ -13,11 +14,7 @@ namespace {
 
 using Eigen::MatrixXd;
 
-MatrixXd random_matrix(Eigen::Index rows, Eigen::Index columns, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<double> normal;
-  return MatrixXd::NullaryExpr(rows, columns, [&] { return normal(rng); });
-}
+using test::random_matrix;
 
 // Correlated inputs, as a conv's are: what error feedback exploits.
 MatrixXd hessian_of_correlated_inputs(Eigen::Index rows, uint64_t seed) {

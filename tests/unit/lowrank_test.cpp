@@ -8,6 +8,7 @@
 #include <optional>
 #include <random>
 
+#include "support/random_matrix.h"
 #include "compression/lowrank_factorization.h"
 #include "compression/lowrank_pruning.h"
 #include "compression/sparsegpt.h"
@@ -23,11 +24,7 @@ using Eigen::MatrixXd;
 using test::Attr;
 using test::OnnxBuilder;
 
-MatrixXd random_matrix(Eigen::Index rows, Eigen::Index columns, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<double> normal;
-  return MatrixXd::NullaryExpr(rows, columns, [&] { return normal(rng); });
-}
+using test::random_matrix;
 
 // The second moment of inputs whose channels are strongly correlated and unevenly scaled, as a
 // conv's inputs are: where fitting the output differs most from fitting the weights.

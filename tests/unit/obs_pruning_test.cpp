@@ -9,6 +9,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <random>
 
+#include "support/random_matrix.h"
 #include "compression/calibrator.h"
 #include "compression/layer_hessian.h"
 #include "compression/magnitude_pruning.h"
@@ -39,11 +40,7 @@ MatrixXd correlated_inputs(Eigen::Index rows, Eigen::Index columns, uint64_t see
   return mix * random(rows / 2, columns) + 0.1 * random(rows, columns);
 }
 
-MatrixXd random_matrix(Eigen::Index rows, Eigen::Index columns, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<double> normal;
-  return MatrixXd::NullaryExpr(rows, columns, [&] { return normal(rng); });
-}
+using test::random_matrix;
 
 int64_t zeros(const MatrixXd& m) { return (m.array() == 0).count(); }
 

@@ -4,6 +4,7 @@
 
 #include <random>
 
+#include "support/random_matrix.h"
 #include "compression/masked_least_squares.h"
 #include "compression/sparsity_allocation.h"
 #include "support/test_support.h"
@@ -58,11 +59,7 @@ TEST(SparsityAllocation, AnUnreachableTargetIsAnError) {
                      {"sparsity 0.95 cannot be reached"});
 }
 
-MatrixXd random_matrix(Eigen::Index rows, Eigen::Index columns, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<double> normal;
-  return MatrixXd::NullaryExpr(rows, columns, [&] { return normal(rng); });
-}
+using test::random_matrix;
 
 double objective(const MatrixXd& w, const MatrixXd& t, const MatrixXd& h) {
   const MatrixXd d = w - t;

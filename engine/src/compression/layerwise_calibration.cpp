@@ -1,6 +1,7 @@
 #include "compression/layerwise_calibration.h"
 
 #include <map>
+#include <optional>
 #include <set>
 
 #include "compression/calibrator.h"
@@ -31,10 +32,15 @@ std::vector<std::set<int>> layer_ancestors(const onnx::GraphProto& graph, const 
 class LayerwiseCalibration {
  public:
   LayerwiseCalibration(onnx::ModelProto& model, const std::vector<int>& nodes, const CalibrationInputs& inputs,
-                       const PruneOptions& options)
-      : model_(model), dense_model_(model), graph_(*model.mutable_graph()), nodes_(nodes), options_(options),
+                       const PruneOptions& options, DenseInputs dense)
+      : model_(model), graph_(*model.mutable_graph()), nodes_(nodes), options_(options),
         ancestors_(layer_ancestors(model.graph(), nodes)), runner_(inputs.images, inputs.input_name, options.num_cores),
-        dense_runner_(inputs.images, inputs.input_name, options.num_cores), image_count_(inputs.images.size()) {}
+        image_count_(inputs.images.size()) {
+    if (dense == DenseInputs::kCollect) {
+      dense_model_ = model;
+      dense_runner_.emplace(inputs.images, inputs.input_name, options.num_cores);
+    }
+  }
 
   void run(const LayerVisitor& visit) {
     std::set<size_t> pending;
@@ -76,27 +82,28 @@ class LayerwiseCalibration {
     std::vector<std::string> tensors;
     for (size_t l : batch) tensors.push_back(conv(l).input(0));
     runner_.advance(model_, tensors);
-    dense_runner_.advance(dense_model_, tensors);
+    if (dense_runner_) dense_runner_->advance(dense_model_, tensors);
     std::vector<LayerHessian> hessians;
     for (size_t i = 0; i < batch.size(); ++i) {
       for (size_t n = 0; n < image_count_; ++n) {
         const Tensor& x = runner_.tensor(tensors[i], n);
         if (hessians.size() == i) hessians.push_back(conv_hessian(graph_, nodes_[batch[i]], x.shape(), options_.seed));
-        hessians[i].add(x.data_as<float>(), dense_runner_.tensor(tensors[i], n).data_as<float>());
+        hessians[i].add(x.data_as<float>(), dense_runner_ ? dense_runner_->tensor(tensors[i], n).data_as<float>() : nullptr);
       }
     }
     runner_.release(model_.graph());
-    dense_runner_.release(dense_model_.graph());
+    if (dense_runner_) dense_runner_->release(dense_model_.graph());
     return hessians;
   }
 
   onnx::ModelProto& model_;
-  const onnx::ModelProto dense_model_;  // the model on entry, whose layer outputs are the targets
+  onnx::ModelProto dense_model_;  // with DenseInputs::kCollect, the model on entry
   onnx::GraphProto& graph_;
   const std::vector<int>& nodes_;
   const PruneOptions& options_;
   std::vector<std::set<int>> ancestors_;
-  ProgressiveRunner runner_, dense_runner_;
+  ProgressiveRunner runner_;
+  std::optional<ProgressiveRunner> dense_runner_;
   size_t image_count_;
 };
 
@@ -114,8 +121,8 @@ CalibrationInputs load_calibration_inputs(const onnx::ModelProto& model, const P
 }
 
 void visit_layers_in_order(onnx::ModelProto& model, const std::vector<int>& nodes, const CalibrationInputs& inputs,
-                           const PruneOptions& options, const LayerVisitor& visit) {
-  LayerwiseCalibration(model, nodes, inputs, options).run(visit);
+                           const PruneOptions& options, DenseInputs dense, const LayerVisitor& visit) {
+  LayerwiseCalibration(model, nodes, inputs, options, dense).run(visit);
 }
 
 }  // namespace sparrow::compression

@@ -31,11 +31,15 @@ CalibrationInputs load_calibration_inputs(const onnx::ModelProto& model, const P
 // every layer has been visited.
 using LayerVisitor = std::function<void(size_t layer, const LayerHessian& hessian)>;
 
-// Visits the Convs at `nodes` (graph indices, in graph order) with their Hessians (and cross
-// moments with the model as it is on entry) over `inputs`, with the seed and threads of
-// `options`. Convs whose inputs no conv still to visit feeds share one engine pass.
-// sparrow::Error: a conv the Hessian does not handle (kUnsupported: grouped, not 2-D, auto_pad).
+// Whether each Hessian also carries the cross moment with the model as it is on entry, which
+// costs a second run of that model.
+enum class DenseInputs { kSkip, kCollect };
+
+// Visits the Convs at `nodes` (graph indices, in graph order) with their Hessians over `inputs`,
+// with the seed and threads of `options`. Convs whose inputs no conv still to visit feeds share
+// one engine pass. sparrow::Error: a conv the Hessian does not handle (kUnsupported: grouped,
+// not 2-D, auto_pad).
 void visit_layers_in_order(onnx::ModelProto& model, const std::vector<int>& nodes, const CalibrationInputs& inputs,
-                           const PruneOptions& options, const LayerVisitor& visit);
+                           const PruneOptions& options, DenseInputs dense, const LayerVisitor& visit);
 
 }  // namespace sparrow::compression

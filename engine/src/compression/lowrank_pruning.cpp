@@ -58,7 +58,7 @@ class LowRankFactorizer {
     std::vector<int> nodes;
     for (const LowRankLayer& l : layers) nodes.push_back(l.node);
     size_t done = 0;
-    visit_layers_in_order(model_, nodes, load_calibration_inputs(model_, options_), options_,
+    visit_layers_in_order(model_, nodes, load_calibration_inputs(model_, options_), options_, DenseInputs::kSkip,
                           [&](size_t i, const LayerHessian& h) {
                             factor_layer(layers[i], h);
                             if (options_.progress) options_.progress(++done, layers.size());

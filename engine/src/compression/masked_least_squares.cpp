@@ -2,14 +2,14 @@
 
 #include <vector>
 
+#include "compression/obs_update.h"
 #include "sparrow/error.h"
 
 namespace sparrow::compression {
 
 void refit_kept_weights(Eigen::MatrixXd& w, const Eigen::MatrixXd& target, const Eigen::MatrixXd& h, double damping) {
   Eigen::MatrixXd damped = h;
-  for (Eigen::Index j = 0; j < damped.rows(); ++j) damped(j, j) = damped(j, j) == 0 ? 1 : damped(j, j);
-  damped.diagonal().array() += damping * damped.diagonal().mean();
+  damp_hessian(damped, damping);
   const Eigen::MatrixXd rhs = damped * target.transpose();  // column r: H·tᵀ of row r
   bool failed = false;
 #pragma omp parallel for schedule(dynamic)

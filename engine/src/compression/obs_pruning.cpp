@@ -9,6 +9,7 @@
 #include "compression/layerwise_calibration.h"
 #include "compression/magnitude_pruning.h"
 #include "compression/masked_least_squares.h"
+#include "compression/obs_update.h"
 #include "compression/sparsegpt.h"
 #include "compression/sparsity_allocation.h"
 #include "onnx/tensor_proto.h"
@@ -35,9 +36,7 @@ std::vector<double> sensitivity_candidates(double target) {
 // towards 0: where the inputs have not moved (C = H) the weights stay exactly as they were.
 Eigen::MatrixXd dense_output_fit(const Eigen::MatrixXd& dense, const LayerHessian& hessian, double damping) {
   Eigen::MatrixXd h = hessian.hessian();
-  for (Eigen::Index j = 0; j < h.rows(); ++j) h(j, j) = h(j, j) == 0 ? 1 : h(j, j);
-  const double lambda = damping * h.diagonal().mean();
-  h.diagonal().array() += lambda;
+  const double lambda = damp_hessian(h, damping);
   const Eigen::LLT<Eigen::MatrixXd> llt(h);
   if (llt.info() != Eigen::Success) throw Error(ErrorCode::kInternal, "a layer Hessian is not positive definite after damping");
   Eigen::MatrixXd c = hessian.cross().transpose();
@@ -56,7 +55,7 @@ class ObsPruner {
     if (allocating()) allocate();
     std::vector<int> nodes;
     for (const ObsLayer& l : layers_) nodes.push_back(l.node);
-    visit_layers_in_order(model_, nodes, inputs_, options_, [&](size_t i, const LayerHessian& h) {
+    visit_layers_in_order(model_, nodes, inputs_, options_, DenseInputs::kCollect, [&](size_t i, const LayerHessian& h) {
       prune_layer(layers_[i], h);
       step();
     });

@@ -8,6 +8,11 @@
 
 namespace sparrow::compression {
 
+// SparseGPT's damping, which every solve with a layer Hessian shares: an input never seen
+// (H_jj = 0) gets H_jj = 1, then λ = damping x the mean diagonal is added to the diagonal.
+// Returns λ.
+double damp_hessian(Eigen::MatrixXd& h, double damping);
+
 // The upper Cholesky factor U of (H + λI)⁻¹ = Uᵀ·U, λ = damping x H's mean diagonal, after
 // zeroing the weights of inputs never seen (H_jj = 0). sparrow::Error (kInternal) if H, damped,
 // is not positive definite.

@@ -87,14 +87,18 @@ double relative_output_error(const MatrixXd& original, const MatrixXd& pruned, c
   return reference > 0 ? (delta * h).cwiseProduct(delta).sum() / reference : 0.0;
 }
 
+double damp_hessian(MatrixXd& h, double damping) {
+  for (Index j = 0; j < h.rows(); ++j) h(j, j) = h(j, j) == 0 ? 1 : h(j, j);
+  const double lambda = damping * h.diagonal().mean();
+  h.diagonal().array() += lambda;
+  return lambda;
+}
+
 MatrixXd inverse_hessian_factor(MatrixXd& w, MatrixXd h, double damping) {
   for (Index j = 0; j < h.rows(); ++j) {
-    if (h(j, j) == 0) {  // an input that is always zero: its weights do nothing
-      h(j, j) = 1;
-      w.col(j).setZero();
-    }
+    if (h(j, j) == 0) w.col(j).setZero();  // an input that is always zero: its weights do nothing
   }
-  h.diagonal().array() += damping * h.diagonal().mean();
+  damp_hessian(h, damping);
   const Eigen::LLT<MatrixXd> llt(h);
   if (llt.info() != Eigen::Success) throw Error(ErrorCode::kInternal, "a layer Hessian is not positive definite after damping");
   const MatrixXd inverse = llt.solve(MatrixXd::Identity(h.rows(), h.cols()));
