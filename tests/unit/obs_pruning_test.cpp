@@ -188,6 +188,32 @@ TEST(SparseGpt, BlocksOfFourAreZeroedWhole) {
   }
 }
 
+// One row, two blocks of 4, half zeroed: zeroing the first block lets the second compensate, by
+// the full group OBS loss w_A [(H⁻¹)_AA]⁻¹ w_Aᵀ; zeroing the second leaves the first as it is,
+// at w_B H_BB w_Bᵀ. On correlated inputs the block picked must be the cheaper of the two exactly,
+// which a saliency summed over the block's single columns misses.
+TEST(SparseGpt, BlocksAreRankedByTheirExactGroupLoss) {
+  for (uint64_t seed = 0; seed < 40; ++seed) {
+    const MatrixXd x = correlated_inputs(8, 200, 100 + seed);
+    const MatrixXd h = x * x.transpose() / 200.0;
+    const MatrixXd original = random_matrix(1, 8, 200 + seed);
+    MatrixXd w = original;
+    compression::SparseGptOptions o;
+    o.sparsity = 0.5;
+    o.run_length = 8;
+    o.block = 4;
+    o.damping = 0;
+    compression::sparsegpt_prune(w, h, o);
+    const Eigen::VectorXd wa = original.row(0).head(4).transpose(), wb = original.row(0).tail(4).transpose();
+    const MatrixXd inverse_aa = h.inverse().topLeftCorner(4, 4);
+    const double loss_a = wa.dot(inverse_aa.llt().solve(wa));
+    const double loss_b = wb.dot(h.bottomRightCorner(4, 4) * wb);
+    const MatrixXd delta = original - w;
+    const double loss = (delta * h * delta.transpose())(0, 0);
+    EXPECT_NEAR(loss, std::min(loss_a, loss_b), 1e-9 * (1 + loss)) << "seed " << seed;
+  }
+}
+
 TEST(SparseGpt, InputsNeverSeenGetZeroWeights) {
   MatrixXd x = correlated_inputs(20, 500, 7);
   x.row(3).setZero();

@@ -25,18 +25,19 @@ std::vector<Index> block_starts(Index columns, const SparseGptOptions& o) {
   return starts;
 }
 
-// The mask of one lazy batch: the blocks (row, block) of least summed saliency until `target`
-// weights of the batch are zeroed. Ties go to the lower index, so the result is deterministic.
+// The mask of one lazy batch: the blocks (row, block) of least saliency until `target` weights of
+// the batch are zeroed. Ties go to the lower index, so the result is deterministic. A block's
+// saliency is the exact group OBS loss w_B [(H⁻¹)_BB]⁻¹ w_Bᵀ = ||w_B U_BB⁻¹||², since the upper
+// factor gives (H⁻¹)_BB = U_BBᵀ U_BB for the columns still free; for one column it is w² / U_jj².
 Eigen::Array<bool, Eigen::Dynamic, Eigen::Dynamic> batch_mask(const MatrixXd& w1, const MatrixXd& u1,
                                                                const std::vector<Index>& starts, int64_t target) {
   const Index rows = w1.rows(), blocks = static_cast<Index>(starts.size()) - 1;
-  const Eigen::ArrayXd d = u1.diagonal().array();
-  const Eigen::ArrayXXd saliency = w1.array().square().rowwise() / d.square().transpose();
   std::vector<double> score(static_cast<size_t>(rows * blocks));
   for (Index b = 0; b < blocks; ++b) {
-    for (Index r = 0; r < rows; ++r) {
-      score[static_cast<size_t>(b * rows + r)] = saliency.row(r).segment(starts[b], starts[b + 1] - starts[b]).sum();
-    }
+    const Index first = starts[b], size = starts[b + 1] - starts[b];
+    const MatrixXd scaled = u1.block(first, first, size, size).triangularView<Eigen::Upper>().transpose().solve(
+        w1.middleCols(first, size).transpose());
+    for (Index r = 0; r < rows; ++r) score[static_cast<size_t>(b * rows + r)] = scaled.col(r).squaredNorm();
   }
   std::vector<Index> order(score.size());
   std::iota(order.begin(), order.end(), 0);

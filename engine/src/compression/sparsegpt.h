@@ -1,5 +1,5 @@
 // SparseGPT (Frantar & Alistarh, 2023): one-shot pruning of one weight matrix that chooses the
-// weights to zero by their OBS saliency w² / [H⁻¹]_jj² and updates the weights kept so the layer's
+// weights (or blocks of weights) to zero by their OBS saliency and updates the weights kept so the layer's
 // output on the calibration inputs changes as little as it can.
 #pragma once
 
