@@ -12,6 +12,7 @@
 #include "support/random_matrix.h"
 #include "compression/calibrator.h"
 #include "compression/layer_hessian.h"
+#include "compression/layerwise_calibration.h"
 #include "compression/magnitude_pruning.h"
 #include "compression/progressive_runner.h"
 #include "compression/sparsegpt.h"
@@ -364,6 +365,53 @@ TEST(ObsPruning, ThenInt8KeepsEveryZero) {
   for (const std::string w : {"c2.w", "c3.w", "c4.w"}) {
     ASSERT_TRUE(report.prune->int8_steps.count(w)) << w;
     EXPECT_EQ(report.prune->int8_steps.at(w), test::values_of<float>(q.at(w + "_scale"))) << w;
+  }
+}
+
+// With --int8, obs calibrates the dense model before pruning and the file keeps those grids: the
+// activation scales are exactly plain --int8's on the dense model.
+TEST(ObsPruning, Int8KeepsTheDenseModelsActivationGrids) {
+  const std::string in = model_file(), out = test::temp_path("obs_int8_grids.onnx"), plain = test::temp_path("int8_grids.onnx");
+  auto options = obs_options(0.5, 1);
+  options.int8 = compression::QuantizeOptions{};
+  options.int8->calibration.images = calibration_images(3);
+  compression::compress(in, out, options);
+  compression::quantize_int8(in, plain, *options.int8);
+  const auto q = test::initializers_of(out), dense = test::initializers_of(plain);
+  int activations = 0;
+  for (const auto& [name, scale] : dense) {
+    const bool activation_scale = name.size() > 6 && name.compare(name.size() - 6, 6, "_scale") == 0 && name.find(".w_") == std::string::npos &&
+                                  name.find(".b_") == std::string::npos;  // weights and biases: their own
+    if (!activation_scale) continue;
+    ++activations;
+    ASSERT_TRUE(q.count(name)) << name;
+    EXPECT_EQ(test::values_of<float>(q.at(name)), test::values_of<float>(scale)) << name;
+  }
+  EXPECT_GE(activations, 4);
+}
+
+// A layer's input on an INT8 grid: with a step far above every value, all of it rounds to 0, so
+// the layer's Hessian is 0 where without rounding it is not.
+TEST(LayerwiseCalibration, LayersSeeTheirInputsOnTheGridsGiven) {
+  onnx::ModelProto model;
+  ASSERT_TRUE(model.ParseFromString(test::small_pruning_model()));
+  compression::PruneOptions options;
+  options.calibration_images = calibration_images(2);
+  compression::CalibrationInputs inputs = compression::load_calibration_inputs(model, options);
+  int c3 = 0;
+  while (model.graph().node(c3).input(0) != "c2.m") ++c3;
+  compression::U8Grid coarse;
+  coarse.scale = 1e6f;
+  for (bool rounded : {false, true}) {
+    if (rounded) inputs.rounded_to["c2.m"] = coarse;
+    double energy = -1;
+    compression::visit_layers_in_order(model, {c3}, inputs, options, compression::DenseInputs::kSkip,
+                                       [&](size_t, const compression::LayerHessian& h) { energy = h.hessian().trace(); });
+    if (rounded) {
+      EXPECT_EQ(energy, 0);
+    } else {
+      EXPECT_GT(energy, 0);
+    }
   }
 }
 

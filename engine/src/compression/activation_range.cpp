@@ -63,6 +63,14 @@ void Histogram::add(const float* values, size_t n) {
   }
 }
 
+void round_to_grid(const U8Grid& grid, float* values, size_t n) {
+  const float zero = grid.zero_point;
+  for (size_t i = 0; i < n; ++i) {
+    const float q = std::clamp(std::nearbyint(values[i] / grid.scale) + zero, 0.0f, 255.0f);
+    values[i] = (q - zero) * grid.scale;
+  }
+}
+
 U8Grid u8_grid(float min, float max) {
   U8Grid g;
   g.min = std::min(min, 0.0f);

@@ -30,6 +30,10 @@ struct U8Grid {
   uint8_t zero_point = 0;
 };
 
+// Replaces each value by what quantizing it on `grid` and dequantizing gives (rounding half to
+// even, as the engine's QuantizeLinear does).
+void round_to_grid(const U8Grid& grid, float* values, size_t n);
+
 // The asymmetric u8 grid over [min, max], widened to hold 0 (zero padding must stay exact).
 U8Grid u8_grid(float min, float max);
 // The grid `method` picks; `histogram` may be null for kMinMax only.

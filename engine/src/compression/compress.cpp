@@ -2,6 +2,7 @@
 #include "sparrow/compression/compress.h"
 
 #include <filesystem>
+#include <optional>
 
 #include <onnx/checker.h>
 
@@ -29,14 +30,18 @@ CompressReport compress(const std::string& model_path, const std::string& output
   }
   onnx::ModelProto model = onnx_import::read_model_file(model_path);
   CompressReport report;
-  // Pruning first: calibration then sees the activations of the pruned model it quantizes, and
-  // symmetric s8 weights keep every zero exactly zero.
-  if (options.prune) {
-    PruneOptions prune = *options.prune;
-    prune.int8_weights = options.int8 && prune.method == PruneMethod::kObs;  // GPTQ, in the same layer-wise pass
-    report.prune = prune_model(model, prune);
+  // Pruning first, so that symmetric s8 weights keep every zero exactly zero. Calibration then
+  // sees the pruned model's activations, except with --method obs: that calibrates the dense
+  // model first, and fits each layer to the dense output from inputs on those very grids.
+  std::optional<ActivationGrids> grids;
+  if (options.prune && options.int8 && options.prune->method == PruneMethod::kObs) {
+    grids = calibrate_activations(model, *options.int8);
   }
-  if (options.int8) report.int8 = quantize_model(model, *options.int8, report.prune ? report.prune->int8_steps : WeightSteps{});
+  if (options.prune) report.prune = prune_model(model, *options.prune, grids ? &*grids : nullptr);
+  if (options.int8) {
+    report.int8 = quantize_model(model, *options.int8, report.prune ? report.prune->int8_steps : WeightSteps{},
+                                 grids ? &*grids : nullptr);
+  }
   record_compression(model, options, report);
   try {
     onnx::checker::check_model(model);

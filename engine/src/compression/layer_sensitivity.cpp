@@ -5,6 +5,7 @@
 #include "compression/conv_matrix.h"
 #include "compression/conv_roles.h"
 #include "compression/layer_hessian.h"
+#include "compression/obs_update.h"
 #include "compression/progressive_runner.h"
 #include "compression/sparsegpt.h"
 #include "sparrow/error.h"
@@ -79,13 +80,15 @@ class LayerCurve {
   LayerCurve(const Eigen::MatrixXd& w, const LayerHessian& hessian, int64_t run_length, const SensitivityOptions& o)
       : weights_(w.size()) {
     const Eigen::MatrixXd h = hessian.hessian();
+    Eigen::MatrixXd live = w;  // the factor zeroes the weights of inputs never seen, as pruning would
+    const Eigen::MatrixXd u = inverse_hessian_factor(live, h, SparseGptOptions{}.damping);
     for (double s : o.candidates) {
-      Eigen::MatrixXd pruned = w;
+      Eigen::MatrixXd pruned = live;
       SparseGptOptions sg;
       sg.sparsity = s;
       sg.run_length = run_length;
       sg.block = o.block;
-      if (s > 0) sparsegpt_prune(pruned, h, sg);
+      if (s > 0) sparsegpt_prune_factored(pruned, u, sg);
       errors_.push_back(s > 0 ? relative_output_error(w, pruned, h) : 0.0);
       if (s == o.reference_sparsity) {
         reference_ = pruned;

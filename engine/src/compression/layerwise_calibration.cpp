@@ -35,7 +35,7 @@ class LayerwiseCalibration {
                        const PruneOptions& options, DenseInputs dense)
       : model_(model), graph_(*model.mutable_graph()), nodes_(nodes), options_(options),
         ancestors_(layer_ancestors(model.graph(), nodes)), runner_(inputs.images, inputs.input_name, options.num_cores),
-        image_count_(inputs.images.size()) {
+        image_count_(inputs.images.size()), input_name_(inputs.input_name), rounded_to_(inputs.rounded_to) {
     if (dense == DenseInputs::kCollect) {
       dense_model_ = model;
       dense_runner_.emplace(inputs.images, inputs.input_name, options.num_cores);
@@ -82,6 +82,7 @@ class LayerwiseCalibration {
     std::vector<std::string> tensors;
     for (size_t l : batch) tensors.push_back(conv(l).input(0));
     runner_.advance(model_, tensors);
+    round_to_grids(tensors);
     if (dense_runner_) dense_runner_->advance(dense_model_, tensors);
     std::vector<LayerHessian> hessians;
     for (size_t i = 0; i < batch.size(); ++i) {
@@ -96,6 +97,15 @@ class LayerwiseCalibration {
     return hessians;
   }
 
+  // The image input is on its grid already (letterboxed pixels are k / 255).
+  void round_to_grids(const std::vector<std::string>& tensors) {
+    for (const std::string& name : std::set<std::string>(tensors.begin(), tensors.end())) {
+      const auto grid = rounded_to_.find(name);
+      if (grid == rounded_to_.end() || name == input_name_) continue;
+      runner_.change(name, [&](Tensor& t) { round_to_grid(grid->second, t.data_as<float>(), static_cast<size_t>(t.size())); });
+    }
+  }
+
   onnx::ModelProto& model_;
   onnx::ModelProto dense_model_;  // with DenseInputs::kCollect, the model on entry
   onnx::GraphProto& graph_;
@@ -105,6 +115,8 @@ class LayerwiseCalibration {
   ProgressiveRunner runner_;
   std::optional<ProgressiveRunner> dense_runner_;
   size_t image_count_;
+  std::string input_name_;
+  const std::map<std::string, U8Grid>& rounded_to_;
 };
 
 }  // namespace

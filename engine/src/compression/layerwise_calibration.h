@@ -7,11 +7,13 @@
 
 #include <cstddef>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
 #include <onnx/onnx_pb.h>
 
+#include "compression/activation_range.h"
 #include "compression/layer_hessian.h"
 #include "sparrow/compression/prune.h"
 #include "sparrow/tensor.h"
@@ -23,6 +25,9 @@ namespace sparrow::compression {
 struct CalibrationInputs {
   std::vector<Tensor> images;
   std::string input_name;
+  // The grids of an INT8 model's activations: where a layer's input has one, the layer sees it
+  // rounded as the INT8 model will (and so does everything computed from it).
+  std::map<std::string, U8Grid> rounded_to;
 };
 CalibrationInputs load_calibration_inputs(const onnx::ModelProto& model, const PruneOptions& options);
 

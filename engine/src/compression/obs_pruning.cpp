@@ -47,9 +47,11 @@ Eigen::MatrixXd dense_output_fit(const Eigen::MatrixXd& dense, const LayerHessia
 class ObsPruner {
  public:
   ObsPruner(onnx::ModelProto& model, const std::vector<ObsLayer>& layers, const PruneOptions& options,
-            std::map<std::string, std::vector<float>>& int8_steps)
-      : model_(model), graph_(*model.mutable_graph()), layers_(layers), options_(options), int8_steps_(int8_steps),
-        inputs_(load_calibration_inputs(model, options)) {}
+            const ActivationGrids* int8, std::map<std::string, std::vector<float>>& int8_steps)
+      : model_(model), graph_(*model.mutable_graph()), layers_(layers), options_(options), int8_(int8),
+        int8_steps_(int8_steps), inputs_(load_calibration_inputs(model, options)) {
+    if (int8_) inputs_.rounded_to = int8_->every;
+  }
 
   void run() {
     if (allocating()) allocate();
@@ -108,7 +110,7 @@ class ObsPruner {
     Eigen::MatrixXd pruned = original;
     sparsegpt_prune(pruned, h, sg);
     refit_kept_weights(pruned, original, h, sg.damping);
-    if (options_.int8_weights) round_to_int8(l, pruned, h, sg.damping);
+    if (int8_) round_to_int8(l, pruned, h, sg.damping);
     l.report->output_error = relative_output_error(original, pruned, h);
     l.report->magnitude_output_error = relative_output_error(original, magnitude_pruned(w, sg.sparsity), h);
     add_to_conv_bias(graph_, l.node, dense * hessian.dense_mean() - pruned * hessian.mean());
@@ -134,6 +136,7 @@ class ObsPruner {
   onnx::GraphProto& graph_;
   const std::vector<ObsLayer>& layers_;
   const PruneOptions& options_;
+  const ActivationGrids* int8_;
   std::map<std::string, std::vector<float>>& int8_steps_;
   CalibrationInputs inputs_;
   std::map<int, double> sparsity_;  // node -> its share of the target, when allocated by sensitivity
@@ -143,11 +146,11 @@ class ObsPruner {
 }  // namespace
 
 void prune_by_obs(onnx::ModelProto& model, const std::vector<ObsLayer>& layers, const PruneOptions& options,
-                  std::map<std::string, std::vector<float>>& int8_steps) {
+                  const ActivationGrids* int8, std::map<std::string, std::vector<float>>& int8_steps) {
   if (options.calibration_images.empty()) {
     throw Error(ErrorCode::kInvalidArgument, "--method obs needs calibration images (--calibration DIR)");
   }
-  ObsPruner(model, layers, options, int8_steps).run();
+  ObsPruner(model, layers, options, int8, int8_steps).run();
 }
 
 }  // namespace sparrow::compression

@@ -8,6 +8,7 @@
 
 #include <onnx/onnx_pb.h>
 
+#include "compression/quantize_model.h"
 #include "sparrow/compression/prune.h"
 
 namespace sparrow::compression {
@@ -21,9 +22,9 @@ struct ObsLayer {
 // initializers of `model` in place (a bias initializer is added to a conv without one).
 // sparrow::Error: no calibration images (kInvalidArgument), an image that cannot be decoded, a
 // conv the method does not handle (kUnsupported: grouped, not 2-D, auto_pad).
-// With options.int8_weights, GPTQ then rounds each layer's kept weights to INT8 and `int8_steps`
-// gets each weight's per-channel steps.
+// With `int8`, each layer sees its inputs rounded to their INT8 grids, GPTQ then rounds its kept
+// weights to INT8, and `int8_steps` gets each weight's per-channel steps.
 void prune_by_obs(onnx::ModelProto& model, const std::vector<ObsLayer>& layers, const PruneOptions& options,
-                  std::map<std::string, std::vector<float>>& int8_steps);
+                  const ActivationGrids* int8, std::map<std::string, std::vector<float>>& int8_steps);
 
 }  // namespace sparrow::compression

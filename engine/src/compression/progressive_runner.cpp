@@ -103,6 +103,12 @@ const Tensor& ProgressiveRunner::tensor(const std::string& name, size_t n) const
   return it->second.at(n);
 }
 
+void ProgressiveRunner::change(const std::string& name, const std::function<void(Tensor&)>& change) {
+  const auto it = kept_.find(name);
+  if (it == kept_.end()) throw Error(ErrorCode::kInternal, "tensor '" + name + "' was not computed");
+  for (Tensor& t : it->second) change(t);
+}
+
 void ProgressiveRunner::advance(const onnx::ModelProto& model, const std::vector<std::string>& targets) {
   std::vector<std::string> missing;
   for (const std::string& t : targets) {

@@ -4,6 +4,7 @@
 // so the whole network runs about once per image instead of once per layer.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -26,6 +27,8 @@ class ProgressiveRunner {
   void advance(const onnx::ModelProto& model, const std::vector<std::string>& targets);
   // A target of the last advance (or the input) on image `n`.
   const Tensor& tensor(const std::string& name, size_t n) const;
+  // Applies `change` to a target of the last advance on every image: later passes read it changed.
+  void change(const std::string& name, const std::function<void(Tensor&)>& change);
   // Drops the kept tensors that every node run so far has consumed (call after reading targets).
   void release(const onnx::GraphProto& graph);
 

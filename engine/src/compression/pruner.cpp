@@ -56,8 +56,8 @@ std::string node_label(const onnx::NodeProto& node, int index) {
 
 class Pruner {
  public:
-  Pruner(onnx::ModelProto& model, const PruneOptions& options)
-      : model_(model), graph_(*model.mutable_graph()), options_(options) {
+  Pruner(onnx::ModelProto& model, const PruneOptions& options, const ActivationGrids* int8)
+      : model_(model), graph_(*model.mutable_graph()), options_(options), int8_(int8) {
     index_initializers();
   }
 
@@ -65,7 +65,7 @@ class Pruner {
     plan();
     if (report_.pruned_convs() == 0) throw Error(ErrorCode::kInvalidArgument, nothing_to_prune());
     if (options_.method == PruneMethod::kObs) {
-      prune_by_obs(model_, fitted_layers<ObsLayer>(), options_, report_.int8_steps);
+      prune_by_obs(model_, fitted_layers<ObsLayer>(), options_, int8_, report_.int8_steps);
     } else if (options_.method == PruneMethod::kLowRank) {
       factor_by_lowrank(model_, fitted_layers<LowRankLayer>(), options_);
       index_initializers();  // factoring added the factors and removed the weights it replaced
@@ -190,6 +190,7 @@ class Pruner {
   onnx::ModelProto& model_;
   onnx::GraphProto& graph_;
   const PruneOptions& options_;
+  const ActivationGrids* int8_;
   std::vector<int> nodes_;  // each report layer's node index
   std::map<std::string, int> initializers_;
   PruneReport report_;
@@ -197,10 +198,10 @@ class Pruner {
 
 }  // namespace
 
-PruneReport prune_model(onnx::ModelProto& model, const PruneOptions& options) {
+PruneReport prune_model(onnx::ModelProto& model, const PruneOptions& options, const ActivationGrids* int8) {
   check_options(options);
   check_graph(model.graph(), options.exclude);
-  return Pruner(model, options).run();
+  return Pruner(model, options, int8).run();
 }
 
 }  // namespace sparrow::compression

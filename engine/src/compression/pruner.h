@@ -3,6 +3,7 @@
 
 #include <onnx/onnx_pb.h>
 
+#include "compression/quantize_model.h"
 #include "sparrow/compression/prune.h"
 
 namespace sparrow::compression {
@@ -12,6 +13,8 @@ namespace sparrow::compression {
 // --method lowrank factors the 1x1 ones among them instead (each becomes two Conv nodes).
 // Throws kInvalidArgument for a sparsity outside [0, 1), a block other than 1 or 4, a quantized
 // model, a model without a convolution to prune (or to factor); kNotFound for an unknown `exclude` name.
-PruneReport prune_model(onnx::ModelProto& model, const PruneOptions& options);
+// `int8` (--method obs only): the model is to be quantized on these activation grids. Each layer
+// then sees its inputs rounded to them, and GPTQ rounds its weights (report.int8_steps).
+PruneReport prune_model(onnx::ModelProto& model, const PruneOptions& options, const ActivationGrids* int8 = nullptr);
 
 }  // namespace sparrow::compression

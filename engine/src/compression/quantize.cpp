@@ -15,16 +15,29 @@ namespace {
 
 constexpr int kQdqOpset = 13;  // the first with per-channel QuantizeLinear/DequantizeLinear
 
-std::map<std::string, U8Grid> choose_grids(const QuantizationPlan& plan, const std::map<std::string, TensorStats>& stats,
-                                           CalibrationMethod method, QuantizeReport& report) {
-  std::map<std::string, U8Grid> grids;
+// Checks the options and converts `model` to the QDQ opset; the plan of the converted graph.
+QuantizationPlan prepare(onnx::ModelProto& model, const QuantizeOptions& options) {
+  plan_quantization(model.graph(), options.exclude);  // refuses quantized models before converting
+  if (options.calibration.images.empty()) throw Error(ErrorCode::kInvalidArgument, "no calibration images");
+  upgrade_opset(model, kQdqOpset);
+  return plan_quantization(model.graph(), options.exclude);
+}
+
+ActivationGrids choose_grids(const QuantizationPlan& plan, const std::map<std::string, TensorStats>& stats,
+                             CalibrationMethod method) {
+  ActivationGrids grids;
   for (const std::string& tensor : plan.calibrated) {
     const auto it = stats.find(tensor);
     if (it == stats.end()) throw Error(ErrorCode::kInternal, "calibration did not observe '" + tensor + "'");
     const TensorStats& s = it->second;
     const U8Grid grid = choose_grid(method, s.min, s.max, s.histogram.get());
-    grids[tensor] = grid;
-    report.activations.push_back({tensor, s.min, s.max, grid.min, grid.max, grid.scale, grid.zero_point});
+    grids.calibrated[tensor] = grid;
+    grids.report.push_back({tensor, s.min, s.max, grid.min, grid.max, grid.scale, grid.zero_point});
+  }
+  grids.every = grids.calibrated;
+  for (const auto& [tensor, owner] : plan.shares_grid_of) {
+    const auto it = grids.calibrated.find(owner);
+    if (it != grids.calibrated.end()) grids.every[tensor] = it->second;
   }
   return grids;
 }
@@ -47,16 +60,22 @@ const char* calibration_method_name(CalibrationMethod method) {
   return "?";
 }
 
-QuantizeReport quantize_model(onnx::ModelProto& model, const QuantizeOptions& options, const WeightSteps& steps) {
-  plan_quantization(model.graph(), options.exclude);  // refuses quantized models before converting
-  if (options.calibration.images.empty()) throw Error(ErrorCode::kInvalidArgument, "no calibration images");
-  upgrade_opset(model, kQdqOpset);
-  const QuantizationPlan plan = plan_quantization(model.graph(), options.exclude);
+ActivationGrids calibrate_activations(const onnx::ModelProto& model, const QuantizeOptions& options) {
+  onnx::ModelProto converted = model;
+  const QuantizationPlan plan = prepare(converted, options);
+  return choose_grids(plan, calibrate(converted, plan.calibrated, options.calibration), options.calibration.method);
+}
+
+QuantizeReport quantize_model(onnx::ModelProto& model, const QuantizeOptions& options, const WeightSteps& steps,
+                              const ActivationGrids* grids) {
+  const QuantizationPlan plan = prepare(model, options);
   QuantizeReport report;
   report.int8_nodes = plan.int8_nodes;
   report.float_convs = plan.float_convs;
-  const auto stats = calibrate(model, plan.calibrated, options.calibration);
-  write_qdq(*model.mutable_graph(), plan, choose_grids(plan, stats, options.calibration.method, report), steps);
+  const ActivationGrids chosen =
+      grids ? *grids : choose_grids(plan, calibrate(model, plan.calibrated, options.calibration), options.calibration.method);
+  report.activations = chosen.report;
+  write_qdq(*model.mutable_graph(), plan, chosen.calibrated, steps);
   factor_broadcast_constants(*model.mutable_graph());
   report.opset = default_opset(model);
   return report;

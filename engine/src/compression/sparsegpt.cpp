@@ -58,8 +58,11 @@ Eigen::Array<bool, Eigen::Dynamic, Eigen::Dynamic> batch_mask(const MatrixXd& w1
 }  // namespace
 
 void sparsegpt_prune(MatrixXd& w, MatrixXd h, const SparseGptOptions& options) {
+  sparsegpt_prune_factored(w, inverse_hessian_factor(w, std::move(h), options.damping), options);
+}
+
+void sparsegpt_prune_factored(MatrixXd& w, const MatrixXd& u, const SparseGptOptions& options) {
   const Index columns = w.cols();
-  const MatrixXd u = inverse_hessian_factor(w, std::move(h), options.damping);
   const std::vector<Index> starts = block_starts(columns, options);
   const auto total = static_cast<double>(w.rows()) * static_cast<double>(columns);
   int64_t zeroed = 0;

@@ -24,6 +24,9 @@ struct SparseGptOptions {
 // Inputs never seen (H_jj = 0) have their weights zeroed. sparrow::Error (kInternal) when H,
 // damped, is not positive definite.
 void sparsegpt_prune(Eigen::MatrixXd& w, Eigen::MatrixXd h, const SparseGptOptions& options);
+// The same with the factor computed once for several runs: `u` = inverse_hessian_factor(w, H,
+// options.damping) (obs_update.h), which has zeroed w's never-seen inputs already.
+void sparsegpt_prune_factored(Eigen::MatrixXd& w, const Eigen::MatrixXd& u, const SparseGptOptions& options);
 
 // ||ΔW X||² / ||W X||² over the inputs whose second moment is `h`: the relative output error.
 double relative_output_error(const Eigen::MatrixXd& original, const Eigen::MatrixXd& pruned, const Eigen::MatrixXd& h);

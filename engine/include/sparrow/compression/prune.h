@@ -59,9 +59,6 @@ struct PruneOptions {
   uint64_t seed = 0;
   int num_cores = 0;
   std::function<void(size_t, size_t)> progress;
-  // --method obs with --int8 (compress sets it): each pruned conv's weights are then rounded to
-  // their INT8 grid by GPTQ, with error feedback, and the QDQ writer keeps those values.
-  bool int8_weights = false;
 };
 
 // One convolution of the model, pruned or kept dense.
