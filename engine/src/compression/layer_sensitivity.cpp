@@ -1,6 +1,7 @@
 #include "compression/layer_sensitivity.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "compression/conv_matrix.h"
 #include "compression/conv_roles.h"
@@ -35,7 +36,11 @@ std::vector<std::vector<Tensor>> run_heads(const onnx::ModelProto& model, const 
   return out;
 }
 
-// The mean over heads of ||Δ||² / ||dense||², each head over every image.
+double sigmoid(float x) { return 1.0 / (1.0 + std::exp(-static_cast<double>(x))); }
+
+// The mean over heads of ||Δ||² / ||dense||² of the heads' sigmoids, each head over every image.
+// YOLOv5's decode reads every head output through a sigmoid; on the raw logits, the large
+// negative scores of the background cells, which no detection reads, would weigh the most.
 double head_error(const std::vector<std::vector<Tensor>>& dense, const std::vector<std::vector<Tensor>>& other) {
   double total = 0;
   for (size_t h = 0; h < dense.size(); ++h) {
@@ -44,8 +49,9 @@ double head_error(const std::vector<std::vector<Tensor>>& dense, const std::vect
       const float* a = dense[h][n].data_as<float>();
       const float* b = other[h][n].data_as<float>();
       for (int64_t i = 0; i < dense[h][n].size(); ++i) {
-        delta += static_cast<double>(a[i] - b[i]) * (a[i] - b[i]);
-        reference += static_cast<double>(a[i]) * a[i];
+        const double pa = sigmoid(a[i]), pb = sigmoid(b[i]);
+        delta += (pa - pb) * (pa - pb);
+        reference += pa * pa;
       }
     }
     total += reference > 0 ? delta / reference : 0;
