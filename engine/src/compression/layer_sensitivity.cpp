@@ -1,10 +1,10 @@
 #include "compression/layer_sensitivity.h"
 
 #include <algorithm>
-#include <cmath>
 
 #include "compression/conv_matrix.h"
 #include "compression/conv_roles.h"
+#include "compression/head_error.h"
 #include "compression/layer_hessian.h"
 #include "compression/obs_update.h"
 #include "compression/progressive_runner.h"
@@ -34,29 +34,6 @@ std::vector<std::vector<Tensor>> run_heads(const onnx::ModelProto& model, const 
     for (size_t n = 0; n < images.size(); ++n) out[h].push_back(runner.tensor(heads[h], n).clone());
   }
   return out;
-}
-
-double sigmoid(float x) { return 1.0 / (1.0 + std::exp(-static_cast<double>(x))); }
-
-// The mean over heads of ||Δ||² / ||dense||² of the heads' sigmoids, each head over every image.
-// YOLOv5's decode reads every head output through a sigmoid; on the raw logits, the large
-// negative scores of the background cells, which no detection reads, would weigh the most.
-double head_error(const std::vector<std::vector<Tensor>>& dense, const std::vector<std::vector<Tensor>>& other) {
-  double total = 0;
-  for (size_t h = 0; h < dense.size(); ++h) {
-    double delta = 0, reference = 0;
-    for (size_t n = 0; n < dense[h].size(); ++n) {
-      const float* a = dense[h][n].data_as<float>();
-      const float* b = other[h][n].data_as<float>();
-      for (int64_t i = 0; i < dense[h][n].size(); ++i) {
-        const double pa = sigmoid(a[i]), pb = sigmoid(b[i]);
-        delta += (pa - pb) * (pa - pb);
-        reference += pa * pa;
-      }
-    }
-    total += reference > 0 ? delta / reference : 0;
-  }
-  return dense.empty() ? 0 : total / static_cast<double>(dense.size());
 }
 
 std::vector<LayerHessian> dense_hessians(const onnx::ModelProto& dense, const std::vector<int>& nodes,
