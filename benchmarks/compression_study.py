@@ -25,6 +25,7 @@ import datetime
 import gzip
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -111,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--work", type=Path, default=REPO / "build" / "compression_study",
                    help="compressed models, logs and results.json")
     p.add_argument("--out", type=Path, default=REPO / "docs" / "compression_study.md")
+    p.add_argument("--reuse", action="store_true",
+                   help="take each row's compressed file, compression time and accuracy from --work, as an earlier "
+                        "run of the same commit left them, and measure size and speed again (rows it lacks are run)")
     p.add_argument("--ort-bench", type=Path, default=compare.DEFAULT_ORT_BENCH)
     p.add_argument("--node", default="node")
     return p
@@ -138,6 +142,35 @@ def run_logged(cmd: list[str], log: Path) -> subprocess.CompletedProcess:
     log.write_text(f"$ {shlex.join(cmd)}\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}\n"
                    f"--- exit status {proc.returncode}\n")
     return proc
+
+
+def elapsed_seconds(time_output: str) -> float | None:
+    """GNU time's wall clock ("Elapsed (wall clock) time (h:mm:ss or m:ss): 2:47.64") in seconds."""
+    m = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\):\s*([\d:.]+)", time_output)
+    if not m:
+        return None
+    seconds = 0.0
+    for part in m.group(1).split(":"):
+        seconds = seconds * 60 + float(part)
+    return seconds
+
+
+def reused(row: Row, args) -> bool:
+    """With --reuse, fills the row's compression and accuracy from what an earlier run left."""
+    key = row.technique.key
+    time_file, eval_file = args.work / f"{key}.compress.time.txt", args.work / f"{key}.eval.json"
+    if not args.reuse or not eval_file.exists() or (row.technique.flags and not (row.file.exists() and time_file.exists())):
+        return False
+    if row.technique.flags:
+        logged = args.work.joinpath(f"{key}.compress.log").read_text().splitlines()[0]  # "$ time -v -o FILE cmd..."
+        row.compress_command = shlex.split(logged[2:])[4:]
+        text = time_file.read_text()
+        row.compress_seconds = elapsed_seconds(text)
+        row.compress_rss_mib, _ = compare.parse_time_output(text)
+    row.eval_command = [str(args.sparrow), "eval", str(row.file), "--data", str(args.data), "-x", str(eval_file)]
+    stats = json.loads(eval_file.read_text())
+    row.ap50_95, row.ap50 = stats["ap50_95"], stats["ap50"]
+    return True
 
 
 def compress(row: Row, args) -> None:
@@ -187,9 +220,10 @@ def measure_speed(row: Row, args) -> None:
 def measure(t: Technique, args) -> Row:
     row = Row(technique=t, file=args.model if not t.flags else args.work / f"{args.model.stem}-{t.key}.onnx")
     print(f"compression_study: {t.key} ...", file=sys.stderr, flush=True)
-    if t.flags:
+    again = reused(row, args)
+    if t.flags and not again:
         compress(row, args)
-    for step in (evaluate, lambda r, a: measure_size(r), measure_speed):
+    for step in ((evaluate,) if not again else ()) + (lambda r, a: measure_size(r), measure_speed):
         if row.failure:
             break
         step(row, args)
@@ -331,6 +365,8 @@ def report(rows: list[Row], args, started: str) -> str:
         f"{args.calibration_images} images of `{args.calibration.name}` (disjoint from the evaluation set)",
         f"- Speed: {args.time:g} s per run after {args.warmup:g} s warmup, Sparrow and ONNX Runtime interleaved; "
         "the machine may be shared, so compare within a run",
+        *(["- `--reuse`: the compressed files, compression times and accuracy are those an earlier run of this "
+           "commit left in the work folder; sizes and speeds were measured in this run"] if args.reuse else []),
         "",
         *table(rows, args.batch_sizes),
         "",
