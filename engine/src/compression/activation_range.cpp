@@ -6,6 +6,12 @@
 namespace sparrow::compression {
 namespace {
 
+// What quantizing `v` on `grid` and dequantizing gives, rounding half to even as QuantizeLinear does.
+float on_grid(const U8Grid& grid, float v) {
+  const float zero = grid.zero_point;
+  return (std::clamp(std::nearbyint(v / grid.scale) + zero, 0.0f, 255.0f) - zero) * grid.scale;
+}
+
 constexpr double kPercentile = 0.99999;  // ONNX Runtime's default for its percentile calibration
 
 U8Grid percentile_grid(const Histogram& h) {
@@ -24,8 +30,7 @@ double squared_error(const Histogram& h, const U8Grid& grid) {
   for (size_t i = 0; i < h.counts().size(); ++i) {
     if (!h.counts()[i]) continue;
     const float v = h.lo() + (static_cast<float>(i) + 0.5f) * h.bin_width();
-    const float q = std::clamp(std::nearbyint(v / grid.scale) + grid.zero_point, 0.0f, 255.0f);
-    const double e = (q - grid.zero_point) * grid.scale - v;
+    const double e = on_grid(grid, v) - v;
     error += e * e * static_cast<double>(h.counts()[i]);
   }
   return error;
@@ -64,11 +69,7 @@ void Histogram::add(const float* values, size_t n) {
 }
 
 void round_to_grid(const U8Grid& grid, float* values, size_t n) {
-  const float zero = grid.zero_point;
-  for (size_t i = 0; i < n; ++i) {
-    const float q = std::clamp(std::nearbyint(values[i] / grid.scale) + zero, 0.0f, 255.0f);
-    values[i] = (q - zero) * grid.scale;
-  }
+  for (size_t i = 0; i < n; ++i) values[i] = on_grid(grid, values[i]);
 }
 
 U8Grid u8_grid(float min, float max) {

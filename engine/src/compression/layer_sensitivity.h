@@ -4,7 +4,8 @@
 // For each layer, SparseGPT prunes it alone at each candidate sparsity on the dense model's
 // inputs, which gives the layer's own relative output error e(s) from its Hessian alone. One
 // run of the model with the layer pruned at the reference sparsity measures what that error
-// does to the Detect head's outputs (through the sigmoid the decode applies), E(s_ref): the layer's cost at s is E(s_ref) · e(s) / e(s_ref).
+// does to the Detect head's outputs (head_error.h), E(s_ref): the layer's cost at s is
+// E(s_ref) · e(s) / e(s_ref).
 // The gain E / e is what differs most between layers (an early layer's error reaches every
 // later one); e(s) gives the shape of each layer's curve without a model run per level.
 #pragma once
