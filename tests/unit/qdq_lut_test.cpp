@@ -25,8 +25,10 @@ constexpr int64_t kChannels = 16;  // whole oneDNN blocks, so the convs may pick
 
 // x -> DQ -> Conv -> Q(c) -> DQ(c) -> Sigmoid -> Q(s) -> DQ(s); Mul(DQ(c), DQ(s)) -> Q -> y: a
 // YOLOv5 Conv+SiLU as ONNX Runtime's quantizer writes it, one DequantizeLinear per tensor shared
-// by Sigmoid and Mul. With `read_sigmoid` the Sigmoid's float result is a graph output as well.
-void conv_silu(OnnxBuilder& b, const std::string& x, int64_t cin, const std::string& y, uint64_t seed, bool read_sigmoid = false) {
+// by Sigmoid and Mul. With `read_sigmoid` the Sigmoid's float result is a graph output as well;
+// with `read_conv` the conv's u8 result.
+void conv_silu(OnnxBuilder& b, const std::string& x, int64_t cin, const std::string& y, uint64_t seed, bool read_sigmoid,
+               bool read_conv) {
   const std::string p = y + ".";
   std::mt19937 rng(static_cast<uint32_t>(seed));
   Tensor w(DType::kInt8, {kChannels, cin, 3, 3});
@@ -43,14 +45,15 @@ void conv_silu(OnnxBuilder& b, const std::string& x, int64_t cin, const std::str
   b.node("DequantizeLinear", {p + "s", p + "ss", p + "sz"}, {p + "sf"}).node("Mul", {p + "cf", p + "sf"}, {p + "m"});
   b.node("QuantizeLinear", {p + "m", p + "ys", p + "yz"}, {y});
   if (read_sigmoid) b.output(p + "sig");
+  if (read_conv) b.output(p + "c", DType::kUint8);
 }
 
 // Two Conv+SiLU blocks, the second reading the first's u8 output y, which is output 0.
-std::string two_blocks(bool read_sigmoid = false) {
+std::string two_blocks(bool read_sigmoid = false, bool read_conv = false) {
   OnnxBuilder b;
   b.input("x", DType::kUint8, {1, 4, 10, 10}).output("y", DType::kUint8);
-  conv_silu(b, "x", 4, "a", 1, read_sigmoid);
-  conv_silu(b, "a", kChannels, "y", 2, read_sigmoid);
+  conv_silu(b, "x", 4, "a", 1, read_sigmoid, read_conv);
+  conv_silu(b, "a", kChannels, "y", 2, read_sigmoid, read_conv);
   return b.bytes();
 }
 
@@ -87,8 +90,24 @@ CompileOptions reference_kernels() {
   return o;
 }
 
+// The table stays a node of its own where the conv's u8 result is read elsewhere too.
 TEST(QdqLut, SiluRegionBecomesOneLookupTable) {
-  EXPECT_EQ(optimized_ops(two_blocks()), (std::vector<std::string>{"QLinearConv", "LookupTable", "QLinearConv", "LookupTable"}));
+  EXPECT_EQ(optimized_ops(two_blocks(false, true)),
+            (std::vector<std::string>{"QLinearConv", "LookupTable", "QLinearConv", "LookupTable"}));
+}
+
+// Otherwise the conv absorbs it (passes/fuse_conv_lookup.cpp), on every conv row: the bytes of
+// the reference kernels and of the unfused graph.
+TEST(QdqLut, ConvAbsorbsTheTableAfterIt) {
+  EXPECT_EQ(optimized_ops(two_blocks()), (std::vector<std::string>{"QLinearConv", "QLinearConv"}));
+  const Tensor x = bytes_input({1, 4, 10, 10});
+  const Tensor unfused = run(two_blocks(false, true), reference_kernels(), x);
+  EXPECT_TRUE(test::all_close(run(two_blocks(), reference_kernels(), x), unfused, 0, 0));
+  const Engine e = Engine::load_from_bytes(two_blocks());
+  for (int k = 0; k < 2; ++k) {
+    EXPECT_NE(layer(e, "QLinearConv", k).kernel, "reference");
+  }
+  EXPECT_TRUE(test::all_close(e.run({x})[0], unfused, 0, 0));
 }
 
 // The table holds what the region computes: the bytes of the float path, which the pass leaves
@@ -110,12 +129,12 @@ TEST(QdqLut, EveryX8LutRowGivesTheReferenceBytes) {
   const Tensor x = bytes_input({1, 4, 10, 10});
   CompileOptions reference_lut;
   reference_lut.kernels = "qu8-conv-onednn";
-  const Tensor expected = run(two_blocks(), reference_lut, x);
+  const Tensor expected = run(two_blocks(false, true), reference_lut, x);
   for (const kernels::X8LutVariant& v : kernels::x8_lut_variants()) {
     SCOPED_TRACE(v.name);
     CompileOptions o;
     o.kernels = std::string("qu8-conv-onednn,") + v.name;
-    const Engine e = Engine::load_from_bytes(two_blocks(), o);
+    const Engine e = Engine::load_from_bytes(two_blocks(false, true), o);
     for (int k = 0; k < 2; ++k) {
       const LayerInfo lut = layer(e, "LookupTable", k), conv = layer(e, "QLinearConv", k);
       EXPECT_EQ(lut.kernel, kernels::isa_available(v.isa) ? v.name : "reference");

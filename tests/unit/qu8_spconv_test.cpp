@@ -1,8 +1,9 @@
 // Sparse INT8 convolution (kernels/qu8_spconv.h): every variant this process may run is bit-exact
 // to the plain dense reference over random geometry (odd sizes, pads, strides, ic not a multiple
 // of 4, oc not a multiple of the tile rows, batch 2), block sparsity 0 to 100 % with empty rows,
-// and zero points at both ends; through the engine, the sparse rows give the bytes of the dense
-// oneDNN row. ctest runs this again under each poorer SPARROW_ISA.
+// zero points at both ends, and a fused table after the requantization; through the engine, the
+// sparse rows give the bytes of the dense oneDNN row, with or without a quantized SiLU fused.
+// ctest runs this again under each poorer SPARROW_ISA.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -89,12 +90,16 @@ Case random_case(uint64_t seed, double sparsity) {
   }
   c.x.resize(static_cast<size_t>(c.n * g.ih * g.iw * g.ic));
   for (uint8_t& v : c.x) v = static_cast<uint8_t>(rng());
+  if (pick(rng, 0, 2) == 0) {  // a fused table (a quantized SiLU's), here any permutation of the bytes
+    for (int i = 0; i < 256; ++i) c.q.table.push_back(static_cast<uint8_t>(i));
+    std::shuffle(c.q.table.begin(), c.q.table.end(), rng);
+  }
   c.what = "seed " + std::to_string(seed) + " n=" + std::to_string(c.n) + " ic=" + std::to_string(g.ic) +
            " oc=" + std::to_string(g.oc) + " in=" + std::to_string(g.ih) + "x" + std::to_string(g.iw) +
            " k=" + std::to_string(g.kh) + "x" + std::to_string(g.kw) + " s=" + std::to_string(g.sh) + "x" +
            std::to_string(g.sw) + " band=" + std::to_string(g.band) + " pads=" + std::to_string(g.pad_top) + "," + std::to_string(g.pad_left) + "," +
            std::to_string(g.pad_bottom) + "," + std::to_string(g.pad_right) + " sparsity=" + std::to_string(sparsity) +
-           " x_zero=" + std::to_string(c.q.x_zero);
+           " x_zero=" + std::to_string(c.q.x_zero) + (c.q.table.empty() ? "" : " table");
   return c;
 }
 
@@ -105,7 +110,7 @@ TEST_P(Qu8Spconv, BitExactToTheReference) {
   if (!kernels::isa_available(v.isa)) GTEST_SKIP() << v.name << ": this process has no " << kernels::isa_name(v.isa);
   uint64_t seed = 0;
   std::set<int> seen;  // output values, to show the comparison is not of saturated bytes
-  int chunked = 0, blocked = 0;
+  int chunked = 0, blocked = 0, tabled = 0;
   for (double sparsity : {0.0, 0.5, 0.85, 0.99, 1.0}) {
     for (int i = 0; i < 12; ++i) {
       const Case c = random_case(++seed, sparsity);
@@ -127,9 +132,11 @@ TEST_P(Qu8Spconv, BitExactToTheReference) {
       for (size_t j = 0; j < out; ++j) ASSERT_EQ(got[j], expected[j]) << v.name << " at " << j;
       for (size_t j = out; j < got.size(); ++j) ASSERT_EQ(got[j], 0xA5) << v.name << " wrote past the output";
       for (uint8_t b : expected) seen.insert(b);
+      tabled += !c.q.table.empty();
     }
   }
   EXPECT_GE(seen.size(), 200u);
+  EXPECT_GE(tabled, 10);
   // A JIT code segment holds whole register groups of 31 channels: only oc > 31 splits.
   EXPECT_GE(blocked, v.jit ? 2 : 10);
   // The JIT code runs every channel block of a group in one pass.
@@ -215,7 +222,8 @@ TEST(Qu8SpconvRows, AreTheVariants) {
 TEST(Qu8SpconvReference, WithinOneStepOfQLinearConvEvaluate) {
   // The reference multiplies by 1 / y_scale where the float reference divides: one step apart.
   for (uint64_t seed = 200; seed < 210; ++seed) {
-    const Case c = random_case(seed, 0.5);
+    Case c = random_case(seed, 0.5);
+    c.q.table.clear();  // the requantization alone (a table's bytes are not one step apart)
     SCOPED_TRACE(c.what);
     std::vector<uint8_t> y(static_cast<size_t>(c.n * c.g.oh * c.g.ow * c.g.oc));
     kernels::qu8_conv_reference(c.g, c.n, c.x.data(), c.w.data(), c.q, y.data());
@@ -247,8 +255,9 @@ struct Conv {
   int64_t n, ic, oc, h, w, k, stride, pad;
 };
 
-// A QDQ convolution (fused into one QLinearConv) with 1x4-block-sparse weights.
-std::string sparse_qdq_conv(const Conv& c, double sparsity, uint64_t seed) {
+// A QDQ convolution (fused into one QLinearConv) with 1x4-block-sparse weights; with `table`, a
+// quantized Sigmoid after it, which becomes a table fused into the QLinearConv.
+std::string sparse_qdq_conv(const Conv& c, double sparsity, uint64_t seed, bool table = false) {
   std::mt19937_64 rng(seed);
   Qu8SpconvGeometry g;
   g.ic = c.ic, g.oc = c.oc, g.kh = g.kw = c.k;
@@ -269,7 +278,14 @@ std::string sparse_qdq_conv(const Conv& c, double sparsity, uint64_t seed) {
   b.node("Conv", {"xf", "wf", "b"}, {"c"},
          {Attr::Ints("kernel_shape", {c.k, c.k}), Attr::Ints("strides", {c.stride, c.stride}),
           Attr::Ints("pads", {c.pad, c.pad, c.pad, c.pad})});
-  b.node("QuantizeLinear", {"c", "ys", "yz"}, {"y"}).output("y", DType::kUint8);
+  if (!table) {
+    b.node("QuantizeLinear", {"c", "ys", "yz"}, {"y"}).output("y", DType::kUint8);
+    return b.bytes();
+  }
+  // A quantized Sigmoid after it: one LookupTable, which the conv absorbs.
+  b.initializer("ss", Tensor::scalar<float>(1.0f / 255)).initializer("sz", Tensor::scalar<uint8_t>(uint8_t{0}));
+  b.node("QuantizeLinear", {"c", "ys", "yz"}, {"cq"}).node("DequantizeLinear", {"cq", "ys", "yz"}, {"cf"});
+  b.node("Sigmoid", {"cf"}, {"sig"}).node("QuantizeLinear", {"sig", "ss", "sz"}, {"y"}).output("y", DType::kUint8);
   return b.bytes();
 }
 
@@ -314,12 +330,17 @@ TEST(Qu8SpconvEngine, SparseRowsGiveTheBytesOfTheDenseOneDnnRow) {
   uint64_t seed = 10;
   int compared = 0;
   for (const Conv& c : convs) {
-    const std::string model = sparse_qdq_conv(c, 0.85, ++seed);
+    const bool table = seed % 2 == 0;
+    SCOPED_TRACE(table ? "with a fused table" : "without a table");
+    const std::string model = sparse_qdq_conv(c, 0.85, ++seed, table);
     const Tensor x = random_u8({c.n, c.ic, c.h, c.w}, seed);
     CompileOptions dense_options;
     dense_options.kernels = "qu8-conv-onednn";
     const Engine dense = Engine::load_from_bytes(model, dense_options);
     if (conv_kernel(dense).rfind("qu8-conv-onednn", 0) != 0) continue;  // oneDNN declines under some SPARROW_ISA
+    const std::vector<LayerInfo> layers = dense.describe().layers;
+    ASSERT_TRUE(std::none_of(layers.begin(), layers.end(), [](const LayerInfo& l) { return l.op == "LookupTable"; }))
+        << "the table is fused into the conv";
     const Tensor expected = dense.run({x})[0];
     for (const Qu8SpconvVariant& v : kernels::qu8_spconv_variants()) {
       if (!kernels::isa_available(v.isa)) continue;

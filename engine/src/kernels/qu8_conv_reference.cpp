@@ -1,7 +1,8 @@
 // The oracle of the sparse INT8 convolution: dense plain loops over NHWC u8 and OIHW s8, the
 // integer sum of (x - x_zero) * w over the taps inside the image, then the dense row's epilogue
 // (kernels/onednn/qlinear_conv_kernel.cpp), ONNX Runtime's: round((acc + bias) * ((x_scale *
-// w_scale) / y_scale)) + y_zero, saturated. Independent of any packing.
+// w_scale) / y_scale)) + y_zero, saturated, then the table if there is one. Independent of any
+// packing.
 #include <cmath>
 
 #include "kernels/qu8_spconv.h"
@@ -39,7 +40,8 @@ void qu8_conv_reference(const Qu8SpconvGeometry& g, int64_t n, const uint8_t* x,
           const float bias = q.bias.empty() ? 0.0f : static_cast<float>(q.bias[static_cast<size_t>(o)]);
           const float v = (static_cast<float>(dot(g, image, w, q.x_zero, o, oy, ox)) + bias) * scale;
           const float r = std::fmin(std::fmax(std::nearbyint(v) + static_cast<float>(q.y_zero), 0.0f), 255.0f);
-          y[((b * g.oh + oy) * g.ow + ox) * g.oc + o] = static_cast<uint8_t>(r);
+          const auto byte = static_cast<uint8_t>(r);
+          y[((b * g.oh + oy) * g.ow + ox) * g.oc + o] = q.table.empty() ? byte : q.table[byte];
         }
       }
     }

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "kernels/isa.h"
+#include "kernels/x8_lut.h"
 
 namespace sparrow::kernels {
 
@@ -93,6 +94,10 @@ struct Qu8SpconvWeights {
   std::vector<int32_t> comp;
   std::vector<float> bias, scale;
   float y_zero = 0;
+  // A fused table (QLinearConv's ops::kTableAttr), which the driver applies to each run of output
+  // bytes right after the epilogue wrote it, on `lookup`: empty, or 256 entries.
+  std::vector<uint8_t> table;
+  X8LutUkernel lookup = nullptr;
   // Set by a JIT variant, which then holds the blocks in its code: entries is empty, and segment
   // s is code segment s, its segment_steps the code's and weights' bytes in entries' units.
   std::shared_ptr<const Qu8SpconvJitCode> jit;
@@ -104,6 +109,7 @@ struct Qu8SpconvQuant {
   float x_scale = 1, y_scale = 1;
   std::vector<float> w_scale;   // 1 or oc entries
   std::vector<int32_t> bias;    // empty or oc entries
+  std::vector<uint8_t> table;   // empty or 256 entries, applied to the output bytes last
 };
 
 // Non-zero 1x4 blocks of OIHW s8 weights [oc][ic][kh][kw]: ic padded to a multiple of 4.
@@ -203,7 +209,7 @@ std::vector<size_t> qu8_spconv_segment_blocks(const Qu8SpconvWeights& w, size_t 
 void qu8_spconv_run(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, const Qu8SpconvWeights& w, int64_t n,
                     const uint8_t* x, uint8_t x_zero, uint8_t* y, size_t block_bytes = SIZE_MAX);
 
-// Plain loops on dense OIHW weights with the same integer sum and epilogue: the oracle.
+// Plain loops on dense OIHW weights with the same integer sum, epilogue and table: the oracle.
 void qu8_conv_reference(const Qu8SpconvGeometry& g, int64_t n, const uint8_t* x, const int8_t* w,
                         const Qu8SpconvQuant& q, uint8_t* y);
 

@@ -92,7 +92,9 @@ void qu8_spconv_finish(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, co
     const int64_t row_end = std::min(q1, (oh + 1) * g.wq);
     if (ow < g.ow) {
       const int64_t count = std::min(row_end, oh * g.wq + g.ow) - q;
-      v.epilogue(w, acc + (q - q0), static_cast<size_t>(v.tile), static_cast<size_t>(count), band + (oh * g.ow + ow) * g.oc);
+      uint8_t* out = band + (oh * g.ow + ow) * g.oc;
+      v.epilogue(w, acc + (q - q0), static_cast<size_t>(v.tile), static_cast<size_t>(count), out);
+      if (w.lookup) w.lookup(static_cast<size_t>(count * g.oc), out, out, w.table.data());
     }
     q = row_end;
   }

@@ -2,7 +2,7 @@
 // before the dense oneDNN row, which it must equal byte for byte. NHWC in and out, the layouts
 // oneDNN's int8 convolutions use, so sparse and dense layers chain without reorders.
 //
-// Declines what it does not implement (groups, dilation, a fused activation, s8 output, a
+// Declines what it does not implement (groups, dilation, a fused float activation, s8 output, a
 // weight zero point, parameters computed at run time, sums beyond float's exact range) and
 // layers where a cost model predicts less than 1.1x over dense oneDNN (predicted_speedup()); a
 // per-layer measurement is to replace it. SPARROW_SPARSE_MIN_SPEEDUP overrides the 1.1 (0
@@ -104,7 +104,7 @@ class Qu8SpconvKernel final : public Kernel {
     std::snprintf(text, sizeof(text), "bcsr 1x4 density %.1f%%, %ld blocks, %ld chunks, %zu weight blocks, %ld-row bands",
                   100.0 * static_cast<double>(w_.blocks) / dense, static_cast<long>(w_.blocks), static_cast<long>(w_.chunks),
                   blocks_.size() - 1, static_cast<long>(g_.band));
-    return text;
+    return w_.lookup ? std::string(text) + ", table on " + x8_lut_best_variant().name : std::string(text);
   }
   size_t scratchpad_bytes() const override { return static_cast<size_t>(threads_) * thread_bytes(); }
   size_t constant_bytes() const override {
@@ -160,7 +160,7 @@ bool supported(const SelectContext& ctx, std::string& why_not) {
   }
   if (ctx.input(kX).shape.size() != 4) return declined(why_not, "needs a 2-D convolution");
   if (ctx.node.attrs.get_int("group", 1) != 1) return declined(why_not, "grouped convolution");
-  if (ops::activation_of(ctx.node.attrs) != ops::Activation::kNone) return declined(why_not, "a fused activation");
+  if (ops::activation_of(ctx.node.attrs) != ops::Activation::kNone) return declined(why_not, "a fused float activation");
   const Tensor& w_zero = *ctx.constant(kWZero);
   for (int64_t i = 0; i < w_zero.size(); ++i) {
     if (w_zero.data_as<int8_t>()[i] != 0) return declined(why_not, "weights have a zero point other than 0");
@@ -177,6 +177,10 @@ Qu8SpconvQuant quant_of(const SelectContext& ctx) {
   const Tensor& ws = *ctx.constant(kWScale);
   q.w_scale.assign(ws.data_as<float>(), ws.data_as<float>() + ws.size());
   if (const Tensor* b = ctx.constant(kBias)) q.bias.assign(b->data_as<int32_t>(), b->data_as<int32_t>() + b->size());
+  if (ctx.node.attrs.get_int(ops::kTableAttr, 0) != 0) {
+    const Tensor& t = *ctx.constant(ops::kTableInput);
+    q.table.assign(t.data_as<uint8_t>(), t.data_as<uint8_t>() + t.size());
+  }
   return q;
 }
 

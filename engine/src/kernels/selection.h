@@ -91,6 +91,9 @@ std::optional<Selection> select_onednn_slice(const SelectContext& ctx, std::stri
 
 // A reorder between two layouts of one tensor (inserted by the compiler where layouts differ).
 std::unique_ptr<Kernel> make_reorder(DType dtype, const Shape& shape, const Layout& from, const Layout& to);
+// `inner`, then each byte of its output 0 (`bytes` of them) mapped through a 256-entry table:
+// a QLinearConv with a fused table (ops::kTableAttr) on a kernel that does not apply it itself.
+std::unique_ptr<Kernel> with_output_table(std::unique_ptr<Kernel> inner, const Tensor& table, size_t bytes);
 // A plain byte copy (graph outputs that alias another buffer).
 std::unique_ptr<Kernel> make_copy(size_t bytes);
 

@@ -15,4 +15,11 @@ const std::vector<X8LutVariant>& x8_lut_variants() {
   return variants;
 }
 
+const X8LutVariant& x8_lut_best_variant() {
+  for (const X8LutVariant& v : x8_lut_variants()) {
+    if (isa_available(v.isa)) return v;
+  }
+  return x8_lut_variants().back();
+}
+
 }  // namespace sparrow::kernels

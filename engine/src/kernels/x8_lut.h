@@ -27,5 +27,7 @@ struct X8LutVariant {
 
 // Every variant, richest first, whether or not this CPU runs it.
 const std::vector<X8LutVariant>& x8_lut_variants();
+// The richest variant this process may run (isa_available): for kernels that end with a table.
+const X8LutVariant& x8_lut_best_variant();
 
 }  // namespace sparrow::kernels

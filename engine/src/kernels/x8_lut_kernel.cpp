@@ -16,15 +16,14 @@ namespace {
 
 constexpr size_t kTableSize = 256;
 
-class X8LutKernel final : public Kernel {
+// n bytes of x through the table to y, in chunks over the run's threads.
+class TableLookup {
  public:
-  X8LutKernel(X8LutUkernel ukernel, const Tensor& table, size_t n) : ukernel_(ukernel), n_(n) {
+  TableLookup(X8LutUkernel ukernel, const Tensor& table, size_t n) : ukernel_(ukernel), n_(n) {
     std::memcpy(table_.data(), table.data(), kTableSize);
   }
 
-  void execute(const KernelArgs& args, ExecContext&) const override {
-    const auto* x = static_cast<const uint8_t*>(args.inputs[0]);
-    auto* y = static_cast<uint8_t*>(args.outputs[0]);
+  void operator()(const uint8_t* x, uint8_t* y) const {
     constexpr size_t kChunk = 16384;
     const int64_t chunks = static_cast<int64_t>((n_ + kChunk - 1) / kChunk);
 #pragma omp parallel for schedule(static) if (chunks > 1)
@@ -38,6 +37,41 @@ class X8LutKernel final : public Kernel {
   X8LutUkernel ukernel_;
   std::array<uint8_t, kTableSize> table_{};
   size_t n_;
+};
+
+class X8LutKernel final : public Kernel {
+ public:
+  X8LutKernel(X8LutUkernel ukernel, const Tensor& table, size_t n) : lookup_(ukernel, table, n) {}
+
+  void execute(const KernelArgs& args, ExecContext&) const override {
+    lookup_(static_cast<const uint8_t*>(args.inputs[0]), static_cast<uint8_t*>(args.outputs[0]));
+  }
+
+ private:
+  TableLookup lookup_;
+};
+
+// The table in place over the output, right after the kernel that wrote it.
+class OutputTableKernel final : public Kernel {
+ public:
+  OutputTableKernel(std::unique_ptr<Kernel> inner, const Tensor& table, size_t bytes)
+      : inner_(std::move(inner)), lookup_(x8_lut_best_variant().ukernel, table, bytes) {}
+
+  void execute(const KernelArgs& args, ExecContext& ctx) const override {
+    inner_->execute(args, ctx);
+    auto* y = static_cast<uint8_t*>(args.outputs[0]);
+    lookup_(y, y);
+  }
+  std::string implementation() const override {
+    const std::string inner = inner_->implementation();
+    return (inner.empty() ? "" : inner + ", ") + "table on " + x8_lut_best_variant().name;
+  }
+  size_t scratchpad_bytes() const override { return inner_->scratchpad_bytes(); }
+  size_t constant_bytes() const override { return inner_->constant_bytes() + kTableSize; }
+
+ private:
+  std::unique_ptr<Kernel> inner_;
+  TableLookup lookup_;
 };
 
 std::optional<Selection> select_with(X8LutUkernel ukernel, const SelectContext& ctx, std::string& why_not) {
@@ -57,6 +91,10 @@ std::optional<Selection> select_with(X8LutUkernel ukernel, const SelectContext& 
 }
 
 }  // namespace
+
+std::unique_ptr<Kernel> with_output_table(std::unique_ptr<Kernel> inner, const Tensor& table, size_t bytes) {
+  return std::make_unique<OutputTableKernel>(std::move(inner), table, bytes);
+}
 
 std::optional<Selection> select_x8_lut_avx512vbmi(const SelectContext& ctx, std::string& why_not) {
   return select_with(x8_lut_ukernel_u64_avx512vbmi, ctx, why_not);

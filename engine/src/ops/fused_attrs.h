@@ -10,6 +10,10 @@ namespace sparrow::ops {
 
 inline constexpr const char* kActivationAttr = "sparrow.activation";  // "silu" | "relu" | "sigmoid"
 inline constexpr const char* kResidualAttr = "sparrow.residual";      // 1: input 3 is added last
+// QLinearConv only. 1: input 9 is a 256-entry 8-bit table that maps each output byte, last (a
+// LookupTable absorbed by passes/fuse_conv_lookup); the output has the table's type.
+inline constexpr const char* kTableAttr = "sparrow.table";
+inline constexpr int kTableInput = 9;
 
 enum class Activation { kNone, kSilu, kRelu, kSigmoid };
 

@@ -19,8 +19,19 @@ void expect_per_tensor(const InferContext& ctx, size_t i, const char* what) {
   if (num_elements(ctx.shape(i)) != 1) ctx.unsupported(std::string(what) + " must be per tensor, not " + shape_string(ctx.shape(i)));
 }
 
+// The table Sparrow's fuse_conv_lookup pass may add (kTableAttr): 256 bytes of the output's type.
+void check_table(const InferContext& ctx) {
+  if (ctx.attrs().get_int(kTableAttr, 0) == 0) {
+    if (ctx.num_inputs() > kTableInput) ctx.invalid("more than 9 inputs");
+    return;
+  }
+  if (!ctx.has_input(kTableInput)) ctx.invalid("the fused table (input 9) is missing");
+  if (ctx.dtype(kTableInput) != ctx.dtype(kYZero)) ctx.invalid("the fused table's type differs from the output's");
+  if (num_elements(ctx.shape(kTableInput)) != 256) ctx.invalid("the fused table does not have 256 entries");
+}
+
 std::vector<TypeShape> infer_qlinear_conv(const InferContext& ctx) {
-  ctx.expect_inputs(8, 9);
+  ctx.expect_inputs(8, kTableInput + 1);
   ctx.expect_dtype(kX, {DType::kUint8, DType::kInt8});
   ctx.expect_dtype(kW, {DType::kUint8, DType::kInt8});
   ctx.expect_dtype(kYZero, {DType::kUint8, DType::kInt8});
@@ -45,6 +56,7 @@ std::vector<TypeShape> infer_qlinear_conv(const InferContext& ctx) {
   Shape out = {x[0], w[0]};
   out.insert(out.end(), p.out.begin(), p.out.end());
   activation_of(ctx.attrs());
+  check_table(ctx);
   return {{ctx.dtype(kYZero), out}};
 }
 
@@ -89,6 +101,7 @@ void eval_qlinear_conv(const graph::Node& node, const std::vector<TensorView>& i
   const float x_scale = in[kXScale].as<float>()[0], y_scale = in[kYScale].as<float>()[0];
   const float y_zero = static_cast<float>(integer(in[kYZero], 0));
   const bool u8 = out[0].dtype == DType::kUint8;
+  const uint8_t* table = node.attrs.get_int(kTableAttr, 0) != 0 ? in[kTableInput].as<uint8_t>() : nullptr;
   const float lo = u8 ? 0.0f : -128.0f, hi = u8 ? 255.0f : 127.0f;
   const int64_t plane = out[0].size() / (out[0].shape[0] * channels);
   for (int64_t i = 0; i < out[0].size(); ++i) {
@@ -97,8 +110,8 @@ void eval_qlinear_conv(const graph::Node& node, const std::vector<TensorView>& i
     // Without an activation, one multiplier as ONNX Runtime applies it (rounded the same way).
     const float y = act == Activation::kNone ? acc[i] * (scale / y_scale) : apply_activation(act, acc[i] * scale) / y_scale;
     const float q = std::fmin(std::fmax(std::nearbyint(y) + y_zero, lo), hi);
-    if (u8) out[0].as<uint8_t>()[i] = static_cast<uint8_t>(q);
-    else out[0].as<int8_t>()[i] = static_cast<int8_t>(q);
+    const auto byte = u8 ? static_cast<uint8_t>(q) : static_cast<uint8_t>(static_cast<int8_t>(q));
+    out[0].as<uint8_t>()[i] = table ? table[byte] : byte;
   }
 }
 

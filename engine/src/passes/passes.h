@@ -48,6 +48,9 @@ void fuse_qdq_add(graph::Graph& g);
 // input is an 8-bit value x -> one LookupTable of x's 256 bytes: YOLOv5's quantized SiLU, and
 // requantizations, stay 8-bit. Runs after the other QDQ passes, which claim their patterns first.
 void fuse_qdq_lut(graph::Graph& g);
+// QLinearConv -> LookupTable of its output alone -> the QLinearConv with the table as input 9
+// (ops::kTableAttr), applied to each output byte as the conv writes it.
+void fuse_conv_lookup(graph::Graph& g);
 // Add(Conv(...), r) -> Conv with r as its residual input, added after the activation.
 void fuse_conv_residual(graph::Graph& g);
 // Split along the last axis -> per output a chain of Add/Sub/Mul/Div/Pow with constants ->

@@ -9,6 +9,7 @@
 #include "kernels/onednn/conv_common.h"
 #include "kernels/onednn/primitive_kernel.h"
 #include "kernels/selection.h"
+#include "ops/fused_attrs.h"
 #include "ops/window_params.h"
 
 namespace sparrow::kernels {
@@ -57,6 +58,9 @@ bool supported(const SelectContext& ctx, std::string& why_not) {
   return num_elements(ctx.output(0).shape) > 0;
 }
 
+// Channels last, one byte per element and no padding, for a rank-3 to rank-5 activation.
+tag channels_last(size_t rank) { return rank == 3 ? tag::nwc : rank == 5 ? tag::ndhwc : tag::nhwc; }
+
 int32_t scalar_integer(const Tensor& t) { return static_cast<int32_t>(t.to_int64_vector()[0]); }
 
 }  // namespace
@@ -102,7 +106,9 @@ std::optional<Selection> select_onednn_qlinear_conv(const SelectContext& ctx, st
   attr.set_post_ops(post_ops);
 
   const memory::desc src_any(onednn_dims(x), memory::data_type::u8, tag::any);
-  const memory::desc dst_any(onednn_dims(y), onednn_dtype(y_type), tag::any);
+  // A fused table maps the output's bytes in place: it needs one byte per element, no padding.
+  const Tensor* table = ctx.node.attrs.get_int(ops::kTableAttr, 0) != 0 ? ctx.constant(ops::kTableInput) : nullptr;
+  const memory::desc dst_any(onednn_dims(y), onednn_dtype(y_type), table ? channels_last(y.size()) : tag::any);
   const memory::desc weights_any(weight_dims(w, group, false), memory::data_type::s8, tag::any);
   const memory::desc bias_md = ctx.has_input(kBias) ? memory::desc({w[0]}, memory::data_type::s32, tag::x) : memory::desc();
   dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_any,
@@ -122,6 +128,7 @@ std::optional<Selection> select_onednn_qlinear_conv(const SelectContext& ctx, st
   s.kernel = std::make_unique<PrimitiveKernel>(dnnl::convolution_forward(pd), pd,
                                                std::vector<ArgBinding>{{DNNL_ARG_SRC, 0, pd.src_desc()}},
                                                std::vector<ArgBinding>{{DNNL_ARG_DST, 0, pd.dst_desc()}}, std::move(constants));
+  if (table) s.kernel = with_output_table(std::move(s.kernel), *table, static_cast<size_t>(num_elements(y)));
   s.input_layouts.assign(ctx.node.inputs.size(), Layout::plain());
   s.input_layouts[kX] = layout_of(pd.src_desc(), DType::kUint8, x);
   s.output_layouts = {layout_of(pd.dst_desc(), y_type, y)};
