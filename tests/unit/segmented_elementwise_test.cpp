@@ -87,7 +87,9 @@ TEST(SegmentedElementwise, DecodeHeadBecomesOneNode) {
 }
 
 TEST(SegmentedElementwise, ComputesWhatTheUnfusedNodesDo) {
-  for (const auto& [batch, h, w, classes] : std::vector<std::array<int64_t, 4>>{{1, 4, 5, 3}, {2, 7, 3, 80}, {3, 1, 1, 1}}) {
+  // The last case has rows enough to split over threads, mid-way through the grid.
+  const std::vector<std::array<int64_t, 4>> cases = {{1, 4, 5, 3}, {2, 7, 3, 80}, {3, 1, 1, 1}, {2, 20, 13, 2}};
+  for (const auto& [batch, h, w, classes] : cases) {
     SCOPED_TRACE(std::to_string(batch) + "x3x" + std::to_string(h) + "x" + std::to_string(w) + " classes " +
                  std::to_string(classes));
     const OnnxBuilder fused = decode_head(batch, h, w, classes);
