@@ -69,6 +69,16 @@ TEST(TeamSizer, LoneSlowRunsDoNotBringProbesForward) {
   EXPECT_LE(d.probes, 3 + 60'000 / TeamSizer::kLongestWait.count() + 2);
 }
 
+// Runs of seconds (yolov5l at batch 8): probes come at most once per kRunsBetweenProbes runs, so
+// they cost a few percent of the time, not every other run.
+TEST(TeamSizer, LongRunsAreProbedRarely) {
+  Driver d(2);
+  d.run_for(milliseconds(200 * 3'500), [](int threads) { return 1.7 * quiet(threads) * 100; });
+  EXPECT_EQ(d.sizer.current(), 2);
+  EXPECT_GE(d.probes, 2);
+  EXPECT_LE(d.probes, 200 / TeamSizer::kRunsBetweenProbes + 1);
+}
+
 TEST(TeamSizer, NeedsAClearWinToSwitch) {
   Driver d(2);
   // One thread only 5 % faster: within the margin, so the team stays.
@@ -90,7 +100,7 @@ TEST(TeamSizer, FixedOrSingleTeamsNeverProbe) {
 TEST(TeamSizer, AFailedProbeDoesNotStopProbing) {
   TeamSizer sizer(2, true);
   Clock::time_point now = Clock::time_point() + std::chrono::hours(1);
-  for (int i = 0; i < 5; ++i) sizer.record(sizer.next(now), 20, now);
+  for (int i = 0; i < TeamSizer::kRunsBetweenProbes; ++i) sizer.record(sizer.next(now), 20, now);
   now += milliseconds(1000);
   const int probe = sizer.next(now);
   ASSERT_EQ(probe, 1);

@@ -13,7 +13,10 @@ int TeamSizer::next(Clock::time_point now) {
   if (!adaptive_) return current_;
   if (next_probe_ == Clock::time_point{}) next_probe_ = now + wait_;
   if (probing_ || now < next_probe_ || recent_count_ == 0) return current_;
+  if (runs_since_probe_ < kRunsBetweenProbes && !urgent_) return current_;
   probing_ = true;
+  urgent_ = false;
+  runs_since_probe_ = 0;
   return current_ == 1 ? threads_ : 1;
 }
 
@@ -34,6 +37,7 @@ void TeamSizer::record(int threads, double ms, Clock::time_point now) {
     current_ = threads;
     recent_count_ = recent_next_ = 0;
   }
+  ++runs_since_probe_;
   recent_[recent_next_] = ms;
   recent_next_ = (recent_next_ + 1) % kRecent;
   recent_count_ = std::min(recent_count_ + 1, kRecent);
@@ -43,13 +47,17 @@ void TeamSizer::record(int threads, double ms, Clock::time_point now) {
   // changed, so probe now rather than seconds from now.
   if (typical_ms() > kSlowdown * settled_ms_) {
     next_probe_ = std::min(next_probe_, now);
+    urgent_ = true;
     settled_ms_ = typical_ms();
   }
 }
 
 void TeamSizer::abandon(int threads) {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (threads != current_) probing_ = false;
+  if (threads != current_ && probing_) {
+    probing_ = false;
+    runs_since_probe_ = kRunsBetweenProbes;  // it told nothing: the next is due as this one was
+  }
 }
 
 double TeamSizer::typical_ms() const {

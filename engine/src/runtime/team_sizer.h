@@ -38,6 +38,10 @@ class TeamSizer {
   static constexpr double kMargin = 0.9;    // a probe must be 10 % faster to win
   static constexpr double kSlowdown = 1.5;  // a typical run this much slower brings a probe forward
   static constexpr std::chrono::milliseconds kFirstProbe{250}, kLongestWait{8000};
+  // A probe costs about one run at the other size, so at least this many runs at the current
+  // size come between two, unless the typical run slowed down: with yolov5l at batch 8 (3.5 s a
+  // run) the waits above made every other run a probe, half of them on one thread.
+  static constexpr int kRunsBetweenProbes = 20;
 
  private:
   static constexpr int kRecent = 5;
@@ -50,6 +54,8 @@ class TeamSizer {
   bool probing_ = false;
   std::array<double, kRecent> recent_{};
   int recent_count_ = 0, recent_next_ = 0;
+  int runs_since_probe_ = 0;
+  bool urgent_ = false;  // the typical run slowed down: probe without waiting for kRunsBetweenProbes
   double settled_ms_ = 0;  // the typical run when the size was last confirmed (0: not yet known)
   Clock::duration wait_ = kFirstProbe;
   Clock::time_point next_probe_{};
