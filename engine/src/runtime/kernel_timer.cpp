@@ -2,28 +2,23 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
 #include <memory>
 #include <random>
 
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "kernels/onednn/primitive_kernel.h"
+#include "runtime/page_memory.h"
 
 namespace sparrow::runtime {
 namespace {
 
 constexpr int kRuns = 5;
 
-struct FreeDeleter {
-  void operator()(void* p) const { std::free(p); }
-};
-using Buffer = std::unique_ptr<std::byte, FreeDeleter>;
+using Buffer = std::shared_ptr<std::byte>;
 
-Buffer allocate(size_t bytes) {
-  const size_t rounded = (std::max<size_t>(bytes, 1) + 63) / 64 * 64;
-  return Buffer(static_cast<std::byte*>(std::aligned_alloc(64, rounded)));
-}
+// Whole pages, unmapped when timing ends (runtime/page_memory.h says why not malloc).
+Buffer allocate(size_t bytes) { return map_pages(bytes, "a kernel timing buffer"); }
 
 // Floats in [-1, 1) (random bits could be NaNs or denormals, which time differently); other
 // data types get random bytes.

@@ -1,12 +1,12 @@
 #include "runtime/plan.h"
 
 #include <chrono>
-#include <cstdlib>
 #include <cstring>
 
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "kernels/onednn/primitive_kernel.h"
+#include "runtime/page_memory.h"
 #include "runtime/thread_team.h"
 #include "sparrow/error.h"
 
@@ -23,12 +23,8 @@ Plan::~Plan() = default;
 
 namespace {
 
-std::shared_ptr<std::byte> aligned_buffer(size_t bytes) {
-  const size_t rounded = (bytes + 4095) / 4096 * 4096 + 4096;
-  void* p = std::aligned_alloc(4096, rounded);
-  if (!p) throw Error(ErrorCode::kResourceExhausted, "cannot allocate " + std::to_string(bytes) + " bytes of activations");
-  return std::shared_ptr<std::byte>(static_cast<std::byte*>(p), [](std::byte* q) { std::free(q); });
-}
+// A page of slack past the end, for kernels whose vector loads run past their last element.
+std::shared_ptr<std::byte> aligned_buffer(size_t bytes) { return runtime::map_pages(bytes + 4096, "activations"); }
 
 }  // namespace
 
