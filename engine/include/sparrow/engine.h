@@ -48,6 +48,10 @@ struct CompileOptions {
   // value, and every row when that is unset too. Reference kernels remain the fallback.
   std::string kernels;
   KernelPolicy kernel_policy = KernelPolicy::kFirst;
+  // A file of per-layer kernel choices (sparse or dense, where both accept and the compiler times
+  // them): choices found there are taken without timing, new ones are added. Empty means the
+  // SPARROW_KERNEL_CHOICES variable's value, and no file when that is unset too.
+  std::string kernel_choices;
   // Upper bound on the memory of one run (inputs, activations, outputs); 0 means what this
   // process can still get: the smaller of its cgroup's memory limit left and MemAvailable.
   size_t max_memory_bytes = 0;

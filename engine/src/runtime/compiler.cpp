@@ -15,6 +15,7 @@
 #include "kernels/kernel_filter.h"
 #include "kernels/kernel_table.h"
 #include "ops/fused_attrs.h"
+#include "runtime/kernel_choices.h"
 #include "runtime/kernel_timer.h"
 #include "runtime/layer_info.h"
 #include "runtime/machine_info.h"
@@ -79,6 +80,12 @@ kernels::KernelFilter kernel_filter(const CompileOptions& options) {
   return kernels::KernelFilter::parse(env ? env : "", names, "SPARROW_KERNELS");
 }
 
+std::string kernel_choices_path(const CompileOptions& options) {
+  if (!options.kernel_choices.empty()) return options.kernel_choices;
+  const char* env = std::getenv("SPARROW_KERNEL_CHOICES");
+  return env ? env : "";
+}
+
 struct Chosen {
   std::string row;
   kernels::Selection selection;
@@ -87,7 +94,7 @@ struct Chosen {
 class Compiler {
  public:
   Compiler(graph::Graph g, const CompileOptions& options)
-      : g_(std::move(g)), options_(options), filter_(kernel_filter(options)) {
+      : g_(std::move(g)), options_(options), filter_(kernel_filter(options)), choices_(kernel_choices_path(options)) {
     plan_ = std::make_shared<Plan>();
     // Decides the process's ISA (and caps oneDNN's) before any primitive exists.
     plan_->isa = kernels::process_isa_name();
@@ -104,6 +111,7 @@ class Compiler {
     bind_outputs();
     merge_accumulators();
     finish();
+    choices_.save();
     return plan_;
   }
 
@@ -208,6 +216,16 @@ class Compiler {
 
   // Kernel time only: reorders a candidate's layouts would add around it are not counted.
   Chosen fastest(std::vector<Chosen> accepted, const kernels::SelectContext& ctx) {
+    std::vector<std::string> rows;
+    for (const Chosen& c : accepted) rows.push_back(c.row);
+    const uint64_t key = KernelChoices::key(ctx, rows, plan_->num_cores, plan_->isa);
+    if (const std::optional<std::string> row = choices_.find(key)) {
+      for (Chosen& c : accepted) {
+        if (c.row != *row) continue;
+        if (verbose()) std::fprintf(stderr, "sparrow: %s: %s, as the kernel choices file says\n", ctx.node.label().c_str(), row->c_str());
+        return std::move(c);
+      }
+    }
     size_t best = 0;
     double best_ms = 0;
     for (size_t i = 0; i < accepted.size(); ++i) {
@@ -220,6 +238,7 @@ class Compiler {
         best_ms = ms;
       }
     }
+    choices_.record(key, accepted[best].row, ctx.node.label());
     return std::move(accepted[best]);
   }
 
@@ -404,6 +423,7 @@ class Compiler {
   graph::Graph g_;
   const CompileOptions& options_;
   kernels::KernelFilter filter_;
+  KernelChoices choices_;
   std::shared_ptr<Plan> plan_;
   std::vector<Buffer> buffers_;
   std::vector<std::vector<int>> value_buffers_;
