@@ -4,6 +4,7 @@
 // ctest runs this again under SPARROW_ISA=avx2 and =scalar (oneDNN's AVX2 and SSE4.1 paths).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <random>
@@ -27,7 +28,8 @@ struct QdqConv {
   std::string what;
 };
 
-// `unfused` also makes the conv's float output a graph output, which keeps the passes from fusing it.
+// `unfused` also makes the conv's float output a graph output, which keeps the passes from fusing
+// the QuantizeLinear into it.
 QdqConv random_qdq_conv(uint64_t seed, bool unfused = false) {
   std::mt19937_64 rng(seed);
   const int64_t groups = pick(rng, 0, 3) == 0 ? pick(rng, 2, 4) : 1;
@@ -133,10 +135,62 @@ TEST(QLinearConv, FusionKeepsTheModelsMeaning) {
     SCOPED_TRACE(fused.what);
     const Engine a = Engine::load_from_bytes(fused.bytes), b = Engine::load_from_bytes(unfused.bytes);
     EXPECT_NE(conv_kernel(a), "no QLinearConv layer") << "the QDQ conv was not fused";
-    EXPECT_EQ(conv_kernel(b), "no QLinearConv layer") << "a conv whose float output is read was fused";
+    // Its float output is read, so the conv keeps a float output (kFloatOutputAttr) and the
+    // QuantizeLinear stays a layer of its own.
+    bool separate_quantize = false;
+    for (const LayerInfo& l : b.describe().layers) separate_quantize |= l.op == "QuantizeLinear";
+    EXPECT_TRUE(separate_quantize) << "a conv whose float output is read was fused with its QuantizeLinear";
     const Tensor ya = a.run({fused.input})[0], yb = b.run({unfused.input})[0];
     for (int64_t i = 0; i < ya.size(); ++i) ASSERT_LE(std::abs(ya.data_as<uint8_t>()[i] - yb.data_as<uint8_t>()[i]), 1) << i;
   }
+}
+
+// DQ(u8 x) -> Conv (s8 weights per channel, float bias) -> Sigmoid -> float output, as YOLOv5's
+// Detect convs read the network in a QDQ file: one QLinearConv that reads the integers and gives
+// the float result (kFloatOutputAttr), with no float copy of x, equal within float rounding to
+// the float conv of the dequantized values.
+TEST(QLinearConv, AFloatOutputConvReadsTheIntegers) {
+  std::mt19937_64 rng(7);
+  const int64_t cin = 8, cout = 16;
+  Tensor xq(DType::kUint8, {1, cin, 10, 10}), wq(DType::kInt8, {cout, cin, 3, 3});
+  for (int64_t i = 0; i < xq.size(); ++i) xq.data_as<uint8_t>()[i] = static_cast<uint8_t>(pick(rng, 0, 255));
+  for (int64_t i = 0; i < wq.size(); ++i) wq.data_as<int8_t>()[i] = static_cast<int8_t>(pick(rng, -127, 127));
+  std::vector<float> w_scales(cout), wf(static_cast<size_t>(wq.size()));
+  for (float& v : w_scales) v = 0.001f * static_cast<float>(pick(rng, 1, 9));
+  for (int64_t i = 0; i < wq.size(); ++i) wf[i] = wq.data_as<int8_t>()[i] * w_scales[i / (cin * 9)];
+  const Tensor bias = test::random_tensor({cout}, 3);
+  const float x_scale = 0.02f;
+  const uint8_t x_zero = 10;
+  Tensor xf(DType::kFloat32, xq.shape());
+  for (int64_t i = 0; i < xq.size(); ++i) xf.data_as<float>()[i] = (xq.data_as<uint8_t>()[i] - x_zero) * x_scale;
+
+  const auto conv = [&](OnnxBuilder& b, const std::string& x, const std::string& w) {
+    b.initializer("b", bias).node("Conv", {x, w, "b"}, {"c"}, {Attr::Ints("kernel_shape", {3, 3}), Attr::Ints("pads", {1, 1, 1, 1})});
+    b.node("Sigmoid", {"c"}, {"y"}).output("y");
+  };
+  OnnxBuilder q(13);
+  q.input("xq", DType::kUint8, xq.shape());
+  q.initializer("xs", Tensor::scalar<float>(x_scale)).initializer("xz", Tensor::scalar<uint8_t>(x_zero));
+  q.initializer("wq", wq).initializer("ws", Tensor::from_vector<float>({cout}, w_scales)).initializer("wz", Tensor(DType::kInt8, {cout}));
+  q.node("DequantizeLinear", {"xq", "xs", "xz"}, {"x"}).node("DequantizeLinear", {"wq", "ws", "wz"}, {"w"}, {Attr::Int("axis", 0)});
+  conv(q, "x", "w");
+  OnnxBuilder f(13);
+  f.input("x", DType::kFloat32, xf.shape()).initializer("w", Tensor::from_vector<float>(wq.shape(), wf));
+  conv(f, "x", "w");
+
+  const Engine fused = Engine::load_from_bytes(q.bytes());
+  std::vector<std::string> ops;
+  for (const LayerInfo& l : fused.describe().layers) ops.push_back(l.op);
+  EXPECT_EQ(std::count(ops.begin(), ops.end(), "QLinearConv+Sigmoid"), 1);
+  EXPECT_EQ(std::count(ops.begin(), ops.end(), "DequantizeLinear"), 0);
+  EXPECT_EQ(std::count(ops.begin(), ops.end(), "Conv+Sigmoid"), 0);
+  const Tensor expected = Engine::load_from_bytes(f.bytes()).run({xf})[0];
+  const Tensor got = fused.run({xq})[0];
+  ASSERT_EQ(got.dtype(), DType::kFloat32);
+  EXPECT_TRUE(test::all_close(got, expected, 1e-5, 1e-5));
+  CompileOptions reference;
+  reference.optimized_kernels = false;
+  EXPECT_TRUE(test::all_close(Engine::load_from_bytes(q.bytes(), reference).run({xq})[0], expected, 1e-5, 1e-5));
 }
 
 }  // namespace

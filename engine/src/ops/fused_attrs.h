@@ -13,6 +13,10 @@ inline constexpr const char* kResidualAttr = "sparrow.residual";      // 1: inpu
 // QLinearConv only. 1: input 9 is a 256-entry 8-bit table that maps each output byte, last (a
 // LookupTable absorbed by passes/fuse_conv_lookup); the output has the table's type.
 inline constexpr const char* kTableAttr = "sparrow.table";
+// QLinearConv only. 1: y_scale and y_zero_point are absent and the output is the float result,
+// act(x_scale * w_scale[c] * acc + bias[c]), the bias (input 8) float: a DequantizeLinear'd u8
+// input and s8 weights into a conv whose output stays float (YOLOv5's Detect convs in QDQ files).
+inline constexpr const char* kFloatOutputAttr = "sparrow.float_output";
 inline constexpr int kTableInput = 9;
 
 enum class Activation { kNone, kSilu, kRelu, kSigmoid };

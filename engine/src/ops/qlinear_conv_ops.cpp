@@ -30,18 +30,33 @@ void check_table(const InferContext& ctx) {
   if (num_elements(ctx.shape(kTableInput)) != 256) ctx.invalid("the fused table does not have 256 entries");
 }
 
+bool float_output(const graph::Attributes& attrs) { return attrs.get_int(kFloatOutputAttr, 0) != 0; }
+
+// y_scale and y_zero_point, or their absence with a float output (kFloatOutputAttr).
+void check_output_grid(const InferContext& ctx) {
+  if (float_output(ctx.attrs())) {
+    if (ctx.has_input(kYScale) || ctx.has_input(kYZero)) ctx.invalid("a float output has no y_scale or y_zero_point");
+    if (ctx.attrs().get_int(kTableAttr, 0) != 0) ctx.invalid("a float output cannot take a table");
+    return;
+  }
+  ctx.expect_dtype(kYZero, {DType::kUint8, DType::kInt8});
+  ctx.expect_dtype(kYScale, {DType::kFloat32});
+  expect_per_tensor(ctx, kYScale, "y_scale");
+  if (const Tensor* scale = ctx.constant(kYScale)) check_scale_values(ctx, *scale, "y_scale");
+  check_table(ctx);
+}
+
 std::vector<TypeShape> infer_qlinear_conv(const InferContext& ctx) {
-  ctx.expect_inputs(8, kTableInput + 1);
+  ctx.expect_inputs(float_output(ctx.attrs()) ? 6 : 8, kTableInput + 1);
   ctx.expect_dtype(kX, {DType::kUint8, DType::kInt8});
   ctx.expect_dtype(kW, {DType::kUint8, DType::kInt8});
-  ctx.expect_dtype(kYZero, {DType::kUint8, DType::kInt8});
-  for (Input i : {kXScale, kWScale, kYScale}) ctx.expect_dtype(i, {DType::kFloat32});
+  for (Input i : {kXScale, kWScale}) ctx.expect_dtype(i, {DType::kFloat32});
   if (ctx.dtype(kXZero) != ctx.dtype(kX) || ctx.dtype(kWZero) != ctx.dtype(kW)) ctx.invalid("a zero point's type differs from its tensor's");
   expect_per_tensor(ctx, kXScale, "x_scale");
-  expect_per_tensor(ctx, kYScale, "y_scale");
-  for (auto [i, name] : {std::pair{kXScale, "x_scale"}, {kWScale, "w_scale"}, {kYScale, "y_scale"}}) {
+  for (auto [i, name] : {std::pair{kXScale, "x_scale"}, {kWScale, "w_scale"}}) {
     if (const Tensor* scale = ctx.constant(i)) check_scale_values(ctx, *scale, name);
   }
+  check_output_grid(ctx);
   const Shape& x = ctx.shape(kX);
   const Shape& w = ctx.shape(kW);
   check_conv_shapes(ctx, x, w);
@@ -49,15 +64,14 @@ std::vector<TypeShape> infer_qlinear_conv(const InferContext& ctx) {
   if (ws != 1 && ws != w[0]) ctx.invalid("w_scale has " + std::to_string(ws) + " entries for " + std::to_string(w[0]) + " output channels");
   if (ctx.shape(kWZero) != ctx.shape(kWScale)) ctx.invalid("w_zero_point's shape differs from w_scale's");
   if (ctx.has_input(kBias)) {
-    ctx.expect_dtype(kBias, {DType::kInt32});
+    ctx.expect_dtype(kBias, {float_output(ctx.attrs()) ? DType::kFloat32 : DType::kInt32});
     if (ctx.shape(kBias) != Shape{w[0]}) ctx.invalid("bias shape " + shape_string(ctx.shape(kBias)) + " is not [" + std::to_string(w[0]) + "]");
   }
   const WindowParams p = window_params(ctx.attrs(), {x.begin() + 2, x.end()}, {w.begin() + 2, w.end()}, false);
   Shape out = {x[0], w[0]};
   out.insert(out.end(), p.out.begin(), p.out.end());
   activation_of(ctx.attrs());
-  check_table(ctx);
-  return {{ctx.dtype(kYZero), out}};
+  return {{float_output(ctx.attrs()) ? DType::kFloat32 : ctx.dtype(kYZero), out}};
 }
 
 template <typename T>
@@ -76,7 +90,7 @@ int32_t integer(const TensorView& v, int64_t i) {
 
 // Accumulates (x - x_zero) * (w - w_zero) + B as integers (held in floats: exact below 2^24,
 // within a float's rounding beyond), then scales, applies the activation and requantizes, in the
-// order oneDNN's int8 convolution does.
+// order oneDNN's int8 convolution does. A float output adds its float bias after scaling.
 void eval_qlinear_conv(const graph::Node& node, const std::vector<TensorView>& in, const std::vector<TensorView>& out) {
   const TensorView& x = in[kX];
   const TensorView& w = in[kW];
@@ -87,7 +101,9 @@ void eval_qlinear_conv(const graph::Node& node, const std::vector<TensorView>& i
   for (int64_t i = 0; i < x.size(); ++i) xi[i] = static_cast<float>(integer(x, i) - x_zero);
   const int64_t per_output = w.size() / channels;
   for (int64_t i = 0; i < w.size(); ++i) wi[i] = static_cast<float>(integer(w, i) - integer(in[kWZero], per_channel ? i / per_output : 0));
-  for (int64_t m = 0; m < channels; ++m) bias[m] = in.size() > kBias && in[kBias].data ? static_cast<float>(integer(in[kBias], m)) : 0.0f;
+  const bool has_bias = in.size() > kBias && in[kBias].data;
+  const bool to_float = float_output(node.attrs);  // the float bias comes after scaling
+  for (int64_t m = 0; m < channels; ++m) bias[m] = has_bias && !to_float ? static_cast<float>(integer(in[kBias], m)) : 0.0f;
 
   graph::Node plain_conv = node;  // the activation comes after scaling
   plain_conv.attrs.set(kActivationAttr, std::string());
@@ -98,12 +114,21 @@ void eval_qlinear_conv(const graph::Node& node, const std::vector<TensorView>& i
                             {{DType::kFloat32, out[0].shape, acc.data()}});
 
   const Activation act = activation_of(node.attrs);
-  const float x_scale = in[kXScale].as<float>()[0], y_scale = in[kYScale].as<float>()[0];
+  const float x_scale = in[kXScale].as<float>()[0];
+  const int64_t plane = out[0].size() / (out[0].shape[0] * channels);
+  if (to_float) {
+    for (int64_t i = 0; i < out[0].size(); ++i) {
+      const int64_t m = (i / plane) % channels;
+      const float scale = x_scale * in[kWScale].as<float>()[per_channel ? m : 0];
+      out[0].as<float>()[i] = apply_activation(act, acc[i] * scale + (has_bias ? in[kBias].as<float>()[m] : 0.0f));
+    }
+    return;
+  }
+  const float y_scale = in[kYScale].as<float>()[0];
   const float y_zero = static_cast<float>(integer(in[kYZero], 0));
   const bool u8 = out[0].dtype == DType::kUint8;
   const uint8_t* table = node.attrs.get_int(kTableAttr, 0) != 0 ? in[kTableInput].as<uint8_t>() : nullptr;
   const float lo = u8 ? 0.0f : -128.0f, hi = u8 ? 255.0f : 127.0f;
-  const int64_t plane = out[0].size() / (out[0].shape[0] * channels);
   for (int64_t i = 0; i < out[0].size(); ++i) {
     const int64_t m = (i / plane) % channels;
     const float scale = x_scale * in[kWScale].as<float>()[per_channel ? m : 0];

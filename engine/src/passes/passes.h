@@ -35,7 +35,9 @@ void hoist_activations(graph::Graph& g);
 void fuse_conv_activation(graph::Graph& g);
 // DequantizeLinear -> Conv [+activation] -> QuantizeLinear, with per-tensor u8 activations and
 // symmetric int8 weights (per tensor or per output channel), -> one QLinearConv on the integers:
-// activations stay 8-bit between such convs, and the INT8 kernels run them.
+// activations stay 8-bit between such convs, and the INT8 kernels run them. Without the
+// QuantizeLinear (a float output, as YOLOv5's Detect convs have) the QLinearConv gives the float
+// result itself (ops::kFloatOutputAttr), so the u8 input needs no float copy.
 void fuse_qdq_conv(graph::Graph& g);
 // MaxPool, nearest Resize/Upsample and Concat between DequantizeLinear and QuantizeLinear of one
 // per-tensor u8 grid run on the integers: they only move values, so the result is the same bytes.

@@ -1,7 +1,8 @@
 // QLinearConv on oneDNN's int8 convolution: u8 source, s8 weights packed once, s32
 // accumulation, then the float epilogue oneDNN v2 defines: output scale x_scale * w_scale[c]
 // times (accumulator + bias), the activation, 1 / y_scale, rounding, the destination zero point,
-// and saturation to u8 or s8. The source zero point is oneDNN's to compensate.
+// and saturation to u8 or s8 (or, for a float output, the scaled result itself). The source zero
+// point is oneDNN's to compensate.
 // Declines (for the reference) where oneDNN would differ: its reference implementation only,
 // or pairs of products that could saturate on a CPU without VNNI.
 #include <cstdlib>
@@ -61,6 +62,14 @@ bool supported(const SelectContext& ctx, std::string& why_not) {
 // Channels last, one byte per element and no padding, for a rank-3 to rank-5 activation.
 tag channels_last(size_t rank) { return rank == 3 ? tag::nwc : rank == 5 ? tag::ndhwc : tag::nhwc; }
 
+Tensor accumulator_units(const Tensor& bias, float x_scale, const Tensor& w_scale) {
+  Tensor b(DType::kFloat32, bias.shape());
+  for (int64_t c = 0; c < bias.size(); ++c) {
+    b.data_as<float>()[c] = bias.data_as<float>()[c] / (x_scale * w_scale.data_as<float>()[w_scale.size() > 1 ? c : 0]);
+  }
+  return b;
+}
+
 int32_t scalar_integer(const Tensor& t) { return static_cast<int32_t>(t.to_int64_vector()[0]); }
 
 }  // namespace
@@ -74,8 +83,10 @@ std::optional<Selection> select_onednn_qlinear_conv(const SelectContext& ctx, st
   const int64_t group = ctx.node.attrs.get_int("group", 1);
   const ops::WindowParams p = ops::window_params(ctx.node.attrs, {x.begin() + 2, x.end()}, {w.begin() + 2, w.end()}, false);
 
+  // A float output (ops::kFloatOutputAttr) has no grid: scale 1, zero point 0, a float bias.
+  const bool to_float = ctx.node.attrs.get_int(ops::kFloatOutputAttr, 0) != 0;
   const float x_scale = ctx.constant(kXScale)->data_as<float>()[0];
-  const float y_scale = ctx.constant(kYScale)->data_as<float>()[0];
+  const float y_scale = to_float ? 1.0f : ctx.constant(kYScale)->data_as<float>()[0];
   const Tensor& w_scale = *ctx.constant(kWScale);
   const ops::Activation act = ops::activation_of(ctx.node.attrs);
   // Without an activation y_scale folds into the output scales; with one it must follow it.
@@ -88,7 +99,7 @@ std::optional<Selection> select_onednn_qlinear_conv(const SelectContext& ctx, st
 
   dnnl::primitive_attr attr = default_attr();
   attr.set_output_scales(scales.size() > 1 ? 1 << 1 : 0, scales);
-  const int32_t x_zero = scalar_integer(*ctx.constant(kXZero)), y_zero = scalar_integer(*ctx.constant(kYZero));
+  const int32_t x_zero = scalar_integer(*ctx.constant(kXZero)), y_zero = to_float ? 0 : scalar_integer(*ctx.constant(kYZero));
   std::vector<std::pair<int, memory>> constants;
   if (x_zero != 0) {
     attr.set_zero_points(DNNL_ARG_SRC, 0, {DNNL_RUNTIME_S32_VAL});
@@ -110,7 +121,8 @@ std::optional<Selection> select_onednn_qlinear_conv(const SelectContext& ctx, st
   const Tensor* table = ctx.node.attrs.get_int(ops::kTableAttr, 0) != 0 ? ctx.constant(ops::kTableInput) : nullptr;
   const memory::desc dst_any(onednn_dims(y), onednn_dtype(y_type), table ? channels_last(y.size()) : tag::any);
   const memory::desc weights_any(weight_dims(w, group, false), memory::data_type::s8, tag::any);
-  const memory::desc bias_md = ctx.has_input(kBias) ? memory::desc({w[0]}, memory::data_type::s32, tag::x) : memory::desc();
+  const memory::data_type bias_type = to_float ? memory::data_type::f32 : memory::data_type::s32;
+  const memory::desc bias_md = ctx.has_input(kBias) ? memory::desc({w[0]}, bias_type, tag::x) : memory::desc();
   dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_any,
                                        weights_any, bias_md, dst_any, dims_minus(p.strides), dims_minus(p.dilations, 1),
                                        dims_minus(p.pads_begin), dims_minus(p.pads_end));
@@ -122,7 +134,12 @@ std::optional<Selection> select_onednn_qlinear_conv(const SelectContext& ctx, st
   constants.emplace_back(DNNL_ARG_WEIGHTS, pack_constant(ctx.constant(kW)->data(),
                                                          plain_desc(DType::kInt8, w).reshape(weight_dims(w, group, false)),
                                                          pd.weights_desc()));
-  if (ctx.has_input(kBias)) constants.emplace_back(DNNL_ARG_BIAS, pack_constant(ctx.constant(kBias)->data(), bias_md, bias_md));
+  if (ctx.has_input(kBias)) {
+    // oneDNN adds the bias to the accumulator before the output scale: a float bias goes in the
+    // accumulator's units.
+    const Tensor bias = to_float ? accumulator_units(*ctx.constant(kBias), x_scale, w_scale) : ctx.constant(kBias)->clone();
+    constants.emplace_back(DNNL_ARG_BIAS, pack_constant(bias.data(), bias_md, bias_md));
+  }
 
   Selection s;
   s.kernel = std::make_unique<PrimitiveKernel>(dnnl::convolution_forward(pd), pd,
