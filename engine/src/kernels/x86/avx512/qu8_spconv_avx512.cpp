@@ -1,6 +1,7 @@
-// qu8-spconv's panel packing and epilogue on AVX-512 (F/BW): both move 16 pixels x 16 dwords
-// through an in-register 16x16 transpose, NHWC pixels to channel-block planes and accumulator
-// rows (one per output channel) back to NHWC pixels. Tails run through masks.
+// qu8-spconv's panel packing and epilogue on AVX-512 (F/BW): the packing moves 16 pixels x 16
+// dwords through an in-register 16x16 transpose, NHWC pixels to channel-block planes; the
+// epilogue requantizes accumulator rows (one per output channel) and transposes the bytes back to
+// NHWC pixels. Tails run through masks.
 #include <immintrin.h>
 
 #include "kernels/qu8_spconv.h"
@@ -34,24 +35,44 @@ void transpose16x16(__m512i r[16]) {
 
 __mmask16 first(size_t n) { return static_cast<__mmask16>(n >= 16 ? 0xFFFFu : (1u << n) - 1); }
 
-// The epilogue's constants for 16 output channels, loaded once per 16 pixels: the byte stores
-// of the results may alias them as far as the compiler knows.
-struct Requant {
-  __m512i comp;
-  __m512 bias, scale, y_zero;
-  Requant(const Qu8SpconvWeights& w, size_t c, __mmask16 valid)
-      : comp(_mm512_maskz_loadu_epi32(valid, w.comp.data() + c)), bias(_mm512_maskz_loadu_ps(valid, w.bias.data() + c)),
-        scale(_mm512_maskz_loadu_ps(valid, w.scale.data() + c)), y_zero(_mm512_set1_ps(w.y_zero)) {}
+// One output channel's accumulators for 16 positions to 16 bytes, in the dense row's order: add
+// the pads' compensation, scale, round half to even, add the zero point, saturate.
+__m128i requantize(const Qu8SpconvWeights& w, size_t c, const int32_t* acc) {
+  __m512 v = _mm512_cvtepi32_ps(_mm512_add_epi32(_mm512_loadu_si512(acc), _mm512_set1_epi32(w.comp[c])));
+  v = _mm512_mul_ps(_mm512_add_ps(v, _mm512_set1_ps(w.bias[c])), _mm512_set1_ps(w.scale[c]));
+  v = _mm512_roundscale_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  v = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(v, _mm512_set1_ps(w.y_zero)), _mm512_setzero_ps()), _mm512_set1_ps(255.0f));
+  return _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(v));
+}
 
-  // One 16-channel vector of one pixel to 16 bytes, in the dense row's order: scale, round half
-  // to even, add the zero point, saturate.
-  __m128i operator()(__m512i acc) const {
-    __m512 v = _mm512_cvtepi32_ps(_mm512_add_epi32(acc, comp));
-    v = _mm512_roundscale_ps(_mm512_mul_ps(_mm512_add_ps(v, bias), scale), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    v = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(v, y_zero), _mm512_setzero_ps()), _mm512_set1_ps(255.0f));
-    return _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(v));
+// Row i of b (channel i, byte j = position j) -> out[j] (position j, byte i = channel i). With
+// four rows per register, two rounds of byte and word unpacks gather, in each 128-bit lane L,
+// the 4-byte column pieces of rows 4L..4L+3; one dword permutation per register then puts the
+// four lanes' pieces of a column side by side.
+void transpose16x16_bytes(const __m128i b[16], __m512i out[4]) {
+  __m512i z[4];
+  for (int k = 0; k < 4; ++k) {  // z[k], lane L: row 4L + k
+    z[k] = _mm512_inserti32x4(_mm512_castsi128_si512(b[k]), b[4 + k], 1);
+    z[k] = _mm512_inserti32x4(_mm512_inserti32x4(z[k], b[8 + k], 2), b[12 + k], 3);
   }
-};
+  const __m512i t0 = _mm512_unpacklo_epi8(z[0], z[1]), t1 = _mm512_unpackhi_epi8(z[0], z[1]);
+  const __m512i t2 = _mm512_unpacklo_epi8(z[2], z[3]), t3 = _mm512_unpackhi_epi8(z[2], z[3]);
+  // u[q], lane L, dword d: column 4q + d of rows 4L..4L+3.
+  const __m512i u[4] = {_mm512_unpacklo_epi16(t0, t2), _mm512_unpackhi_epi16(t0, t2), _mm512_unpacklo_epi16(t1, t3),
+                        _mm512_unpackhi_epi16(t1, t3)};
+  const __m512i gather = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  for (int q = 0; q < 4; ++q) out[q] = _mm512_permutexvar_epi32(gather, u[q]);  // lane d: column 4q + d
+}
+
+// Lane d of v to the bytes `valid` selects at y.
+void store_lane(const __m512i v, int d, __mmask16 valid, uint8_t* y) {
+  switch (d) {
+    case 0: _mm_mask_storeu_epi8(y, valid, _mm512_castsi512_si128(v)); break;
+    case 1: _mm_mask_storeu_epi8(y, valid, _mm512_extracti32x4_epi32(v, 1)); break;
+    case 2: _mm_mask_storeu_epi8(y, valid, _mm512_extracti32x4_epi32(v, 2)); break;
+    default: _mm_mask_storeu_epi8(y, valid, _mm512_extracti32x4_epi32(v, 3)); break;
+  }
+}
 
 }  // namespace
 
@@ -78,18 +99,19 @@ void qu8_spconv_pack_avx512(size_t count, const uint8_t* src, size_t stride, siz
   }
 }
 
+// Requantizes channel by channel, 16 positions to a vector, and transposes the bytes: a quarter
+// of the data the dword transpose of the accumulators moved.
 void qu8_spconv_epilogue_avx512(const Qu8SpconvWeights& w, const int32_t* acc, size_t acc_stride, size_t count, uint8_t* y) {
   const size_t oc = static_cast<size_t>(w.oc);
   for (size_t m0 = 0; m0 < count; m0 += 16) {
     const size_t nm = count - m0 < 16 ? count - m0 : 16;
     for (size_t c0 = 0; c0 < oc; c0 += 16) {
-      const __mmask16 valid = first(oc - c0);
-      __m512i r[16];
-      // Rows past oc exist (accumulator_rows()); their columns are dropped by the store mask.
-      for (size_t i = 0; i < 16; ++i) r[i] = _mm512_loadu_si512(acc + (c0 + i) * acc_stride + m0);
-      transpose16x16(r);
-      const Requant requantize(w, c0, valid);
-      for (size_t m = 0; m < nm; ++m) _mm_mask_storeu_epi8(y + (m0 + m) * oc + c0, valid, requantize(r[m]));
+      const size_t nc = oc - c0 < 16 ? oc - c0 : 16;
+      __m128i b[16];
+      for (size_t i = 0; i < 16; ++i) b[i] = i < nc ? requantize(w, c0 + i, acc + (c0 + i) * acc_stride + m0) : _mm_setzero_si128();
+      __m512i columns[4];
+      transpose16x16_bytes(b, columns);
+      for (size_t m = 0; m < nm; ++m) store_lane(columns[m / 4], static_cast<int>(m % 4), first(nc), y + (m0 + m) * oc + c0);
     }
   }
 }
