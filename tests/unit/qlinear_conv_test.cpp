@@ -180,7 +180,14 @@ TEST(QLinearConv, AFloatOutputConvReadsTheIntegers) {
 
   const Engine fused = Engine::load_from_bytes(q.bytes());
   std::vector<std::string> ops;
-  for (const LayerInfo& l : fused.describe().layers) ops.push_back(l.op);
+  std::string kernel;
+  for (const LayerInfo& l : fused.describe().layers) {
+    ops.push_back(l.op);
+    if (l.op == "QLinearConv+Sigmoid") kernel = l.kernel;
+  }
+  if (std::getenv("SPARROW_ISA") == nullptr) {
+    EXPECT_EQ(kernel.rfind("qu8-f32-conv-onednn:", 0), 0u) << kernel;
+  }
   EXPECT_EQ(std::count(ops.begin(), ops.end(), "QLinearConv+Sigmoid"), 1);
   EXPECT_EQ(std::count(ops.begin(), ops.end(), "DequantizeLinear"), 0);
   EXPECT_EQ(std::count(ops.begin(), ops.end(), "Conv+Sigmoid"), 0);

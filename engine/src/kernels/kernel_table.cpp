@@ -34,6 +34,8 @@ const std::vector<KernelRow>& kernel_table() {
       {"sparse-conv-u8s8-4x1-16x4-avxvnni", "QLinearConv", {kU8}, Isa::kAvxVnni, select_qu8_spconv_avxvnni, true},
       {"sparse-conv-u8s8-4x1-16x2-avx2", "QLinearConv", {kU8}, Isa::kAvx2, select_qu8_spconv_avx2, true},
       {"qu8-conv-onednn", "QLinearConv", {kU8}, Isa::kScalar, select_onednn_qlinear_conv},
+      // u8 in, float out (ops::kFloatOutputAttr): YOLOv5's Detect convs in QDQ files.
+      {"qu8-f32-conv-onednn", "QLinearConv", {kU8}, Isa::kScalar, select_onednn_qlinear_conv_f32},
       {"sparse-conv-u8s8-4x1-8x1-scalar", "QLinearConv", {kU8}, Isa::kScalar, select_qu8_spconv_scalar, true},
       {"qu8-add-u16-avx512", "QLinearAdd", {kU8}, Isa::kAvx512, select_qu8_add_avx512},
       {"qu8-add-u8-avx2", "QLinearAdd", {kU8}, Isa::kAvx2, select_qu8_add_avx2},

@@ -64,6 +64,7 @@ std::optional<Selection> select_sparse_conv_f32_4x1_scalar(const SelectContext& 
 std::optional<Selection> select_sparse_conv_f32_1x1_scalar(const SelectContext& ctx, std::string& why_not);
 std::optional<Selection> select_onednn_deconv(const SelectContext& ctx, std::string& why_not);
 std::optional<Selection> select_onednn_qlinear_conv(const SelectContext& ctx, std::string& why_not);
+std::optional<Selection> select_onednn_qlinear_conv_f32(const SelectContext& ctx, std::string& why_not);
 std::optional<Selection> select_qu8_spconv_jit_avx512vnni(const SelectContext& ctx, std::string& why_not);
 std::optional<Selection> select_qu8_spconv_64x2_avx512vnni(const SelectContext& ctx, std::string& why_not);
 std::optional<Selection> select_qu8_spconv_32x4_avx512vnni(const SelectContext& ctx, std::string& why_not);

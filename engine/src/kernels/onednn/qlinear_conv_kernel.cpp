@@ -70,11 +70,12 @@ Tensor accumulator_units(const Tensor& bias, float x_scale, const Tensor& w_scal
   return b;
 }
 
+bool float_output(const SelectContext& ctx) { return ctx.node.attrs.get_int(ops::kFloatOutputAttr, 0) != 0; }
+
 int32_t scalar_integer(const Tensor& t) { return static_cast<int32_t>(t.to_int64_vector()[0]); }
 
-}  // namespace
 
-std::optional<Selection> select_onednn_qlinear_conv(const SelectContext& ctx, std::string& why_not) {
+std::optional<Selection> select(const SelectContext& ctx, std::string& why_not) {
   if (!supported(ctx, why_not)) return std::nullopt;
   const Shape& x = ctx.input(kX).shape;
   const Shape& w = ctx.input(kW).shape;
@@ -84,7 +85,7 @@ std::optional<Selection> select_onednn_qlinear_conv(const SelectContext& ctx, st
   const ops::WindowParams p = ops::window_params(ctx.node.attrs, {x.begin() + 2, x.end()}, {w.begin() + 2, w.end()}, false);
 
   // A float output (ops::kFloatOutputAttr) has no grid: scale 1, zero point 0, a float bias.
-  const bool to_float = ctx.node.attrs.get_int(ops::kFloatOutputAttr, 0) != 0;
+  const bool to_float = float_output(ctx);
   const float x_scale = ctx.constant(kXScale)->data_as<float>()[0];
   const float y_scale = to_float ? 1.0f : ctx.constant(kYScale)->data_as<float>()[0];
   const Tensor& w_scale = *ctx.constant(kWScale);
@@ -152,6 +153,25 @@ std::optional<Selection> select_onednn_qlinear_conv(const SelectContext& ctx, st
   for (int i = 1; i < static_cast<int>(ctx.node.inputs.size()); ++i) s.packed_inputs.push_back(i);
   s.gflop = 2.0 * static_cast<double>(num_elements(y)) * static_cast<double>(num_elements(w) / w[0]) / 1e9;
   return s;
+}
+
+}  // namespace
+
+// Two rows, so that a kernel filter can tell the u8-output convs from the float-output ones.
+std::optional<Selection> select_onednn_qlinear_conv(const SelectContext& ctx, std::string& why_not) {
+  if (float_output(ctx)) {
+    why_not = "a float output: the qu8-f32-conv-onednn row's";
+    return std::nullopt;
+  }
+  return select(ctx, why_not);
+}
+
+std::optional<Selection> select_onednn_qlinear_conv_f32(const SelectContext& ctx, std::string& why_not) {
+  if (!float_output(ctx)) {
+    why_not = "an 8-bit output: the qu8-conv-onednn row's";
+    return std::nullopt;
+  }
+  return select(ctx, why_not);
 }
 
 }  // namespace sparrow::kernels
