@@ -74,7 +74,6 @@ bool float_output(const SelectContext& ctx) { return ctx.node.attrs.get_int(ops:
 
 int32_t scalar_integer(const Tensor& t) { return static_cast<int32_t>(t.to_int64_vector()[0]); }
 
-
 std::optional<Selection> select(const SelectContext& ctx, std::string& why_not) {
   if (!supported(ctx, why_not)) return std::nullopt;
   const Shape& x = ctx.input(kX).shape;
