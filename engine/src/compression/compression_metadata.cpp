@@ -17,7 +17,7 @@ double rounded(double x) { return std::round(x * 1e6) / 1e6; }
 
 std::string ranked_by(const PruneOptions& options) {
   if (options.method == PruneMethod::kObs) {
-    return options.block == 1 ? "OBS saliency w^2/[H^-1]_jj^2" : "exact OBS loss of zeroing the block, w_B [(H^-1)_BB]^-1 w_B^T";
+    return options.block == 1 ? "OBS saliency w^2/[H^-1]_jj^2" : "OBS saliency of the block, its exact group loss w_B [(H^-1)_BB]^-1 w_B^T";
   }
   return options.block == 1 ? "magnitude" : "L2 norm of the block";
 }
