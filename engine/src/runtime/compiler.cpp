@@ -216,10 +216,14 @@ class Compiler {
 
   // Kernel time only: reorders a candidate's layouts would add around it are not counted.
   Chosen fastest(std::vector<Chosen> accepted, const kernels::SelectContext& ctx) {
-    std::vector<std::string> rows;
-    for (const Chosen& c : accepted) rows.push_back(c.row);
-    const uint64_t key = KernelChoices::key(ctx, rows, plan_->num_cores, plan_->isa);
-    if (const std::optional<std::string> row = choices_.find(key)) {
+    // The key hashes the layer's constants: only worth it when there is a file to look in.
+    std::optional<uint64_t> key;
+    if (choices_.enabled()) {
+      std::vector<std::string> rows;
+      for (const Chosen& c : accepted) rows.push_back(c.row);
+      key = KernelChoices::key(ctx, rows, plan_->num_cores, plan_->isa);
+    }
+    if (const std::optional<std::string> row = key ? choices_.find(*key) : std::nullopt) {
       for (Chosen& c : accepted) {
         if (c.row != *row) continue;
         if (verbose()) std::fprintf(stderr, "sparrow: %s: %s, as the kernel choices file says\n", ctx.node.label().c_str(), row->c_str());
@@ -238,7 +242,7 @@ class Compiler {
         best_ms = ms;
       }
     }
-    choices_.record(key, accepted[best].row, ctx.node.label());
+    if (key) choices_.record(*key, accepted[best].row, ctx.node.label());
     return std::move(accepted[best]);
   }
 

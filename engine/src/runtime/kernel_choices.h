@@ -25,6 +25,8 @@ class KernelChoices {
   // (kInvalidArgument) naming the file and line when a line does not parse.
   explicit KernelChoices(std::string path);
 
+  // Whether a file was named: without one, no key need be computed.
+  bool enabled() const { return !path_.empty(); }
   static uint64_t key(const kernels::SelectContext& ctx, const std::vector<std::string>& rows, int num_cores,
                       const std::string& isa);
   std::optional<std::string> find(uint64_t key) const;
