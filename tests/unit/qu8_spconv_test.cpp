@@ -145,6 +145,31 @@ TEST_P(Qu8Spconv, BitExactToTheReference) {
   }
 }
 
+// Output grids a billion times finer than the sums: scaled values far beyond int32 on both
+// sides, which must saturate to 0 and 255 as the reference's do, not wrap.
+TEST_P(Qu8Spconv, SaturatesSumsFarBeyondTheOutputGrid) {
+  const Qu8SpconvVariant& v = GetParam();
+  if (!kernels::isa_available(v.isa)) GTEST_SKIP() << v.name << ": this process has no " << kernels::isa_name(v.isa);
+  int low = 0, high = 0;
+  for (uint64_t seed = 100; seed < 112; ++seed) {
+    Case c = random_case(seed, 0.5);
+    c.q.y_scale *= 1e-9f;
+    SCOPED_TRACE(c.what);
+    const kernels::Qu8SpconvWeights w = kernels::qu8_spconv_pack(v, c.g, c.w.data(), c.q);
+    const size_t out = static_cast<size_t>(c.n * c.g.oh * c.g.ow * c.g.oc);
+    std::vector<uint8_t> expected(out), got(out);
+    kernels::qu8_conv_reference(c.g, c.n, c.x.data(), c.w.data(), c.q, expected.data());
+    kernels::qu8_spconv_run(v, c.g, w, c.n, c.x.data(), static_cast<uint8_t>(c.q.x_zero), got.data());
+    for (size_t j = 0; j < out; ++j) ASSERT_EQ(got[j], expected[j]) << v.name << " at " << j;
+    for (uint8_t b : expected) {
+      low += b == 0;
+      high += b == 255;
+    }
+  }
+  EXPECT_GT(low, 100);
+  EXPECT_GT(high, 100);
+}
+
 TEST_P(Qu8Spconv, PacksOnlyNonZeroBlocksAndKeepsEmptyRows) {
   const Qu8SpconvVariant& v = GetParam();
   uint64_t seed = 77;
