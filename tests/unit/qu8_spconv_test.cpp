@@ -406,8 +406,9 @@ TEST(Qu8SpconvEngine, SparseRowsAcceptSparseWeightsAndDeclineDenseOnes) {
   }
   const Engine dense = Engine::load_from_bytes(sparse_qdq_conv(c, 0.3, 3), sparse_only);
   EXPECT_EQ(conv_kernel(dense), "reference");
-  // Too little work per output for the sparse kernel's packing and requantization to pay.
-  const Engine narrow = Engine::load_from_bytes(sparse_qdq_conv({1, 64, 64, 20, 20, 1, 1, 0}, 0.9, 3), sparse_only);
+  // Too little work per output (4 blocks of 16 channels) for the sparse kernel's packing and
+  // requantization to pay.
+  const Engine narrow = Engine::load_from_bytes(sparse_qdq_conv({1, 16, 64, 20, 20, 1, 1, 0}, 0.9, 3), sparse_only);
   EXPECT_EQ(conv_kernel(narrow), "reference");
   // Without forcing, a sparse row or oneDNN, whichever measured faster; never the reference.
   const Engine chosen = Engine::load_from_bytes(sparse_qdq_conv(c, 0.9, 3));

@@ -4,9 +4,9 @@
 //
 // Declines what it does not implement (groups, dilation, a fused float activation, s8 output, a
 // weight zero point, parameters computed at run time, sums beyond float's exact range) and
-// layers where a cost model predicts less than 1.1x over dense oneDNN (predicted_speedup()); a
-// per-layer measurement is to replace it. SPARROW_SPARSE_MIN_SPEEDUP overrides the 1.1 (0
-// accepts any weights, as kernel_bench does).
+// layers where a cost model predicts less than 1.1x over dense oneDNN (predicted_speedup()); the
+// compiler times what it accepts against the dense row (a contested row). SPARROW_SPARSE_MIN_SPEEDUP
+// overrides the 1.1 (0 accepts any weights, as kernel_bench does).
 #include <omp.h>
 
 #include <algorithm>
@@ -40,16 +40,21 @@ double predicted_speedup(const Qu8SpconvGeometry& g, int64_t blocks) {
   return 0.0103 * per_output / (0.31 + per_block * per_output * density);
 }
 
-// The JIT row's model, fitted the same way on its own runs (1 core, 2026-12-06): ~0.45 ns per
-// output plus 0.0125 ns per non-zero block, 3x3 or 1x1 alike (loads are shared across a register
-// group, so shifted taps cost little more); twice that per block once the code and its weights
-// (~13 bytes per block) outgrow a 1 MB L2 and stream from L3 every tile, e.g. the 1x1 1024->1024
-// at 50 %, where it ran at 0.8x of oneDNN.
+// The JIT row's model, per output and one core, refitted after the epilogue's packs (b399a43) on
+// kernel_bench SparseQConv (1 core, Zen 5, 2026-12-06; 1x1 from 32 to 1024 channels, 3x3 at
+// stride 1 and 2; 70-95 %): ~0.12 ns plus 0.0152 ns per non-zero block, twice that per block once
+// the code and its weights (~13 bytes per block) outgrow a 1 MB L2 and stream from L3 every tile
+// (the 1x1 1024->1024 at 50 % ran at 0.8x of oneDNN). Dense oneDNN on the same shapes: ~0.096 ns
+// plus 0.0085 ns per block of 4 MACs. Within ~15 % of both measured times from 64 channels up;
+// optimistic on narrower inputs (32->32 1x1 at 160x160: 1.19x predicted, 0.86x measured; the 6x6
+// first layer at 85 %: 2.0x, 1.26x), which the compiler's timing of contested rows then declines.
+// The model before, fitted on the old epilogue, put 1x1 convs below 132 channels at 0.3-0.7x;
+// they measured 1.4-2.0x (64->64 at 80x80, 128->128 at 40x40 and 80x80, 85 %).
 double predicted_jit_speedup(const Qu8SpconvGeometry& g, int64_t blocks) {
   const double per_output = static_cast<double>(g.cb * g.kh * g.kw);
   const double density = static_cast<double>(blocks) / (per_output * static_cast<double>(g.oc));
-  const double per_block = static_cast<double>(blocks) * 13 > 1024.0 * 1024 ? 0.025 : 0.0125;
-  return 0.0103 * per_output / (0.45 + per_block * per_output * density);
+  const double per_block = static_cast<double>(blocks) * 13 > 1024.0 * 1024 ? 0.0304 : 0.0152;
+  return (0.096 + 0.0085 * per_output) / (0.12 + per_block * per_output * density);
 }
 
 // Weight streams beyond this (entries of all output channels) no longer stay in a 1 MB L2 next
