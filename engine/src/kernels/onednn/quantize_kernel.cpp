@@ -2,6 +2,8 @@
 // of a quantized region. The reorder scales (by 1 / scale to quantize, by scale to dequantize),
 // adds or subtracts the zero point, and rounds half to even with saturation. Quantizing
 // multiplies by the reciprocal where ONNX divides, so an exact tie may land one step apart.
+#include <algorithm>
+
 #include "kernels/onednn/primitive_kernel.h"
 #include "kernels/selection.h"
 
@@ -33,6 +35,25 @@ std::optional<Params> per_tensor_params(const SelectContext& ctx, std::string& w
   return Params{scale->data_as<float>()[0], zero ? static_cast<int32_t>(zero->to_int64_vector()[0]) : 0};
 }
 
+// A plain 4-D tensor (a quantized model's input image) read only by QLinearConvs is written NHWC,
+// their layout: the change of type and of layout in one pass instead of a reorder after it.
+bool feeds_only_int8_convs(const SelectContext& ctx) {
+  const int y = ctx.node.outputs[0];
+  if (ctx.output(0).shape.size() != 4) return false;
+  for (int o : ctx.graph.outputs) {
+    if (o == y) return false;
+  }
+  const std::vector<int> readers = ctx.graph.consumers()[static_cast<size_t>(y)];
+  return !readers.empty() && std::all_of(readers.begin(), readers.end(), [&](int n) {
+    return ctx.graph.nodes[static_cast<size_t>(n)].op == "QLinearConv";
+  });
+}
+
+Layout nhwc(DType dtype, const Shape& shape) {
+  return layout_of(memory::desc(onednn_dims(shape), static_cast<memory::data_type>(onednn_dtype(dtype)), memory::format_tag::nhwc),
+                   dtype, shape);
+}
+
 // A reorder from input 0's type to output 0's, scaling by `scale` and applying the zero point on
 // the integer side (`zero_arg`: DNNL_ARG_SRC or DNNL_ARG_DST). It keeps the layout the input
 // arrives in (the convolutions' NHWC at the edges of a quantized region) where that holds each
@@ -40,7 +61,9 @@ std::optional<Params> per_tensor_params(const SelectContext& ctx, std::string& w
 Selection reorder(const SelectContext& ctx, float scale, int32_t zero_point, int zero_arg) {
   const graph::Value& x = ctx.input(0);
   const Layout in = holds_each_element_once(ctx.available[0], x.dtype, x.shape) ? ctx.available[0] : Layout::plain();
-  const Layout out = with_dtype(in, ctx.output(0).dtype, ctx.output(0).shape);
+  const Layout out = zero_arg == DNNL_ARG_DST && in.is_plain() && feeds_only_int8_convs(ctx)
+                         ? nhwc(ctx.output(0).dtype, ctx.output(0).shape)
+                         : with_dtype(in, ctx.output(0).dtype, ctx.output(0).shape);
   const memory::desc src = desc_of(in, x.dtype, x.shape);
   const memory::desc dst = desc_of(out, ctx.output(0).dtype, ctx.output(0).shape);
   dnnl::primitive_attr attr = default_attr();
