@@ -244,8 +244,9 @@ void F32Spconv::run_item(const float* x, float* y, bool accumulate, int64_t item
   auto* panel = reinterpret_cast<float*>(slot);
   auto* acc = reinterpret_cast<float*>(slot + align64(static_cast<size_t>(phy_ * phx_ * icp_ * span_) * sizeof(float)));
   auto* dst = reinterpret_cast<float**>(reinterpret_cast<std::byte*>(acc) + acc_bytes());
-  pack_band(x, n, oy0, rows, panel);
   const int64_t rb0 = part * row_blocks_ / parts_, rb1 = (part + 1) * row_blocks_ / parts_;
+  if (jit_) prefetch_block(0, static_cast<size_t>(rb0), static_cast<size_t>(rb1), 0, 1);  // while the panel is packed
+  pack_band(x, n, oy0, rows, panel);
   const int64_t tiles = ceil_div(rows * wq_, m);
   if (jit_) {
     run_tiles_jit(y, accumulate, n, oy0, rows, static_cast<size_t>(rb0), static_cast<size_t>(rb1), panel, acc, dst);
@@ -283,6 +284,7 @@ void F32Spconv::run_tiles_jit(float* y, bool accumulate, int64_t n, int64_t oy0,
     const size_t oc0 = first * kF32SpJitRows;
     const size_t nrows = std::min(static_cast<size_t>(s_.oc), last * kF32SpJitRows) - oc0;
     for (int64_t t = 0; t < tiles; ++t) {
+      prefetch_block(b + 1, s0, s1, static_cast<size_t>(t), static_cast<size_t>(tiles));
       tile_destinations(y, n, oy0, rows, t, dst);
       for (size_t k = 0; k < static_cast<size_t>(chunks_); ++k) {
         for (size_t g = first; g < last; ++g) {
@@ -292,6 +294,14 @@ void F32Spconv::run_tiles_jit(float* y, bool accumulate, int64_t n, int64_t oy0,
       v_.store({nrows, acc, bias_.data() + oc0, act_, dst, oc0, accumulate});
     }
   }
+}
+
+// Part `part` of `parts` of code block b's groups within [s0, s1) (kernels/prefetch.h).
+void F32Spconv::prefetch_block(size_t b, size_t s0, size_t s1, size_t part, size_t parts) const {
+  if (b + 1 >= code_blocks_.size()) return;
+  const size_t first = std::max(s0, code_blocks_[b]), last = std::min(s1, code_blocks_[b + 1]);
+  const size_t chunks = static_cast<size_t>(chunks_);
+  if (first < last) jit_->prefetch(first * chunks, last * chunks, part, parts);
 }
 
 void F32Spconv::run(const float* x, float* y, bool accumulate, void* scratch, int slots) const {

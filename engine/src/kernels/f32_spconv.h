@@ -160,6 +160,7 @@ class F32Spconv {
   void tile_destinations(float* y, int64_t n, int64_t oy0, int64_t rows, int64_t t, float** dst) const;
   void run_tiles_jit(float* y, bool accumulate, int64_t n, int64_t oy0, int64_t rows, size_t s0, size_t s1,
                      const float* panel, float* acc, float** dst) const;
+  void prefetch_block(size_t b, size_t s0, size_t s1, size_t part, size_t parts) const;
   size_t acc_bytes() const;
   void pack_weights(const float* weights);
   void generate_code();

@@ -36,6 +36,9 @@ class F32SpconvJitCode {
   // Bytes of segment s's code and weights: the driver's blocks of segments count them.
   virtual size_t segment_bytes(size_t segment) const = 0;
   virtual size_t bytes() const = 0;  // code and weights of all segments
+  // Prefetches part `part` of `parts` of segments [first, last)'s code and weights into L2
+  // (kernels/prefetch.h).
+  virtual void prefetch(size_t first, size_t last, size_t part, size_t parts) const = 0;
 };
 
 // The generator of the AVX-512 variant (F32SpconvJitGenerate in kernels/f32_spconv.h).

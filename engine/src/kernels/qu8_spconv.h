@@ -79,7 +79,10 @@ class Qu8SpconvJitCode {
   virtual ~Qu8SpconvJitCode() = default;
   virtual void run(size_t segment, const uint8_t* panel, int32_t* acc) const = 0;
   virtual size_t bytes() const = 0;  // code and its weight array
+  // Prefetches part `part` of `parts` of segments [first, last)'s code and weights into L2.
+  virtual void prefetch(size_t first, size_t last, size_t part, size_t parts) const = 0;
 };
+
 
 struct Qu8SpconvWeights {
   int64_t oc = 0;
@@ -199,6 +202,9 @@ void qu8_spconv_accumulate(const Qu8SpconvVariant& v, const Qu8SpconvWeights& w,
                            size_t first, size_t last, int32_t* acc);
 void qu8_spconv_finish(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, const Qu8SpconvWeights& w, int64_t b,
                        int64_t tile, const int32_t* acc, uint8_t* y);
+// Prefetches part `part` of `parts` of segments [first, last)' code or weight entries into L2,
+// for a run over them that is to follow (kernels/prefetch.h).
+void qu8_spconv_prefetch(const Qu8SpconvWeights& w, size_t first, size_t last, size_t part, size_t parts);
 // Boundaries of segment blocks of at most `bytes` of entries each (a segment larger than that
 // alone): 0, ..., segment count.
 std::vector<size_t> qu8_spconv_segment_blocks(const Qu8SpconvWeights& w, size_t bytes);

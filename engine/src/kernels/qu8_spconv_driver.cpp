@@ -5,6 +5,7 @@
 #include <cstring>
 #include <vector>
 
+#include "kernels/prefetch.h"
 #include "kernels/qu8_spconv.h"
 #include "kernels/qu8_spconv_jit.h"
 
@@ -104,6 +105,16 @@ void qu8_spconv_tile(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, cons
                      const uint8_t* panel, int64_t b, int64_t tile, int32_t* acc, uint8_t* y) {
   qu8_spconv_accumulate(v, w, panel, tile, 0, w.segment_steps.size(), acc);
   qu8_spconv_finish(v, g, w, b, tile, acc, y);
+}
+
+void qu8_spconv_prefetch(const Qu8SpconvWeights& w, size_t first, size_t last, size_t part, size_t parts) {
+  if (first >= last) return;
+  if (w.jit) {
+    w.jit->prefetch(first, last, part, parts);
+    return;
+  }
+  const size_t end = last < w.segment_start.size() ? w.segment_start[last] : w.entries.size();
+  prefetch_l2_part(w.entries.data() + w.segment_start[first], w.entries.data() + end, part, parts);
 }
 
 std::vector<size_t> qu8_spconv_segment_blocks(const Qu8SpconvWeights& w, size_t bytes) {

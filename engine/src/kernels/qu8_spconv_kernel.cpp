@@ -90,11 +90,17 @@ class Qu8SpconvKernel final : public Kernel {
       uint8_t* panel = scratch + static_cast<size_t>(omp_get_thread_num()) * thread_bytes();
       auto* acc = reinterpret_cast<int32_t*>(panel + panel_bytes());
       uint8_t* out = y + image * g_.oh * g_.ow * g_.oc;
+      // The first weight block's code streams in from memory while the panel is packed, and each
+      // next one a slice per tile of the block before it.
+      qu8_spconv_prefetch(w_, blocks_[0], blocks_[1], 0, 1);
       qu8_spconv_pack_band(v_, g_, x + image * g_.ih * g_.iw * g_.ic, x_zero_, panel, b);
       const int64_t tiles = qu8_spconv_tiles(v_, g_, b);
       if (blocked()) {
         for (size_t k = 0; k + 1 < blocks_.size(); ++k) {
-          for (int64_t t = 0; t < tiles; ++t) qu8_spconv_accumulate(v_, w_, panel, t, blocks_[k], blocks_[k + 1], tile_acc(acc, t));
+          for (int64_t t = 0; t < tiles; ++t) {
+            if (k + 2 < blocks_.size()) qu8_spconv_prefetch(w_, blocks_[k + 1], blocks_[k + 2], static_cast<size_t>(t), static_cast<size_t>(tiles));
+            qu8_spconv_accumulate(v_, w_, panel, t, blocks_[k], blocks_[k + 1], tile_acc(acc, t));
+          }
         }
         for (int64_t t = 0; t < tiles; ++t) qu8_spconv_finish(v_, g_, w_, b, t, tile_acc(acc, t), out);
       } else {
