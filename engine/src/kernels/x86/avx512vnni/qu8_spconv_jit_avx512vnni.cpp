@@ -110,11 +110,7 @@ class JitCode final : public Qu8SpconvJitCode {
   }
   size_t bytes() const override { return gen_->getSize() + weights_.size() * 4; }
   void prefetch(size_t first, size_t last, size_t part, size_t parts) const override {
-    const bool to_end = last >= segments_.size();
-    const void* code_end = to_end ? gen_->getCode() + gen_->getSize() : reinterpret_cast<const void*>(segments_[last].fn);
-    prefetch_l2_part(reinterpret_cast<const void*>(segments_[first].fn), code_end, part, parts);
-    const size_t weights_end = to_end ? weights_.size() : static_cast<size_t>(segments_[last].first_weight);
-    prefetch_l2_part(weights_.data() + segments_[first].first_weight, weights_.data() + weights_end, part, parts);
+    prefetch_l2_segments(segments_, gen_->getCode() + gen_->getSize(), weights_, first, last, part, parts);
   }
 
  private:
