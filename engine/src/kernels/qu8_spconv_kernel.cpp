@@ -83,28 +83,18 @@ class Qu8SpconvKernel final : public Kernel {
     auto* y = static_cast<uint8_t*>(args.outputs[0]);
     auto* scratch = static_cast<uint8_t*>(ctx.scratchpad);
     const int team = std::min(omp_get_max_threads(), threads_);
-    const int64_t bands = g_.bands(), items = n_ * bands;
-#pragma omp parallel for num_threads(team) schedule(static)
-    for (int64_t item = 0; item < items; ++item) {
-      const int64_t image = item / bands, b = item % bands;
-      uint8_t* panel = scratch + static_cast<size_t>(omp_get_thread_num()) * thread_bytes();
-      auto* acc = reinterpret_cast<int32_t*>(panel + panel_bytes());
-      uint8_t* out = y + image * g_.oh * g_.ow * g_.oc;
-      // The first weight block's code streams in from memory while the panel is packed, and each
-      // next one a slice per tile of the block before it.
-      qu8_spconv_prefetch(w_, blocks_[0], blocks_[1], 0, 1);
-      qu8_spconv_pack_band(v_, g_, x + image * g_.ih * g_.iw * g_.ic, x_zero_, panel, b);
-      const int64_t tiles = qu8_spconv_tiles(v_, g_, b);
-      if (blocked()) {
-        for (size_t k = 0; k + 1 < blocks_.size(); ++k) {
-          for (int64_t t = 0; t < tiles; ++t) {
-            if (k + 2 < blocks_.size()) qu8_spconv_prefetch(w_, blocks_[k + 1], blocks_[k + 2], static_cast<size_t>(t), static_cast<size_t>(tiles));
-            qu8_spconv_accumulate(v_, w_, panel, t, blocks_[k], blocks_[k + 1], tile_acc(acc, t));
-          }
-        }
-        for (int64_t t = 0; t < tiles; ++t) qu8_spconv_finish(v_, g_, w_, b, t, tile_acc(acc, t), out);
-      } else {
-        for (int64_t t = 0; t < tiles; ++t) qu8_spconv_tile(v_, g_, w_, panel, b, t, acc, out);
+    const int64_t items = n_ * g_.bands();
+#pragma omp parallel num_threads(team)
+    {
+      // Code that is not blocked (kL2Weights) stays in L2 beside a band's panel (kBandBytes) from
+      // one band to the next: a thread's first band fetches it. Blocked code is evicted by its
+      // last block, so every band fetches it again.
+      bool first = true;
+#pragma omp for schedule(static)
+      for (int64_t item = 0; item < items; ++item) {
+        uint8_t* slot = scratch + static_cast<size_t>(omp_get_thread_num()) * thread_bytes();
+        run_band(x, y, slot, item, first || blocked());
+        first = false;
       }
     }
   }
@@ -124,6 +114,30 @@ class Qu8SpconvKernel final : public Kernel {
 
  private:
   bool blocked() const { return blocks_.size() > 2; }
+
+  // Band `item` (of all images' bands) with the thread's panel and accumulators at `slot`.
+  void run_band(const uint8_t* x, uint8_t* y, uint8_t* slot, int64_t item, bool prefetch) const {
+    const int64_t image = item / g_.bands(), b = item % g_.bands();
+    auto* acc = reinterpret_cast<int32_t*>(slot + panel_bytes());
+    uint8_t* out = y + image * g_.oh * g_.ow * g_.oc;
+    // The first weight block's code streams in from memory while the panel is packed, and each
+    // next one a slice per tile of the block before it (kernels/prefetch.h).
+    if (prefetch) qu8_spconv_prefetch(w_, blocks_[0], blocks_[1], 0, 1);
+    qu8_spconv_pack_band(v_, g_, x + image * g_.ih * g_.iw * g_.ic, x_zero_, slot, b);
+    const int64_t tiles = qu8_spconv_tiles(v_, g_, b);
+    if (!blocked()) {
+      for (int64_t t = 0; t < tiles; ++t) qu8_spconv_tile(v_, g_, w_, slot, b, t, acc, out);
+      return;
+    }
+    for (size_t k = 0; k + 1 < blocks_.size(); ++k) {
+      for (int64_t t = 0; t < tiles; ++t) {
+        if (k + 2 < blocks_.size()) qu8_spconv_prefetch(w_, blocks_[k + 1], blocks_[k + 2], static_cast<size_t>(t), static_cast<size_t>(tiles));
+        qu8_spconv_accumulate(v_, w_, slot, t, blocks_[k], blocks_[k + 1], tile_acc(acc, t));
+      }
+    }
+    for (int64_t t = 0; t < tiles; ++t) qu8_spconv_finish(v_, g_, w_, b, t, tile_acc(acc, t), out);
+  }
+
   size_t panel_bytes() const { return (g_.panel_bytes() + 63) / 64 * 64; }
   size_t acc_elements() const { return (qu8_spconv_acc_elements(v_, w_) + 15) / 16 * 16; }
   // One thread's panel and accumulators (of every tile of a band when blocked).
