@@ -126,7 +126,7 @@ void run_step(bool constant_first, float* y, int64_t stride, int64_t rows, int64
 }  // namespace
 
 // The rows are copied whole, then each step runs over them, column segment by column segment:
-// YOLOv5's class scores (81 of 85 columns) are then one copy, and the box steps loops without a
+// YOLOv5's class scores (81 of 85 columns) are then one copy, and the box steps loop without a
 // dispatch per element. The same arithmetic per element as step after step on each row.
 void run_segments(const SegmentPlan& plan, const float* x, const std::vector<SegmentOperand>& operands, float* y,
                   int64_t begin, int64_t end) {
