@@ -110,6 +110,34 @@ TEST(QdqLut, ConvAbsorbsTheTableAfterIt) {
   EXPECT_TRUE(test::all_close(e.run({x})[0], unfused, 0, 0));
 }
 
+// Two Conv+SiLU blocks of x concatenated onto another grid than theirs, as YOLOv5's C3 does: each
+// SiLU output is requantized onto the Concat's grid by a second table. With `read_conv` the convs'
+// u8 results are graph outputs too, which keeps both tables nodes of their own.
+std::string concat_of_blocks(bool read_conv = false) {
+  OnnxBuilder b;
+  b.input("x", DType::kUint8, {1, 4, 10, 10}).output("y", DType::kUint8);
+  conv_silu(b, "x", 4, "a", 1, false, read_conv);
+  conv_silu(b, "x", 4, "b", 2, false, read_conv);
+  b.node("DequantizeLinear", {"a", "a.ys", "a.yz"}, {"af"}).node("DequantizeLinear", {"b", "b.ys", "b.yz"}, {"bf"});
+  b.node("Concat", {"af", "bf"}, {"cat"}, {Attr::Int("axis", 1)});
+  b.initializer("os", Tensor::scalar<float>(0.07f)).initializer("oz", Tensor::scalar<uint8_t>(uint8_t{3}));
+  b.node("QuantizeLinear", {"cat", "os", "oz"}, {"y"});
+  return b.bytes();
+}
+
+// A conv that absorbed its SiLU absorbs the requantization after it too, the tables composed.
+TEST(QdqLut, ConvComposesTheTablesAfterIt) {
+  EXPECT_EQ(optimized_ops(concat_of_blocks()), (std::vector<std::string>{"QLinearConv", "QLinearConv", "Concat"}));
+  const std::vector<std::string> unfused = optimized_ops(concat_of_blocks(true));
+  EXPECT_EQ(std::count(unfused.begin(), unfused.end(), "LookupTable"), 4);
+  const Tensor x = bytes_input({1, 4, 10, 10});
+  const Tensor expected = run(concat_of_blocks(true), reference_kernels(), x);
+  std::set<uint8_t> values(expected.data_as<uint8_t>(), expected.data_as<uint8_t>() + expected.size());
+  EXPECT_GE(values.size(), 16u) << "a comparison of saturated outputs";
+  EXPECT_TRUE(test::all_close(run(concat_of_blocks(), reference_kernels(), x), expected, 0, 0));
+  EXPECT_TRUE(test::all_close(Engine::load_from_bytes(concat_of_blocks()).run({x})[0], expected, 0, 0));
+}
+
 // The table holds what the region computes: the bytes of the float path, which the pass leaves
 // alone when the Sigmoid's result is read outside the region.
 TEST(QdqLut, TableGivesTheBytesOfTheFloatPath) {

@@ -14,6 +14,7 @@ void optimize(graph::Graph& g, const CompileOptions& options) {
   fuse_qdq_passthrough(g);
   fuse_qdq_add(g);
   fuse_qdq_lut(g);
+  eliminate_dead_nodes(g);  // the DequantizeLinears the QDQ passes left would count as readers
   fuse_conv_lookup(g);
   fuse_conv_residual(g);
   fuse_segmented_elementwise(g);
