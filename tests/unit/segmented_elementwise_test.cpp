@@ -23,6 +23,7 @@ struct Variant {
   bool xy_read_twice = false;       // a chain value also feeds a graph output: no fusion
   bool concat_reordered = false;    // the Concat takes the parts out of order: no fusion
   int64_t split_axis = 4;
+  bool transposed = false;          // the head arrives as 1x3x(4+classes)xHxW, moved by a Transpose
 };
 
 // Detect's decode on a 1x3xHxWx(4+classes) head: xy = (s*2 + grid) * stride,
@@ -31,14 +32,19 @@ struct Variant {
 OnnxBuilder decode_head(int64_t batch, int64_t h, int64_t w, int64_t classes, const Variant& v = {}) {
   OnnxBuilder b;
   const int64_t c = 4 + classes;
-  b.input("x", DType::kFloat32, {batch, 3, h, w, c});
+  if (v.transposed) {
+    b.input("x", DType::kFloat32, {batch, 3, c, h, w});
+    b.node("Transpose", {"x"}, {"xt"}, {Attr::Ints("perm", {0, 1, 3, 4, 2})});
+  } else {
+    b.input("x", DType::kFloat32, {batch, 3, h, w, c});
+  }
   b.initializer("split", Tensor::from_vector<int64_t>({3}, {2, 2, classes}));
   b.initializer("two", Tensor::scalar<float>(2.0f));
   b.initializer("grid", test::random_tensor({1, 3, h, w, 2}, 3, -1, 8));
   b.initializer("stride", Tensor::scalar<float>(8.0f));
   b.initializer("anchors", test::random_tensor({1, 3, 1, 1, 2}, 4, 5, 40));
   b.initializer("one", Tensor::scalar<float>(1.0f));
-  b.node("Sigmoid", {"x"}, {"s"});
+  b.node("Sigmoid", {v.transposed ? "xt" : "x"}, {"s"});
   b.node("Split", {"s", "split"}, {"xy", "wh", "s_rest"}, {Attr::Int("axis", v.split_axis)});
   b.node("Mul", {"xy", "two"}, {"xy2"}).node("Add", {"xy2", "grid"}, {"xyg"}).node("Mul", {"stride", "xyg"}, {"xyo"});
   b.node("Mul", {"wh", "two"}, {"wh2"}).node("Pow", {"wh2", "two"}, {"whp"}).node("Mul", {"whp", "anchors"}, {"who"});
@@ -102,6 +108,43 @@ TEST(SegmentedElementwise, ComputesWhatTheUnfusedNodesDo) {
     // The same graph unfused (a chain value is also an output) on oneDNN's rows agrees too.
     const Engine unfused = Engine::load_from_bytes(decode_head(batch, h, w, classes, {true}).bytes());
     EXPECT_TRUE(test::all_close(engine.run({x})[0], unfused.run({x})[0], 1e-6, 1e-6));
+  }
+}
+
+// x with its axis 2 moved last, as the Transpose before YOLOv5's decode moves it.
+Tensor channels_last(const Tensor& x) {
+  const Shape& s = x.shape();
+  const int64_t planes = s[0] * s[1], c = s[2], hw = s[3] * s[4];
+  Tensor y(DType::kFloat32, {s[0], s[1], s[3], s[4], c});
+  for (int64_t p = 0; p < planes; ++p) {
+    for (int64_t j = 0; j < c; ++j) {
+      for (int64_t i = 0; i < hw; ++i) y.data_as<float>()[(p * hw + i) * c + j] = x.data_as<float>()[(p * c + j) * hw + i];
+    }
+  }
+  return y;
+}
+
+// The Transpose before the Split becomes the op's gather: no Transpose is left, and the result is
+// the decode of the transposed head (task boundaries mid-plane in the larger cases).
+TEST(SegmentedElementwise, AbsorbsTheTransposeBeforeIt) {
+  Variant v;
+  v.transposed = true;
+  const std::vector<std::string> ops = ops_after_passes(decode_head(1, 4, 5, 3, v));
+  EXPECT_EQ(std::count(ops.begin(), ops.end(), "Transpose"), 0);
+  EXPECT_EQ(std::count(ops.begin(), ops.end(), "SegmentedElementwise"), 1);
+  const std::vector<std::array<int64_t, 4>> cases = {{1, 4, 5, 3}, {2, 7, 3, 80}, {3, 1, 1, 1}, {2, 20, 13, 2}};
+  for (const auto& [batch, h, w, classes] : cases) {
+    SCOPED_TRACE(std::to_string(batch) + "x3x" + std::to_string(h) + "x" + std::to_string(w) + " classes " +
+                 std::to_string(classes));
+    const Tensor x = test::random_tensor({batch, 3, 4 + classes, h, w}, 9, -6, 6);
+    const Tensor y = Engine::load_from_bytes(decode_head(batch, h, w, classes, v).bytes()).run({x})[0];
+    EXPECT_TRUE(test::all_close(y, expected_decode(channels_last(x), classes), 1e-5, 1e-5));
+    Variant unfused = v;
+    unfused.xy_read_twice = true;
+    EXPECT_TRUE(test::all_close(y, Engine::load_from_bytes(decode_head(batch, h, w, classes, unfused).bytes()).run({x})[0], 1e-6, 1e-6));
+    CompileOptions reference;
+    reference.optimized_kernels = false;
+    EXPECT_TRUE(test::all_close(y, Engine::load_from_bytes(decode_head(batch, h, w, classes, v).bytes(), reference).run({x})[0], 1e-6, 1e-6));
   }
 }
 

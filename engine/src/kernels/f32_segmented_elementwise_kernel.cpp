@@ -1,8 +1,9 @@
 // SegmentedElementwise (ops/segmented_elementwise.h) on plain float rows, split over threads.
 // It is memory-bound: one read and one write of the tensor, where the unfused Split, steps and
-// Concat made one each per node.
+// Concat made one each per node. It reads its input in any strided layout (kernels/layout.h).
 #include <algorithm>
 
+#include "kernels/layout.h"
 #include "kernels/selection.h"
 #include "ops/segmented_elementwise.h"
 
@@ -45,7 +46,9 @@ std::optional<Selection> select_segmented_elementwise(const SelectContext& ctx, 
   std::vector<Tensor> constants;
   std::vector<int64_t> sizes;
   Selection s;
-  s.input_layouts = {Layout::plain()};
+  // A strided input (a conv's NHWC output through a Reshape) is read as it is: the plan's gather.
+  const std::optional<std::vector<int64_t>> strides = element_strides(ctx.available[0], ctx.input(0).shape);
+  s.input_layouts = {strides ? ctx.available[0] : Layout::plain()};
   for (size_t i = 1; i < ctx.node.inputs.size(); ++i) {
     if (!ctx.constant(i)) {
       why_not = "operand " + std::to_string(i) + " is computed at run time";
@@ -56,8 +59,8 @@ std::optional<Selection> select_segmented_elementwise(const SelectContext& ctx, 
     s.input_layouts.push_back(Layout::plain());
     s.packed_inputs.push_back(static_cast<int>(i));
   }
-  s.kernel = std::make_unique<SegmentedElementwiseKernel>(ops::segment_plan(ctx.node, ctx.input(0).shape, sizes),
-                                                          std::move(constants));
+  s.kernel = std::make_unique<SegmentedElementwiseKernel>(
+      ops::segment_plan(ctx.node, ctx.input(0).shape, sizes, strides.value_or(std::vector<int64_t>{})), std::move(constants));
   s.output_layouts = {Layout::plain()};
   return s;
 }

@@ -28,17 +28,31 @@ struct SegmentOperand {
   int64_t size = 1;
 };
 
+// With attribute "from_axis" = k the op also moves the input's axis k to the end, as the
+// Transpose before YOLOv5's decode does: output rows run over the input's other axes in order,
+// row r gathering the input's elements along k. The input may be strided (a conv's NHWC output
+// seen through a Reshape): YOLOv5's rows are then 85 contiguous floats each, and the decode is one
+// pass over the head where a transpose took two.
 struct SegmentPlan {
-  int64_t rows = 0;   // product of the leading dims
-  int64_t width = 0;  // the last dim
+  int64_t rows = 0;   // product of the output's leading dims
+  int64_t width = 0;  // the output's last dim
+  // Element j of row r is x[offset(r) + j * column_stride], offset(r) the dot product of r's
+  // index over row_dims (row-major) with row_strides.
+  std::vector<int64_t> row_dims, row_strides;
+  int64_t column_stride = 1;
+  bool contiguous() const;  // rows one after another: x[r * width + j]
   std::vector<int64_t> offsets, widths;          // per segment
   std::vector<std::vector<SegmentStep>> steps;   // per segment, applied in order
 };
 
 // The node's attributes ("segments": widths; "step_segment", "step_op", "step_constant_first":
-// one entry per step, step i reading input i + 1) checked against the input's shape and the
-// operand sizes. Throws kInvalidModel naming what does not fit.
-SegmentPlan segment_plan(const graph::Node& node, const Shape& input, const std::vector<int64_t>& operand_sizes);
+// one entry per step, step i reading input i + 1; "from_axis") checked against the input's shape
+// and the operand sizes. `strides`: the input's element strides, row-major when empty. Throws
+// kInvalidModel naming what does not fit.
+SegmentPlan segment_plan(const graph::Node& node, const Shape& input, const std::vector<int64_t>& operand_sizes,
+                         std::vector<int64_t> strides = {});
+// The output's shape: the input's, with axis "from_axis" (if any) moved last.
+Shape segmented_output_shape(const graph::Node& node, const Shape& input);
 
 // y rows [begin, end) from x rows; operands[i] is node input i + 1.
 void run_segments(const SegmentPlan& plan, const float* x, const std::vector<SegmentOperand>& operands, float* y,

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <vector>
 
 #include "ops/op_families.h"
 #include "sparrow/error.h"
@@ -51,7 +52,7 @@ std::vector<TypeShape> infer_segmented(const InferContext& ctx) {
     sizes.push_back(num_elements(ctx.shape(i)));
   }
   segment_plan(ctx.node(), ctx.shape(0), sizes);
-  return {{DType::kFloat32, ctx.shape(0)}};
+  return {{DType::kFloat32, segmented_output_shape(ctx.node(), ctx.shape(0))}};
 }
 
 void eval_segmented(const graph::Node& node, const std::vector<TensorView>& in, const std::vector<TensorView>& out) {
@@ -67,11 +68,45 @@ void eval_segmented(const graph::Node& node, const std::vector<TensorView>& in, 
 
 }  // namespace
 
-SegmentPlan segment_plan(const graph::Node& node, const Shape& input, const std::vector<int64_t>& operand_sizes) {
+Shape segmented_output_shape(const graph::Node& node, const Shape& input) {
   if (input.empty()) bad(node, "needs an input of rank 1 or more");
+  const int64_t k = node.attrs.get_int("from_axis", -1);
+  if (k == -1) return input;
+  if (k < 0 || k >= static_cast<int64_t>(input.size())) bad(node, "from_axis " + std::to_string(k) + " is not an axis of the input");
+  Shape out = input;
+  out.erase(out.begin() + k);
+  out.push_back(input[static_cast<size_t>(k)]);
+  return out;
+}
+
+bool SegmentPlan::contiguous() const {
+  if (column_stride != 1) return false;
+  int64_t expected = width;
+  for (size_t d = row_dims.size(); d-- > 0;) {
+    if (row_dims[d] != 1 && row_strides[d] != expected) return false;
+    expected *= row_dims[d];
+  }
+  return true;
+}
+
+SegmentPlan segment_plan(const graph::Node& node, const Shape& input, const std::vector<int64_t>& operand_sizes,
+                         std::vector<int64_t> strides) {
+  const Shape output = segmented_output_shape(node, input);
+  if (strides.empty()) {
+    strides.assign(input.size(), 1);
+    for (size_t d = input.size(); d-- > 1;) strides[d - 1] = strides[d] * input[d];
+  }
+  if (strides.size() != input.size()) bad(node, "strides do not match the input's rank");
   SegmentPlan p;
-  p.width = input.back();
-  p.rows = p.width ? num_elements(input) / p.width : 0;
+  p.width = output.back();
+  p.rows = p.width ? num_elements(output) / p.width : 0;
+  const int64_t k = node.attrs.get_int("from_axis", static_cast<int64_t>(input.size()) - 1);
+  for (size_t d = 0; d < input.size(); ++d) {
+    if (static_cast<int64_t>(d) == k) continue;
+    p.row_dims.push_back(input[d]);
+    p.row_strides.push_back(strides[d]);
+  }
+  p.column_stride = strides[static_cast<size_t>(k)];
   p.widths = node.attrs.get_ints("segments");
   int64_t offset = 0;
   for (int64_t w : p.widths) {
@@ -123,6 +158,43 @@ void run_step(bool constant_first, float* y, int64_t stride, int64_t rows, int64
   }
 }
 
+// Rows [begin, end) of x as the plan reads them, one after another into y: a copy per row where
+// its elements are adjacent, else column by column over runs of rows along the last row dim.
+void gather_rows(const SegmentPlan& plan, const float* x, int64_t begin, int64_t end, float* y) {
+  const size_t dims = plan.row_dims.size();
+  std::vector<int64_t> index(dims, 0);
+  int64_t offset = 0;
+  for (int64_t rest = begin, d = static_cast<int64_t>(dims); d-- > 0;) {
+    index[d] = rest % plan.row_dims[d];
+    rest /= plan.row_dims[d];
+    offset += index[d] * plan.row_strides[d];
+  }
+  const int64_t last = dims ? plan.row_dims[dims - 1] : 1, step = dims ? plan.row_strides[dims - 1] : 0;
+  for (int64_t r = begin; r < end;) {
+    const int64_t run = std::min(end - r, last - (dims ? index[dims - 1] : 0));
+    float* yr = y + (r - begin) * plan.width;
+    if (plan.column_stride == 1) {
+      for (int64_t m = 0; m < run; ++m) std::copy(x + offset + m * step, x + offset + m * step + plan.width, yr + m * plan.width);
+    } else {
+      for (int64_t j = 0; j < plan.width; ++j) {
+        const float* xj = x + offset + j * plan.column_stride;
+        for (int64_t m = 0; m < run; ++m) yr[m * plan.width + j] = xj[m * step];
+      }
+    }
+    r += run;
+    // Advance the index by `run` rows: the last dim wraps to 0, carrying into the others.
+    offset += run * step;
+    if (dims == 0) continue;
+    index[dims - 1] += run;
+    for (size_t d = dims; d-- > 1 && index[d] == plan.row_dims[d];) {
+      offset -= index[d] * plan.row_strides[d];
+      index[d] = 0;
+      ++index[d - 1];
+      offset += plan.row_strides[d - 1];
+    }
+  }
+}
+
 }  // namespace
 
 // The rows are copied whole, then each step runs over them, column segment by column segment:
@@ -133,7 +205,11 @@ void run_segments(const SegmentPlan& plan, const float* x, const std::vector<Seg
   const int64_t rows = end - begin;
   if (rows <= 0) return;
   float* yb = y + begin * plan.width;
-  if (x != y) std::copy(x + begin * plan.width, x + end * plan.width, yb);
+  if (!plan.contiguous()) {
+    gather_rows(plan, x, begin, end, yb);
+  } else if (x != y) {
+    std::copy(x + begin * plan.width, x + end * plan.width, yb);
+  }
   for (size_t s = 0; s < plan.widths.size(); ++s) {
     const int64_t w = plan.widths[s];
     for (const SegmentStep& step : plan.steps[s]) {

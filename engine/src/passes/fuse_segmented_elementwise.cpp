@@ -101,7 +101,25 @@ int operand(graph::Graph& g, int value, const Shape& segment) {
   return g.add_constant(g.unique_name(g.values[value].name + ":tiled"), Tensor::from_vector<float>(segment, expanded));
 }
 
-void fuse(graph::Graph& g, graph::Node& split, const std::vector<Chain>& chains) {
+// The axis k that a Transpose producing `value` moves to the end, keeping the others in order
+// (perm = [0..k-1, k+1..r-1, k]), when `value` has no other reader; -1 otherwise.
+int64_t moved_axis(const graph::Graph& g, const std::vector<std::vector<int>>& consumers, int value) {
+  const int producer = g.values[value].producer;
+  if (producer < 0 || g.is_output(value) || consumers[value].size() != 1) return -1;
+  const graph::Node& t = g.nodes[producer];
+  if (t.removed || t.op != "Transpose" || !t.attrs.has("perm")) return -1;
+  const std::vector<int64_t> perm = t.attrs.get_ints("perm");
+  if (perm.size() < 2) return -1;
+  const int64_t k = perm.back();
+  std::vector<int64_t> expected;
+  for (int64_t a = 0; a < static_cast<int64_t>(perm.size()); ++a) {
+    if (a != k) expected.push_back(a);
+  }
+  expected.push_back(k);
+  return perm == expected && k != static_cast<int64_t>(perm.size()) - 1 ? k : -1;
+}
+
+void fuse(graph::Graph& g, const std::vector<std::vector<int>>& consumers, graph::Node& split, const std::vector<Chain>& chains) {
   graph::Node& concat = g.nodes[chains[0].concat];
   std::vector<int64_t> widths, step_segment, step_op_ids, step_first;
   std::vector<int> inputs = {split.inputs[0]};
@@ -122,8 +140,15 @@ void fuse(graph::Graph& g, graph::Node& split, const std::vector<Chain>& chains)
   }
   split.removed = true;
   concat.op = "SegmentedElementwise";
-  concat.inputs = inputs;
   concat.attrs = {};
+  // The Transpose before the Split (YOLOv5's head, channels moved last) becomes the op's gather.
+  if (const int64_t k = moved_axis(g, consumers, inputs[0]); k >= 0) {
+    graph::Node& transpose = g.nodes[g.values[inputs[0]].producer];
+    inputs[0] = transpose.inputs[0];
+    transpose.removed = true;
+    concat.attrs.set("from_axis", k);
+  }
+  concat.inputs = inputs;
   concat.attrs.set("segments", widths);
   concat.attrs.set("step_segment", step_segment);
   concat.attrs.set("step_op", step_op_ids);
@@ -142,7 +167,7 @@ void fuse_segmented_elementwise(graph::Graph& g) {
     if (x.dtype != DType::kFloat32 || !last_axis(split, static_cast<int64_t>(x.shape.size()))) continue;
     const std::optional<std::vector<Chain>> chains = chains_to_concat(g, consumers, split);
     if (!chains) continue;
-    fuse(g, g.nodes[i], *chains);
+    fuse(g, consumers, g.nodes[i], *chains);
     changed = true;
   }
   if (changed) g.compact();
