@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/f32_qu8_quantize.h"
 #include "kernels/f32_spconv.h"
 #include "kernels/qu8_vadd.h"
 #include "kernels/x8_lut.h"
@@ -42,6 +43,21 @@ void run_qu8_vadd(benchmark::State& state, sparrow::kernels::Qu8VaddUkernel uker
     benchmark::ClobberMemory();
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(n));
+}
+
+// An RGB image of range(0) / 3 pixels (planes of floats) to u8 NHWC.
+void run_f32_qu8_quantize(benchmark::State& state, sparrow::kernels::F32Qu8QuantizeUkernel ukernel) {
+  const size_t n = static_cast<size_t>(state.range(0)), pixels = n / 3;
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  std::vector<float> x(3 * pixels);
+  for (float& v : x) v = u(rng);
+  std::vector<uint8_t> y(3 * pixels);
+  for (auto _ : state) {
+    ukernel(pixels, 3, x.data(), pixels, y.data(), 255.0f, 0);
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(3 * pixels));
 }
 
 template <typename Variant, typename Run>
@@ -88,6 +104,7 @@ namespace sparrow::bench {
 void register_ukernel_benchmarks() {
   register_family("X8Lut", kernels::x8_lut_variants(), run_x8_lut);
   register_family("Qu8Vadd", kernels::qu8_vadd_variants(), run_qu8_vadd);
+  register_family("F32Qu8Quantize", kernels::f32_qu8_quantize_variants(), run_f32_qu8_quantize);
   for (const kernels::F32SpconvVariant& v : kernels::f32_spconv_variants()) {
     if (!kernels::isa_available(v.isa) || !v.spmm) continue;  // a JIT variant has no microkernel to time alone
     benchmark::RegisterBenchmark((std::string("F32Spmm/") + v.name).c_str(), [v](benchmark::State& s) { run_f32_spmm(s, v); })

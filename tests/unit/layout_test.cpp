@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "kernels/isa.h"
 #include "kernels/layout.h"
 #include "sparrow/engine.h"
 #include "support/onnx_builder.h"
@@ -67,11 +68,12 @@ TEST(StridedView, DetectTailRunsWithoutAReorder) {
 // A QDQ model's float input, quantized and read only by a QLinearConv, is quantized straight into
 // the conv's NHWC: no Reorder of it (the conv's own output, a graph output, is reordered to
 // plain). Also a graph output, it stays plain, as outputs are.
-std::string quantized_input_conv(bool quantized_input_is_output) {
+// `channels` up to 4 take the f32-qu8-quantize-nhwc rows, more oneDNN's reorder.
+std::string quantized_input_conv(bool quantized_input_is_output, int64_t channels = 8) {
   test::OnnxBuilder b;
-  b.input("x", DType::kFloat32, {1, 8, 10, 10});
+  b.input("x", DType::kFloat32, {1, channels, 10, 10});
   b.initializer("xs", Tensor::scalar<float>(1.0f / 255)).initializer("xz", Tensor::scalar<uint8_t>(uint8_t{3}));
-  Tensor wq(DType::kInt8, {16, 8, 3, 3});
+  Tensor wq(DType::kInt8, {16, channels, 3, 3});
   for (int64_t i = 0; i < wq.size(); ++i) wq.data_as<int8_t>()[i] = static_cast<int8_t>((i * 37) % 51 - 25);
   b.initializer("wq", wq).initializer("ws", Tensor::from_vector<float>({16}, std::vector<float>(16, 0.004f)));
   b.initializer("wz", Tensor(DType::kInt8, {16}));
@@ -94,24 +96,33 @@ std::string quantize_layout(const Engine& engine, int* reorders) {
 }
 
 TEST(QuantizedInput, IsQuantizedStraightIntoTheConvsLayout) {
-  const Engine engine = Engine::load_from_bytes(quantized_input_conv(false));
-  int reorders = 0;
-  EXPECT_NE(quantize_layout(engine, &reorders), "plain");
-  EXPECT_EQ(reorders, 0);
-  // The reference quantizes by division where oneDNN multiplies by the reciprocal: a tie may
-  // land one step apart, and the conv's bytes with it.
-  CompileOptions slow;
-  slow.optimized_kernels = false;
-  const Tensor x = test::random_tensor({1, 8, 10, 10}, 5, 0, 1);
-  const Tensor y = engine.run({x})[0], expected = Engine::load_from_bytes(quantized_input_conv(false), slow).run({x})[0];
-  ASSERT_EQ(y.size(), expected.size());
-  int equal = 0;
-  for (int64_t i = 0; i < y.size(); ++i) {
-    const int d = y.data_as<uint8_t>()[i] - expected.data_as<uint8_t>()[i];
-    EXPECT_LE(std::abs(d), 1) << "at " << i;
-    equal += d == 0;
+  for (const int64_t channels : {8, 3}) {
+    SCOPED_TRACE(std::to_string(channels) + " channels");
+    const Engine engine = Engine::load_from_bytes(quantized_input_conv(false, channels));
+    int reorders = 0;
+    EXPECT_NE(quantize_layout(engine, &reorders), "plain");
+    EXPECT_EQ(reorders, 0);
+    for (const LayerInfo& layer : engine.describe().layers) {
+      if (layer.op != "QuantizeLinear") continue;
+      const bool own = channels <= 4 && kernels::isa_available(kernels::Isa::kAvx512Vbmi);
+      EXPECT_EQ(layer.kernel.rfind("f32-qu8-quantize-nhwc", 0) == 0, own) << layer.kernel;
+    }
+    // The reference quantizes by division where the rows multiply by the reciprocal: a tie may
+    // land one step apart, and the conv's bytes with it.
+    CompileOptions slow;
+    slow.optimized_kernels = false;
+    const Tensor x = test::random_tensor({1, channels, 10, 10}, 5, 0, 1);
+    const Tensor y = engine.run({x})[0];
+    const Tensor expected = Engine::load_from_bytes(quantized_input_conv(false, channels), slow).run({x})[0];
+    ASSERT_EQ(y.size(), expected.size());
+    int equal = 0;
+    for (int64_t i = 0; i < y.size(); ++i) {
+      const int d = y.data_as<uint8_t>()[i] - expected.data_as<uint8_t>()[i];
+      EXPECT_LE(std::abs(d), 1) << "at " << i;
+      equal += d == 0;
+    }
+    EXPECT_GT(equal, y.size() * 9 / 10);
   }
-  EXPECT_GT(equal, y.size() * 9 / 10);
 }
 
 TEST(QuantizedInput, ThatIsAlsoAGraphOutputStaysPlain) {

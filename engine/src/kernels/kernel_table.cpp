@@ -44,6 +44,8 @@ const std::vector<KernelRow>& kernel_table() {
       {"x8-lut-u64-avx512vbmi", "LookupTable", {}, Isa::kAvx512Vbmi, select_x8_lut_avx512vbmi},
       {"x8-lut-u32-avx2", "LookupTable", {}, Isa::kAvx2, select_x8_lut_avx2},
       {"x8-lut-u4-scalar", "LookupTable", {}, Isa::kScalar, select_x8_lut_scalar},
+      // Named as in f32_qu8_quantize_variants().
+      {"f32-qu8-quantize-nhwc-16-avx512vbmi", "QuantizeLinear", {kF32}, Isa::kAvx512Vbmi, select_f32_qu8_quantize_nhwc_16_avx512vbmi},
       {"f32-quantize-onednn", "QuantizeLinear", {kF32}, Isa::kScalar, select_onednn_quantize},
       {"qu8-dequantize-onednn", "DequantizeLinear", {kU8}, Isa::kScalar, select_onednn_dequantize},
       {"qs8-dequantize-onednn", "DequantizeLinear", {DType::kInt8}, Isa::kScalar, select_onednn_dequantize},

@@ -5,49 +5,13 @@
 #include <algorithm>
 
 #include "kernels/onednn/primitive_kernel.h"
+#include "kernels/quantize_params.h"
 #include "kernels/selection.h"
 
 namespace sparrow::kernels {
 namespace {
 
 using dnnl::memory;
-
-struct Params {
-  float scale = 1;
-  int32_t zero_point = 0;
-};
-
-std::optional<Params> per_tensor_params(const SelectContext& ctx, std::string& why_not) {
-  const Tensor* scale = ctx.constant(1);
-  const Tensor* zero = ctx.has_input(2) ? ctx.constant(2) : nullptr;
-  if (!scale || (ctx.has_input(2) && !zero)) {
-    why_not = "scale or zero point computed at run time";
-    return std::nullopt;
-  }
-  if (scale->size() != 1) {
-    why_not = "per-channel parameters";
-    return std::nullopt;
-  }
-  if (num_elements(ctx.input(0).shape) == 0) {
-    why_not = "empty tensor";
-    return std::nullopt;
-  }
-  return Params{scale->data_as<float>()[0], zero ? static_cast<int32_t>(zero->to_int64_vector()[0]) : 0};
-}
-
-// A plain 4-D tensor (a quantized model's input image) read only by QLinearConvs is written NHWC,
-// their layout: the change of type and of layout in one pass instead of a reorder after it.
-bool feeds_only_int8_convs(const SelectContext& ctx) {
-  const int y = ctx.node.outputs[0];
-  if (ctx.output(0).shape.size() != 4) return false;
-  for (int o : ctx.graph.outputs) {
-    if (o == y) return false;
-  }
-  const std::vector<int> readers = ctx.graph.consumers()[static_cast<size_t>(y)];
-  return !readers.empty() && std::all_of(readers.begin(), readers.end(), [&](int n) {
-    return ctx.graph.nodes[static_cast<size_t>(n)].op == "QLinearConv";
-  });
-}
 
 Layout nhwc(DType dtype, const Shape& shape) {
   return layout_of(memory::desc(onednn_dims(shape), static_cast<memory::data_type>(onednn_dtype(dtype)), memory::format_tag::nhwc),
@@ -87,13 +51,13 @@ Selection reorder(const SelectContext& ctx, float scale, int32_t zero_point, int
 }  // namespace
 
 std::optional<Selection> select_onednn_quantize(const SelectContext& ctx, std::string& why_not) {
-  const auto p = per_tensor_params(ctx, why_not);
+  const auto p = per_tensor_quantize_params(ctx, why_not);
   if (!p) return std::nullopt;
   return reorder(ctx, 1.0f / p->scale, p->zero_point, DNNL_ARG_DST);
 }
 
 std::optional<Selection> select_onednn_dequantize(const SelectContext& ctx, std::string& why_not) {
-  const auto p = per_tensor_params(ctx, why_not);
+  const auto p = per_tensor_quantize_params(ctx, why_not);
   if (!p) return std::nullopt;
   return reorder(ctx, p->scale, p->zero_point, DNNL_ARG_SRC);
 }
