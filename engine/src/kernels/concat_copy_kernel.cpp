@@ -104,6 +104,7 @@ std::optional<Selection> select_concat_copy(const SelectContext& ctx, std::strin
     rows.push_back(static_cast<size_t>(ctx.input(i).shape[axis] * inner) * dtype_size(y.dtype));
   }
   Selection s;
+  s.stacks_inputs = outer == 1;
   s.kernel = std::make_unique<ConcatCopyKernel>(outer, std::move(rows));
   s.input_layouts = ctx.available;
   if (ctx.available[0].is_plain()) {

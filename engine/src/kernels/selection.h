@@ -37,6 +37,9 @@ struct Selection {
   // Output 0 starts as a copy of this input (a residual added by a sum post-op); the planner may
   // give both one buffer when the input dies here.
   int accumulates_input = -1;
+  // Output 0 is input 0's bytes followed by input 1's, and so on (a Concat whose parts are
+  // contiguous slices of its output): the compiler may have the producers write there instead.
+  bool stacks_inputs = false;
   // Constant inputs the kernel packed at compile time and never reads at run time.
   std::vector<int> packed_inputs;
   double gflop = 0;

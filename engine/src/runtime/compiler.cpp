@@ -48,6 +48,7 @@ struct PendingStep {
   std::vector<int> inputs, outputs;  // buffer ids, -1 for inputs the kernel does not read
   LayerInfo info;
   int accumulates_input = -1;
+  bool stacks_inputs = false;
 };
 
 std::string op_label(const graph::Node& node) {
@@ -110,6 +111,7 @@ class Compiler {
     for (const graph::Node& node : g_.nodes) lower(node);
     bind_outputs();
     merge_accumulators();
+    place_stacked_inputs();
     finish();
     choices_.save();
     return plan_;
@@ -288,6 +290,7 @@ class Compiler {
     step.info.layout = kernels::layout_name(sel.output_layouts[0]);
     step.info.gflop = sel.gflop;
     step.accumulates_input = sel.accumulates_input;
+    step.stacks_inputs = sel.stacks_inputs;
     step.kernel = std::move(sel.kernel);
     if (verbose()) std::fprintf(stderr, "sparrow: %s -> %s [%s]\n", node.label().c_str(), step.info.kernel.c_str(), step.info.layout.c_str());
     steps_.push_back(std::move(step));
@@ -374,6 +377,50 @@ class Compiler {
       last[rs] = last[os];
       first[os] = last[os] = -1;
     }
+  }
+
+  // A Concat whose parts are contiguous slices of its output (stacks_inputs) need not copy them:
+  // when each part is a whole arena storage of its own that no step touches after the Concat,
+  // and the output is first written there, the parts' producers write straight into their
+  // slices and the step goes. YOLOv5's Detect joins its three decoded heads this way at batch 1.
+  void place_stacked_inputs() {
+    std::vector<int> first, last;
+    lifetimes(first, last);
+    std::vector<bool> drop(steps_.size(), false);
+    for (size_t k = 0; k < steps_.size(); ++k) {
+      const PendingStep& step = steps_[k];
+      if (!step.stacks_inputs || step.outputs.size() != 1) continue;
+      const int os = buffers_[step.outputs[0]].storage;
+      if (first[os] != static_cast<int>(k) || buffers_[step.outputs[0]].offset != 0) continue;
+      std::vector<int> parts;
+      for (int b : step.inputs) {
+        if (b < 0) break;
+        const Buffer& in = buffers_[b];
+        const Plan::Storage& s = plan_->storages[in.storage];
+        const size_t bytes = kernels::layout_bytes(in.layout, in.dtype, in.shape);
+        const bool whole = s.kind == Kind::kArena && in.offset == 0 && s.bytes == bytes;
+        if (!whole || last[in.storage] != static_cast<int>(k) || std::count(parts.begin(), parts.end(), in.storage)) break;
+        parts.push_back(in.storage);
+      }
+      if (parts.size() != step.inputs.size()) continue;
+      size_t offset = 0;
+      for (int part : parts) {
+        for (Buffer& b : buffers_) {
+          if (b.storage == part) b = {os, offset + b.offset, b.dtype, b.shape, b.layout};
+        }
+        offset += plan_->storages[part].bytes;
+        first[os] = std::min(first[os], first[part]);
+        first[part] = last[part] = -1;
+      }
+      drop[k] = true;
+    }
+    size_t kept = 0;
+    for (size_t k = 0; k < steps_.size(); ++k) {
+      if (drop[k]) continue;
+      if (kept != k) steps_[kept] = std::move(steps_[k]);  // (a vector moved onto itself empties)
+      ++kept;
+    }
+    steps_.resize(kept);
   }
 
   void finish() {
