@@ -46,6 +46,12 @@ ColumnWidths column_widths(const PlanDescription& d) {
   return w;
 }
 
+void print_specs(const char* title, const std::vector<TensorSpec>& specs) {
+  std::printf("%s:", title);
+  for (const TensorSpec& t : specs) std::printf(" %s %s %s", t.name.c_str(), dtype_name(t.dtype), shape_string(t.shape).c_str());
+  std::printf("\n");
+}
+
 void print(const std::string& model, const PlanDescription& d, bool timed) {
   std::printf("Model: %s\n", model.c_str());
   std::printf("Batch size %lld, %d cores, ISA %s (oneDNN %s), activations %.1f MiB, scratchpad %.1f MiB, weights %.1f MiB\n",
@@ -67,6 +73,9 @@ void print(const std::string& model, const PlanDescription& d, bool timed) {
   std::printf("Total: %zu layers, %.2f GFLOP", d.layers.size(), total_gflop);
   if (timed) std::printf(", %.3f ms (%.1f GFLOP/s)", total_ms, total_ms > 0 ? total_gflop / total_ms * 1000 : 0);
   std::printf("\n");
+  // The layers need not show them: a graph output may be written in place by several layers.
+  print_specs("Inputs", d.inputs);
+  print_specs("Outputs", d.outputs);
 }
 
 // One object per layer: name, op, kernel, dtype, sparsity, block_sparsity, and ms when profiled.
