@@ -30,6 +30,12 @@ assert r['iterations'] > 0 and r['items_per_second'] > 0, r
 assert r['layers'] > 60 and r['int8_layers'] == 0 and r['sparse_layers'] == 0, r
 assert abs(r['items_per_second'] - r['batch_size'] * 1000 / r['ms_per_batch']) < 1e-3 * r['items_per_second'], r"
 expect_ok benchmark_async "$sparrow" benchmark "$model" --time 1 --warmup 0 --scenario async --num-streams 2
+# OMP_PROC_BIND pins libgomp's initial thread to one core as it starts: the team must still be
+# every core the process may use, as without it.
+expect_ok benchmark_proc_bind sh -c "OMP_PROC_BIND=true '$sparrow' benchmark '$model' --time 0.2 --warmup 0 --export-json '$work/bound.json'"
+check_py benchmark_proc_bind_cores "
+import json; a = json.load(open('$work/bench.json')); b = json.load(open('$work/bound.json'))
+assert a['num_cores'] == b['num_cores'], (a['num_cores'], b['num_cores'])"
 
 expect_ok run_image "$sparrow" run "$model" -i "$shared/data/images/bus.jpg" -o "$work/out"
 check_py run_image_output "

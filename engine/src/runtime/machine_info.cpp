@@ -1,5 +1,6 @@
 #include "runtime/machine_info.h"
 
+#include <omp.h>
 #include <sched.h>
 #include <unistd.h>
 
@@ -8,8 +9,10 @@
 #include <cmath>
 #include <fstream>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <oneapi/dnnl/dnnl.hpp>
 
@@ -105,10 +108,24 @@ size_t available_memory_bytes(const std::string& root) {
   return cgroup.value_or(available.value_or(physical_memory_bytes()));
 }
 
+// With OMP_PROC_BIND set, libgomp pins the initial thread to its first place as it starts, so
+// this thread's affinity is that place alone (one core: `OMP_PROC_BIND=true` made every plan run
+// on one thread, at half speed on 2 cores). The places hold the processors the process had.
+int openmp_place_cores() {
+  if (omp_get_proc_bind() == omp_proc_bind_false) return 0;
+  std::set<int> ids;
+  for (int p = 0; p < omp_get_num_places(); ++p) {
+    std::vector<int> procs(static_cast<size_t>(std::max(0, omp_get_place_num_procs(p))));
+    omp_get_place_proc_ids(p, procs.data());
+    ids.insert(procs.begin(), procs.end());
+  }
+  return static_cast<int>(ids.size());
+}
+
 int available_cores() {
   cpu_set_t set;
-  int cores = 0;
-  if (sched_getaffinity(0, sizeof(set), &set) == 0) cores = CPU_COUNT(&set);
+  int cores = openmp_place_cores();
+  if (cores <= 0 && sched_getaffinity(0, sizeof(set), &set) == 0) cores = CPU_COUNT(&set);
   if (cores <= 0) cores = static_cast<int>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
   const int quota = cgroup_cpu_limit();
   return quota > 0 ? std::min(cores, quota) : cores;

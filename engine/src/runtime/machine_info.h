@@ -7,7 +7,8 @@
 
 namespace sparrow::runtime {
 
-// CPUs this process may run on: its affinity mask, capped by a cgroup CPU quota if one is set.
+// CPUs this process may run on: its affinity mask (OpenMP's places when OMP_PROC_BIND has pinned
+// this thread), capped by a cgroup CPU quota if one is set.
 int available_cores();
 // Bytes this process can still allocate: the smaller of what the cgroup v2 memory limits of its
 // cgroup and of that cgroup's ancestors leave (memory.max - memory.current, plus inactive file
