@@ -100,7 +100,8 @@ SegmentPlan segment_plan(const graph::Node& node, const Shape& input, const std:
   SegmentPlan p;
   p.width = output.back();
   p.rows = p.width ? num_elements(output) / p.width : 0;
-  const int64_t k = node.attrs.get_int("from_axis", static_cast<int64_t>(input.size()) - 1);
+  int64_t k = node.attrs.get_int("from_axis", -1);  // checked by segmented_output_shape
+  if (k == -1) k = static_cast<int64_t>(input.size()) - 1;
   for (size_t d = 0; d < input.size(); ++d) {
     if (static_cast<int64_t>(d) == k) continue;
     p.row_dims.push_back(input[d]);
