@@ -44,11 +44,6 @@ std::optional<Selection> declined(std::string& why_not, const std::string& why) 
   return std::nullopt;
 }
 
-Layout nhwc_u8(const Shape& shape) {
-  return layout_of(dnnl::memory::desc(onednn_dims(shape), dnnl::memory::data_type::u8, dnnl::memory::format_tag::nhwc),
-                   DType::kUint8, shape);
-}
-
 }  // namespace
 
 std::optional<Selection> select_f32_qu8_quantize_nhwc_16_avx512vbmi(const SelectContext& ctx, std::string& why_not) {
@@ -64,7 +59,7 @@ std::optional<Selection> select_f32_qu8_quantize_nhwc_16_avx512vbmi(const Select
   Selection s;
   s.kernel = std::make_unique<F32Qu8QuantizeKernel>(f32_qu8_quantize_variants()[0], x, *q);
   s.input_layouts.assign(ctx.node.inputs.size(), Layout::plain());
-  s.output_layouts = {nhwc_u8(ctx.output(0).shape)};
+  s.output_layouts = {nhwc_layout(DType::kUint8, ctx.output(0).shape)};
   s.packed_inputs = {1, 2};
   return s;
 }

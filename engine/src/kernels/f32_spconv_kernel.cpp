@@ -106,11 +106,6 @@ bool sparse_enough(const F32SpconvVariant& v, const F32SpconvShape& s, const F32
   return true;
 }
 
-Layout nhwc(const Shape& shape) {
-  return layout_of(dnnl::memory::desc(onednn_dims(shape), dnnl::memory::data_type::f32, dnnl::memory::format_tag::nhwc),
-                   DType::kFloat32, shape);
-}
-
 std::optional<Selection> select_variant(const char* name, const SelectContext& ctx, std::string& why_not) {
   const F32SpconvVariant* v = nullptr;
   for (const F32SpconvVariant& candidate : f32_spconv_variants()) {
@@ -134,8 +129,8 @@ std::optional<Selection> select_variant(const char* name, const SelectContext& c
   Selection sel;
   sel.kernel = std::make_unique<F32SpconvKernel>(std::move(conv), slots, static_cast<size_t>(num_elements(y)) * sizeof(float), residual);
   sel.input_layouts.assign(ctx.node.inputs.size(), Layout::plain());
-  sel.input_layouts[kX] = nhwc(ctx.input(kX).shape);
-  sel.output_layouts = {nhwc(y)};
+  sel.input_layouts[kX] = nhwc_layout(DType::kFloat32, ctx.input(kX).shape);
+  sel.output_layouts = {nhwc_layout(DType::kFloat32, y)};
   if (residual) {
     sel.input_layouts[kResidual] = sel.output_layouts[0];
     sel.accumulates_input = kResidual;

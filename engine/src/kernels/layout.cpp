@@ -48,6 +48,10 @@ Layout layout_of(const dnnl::memory::desc& desc, DType dtype, const Shape& shape
   return Layout{desc};
 }
 
+Layout nhwc_layout(DType dtype, const Shape& shape) {
+  return layout_of(dnnl::memory::desc(onednn_dims(shape), onednn_dtype(dtype), dnnl::memory::format_tag::nhwc), dtype, shape);
+}
+
 size_t layout_bytes(const Layout& layout, DType dtype, const Shape& shape) {
   if (layout.is_plain()) return static_cast<size_t>(num_elements(shape)) * dtype_size(dtype);
   return layout.desc->get_size();

@@ -29,6 +29,8 @@ dnnl::memory::desc plain_desc(DType dtype, const Shape& shape);
 dnnl::memory::desc desc_of(const Layout& layout, DType dtype, const Shape& shape);
 // A layout from a descriptor, normalised to plain() when it is dense row-major.
 Layout layout_of(const dnnl::memory::desc& desc, DType dtype, const Shape& shape);
+// Channels last (NHWC for a 4-D shape): what the sparse rows and oneDNN's int8 convs read and write.
+Layout nhwc_layout(DType dtype, const Shape& shape);
 size_t layout_bytes(const Layout& layout, DType dtype, const Shape& shape);
 // Plain, or blocked with neither padding (a block that does not divide its dim) nor an offset:
 // the memory holds each element once and nothing else, so elementwise kernels may run on it as

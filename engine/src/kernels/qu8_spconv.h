@@ -83,7 +83,6 @@ class Qu8SpconvJitCode {
   virtual void prefetch(size_t first, size_t last, size_t part, size_t parts) const = 0;
 };
 
-
 struct Qu8SpconvWeights {
   int64_t oc = 0;
   int rows_per_group = 1;

@@ -261,10 +261,9 @@ std::optional<Selection> select_with(const Qu8SpconvVariant& v, const SelectCont
   Selection s;
   s.kernel = std::make_unique<Qu8SpconvKernel>(v, *g, qu8_spconv_pack(v, *g, w, q), xs[0],
                                                static_cast<uint8_t>(q.x_zero), ctx.num_cores);
-  using tag = dnnl::memory::format_tag;
   s.input_layouts.assign(ctx.node.inputs.size(), Layout::plain());
-  s.input_layouts[kX] = layout_of(dnnl::memory::desc(onednn_dims(xs), dnnl::memory::data_type::u8, tag::nhwc), DType::kUint8, xs);
-  s.output_layouts = {layout_of(dnnl::memory::desc(onednn_dims(ys), dnnl::memory::data_type::u8, tag::nhwc), DType::kUint8, ys)};
+  s.input_layouts[kX] = nhwc_layout(DType::kUint8, xs);
+  s.output_layouts = {nhwc_layout(DType::kUint8, ys)};
   for (int i = 1; i < static_cast<int>(ctx.node.inputs.size()); ++i) s.packed_inputs.push_back(i);
   s.gflop = 2.0 * static_cast<double>(num_elements(ys)) * static_cast<double>(g->ic * g->kh * g->kw) / 1e9;
   return s;

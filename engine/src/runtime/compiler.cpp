@@ -354,6 +354,15 @@ class Compiler {
     return false;
   }
 
+  // Every buffer of storage `from` into storage `to`, `offset` bytes in.
+  void move_storage(int from, int to, size_t offset) {
+    for (Buffer& b : buffers_) {
+      if (b.storage != from) continue;
+      b.storage = to;
+      b.offset += offset;
+    }
+  }
+
   // A conv that adds a residual may write into the residual's memory when nothing reads the
   // residual afterwards: it then skips copying the residual into its output.
   void merge_accumulators() {
@@ -371,9 +380,7 @@ class Compiler {
       if (r.offset != 0 || o.offset != 0 || storages[rs].bytes != storages[os].bytes || !(r.layout == o.layout)) continue;
       // Conv(x) + x: the conv would overwrite its own source while reading it.
       if (reads_storage_elsewhere(step, rs)) continue;
-      for (Buffer& b : buffers_) {
-        if (b.storage == os) b.storage = rs;
-      }
+      move_storage(os, rs, 0);
       last[rs] = last[os];
       first[os] = last[os] = -1;
     }
@@ -405,9 +412,7 @@ class Compiler {
       if (parts.size() != step.inputs.size()) continue;
       size_t offset = 0;
       for (int part : parts) {
-        for (Buffer& b : buffers_) {
-          if (b.storage == part) b = {os, offset + b.offset, b.dtype, b.shape, b.layout};
-        }
+        move_storage(part, os, offset);
         offset += plan_->storages[part].bytes;
         first[os] = std::min(first[os], first[part]);
         first[part] = last[part] = -1;

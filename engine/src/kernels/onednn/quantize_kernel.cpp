@@ -2,8 +2,6 @@
 // of a quantized region. The reorder scales (by 1 / scale to quantize, by scale to dequantize),
 // adds or subtracts the zero point, and rounds half to even with saturation. Quantizing
 // multiplies by the reciprocal where ONNX divides, so an exact tie may land one step apart.
-#include <algorithm>
-
 #include "kernels/onednn/primitive_kernel.h"
 #include "kernels/quantize_params.h"
 #include "kernels/selection.h"
@@ -13,11 +11,6 @@ namespace {
 
 using dnnl::memory;
 
-Layout nhwc(DType dtype, const Shape& shape) {
-  return layout_of(memory::desc(onednn_dims(shape), static_cast<memory::data_type>(onednn_dtype(dtype)), memory::format_tag::nhwc),
-                   dtype, shape);
-}
-
 // A reorder from input 0's type to output 0's, scaling by `scale` and applying the zero point on
 // the integer side (`zero_arg`: DNNL_ARG_SRC or DNNL_ARG_DST). It keeps the layout the input
 // arrives in (the convolutions' NHWC at the edges of a quantized region) where that holds each
@@ -26,7 +19,7 @@ Selection reorder(const SelectContext& ctx, float scale, int32_t zero_point, int
   const graph::Value& x = ctx.input(0);
   const Layout in = holds_each_element_once(ctx.available[0], x.dtype, x.shape) ? ctx.available[0] : Layout::plain();
   const Layout out = zero_arg == DNNL_ARG_DST && in.is_plain() && feeds_only_int8_convs(ctx)
-                         ? nhwc(ctx.output(0).dtype, ctx.output(0).shape)
+                         ? nhwc_layout(ctx.output(0).dtype, ctx.output(0).shape)
                          : with_dtype(in, ctx.output(0).dtype, ctx.output(0).shape);
   const memory::desc src = desc_of(in, x.dtype, x.shape);
   const memory::desc dst = desc_of(out, ctx.output(0).dtype, ctx.output(0).shape);
