@@ -12,6 +12,17 @@
 
 namespace sparrow::test {
 
+// The name of a parameterised test over kernel variants (INSTANTIATE_TEST_SUITE_P's last
+// argument): the variant's name, '-' written '_' as gtest requires.
+struct VariantName {
+  template <class Variant>
+  std::string operator()(const ::testing::TestParamInfo<Variant>& p) const {
+    std::string name = p.param.name;
+    for (char& c : name) c = c == '-' ? '_' : c;
+    return name;
+  }
+};
+
 // The shared data folder (../shared beside the checkout; SPARROW_SHARED_DIR overrides).
 std::string shared_dir();
 std::string shared_path(const std::string& relative);

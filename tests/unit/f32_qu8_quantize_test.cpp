@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "kernels/f32_qu8_quantize.h"
+#include "support/test_support.h"
 
 namespace sparrow::kernels {
 namespace {
@@ -67,12 +68,7 @@ TEST(F32Qu8QuantizeReference, RoundsHalfToEvenAndSaturates) {
   for (int i = 0; i < 8; ++i) EXPECT_EQ(y[i], expected[i]) << "at " << i;
 }
 
-INSTANTIATE_TEST_SUITE_P(Variants, F32Qu8Quantize, ::testing::ValuesIn(f32_qu8_quantize_variants()),
-                         [](const ::testing::TestParamInfo<F32Qu8QuantizeVariant>& p) {
-                           std::string name = p.param.name;
-                           for (char& c : name) c = c == '-' ? '_' : c;
-                           return name;
-                         });
+INSTANTIATE_TEST_SUITE_P(Variants, F32Qu8Quantize, ::testing::ValuesIn(f32_qu8_quantize_variants()), test::VariantName());
 
 }  // namespace
 }  // namespace sparrow::kernels

@@ -44,12 +44,7 @@ TEST_P(Qu8Vadd, BitExactToTheReference) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Variants, Qu8Vadd, ::testing::ValuesIn(kernels::qu8_vadd_variants()),
-                         [](const ::testing::TestParamInfo<Qu8VaddVariant>& p) {
-                           std::string name = p.param.name;
-                           for (char& c : name) c = c == '-' ? '_' : c;
-                           return name;
-                         });
+INSTANTIATE_TEST_SUITE_P(Variants, Qu8Vadd, ::testing::ValuesIn(kernels::qu8_vadd_variants()), test::VariantName());
 
 // a, b (u8 on their grids) -> DequantizeLinear -> Add -> QuantizeLinear; with `unfused` the float
 // sum is also an output, which keeps the passes from fusing it.

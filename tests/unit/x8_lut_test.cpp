@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "kernels/x8_lut.h"
+#include "support/test_support.h"
 
 namespace sparrow::kernels {
 namespace {
@@ -54,12 +55,7 @@ TEST_P(X8Lut, EveryIndexInPlace) {
   EXPECT_EQ(data, expected) << v.name;
 }
 
-INSTANTIATE_TEST_SUITE_P(Variants, X8Lut, ::testing::ValuesIn(x8_lut_variants()),
-                         [](const ::testing::TestParamInfo<X8LutVariant>& p) {
-                           std::string name = p.param.name;
-                           for (char& c : name) c = c == '-' ? '_' : c;
-                           return name;
-                         });
+INSTANTIATE_TEST_SUITE_P(Variants, X8Lut, ::testing::ValuesIn(x8_lut_variants()), test::VariantName());
 
 }  // namespace
 }  // namespace sparrow::kernels
