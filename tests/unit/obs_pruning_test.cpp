@@ -215,6 +215,30 @@ TEST(SparseGpt, BlocksAreRankedByTheirExactGroupLoss) {
   }
 }
 
+// Independent inputs, the first lazy batch's columns with 100x the variance of the second's:
+// ranked over the whole layer, most zeros belong in the second batch (in the first, only weights
+// 10x smaller than the second's pruned ones: about 10 % of them). Before, each batch was due the
+// layer's share, 40 % of the first batch's 256 weights.
+TEST(SparseGpt, EachLazyBatchTakesTheZerosTheWholeLayerRanksInIt) {
+  MatrixXd x = random_matrix(64, 4000, 9);
+  x.topRows(32) *= 10.0;
+  const MatrixXd h = x * x.transpose() / 4000.0;
+  const MatrixXd original = random_matrix(8, 64, 10);
+  for (int block : {1, 4}) {
+    MatrixXd w = original;
+    compression::SparseGptOptions o;
+    o.sparsity = 0.4;
+    o.run_length = 64;
+    o.block = block;
+    o.lazy_batch = 32;
+    compression::sparsegpt_prune(w, h, o);
+    const int64_t target = std::llround(0.4 * 512);
+    EXPECT_GE(zeros(w), target) << block;
+    EXPECT_LT(zeros(w), target + block) << block;
+    EXPECT_LT(zeros(w.leftCols(32)), target / 5) << block;
+  }
+}
+
 TEST(SparseGpt, InputsNeverSeenGetZeroWeights) {
   MatrixXd x = correlated_inputs(20, 500, 7);
   x.row(3).setZero();

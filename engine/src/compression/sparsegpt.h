@@ -21,6 +21,8 @@ struct SparseGptOptions {
 };
 
 // Prunes `w` (outputs x columns) in place given `h` (columns x columns, X·Xᵀ / n of the inputs).
+// Columns go in lazy batches; each batch zeroes as many weights as one ranking of the whole
+// layer by OBS loss puts in it, so the sparsity may differ from one batch (kernel tap) to another.
 // Inputs never seen (H_jj = 0) have their weights zeroed. sparrow::Error (kInternal) when H,
 // damped, is not positive definite.
 void sparsegpt_prune(Eigen::MatrixXd& w, Eigen::MatrixXd h, const SparseGptOptions& options);
