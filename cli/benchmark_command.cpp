@@ -1,6 +1,7 @@
 // sparrow benchmark: DeepSparse-style throughput and latency report.
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -11,6 +12,7 @@
 #include "model_options.h"
 #include "sparrow/benchmark.h"
 #include "sparrow/error.h"
+#include "sparrow/output_file.h"
 
 namespace sparrow::cli {
 namespace {
@@ -82,6 +84,7 @@ nlohmann::json to_json(const std::string& model, const BenchmarkResult& r, const
 
 void run(const BenchmarkArgs& args) {
   const std::string path = args.model.resolved_model();
+  if (!args.export_json.empty()) check_writable(args.export_json);
   BenchmarkOptions options;
   options.seconds = args.seconds;
   options.warmup_seconds = args.warmup;
@@ -96,9 +99,10 @@ void run(const BenchmarkArgs& args) {
   const PlanDescription description = engine.describe();
   report(path, result, description);
   if (!args.export_json.empty()) {
+    errno = 0;
     std::ofstream out(args.export_json);
     out << to_json(path, result, description).dump(2) << "\n";
-    if (!out) throw Error(ErrorCode::kIo, "cannot write '" + args.export_json + "'");
+    if (!out) throw write_failed(args.export_json);
   }
 }
 

@@ -1,5 +1,6 @@
 // sparrow detect: detections per image as text or JSON, and annotated images.
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -9,6 +10,7 @@
 #include "commands.h"
 #include "model_options.h"
 #include "sparrow/error.h"
+#include "sparrow/output_file.h"
 #include "sparrow/yolo/annotate.h"
 #include "sparrow/yolo/detector.h"
 #include "sparrow/yolo/image_files.h"
@@ -88,7 +90,8 @@ int run(const DetectArgs& args) {
     if (!args.out_dir.empty()) {
       yolo::draw_detections(image, result.detections, detector.class_names());
       const fs::path out = fs::path(args.out_dir) / fs::path(file).filename();
-      if (!cv::imwrite(out.string(), image)) throw Error(ErrorCode::kIo, "cannot write '" + out.string() + "'");
+      errno = 0;
+      if (!cv::imwrite(out.string(), image)) throw write_failed(out.string());
     }
   }
   if (args.json) std::printf("%s\n", all.dump(2).c_str());

@@ -1,5 +1,6 @@
 // sparrow eval: COCO mAP of a model on a YOLO-layout dataset, as pycocotools computes it.
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -11,6 +12,7 @@
 #include "model_options.h"
 #include "progress_bar.h"
 #include "sparrow/error.h"
+#include "sparrow/output_file.h"
 #include "sparrow/yolo/coco_eval.h"
 #include "sparrow/yolo/dataset.h"
 #include "sparrow/yolo/dataset_scoring.h"
@@ -57,12 +59,16 @@ void export_summary(const std::string& path, const EvalArgs& args, const yolo::C
   j["data"] = args.data;
   j["images"] = images;
   for (size_t i = 0; i < r.stats.size(); ++i) j[kNames[i]] = r.stats[i];
+  errno = 0;
   std::ofstream out(path);
   out << j.dump(2) << "\n";
-  if (!out) throw Error(ErrorCode::kIo, "cannot write '" + path + "'");
+  if (!out) throw write_failed(path);
 }
 
 void run(const EvalArgs& args) {
+  for (const std::string& out : {args.export_json, args.results_json}) {
+    if (!out.empty()) check_writable(out);
+  }
   const yolo::Dataset dataset = yolo::load_dataset(args.data);
   yolo::DetectorOptions options;
   options.compile = args.model.compile_options();

@@ -1,10 +1,12 @@
 #include "npy.h"
 
+#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <regex>
 
 #include "sparrow/error.h"
+#include "sparrow/output_file.h"
 
 namespace sparrow::cli {
 namespace {
@@ -94,8 +96,9 @@ void write_npy(const std::string& path, const Tensor& tensor) {
   // Pad so that the data starts on a 64-byte boundary, ending the header with a newline.
   while ((10 + header.size() + 1) % 64 != 0) header += ' ';
   header += '\n';
+  errno = 0;
   std::ofstream f(path, std::ios::binary);
-  if (!f) throw Error(ErrorCode::kIo, "cannot write '" + path + "'");
+  if (!f) throw write_failed(path);
   const uint16_t len = static_cast<uint16_t>(header.size());
   f.write("\x93NUMPY\x01\x00", 8);
   const char len_bytes[2] = {static_cast<char>(len & 0xff), static_cast<char>(len >> 8)};

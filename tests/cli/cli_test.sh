@@ -159,6 +159,15 @@ expect_fail compress_empty_calibration "no_images' holds no images" \
   "$sparrow" compress "$model" -o "$work/q.onnx" --int8 --calibration "$work/no_images"
 expect_fail compress_missing_calibration "nowhere' does not exist" \
   "$sparrow" compress "$model" -o "$work/q.onnx" --int8 --calibration "$work/nowhere"
+# An output that cannot be written fails before the work (minutes of it, for compress), saying why.
+expect_fail compress_output_folder_missing "cannot write '.*/nowhere/q.onnx': no folder '.*/nowhere'" \
+  "$sparrow" compress "$model" -o "$work/nowhere/q.onnx" --int8
+expect_fail compress_output_is_a_folder "cannot write '.*/no_images': it is a folder" \
+  "$sparrow" compress "$model" -o "$work/no_images" --sparsity 0.5
+expect_fail benchmark_json_folder_missing "cannot write '.*/nowhere/b.json': no folder" \
+  "$sparrow" benchmark "$model" --time 30 --export-json "$work/nowhere/b.json"
+expect_fail eval_json_folder_missing "cannot write '.*/nowhere/e.json': no folder" \
+  "$sparrow" eval "$model" --data "$work/ds" -x "$work/nowhere/e.json"
 # An image that does not decode is skipped with a warning naming it; too few left is an error.
 mkdir -p "$work/some_broken"
 cp "$shared/data/images/bus.jpg" "$work/some_broken/a.jpg"

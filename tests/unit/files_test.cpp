@@ -1,5 +1,6 @@
 // Finding images in folders and the shared folder's defaults (sparrow/yolo/image_files.h,
-// sparrow/yolo/default_files.h), used alike by sparrow, sparrow-server and sparrow-client.
+// sparrow/yolo/default_files.h), used alike by sparrow, sparrow-server and sparrow-client, and
+// the checks on files Sparrow writes (sparrow/output_file.h).
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -7,6 +8,7 @@
 #include <fstream>
 
 #include "sparrow/error.h"
+#include "sparrow/output_file.h"
 #include "sparrow/yolo/default_files.h"
 #include "sparrow/yolo/image_files.h"
 #include "support/test_support.h"
@@ -98,3 +100,41 @@ TEST(DefaultFiles, NoModelAnywhereSaysHowToPassOne) {
 
 }  // namespace
 }  // namespace sparrow::yolo
+
+namespace sparrow {
+namespace {
+
+std::string write_error_of(const std::string& path) {
+  try {
+    check_writable(path);
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kIo) << e.what();
+    return e.what();
+  }
+  return "";
+}
+
+TEST(OutputFile, SaysWhyAPathCannotBeWritten) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("sparrow-out-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "file") << "x";
+  const std::string base = dir.string();
+  EXPECT_EQ(write_error_of(base + "/new.onnx"), "");
+  EXPECT_EQ(write_error_of(base + "/file"), "") << "an existing file is overwritten";
+  EXPECT_EQ(write_error_of(base + "/missing/new.onnx"),
+            "cannot write '" + base + "/missing/new.onnx': no folder '" + base + "/missing'");
+  EXPECT_EQ(write_error_of(base), "cannot write '" + base + "': it is a folder");
+  EXPECT_EQ(write_error_of(base + "/file/new.onnx"), "cannot write '" + base + "/file/new.onnx': '" + base + "/file' is not a folder");
+  EXPECT_THROW(check_writable(""), Error);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(OutputFile, AFailedWriteGivesErrnosReason) {
+  errno = ENOSPC;
+  const Error e = write_failed("out.json");
+  EXPECT_EQ(e.code(), ErrorCode::kIo);
+  EXPECT_STREQ(e.what(), "cannot write 'out.json': No space left on device");
+}
+
+}  // namespace
+}  // namespace sparrow

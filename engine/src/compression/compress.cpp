@@ -12,6 +12,7 @@
 #include "compression/quantize_model.h"
 #include "onnx/onnx_importer.h"
 #include "sparrow/error.h"
+#include "sparrow/output_file.h"
 
 namespace sparrow::compression {
 namespace {
@@ -29,6 +30,7 @@ CompressReport compress(const std::string& model_path, const std::string& output
     throw Error(ErrorCode::kInvalidArgument, "nothing to do: give --sparsity S, --int8 or both");
   }
   onnx::ModelProto model = onnx_import::read_model_file(model_path);
+  check_writable(output_path);
   CompressReport report;
   // Pruning first, so that symmetric s8 weights keep every zero exactly zero. Calibration then
   // sees the pruned model's activations, except with --method obs: that calibrates the dense

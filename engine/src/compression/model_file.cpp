@@ -1,18 +1,19 @@
 #include "compression/model_file.h"
 
+#include <cerrno>
 #include <fstream>
 
 #include <onnx/version_converter/convert.h>
 
 #include "sparrow/error.h"
+#include "sparrow/output_file.h"
 
 namespace sparrow::compression {
 
 void write_model(const onnx::ModelProto& model, const std::string& path) {
+  errno = 0;
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out || !model.SerializeToOstream(&out) || !out.flush()) {
-    throw Error(ErrorCode::kIo, "cannot write '" + path + "'");
-  }
+  if (!out || !model.SerializeToOstream(&out) || !out.flush()) throw write_failed(path);
 }
 
 void set_float_values(onnx::TensorProto& proto, const float* values, size_t count) {

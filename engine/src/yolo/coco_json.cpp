@@ -1,6 +1,7 @@
 // Reading COCO ground-truth and result json, and writing results, with errors that name the file,
 // the array entry and the field.
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
@@ -10,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sparrow/error.h"
+#include "sparrow/output_file.h"
 #include "sparrow/yolo/coco_eval.h"
 
 namespace sparrow::yolo {
@@ -169,10 +171,10 @@ void write_coco_detections(const std::string& path, const std::vector<CocoDetect
   for (const CocoDetection& d : detections) {
     out.push_back({{"image_id", d.image_id}, {"category_id", d.category_id}, {"bbox", d.bbox}, {"score", d.score}});
   }
+  errno = 0;
   std::ofstream f(path, std::ios::binary);
-  if (!f) throw Error(ErrorCode::kIo, path + ": cannot open for writing");
   f << out.dump() << '\n';
-  if (!f.flush()) throw Error(ErrorCode::kIo, path + ": write failed");
+  if (!f || !f.flush()) throw write_failed(path);
 }
 
 }  // namespace sparrow::yolo
