@@ -59,6 +59,17 @@ TEST(TeamSizer, DropsToOneThreadUnderContentionAndComesBack) {
   EXPECT_EQ(d.sizer.current(), 2);
 }
 
+// Cores shared from the first run, so badly that a two-thread run takes half a second (a
+// CPU-bound process at nice 19 in another session, whose autogroup weighs as much as ours:
+// yolov5n fell from 50 to 1.5 items/s on 2 cores): no slowdown ever shows, yet the first probe
+// must come within seconds, not after kRunsBetweenProbes such runs.
+TEST(TeamSizer, ContendedFromTheStartStillProbesSoon) {
+  Driver d(2);
+  d.run_for(milliseconds(4'000), [](int threads) { return threads == 1 ? 34.0 : 560.0; });
+  EXPECT_EQ(d.sizer.current(), 1);
+  EXPECT_GT(d.sizer.single_thread_runs(), 10);
+}
+
 // A server's runs are now and then preempted by its own gRPC threads: lone slow runs must not
 // bring probes forward, or the probes themselves cost throughput.
 TEST(TeamSizer, LoneSlowRunsDoNotBringProbesForward) {

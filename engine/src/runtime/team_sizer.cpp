@@ -13,8 +13,13 @@ int TeamSizer::next(Clock::time_point now) {
   if (!adaptive_) return current_;
   if (next_probe_ == Clock::time_point{}) next_probe_ = now + wait_;
   if (probing_ || now < next_probe_ || recent_count_ == 0) return current_;
-  if (runs_since_probe_ < kRunsBetweenProbes && !urgent_) return current_;
+  // Runs that are slow from the start (the cores shared before the first run) have no slowdown
+  // to bring a probe forward: the first probe waits for the typical run, not for
+  // kRunsBetweenProbes of them.
+  const int runs_due = probed_ ? kRunsBetweenProbes : kRecent;
+  if (runs_since_probe_ < runs_due && !urgent_) return current_;
   probing_ = true;
+  probed_ = true;
   urgent_ = false;
   runs_since_probe_ = 0;
   return current_ == 1 ? threads_ : 1;

@@ -52,6 +52,7 @@ class TeamSizer {
   mutable std::mutex mutex_;
   int current_;
   bool probing_ = false;
+  bool probed_ = false;  // a probe has run (before it, kRecent runs are enough to start one)
   std::array<double, kRecent> recent_{};
   int recent_count_ = 0, recent_next_ = 0;
   int runs_since_probe_ = 0;
