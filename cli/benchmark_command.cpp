@@ -1,9 +1,7 @@
 // sparrow benchmark: DeepSparse-style throughput and latency report.
 #include <CLI/CLI.hpp>
 #include <algorithm>
-#include <cerrno>
 #include <cstdio>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -11,7 +9,6 @@
 #include "commands.h"
 #include "model_options.h"
 #include "sparrow/benchmark.h"
-#include "sparrow/error.h"
 #include "sparrow/output_file.h"
 
 namespace sparrow::cli {
@@ -98,12 +95,7 @@ void run(const BenchmarkArgs& args) {
   const BenchmarkResult result = run_benchmark(engine, options);
   const PlanDescription description = engine.describe();
   report(path, result, description);
-  if (!args.export_json.empty()) {
-    errno = 0;
-    std::ofstream out(args.export_json);
-    out << to_json(path, result, description).dump(2) << "\n";
-    if (!out) throw write_failed(args.export_json);
-  }
+  if (!args.export_json.empty()) write_text_file(args.export_json, to_json(path, result, description).dump(2) + "\n");
 }
 
 }  // namespace

@@ -1,8 +1,6 @@
 // sparrow eval: COCO mAP of a model on a YOLO-layout dataset, as pycocotools computes it.
 #include <CLI/CLI.hpp>
-#include <cerrno>
 #include <cstdio>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -59,10 +57,7 @@ void export_summary(const std::string& path, const EvalArgs& args, const yolo::C
   j["data"] = args.data;
   j["images"] = images;
   for (size_t i = 0; i < r.stats.size(); ++i) j[kNames[i]] = r.stats[i];
-  errno = 0;
-  std::ofstream out(path);
-  out << j.dump(2) << "\n";
-  if (!out) throw write_failed(path);
+  write_text_file(path, j.dump(2) + "\n");
 }
 
 void run(const EvalArgs& args) {

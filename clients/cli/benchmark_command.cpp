@@ -3,14 +3,13 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
-#include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
 #include "connection.h"
 #include "rpc_error.h"
-#include "sparrow/error.h"
+#include "sparrow/output_file.h"
 #include "sparrow/v1/detection.grpc.pb.h"
 
 namespace sparrow::client {
@@ -96,11 +95,7 @@ void run(const BenchmarkArgs& args, const Connection& connection) {
   v1::BenchmarkResponse response;
   check(v1::Detection::NewStub(connection.channel())->Benchmark(&context, request, &response), "benchmark");
   report(response);
-  if (!args.json_file.empty()) {
-    std::ofstream out(args.json_file);
-    out << to_json(connection.server, response).dump(2) << "\n";
-    if (!out) throw Error(ErrorCode::kIo, "cannot write '" + args.json_file + "'");
-  }
+  if (!args.json_file.empty()) write_text_file(args.json_file, to_json(connection.server, response).dump(2) + "\n");
 }
 
 }  // namespace

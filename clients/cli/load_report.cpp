@@ -1,13 +1,12 @@
 #include "load_report.h"
 
 #include <cstdio>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "latency_stats.h"
 #include "rpc_error.h"
-#include "sparrow/error.h"
+#include "sparrow/output_file.h"
 
 namespace sparrow::client {
 namespace {
@@ -70,10 +69,6 @@ std::string server_fields(const ServerTimings& t) {
   return s.str();
 }
 
-void check_written(const std::ofstream& out, const std::string& path) {
-  if (!out) throw Error(ErrorCode::kIo, "cannot write '" + path + "'");
-}
-
 }  // namespace
 
 void print_table_header(bool open_loop) {
@@ -101,7 +96,7 @@ void print_level(const LevelResult& r) {
 }
 
 void write_csv(const std::string& path, const LoadRun& run) {
-  std::ofstream out(path);
+  std::ostringstream out;
   out << "concurrency,request_rate,seconds,sent,ok,failed,requests_per_second,items_per_second,latency_mean_ms,p50_ms,"
          "p90_ms,p95_ms,p99_ms,latency_max_ms,server_preprocess_ms,server_queue_ms,server_inference_ms,"
          "server_postprocess_ms,errors\n";
@@ -112,7 +107,7 @@ void write_csv(const std::string& path, const LoadRun& run) {
         << ',' << l.p90 << ',' << l.p95 << ',' << l.p99 << ',' << l.max << ',' << server_fields(r.server) << ','
         << errors_field(r) << '\n';
   }
-  check_written(out, path);
+  write_text_file(path, out.str());
 }
 
 void write_json(const std::string& path, const LoadRun& run) {
@@ -125,9 +120,7 @@ void write_json(const std::string& path, const LoadRun& run) {
   j["images"] = run.images;
   j["levels"] = nlohmann::json::array();
   for (const LevelResult& r : run.levels) j["levels"].push_back(level_json(r));
-  std::ofstream out(path);
-  out << j.dump(2) << '\n';
-  check_written(out, path);
+  write_text_file(path, j.dump(2) + '\n');
 }
 
 }  // namespace sparrow::client

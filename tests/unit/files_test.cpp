@@ -129,6 +129,22 @@ TEST(OutputFile, SaysWhyAPathCannotBeWritten) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(OutputFile, WritesTheTextOrSaysWhyNot) {
+  const std::string path = test::temp_path("output_file.txt");
+  write_text_file(path, "first\n");
+  write_text_file(path, "second\n");
+  std::ifstream in(path);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, "second\n") << "the file is replaced, not appended to";
+  try {
+    write_text_file(path + ".missing/x.json", "{}");
+    FAIL() << "a write into a missing folder succeeded";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kIo);
+    EXPECT_EQ(std::string(e.what()), "cannot write '" + path + ".missing/x.json': No such file or directory");
+  }
+}
+
 TEST(OutputFile, AFailedWriteGivesErrnosReason) {
   errno = ENOSPC;
   const Error e = write_failed("out.json");

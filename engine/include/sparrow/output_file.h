@@ -12,6 +12,9 @@ namespace sparrow {
 // exist or is not a folder, the folder is not writable, or `path` is a folder itself.
 void check_writable(const std::string& path);
 
+// Writes `contents` to `path`, replacing it; sparrow::Error (kIo) with the reason when that fails.
+void write_text_file(const std::string& path, const std::string& contents);
+
 // The kIo error for a write of `path` that failed just now, with the reason errno holds.
 Error write_failed(const std::string& path);
 

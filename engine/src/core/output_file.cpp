@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 
 namespace sparrow {
 namespace fs = std::filesystem;
@@ -19,6 +20,13 @@ void check_writable(const std::string& path) {
   if (!fs::exists(folder, ec)) throw refuse("no folder '" + folder + "'");
   if (!fs::is_directory(folder, ec)) throw refuse("'" + folder + "' is not a folder");
   if (::access(folder.c_str(), W_OK) != 0) throw refuse(std::string("folder '") + folder + "': " + std::strerror(errno));
+}
+
+void write_text_file(const std::string& path, const std::string& contents) {
+  errno = 0;
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << contents;
+  if (!out || !out.flush()) throw write_failed(path);
 }
 
 Error write_failed(const std::string& path) {

@@ -1,7 +1,6 @@
 // Reading COCO ground-truth and result json, and writing results, with errors that name the file,
 // the array entry and the field.
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
@@ -171,10 +170,7 @@ void write_coco_detections(const std::string& path, const std::vector<CocoDetect
   for (const CocoDetection& d : detections) {
     out.push_back({{"image_id", d.image_id}, {"category_id", d.category_id}, {"bbox", d.bbox}, {"score", d.score}});
   }
-  errno = 0;
-  std::ofstream f(path, std::ios::binary);
-  f << out.dump() << '\n';
-  if (!f || !f.flush()) throw write_failed(path);
+  write_text_file(path, out.dump() + '\n');
 }
 
 }  // namespace sparrow::yolo
