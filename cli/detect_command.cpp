@@ -67,7 +67,7 @@ int run(const DetectArgs& args) {
   const yolo::Detector detector(model_options.resolved_model(), options);
   const std::vector<std::string> files = yolo::image_files(inputs);
   if (files.empty()) throw Error(ErrorCode::kInvalidArgument, "no images given (files or folders of images)");
-  if (!args.out_dir.empty()) fs::create_directories(args.out_dir);
+  if (!args.out_dir.empty()) make_output_folder(args.out_dir);
 
   nlohmann::json all = nlohmann::json::array();
   yolo::Timings timings;

@@ -9,6 +9,7 @@
 #include "model_options.h"
 #include "npy.h"
 #include "sparrow/error.h"
+#include "sparrow/output_file.h"
 #include "sparrow/yolo/image_decoder.h"
 #include "sparrow/yolo/letterbox.h"
 
@@ -61,8 +62,8 @@ void run(const RunArgs& args) {
   } else {
     throw Error(ErrorCode::kInvalidArgument, "give either .npy files (one per model input) or images, not both");
   }
+  if (!args.output_dir.empty()) make_output_folder(args.output_dir);
   const std::vector<Tensor> outputs = engine.run(inputs);
-  if (!args.output_dir.empty()) fs::create_directories(args.output_dir);
   for (size_t i = 0; i < outputs.size(); ++i) {
     std::printf("%s: %s %s", engine.outputs()[i].name.c_str(), dtype_name(outputs[i].dtype()),
                 shape_string(outputs[i].shape()).c_str());

@@ -45,6 +45,8 @@ assert np.isfinite(y).all() and (y[..., 4] > 0.5).any()"
 /usr/bin/python3 -c "import numpy as np; np.save('$work/x.npy', np.random.default_rng(0).random((1,3,640,640), dtype=np.float32))"
 expect_ok run_npy "$sparrow" run "$model" -i "$work/x.npy" -o "$work/out_npy"
 check_py run_npy_output "import numpy as np; assert np.load('$work/out_npy/output.npy').shape == (1, 25200, 85)"
+expect_fail run_output_is_a_file "cannot create output folder '.*/x.npy': a file of that name is in the way" \
+  "$sparrow" run "$model" -i "$work/x.npy" -o "$work/x.npy"
 /usr/bin/python3 -c "import numpy as np; np.save('$work/wrong.npy', np.zeros((1,3,320,320), dtype=np.float32))"
 expect_fail run_wrong_shape "1x3x640x640" "$sparrow" run "$model" -i "$work/wrong.npy"
 head -c 100 "$work/x.npy" >"$work/truncated.npy"
@@ -118,6 +120,8 @@ assert sorted(x['class_name'] for x in d) == ['bus', 'person', 'person', 'person
 assert all(len(x['box']) == 4 and 0 < x['score'] <= 1 for x in d), d"
 expect_ok detect_annotated "$sparrow" detect "$shared/data/images" --out "$work/annotated" --classes 0
 check_py detect_annotated_files "import os; assert sorted(os.listdir('$work/annotated')) == ['bus.jpg', 'zidane.jpg']"
+expect_fail detect_out_is_a_file "cannot create output folder '.*/x.npy/sub': Not a directory" \
+  "$sparrow" detect "$shared/data/images/bus.jpg" --out "$work/x.npy/sub"
 cp "$shared/data/images/bus.jpg" "$work/good.jpg"
 printf 'GIF89a not really' >"$work/bad.jpg"
 expect_fail detect_bad_image "bad.jpg.*not a JPEG" "$sparrow" detect "$work/good.jpg" "$work/bad.jpg"

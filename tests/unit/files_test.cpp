@@ -145,6 +145,27 @@ TEST(OutputFile, WritesTheTextOrSaysWhyNot) {
   }
 }
 
+TEST(OutputFile, MakesTheOutputFolderOrSaysWhyNot) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("sparrow-folder-" + std::to_string(::getpid()));
+  const std::string base = dir.string();
+  make_output_folder(base + "/a/b");
+  EXPECT_TRUE(std::filesystem::is_directory(dir / "a" / "b")) << "parents are created too";
+  make_output_folder(base + "/a/b");  // exists already: fine
+  std::ofstream(dir / "file") << "x";
+  const auto error_of = [](const std::string& path) {
+    try {
+      make_output_folder(path);
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kIo) << e.what();
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_EQ(error_of(base + "/file"), "cannot create output folder '" + base + "/file': a file of that name is in the way");
+  EXPECT_EQ(error_of(base + "/file/sub"), "cannot create output folder '" + base + "/file/sub': Not a directory");
+  std::filesystem::remove_all(dir);
+}
+
 TEST(OutputFile, AFailedWriteGivesErrnosReason) {
   errno = ENOSPC;
   const Error e = write_failed("out.json");

@@ -12,6 +12,10 @@ namespace sparrow {
 // exist or is not a folder, the folder is not writable, or `path` is a folder itself.
 void check_writable(const std::string& path);
 
+// Creates folder `path` and its parents unless they exist; sparrow::Error (kIo) naming the folder
+// and the reason when it cannot (a file in the way, no permission).
+void make_output_folder(const std::string& path);
+
 // Writes `contents` to `path`, replacing it; sparrow::Error (kIo) with the reason when that fails.
 void write_text_file(const std::string& path, const std::string& contents);
 

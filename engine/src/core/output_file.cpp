@@ -22,6 +22,14 @@ void check_writable(const std::string& path) {
   if (::access(folder.c_str(), W_OK) != 0) throw refuse(std::string("folder '") + folder + "': " + std::strerror(errno));
 }
 
+void make_output_folder(const std::string& path) {
+  const auto refuse = [&](const std::string& why) { return Error(ErrorCode::kIo, "cannot create output folder '" + path + "': " + why); };
+  std::error_code ec;
+  if (fs::exists(path, ec) && !fs::is_directory(path, ec)) throw refuse("a file of that name is in the way");
+  fs::create_directories(path, ec);
+  if (ec) throw refuse(ec.message());
+}
+
 void write_text_file(const std::string& path, const std::string& contents) {
   errno = 0;
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
