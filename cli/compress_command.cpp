@@ -262,7 +262,8 @@ void add_compress_command(CLI::App& app) {
       cmd->add_option("--calibration-method", args->calibration_method, "minmax, percentile or mse (default: percentile)")
           ->check(CLI::IsMember({"minmax", "percentile", "mse"}))};
   cmd->add_option("--exclude", args->exclude,
-                  "names of nodes to keep float and of convs to keep dense (beyond the Detect head and the first conv)");
+                  "nodes to keep float and convs to keep dense (beyond the Detect head and the first conv): names, or "
+                  "globs over them such as '/model.1[0-9]/*'");
   cmd->add_option("--num-cores", args->num_cores, "threads for calibration (default: every core)")->check(CLI::NonNegativeNumber);
   cmd->add_flag("-v,--verbose", args->verbose, "print each conv's sparsity (obs: and its output error next to magnitude's; lowrank: its rank and output error next "
                 "to the plain SVD's) and each activation's range and grid");

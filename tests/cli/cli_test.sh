@@ -190,6 +190,8 @@ expect_fail compress_bad_method "calibration-method" "$sparrow" compress "$model
 expect_fail compress_zero_images "calibration-images" "$sparrow" compress "$model" -o "$work/q.onnx" --int8 --calibration-images 0
 expect_fail compress_unknown_exclude "no node named 'nope' to exclude" \
   "$sparrow" compress "$model" -o "$work/q.onnx" --int8 --calibration-images 2 --exclude nope
+expect_fail compress_exclude_glob_matches_nothing "no node name matches '/model.9\[0-9\]/\*' to exclude" \
+  "$sparrow" compress "$model" -o "$work/q.onnx" --int8 --calibration-images 2 --exclude '/model.9[0-9]/*'
 expect_ok compress_int8 sh -c "'$sparrow' compress '$model' -o '$work/q.onnx' --int8 --calibration-images 4 -v > '$work/compress.txt' 2> '$work/compress_err.txt'"
 check_py compress_report "
 t = open('$work/compress.txt').read(); e = open('$work/compress_err.txt').read()

@@ -106,6 +106,10 @@ TEST(QuantizationPlan, ExcludedConvsStayFloatAndUnknownNamesAreErrors) {
   EXPECT_EQ(plan.float_convs, (std::vector<std::string>{"c2/Conv", "head/Conv"}));
   test::expect_error([] { compression::plan_quantization(graph_of(yolo_like_model()), {"nope"}); }, ErrorCode::kNotFound,
                      {"no node named 'nope'"});
+  // A glob names every node it matches: c2/* keeps c2/Conv float as its name did.
+  EXPECT_EQ(compression::plan_quantization(graph_of(yolo_like_model()), {"c2/*"}).float_convs, plan.float_convs);
+  test::expect_error([] { compression::plan_quantization(graph_of(yolo_like_model()), {"c9*"}); }, ErrorCode::kNotFound,
+                     {"no node name matches 'c9*' to exclude"});
 }
 
 TEST(ActivationRange, GridsHoldZeroAndNeverHaveAZeroScale) {

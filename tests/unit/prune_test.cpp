@@ -142,6 +142,16 @@ TEST(Prune, ExcludedConvsStayDense) {
   EXPECT_EQ(test::values_of<float>(test::initializers_of(out).at("c3.w")), test::values_of<float>(test::initializers_of(in).at("c3.w")));
 }
 
+TEST(Prune, ExcludePatternsAreGlobsOverNodeNames) {
+  const std::string in = model_file(), out = test::temp_path("prune_exclude_glob.onnx");
+  const auto report = compression::compress(in, out, prune_options(0.7, 1, {"c[23]/*"}));
+  EXPECT_EQ(report.prune->pruned_convs(), 1);
+  EXPECT_EQ(report.prune->layers[1].kept_dense_because, "--exclude");
+  EXPECT_EQ(report.prune->layers[2].kept_dense_because, "--exclude");
+  test::expect_error([&] { compression::compress(in, out, prune_options(0.5, 1, {"c[23]/*", "nothing/*"})); },
+                     ErrorCode::kNotFound, {"no node name matches 'nothing/*' to exclude"});
+}
+
 // Pruned first, then quantized: symmetric s8 maps every pruned zero to exactly 0.
 TEST(Prune, WithInt8EveryPrunedZeroStaysExactlyZero) {
   const std::string in = model_file(), pruned = test::temp_path("prune_only.onnx"), both = test::temp_path("prune_int8.onnx");

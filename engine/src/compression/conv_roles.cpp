@@ -1,8 +1,12 @@
 #include "compression/conv_roles.h"
 
+#include <fnmatch.h>
+
 #include <map>
 #include <string>
 #include <vector>
+
+#include "sparrow/error.h"
 
 namespace sparrow::compression {
 
@@ -55,6 +59,23 @@ std::set<int> input_convs(const onnx::GraphProto& graph) {
     }
   }
   return first;
+}
+
+std::set<std::string> excluded_nodes(const onnx::GraphProto& graph, const std::vector<std::string>& patterns) {
+  std::set<std::string> names;
+  for (const std::string& pattern : patterns) {
+    size_t matched = 0;
+    for (const onnx::NodeProto& node : graph.node()) {
+      if (node.name() != pattern && fnmatch(pattern.c_str(), node.name().c_str(), 0) != 0) continue;
+      names.insert(node.name());
+      ++matched;
+    }
+    if (matched > 0) continue;
+    const bool glob = pattern.find_first_of("*?[") != std::string::npos;
+    throw Error(ErrorCode::kNotFound, glob ? "no node name matches '" + pattern + "' to exclude"
+                                           : "no node named '" + pattern + "' to exclude");
+  }
+  return names;
 }
 
 }  // namespace sparrow::compression

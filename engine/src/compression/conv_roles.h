@@ -4,6 +4,8 @@
 #pragma once
 
 #include <set>
+#include <string>
+#include <vector>
 
 #include <onnx/onnx_pb.h>
 
@@ -14,5 +16,10 @@ std::set<int> head_convs(const onnx::GraphProto& graph);
 // Indices of the convolutions that read a graph input (not an initializer) with no convolution
 // between.
 std::set<int> input_convs(const onnx::GraphProto& graph);
+
+// The names of the nodes that `--exclude` patterns name: each pattern is a node name or a shell
+// glob over node names (`/model.1[0-9]/*`: fnmatch, where * also crosses /). sparrow::Error
+// (kNotFound) for a pattern that matches no node.
+std::set<std::string> excluded_nodes(const onnx::GraphProto& graph, const std::vector<std::string>& patterns);
 
 }  // namespace sparrow::compression

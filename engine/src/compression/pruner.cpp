@@ -34,20 +34,16 @@ void check_options(const PruneOptions& options) {
 }
 
 void check_graph(const onnx::GraphProto& graph, const std::vector<std::string>& exclude) {
-  std::set<std::string> names;
   bool has_conv = false;
   for (const onnx::NodeProto& node : graph.node()) {
     if (kQuantizedOps.count(node.op_type())) {
       throw Error(ErrorCode::kInvalidArgument, "the model is quantized already (node '" + node.name() + "' is " +
                                                    node.op_type() + "); prune the float model, with --int8 to quantize it after");
     }
-    names.insert(node.name());
     has_conv = has_conv || node.op_type() == "Conv";
   }
   if (!has_conv) throw Error(ErrorCode::kInvalidArgument, "the model has no Conv to prune");
-  for (const std::string& name : exclude) {
-    if (!names.count(name)) throw Error(ErrorCode::kNotFound, "no node named '" + name + "' to exclude");
-  }
+  excluded_nodes(graph, exclude);
 }
 
 std::string node_label(const onnx::NodeProto& node, int index) {
@@ -84,7 +80,7 @@ class Pruner {
   // Each conv's role; a weight that a dense conv reads stays dense for every conv reading it.
   void plan() {
     const std::set<int> first = input_convs(graph_), heads = head_convs(graph_);
-    const std::set<std::string> excluded(options_.exclude.begin(), options_.exclude.end());
+    const std::set<std::string> excluded = excluded_nodes(graph_, options_.exclude);
     std::set<std::string> dense_weights;
     for (int i = 0; i < graph_.node_size(); ++i) {
       const onnx::NodeProto& node = graph_.node(i);

@@ -38,18 +38,13 @@ class Planner {
   Planner(const onnx::GraphProto& graph, const std::vector<std::string>& exclude) : graph_(graph) {
     for (const auto& init : graph.initializer()) constants_.insert(init.name());
     for (const auto& out : graph.output()) outputs_.insert(out.name());
-    std::set<std::string> names;
     for (int i = 0; i < graph.node_size(); ++i) {
       const onnx::NodeProto& node = graph.node(i);
-      names.insert(node.name());
       if (node.op_type() == "Constant") constants_.insert(node.output(0));
       for (const std::string& out : node.output()) producer_[out] = i;
       for (const std::string& in : node.input()) consumers_[in].push_back(i);
     }
-    for (const std::string& name : exclude) {
-      if (!names.count(name)) throw Error(ErrorCode::kNotFound, "no node named '" + name + "' to exclude");
-      excluded_.insert(name);
-    }
+    excluded_ = excluded_nodes(graph, exclude);
   }
 
   QuantizationPlan run() {
