@@ -204,8 +204,9 @@ void print_summary(const CompressArgs& args, const compression::CompressReport& 
                 report.prune->layers.size() - static_cast<size_t>(report.prune->pruned_convs()));
   }
   if (report.int8) {
-    std::printf(" INT8 QDQ (opset %d), %zu nodes on integers, %zu convolutions kept float;", report.int8->opset,
-                report.int8->int8_nodes.size(), report.int8->float_convs.size());
+    std::printf(" INT8 QDQ (opset %d), %zu nodes on integers, %zu convolutions on float activations (%zu of them on s8 weights);",
+                report.int8->opset, report.int8->int8_nodes.size(), report.int8->float_convs.size(),
+                report.int8->s8_weight_float_convs);
   }
   std::printf(" %.1f MiB -> %.1f MiB (%.2fx smaller)\n", static_cast<double>(report.input_bytes) / (1 << 20),
               static_cast<double>(report.output_bytes) / (1 << 20),

@@ -196,6 +196,7 @@ expect_ok compress_int8 sh -c "'$sparrow' compress '$model' -o '$work/q.onnx' --
 check_py compress_report "
 t = open('$work/compress.txt').read(); e = open('$work/compress_err.txt').read()
 assert 'INT8 QDQ (opset 13)' in t and 'smaller' in t, t
+assert '3 convolutions on float activations (3 of them on s8 weights)' in t, t  # the Detect head
 assert 'calibrating' in e and '/model.0/conv/Conv_output_0' in e, e[-500:]"
 expect_fail compress_twice "quantized already" "$sparrow" compress "$work/q.onnx" -o "$work/q2.onnx" --int8 --calibration-images 2
 expect_ok detect_int8 sh -c "'$sparrow' detect '$work/q.onnx' '$shared/data/images/bus.jpg' --json > '$work/det_int8.json'"

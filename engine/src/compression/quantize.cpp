@@ -72,6 +72,7 @@ QuantizeReport quantize_model(onnx::ModelProto& model, const QuantizeOptions& op
   QuantizeReport report;
   report.int8_nodes = plan.int8_nodes;
   report.float_convs = plan.float_convs;
+  report.s8_weight_float_convs = plan.weight_only_convs.size();
   const ActivationGrids chosen =
       grids ? *grids : choose_grids(plan, calibrate(model, plan.calibrated, options.calibration), options.calibration.method);
   report.activations = chosen.report;

@@ -47,7 +47,8 @@ struct ActivationRange {
 struct QuantizeReport {
   int opset = 0;                            // of the file written (per-channel Q/DQ needs 13)
   std::vector<std::string> int8_nodes;      // nodes that run on integers
-  std::vector<std::string> float_convs;     // convolutions kept in float (head, --exclude)
+  std::vector<std::string> float_convs;     // convolutions with float activations (head, --exclude)
+  size_t s8_weight_float_convs = 0;         // of those, how many run on s8 weights (the head's)
   std::vector<ActivationRange> activations;
   size_t input_bytes = 0, output_bytes = 0; // file sizes
 };
