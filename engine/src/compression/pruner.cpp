@@ -43,7 +43,7 @@ void check_graph(const onnx::GraphProto& graph, const std::vector<std::string>& 
     has_conv = has_conv || node.op_type() == "Conv";
   }
   if (!has_conv) throw Error(ErrorCode::kInvalidArgument, "the model has no Conv to prune");
-  excluded_nodes(graph, exclude);
+  excluded_nodes(graph, exclude);  // throws for a pattern that names no node
 }
 
 std::string node_label(const onnx::NodeProto& node, int index) {
