@@ -4,6 +4,8 @@
 For each technique and level it runs `sparrow compress` on the model (timed, with its peak RSS),
 then measures on the file it wrote:
   - COCO AP50-95 and AP50 on coco128 (`sparrow eval --export-json`), and their % of dense;
+  - AP50-95 on a second, held-out set: the last `--held-out` images of the calibration folder,
+    which calibration never reads (coco128 alone moves by about +-0.004 AP with any change);
   - the file size, raw and gzip-compressed, and how many times smaller than dense it is;
   - Sparrow's items/s at each batch size and ONNX Runtime's on the same file, interleaved so that
     the noise of a shared machine falls on both alike (compare.py's runner).
@@ -79,6 +81,8 @@ class Row:
     eval_command: list[str] = field(default_factory=list)
     ap50_95: float | None = None
     ap50: float | None = None
+    held_out_command: list[str] = field(default_factory=list)
+    held_out_ap50_95: float | None = None
     bytes_raw: int | None = None
     bytes_gzip: int | None = None
     speed: dict = field(default_factory=dict)  # (engine, batch) -> compare.RunResult
@@ -104,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--calibration", type=Path, default=shared / "data" / "coco_train160",
                    help="calibration images (never the evaluation set)")
     p.add_argument("--calibration-images", type=int, default=64)
+    p.add_argument("--held-out", type=int, default=96,
+                   help="the last N images of --calibration (a YOLO dataset) as a second evaluation set; they "
+                        "must lie beyond the --calibration-images that calibration reads (0: none)")
     p.add_argument("--only", default="", help="comma-separated technique keys (default: every one)")
     p.add_argument("--batch-sizes", type=compare.parse_int_list, default=[1, 8])
     p.add_argument("--num-cores", type=int, default=compare.cores_available())
@@ -201,6 +208,48 @@ def evaluate(row: Row, args) -> None:
     row.ap50_95, row.ap50 = stats["ap50_95"], stats["ap50"]
 
 
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+
+
+def held_out_set(args) -> Path | None:
+    """Links to the last --held-out images of the calibration dataset and their labels, in the work
+    folder, laid out as a YOLO dataset that `sparrow eval` reads; None with --held-out 0."""
+    if args.held_out <= 0:
+        return None
+    source = args.calibration
+    images = sorted(p for p in (source / "images").rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not (source / "data.yaml").exists() or args.held_out + args.calibration_images > len(images):
+        raise SystemExit(f"compression_study: --held-out {args.held_out} needs a YOLO dataset (data.yaml, images/, "
+                         f"labels/) with more than {args.calibration_images} + {args.held_out} images; "
+                         f"{source} has {len(images)}")
+    target = args.work / "held_out"
+    if target.exists():
+        subprocess.run(["rm", "-rf", str(target)], check=True)
+    for image in images[-args.held_out:]:
+        relative = image.relative_to(source / "images")
+        label = (source / "labels" / relative).with_suffix(".txt")
+        for src, dst in ((image, target / "images" / relative), (label, (target / "labels" / relative).with_suffix(".txt"))):
+            if src.exists():
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                dst.symlink_to(src.resolve())
+    (target / "data.yaml").write_text((source / "data.yaml").read_text())
+    return target
+
+
+def evaluate_held_out(row: Row, args) -> None:
+    if args.held_out_set is None:
+        return
+    out = args.work / f"{row.technique.key}.heldout.eval.json"
+    row.held_out_command = [str(args.sparrow), "eval", str(row.file), "--data", str(args.held_out_set), "-x", str(out)]
+    if not (args.reuse and out.exists()):
+        out.unlink(missing_ok=True)
+        proc = run_logged(row.held_out_command, args.work / f"{row.technique.key}.heldout.eval.log")
+        if proc.returncode != 0 or not out.exists():
+            row.failure = "held-out eval: " + (compare.failure_reason(proc.stderr, proc.stdout) or f"exit {proc.returncode}")
+            return
+    row.held_out_ap50_95 = json.loads(out.read_text())["ap50_95"]
+
+
 def measure_size(row: Row) -> None:
     data = row.file.read_bytes()
     row.bytes_raw = len(data)
@@ -223,7 +272,7 @@ def measure(t: Technique, args) -> Row:
     again = reused(row, args)
     if t.flags and not again:
         compress(row, args)
-    for step in ((evaluate,) if not again else ()) + (lambda r, a: measure_size(r), measure_speed):
+    for step in ((evaluate,) if not again else ()) + (evaluate_held_out, lambda r, a: measure_size(r), measure_speed):
         if row.failure:
             break
         step(row, args)
@@ -249,7 +298,8 @@ def items_per_second(row: Row, engine: str, batch: int):
 
 def table(rows: list[Row], batches: list[int]) -> list[str]:
     dense = rows[0]
-    head = ["technique", "sparsity", "AP50-95", "% dense", "AP50", "% dense", "MB", "gzip MB", "x smaller (gzip)"]
+    head = ["technique", "sparsity", "AP50-95", "% dense", "AP50", "% dense", "held-out AP50-95", "% dense", "MB",
+            "gzip MB", "x smaller (gzip)"]
     for b in batches:
         head += [f"Sparrow b{b} items/s", "x dense", f"ORT b{b} items/s", "Sparrow / ORT"]
     head += ["compress s", "compress peak MiB"]
@@ -260,7 +310,9 @@ def table(rows: list[Row], batches: list[int]) -> list[str]:
             continue
         cells = [r.technique.family, f"{r.technique.level:g} %", f(r.ap50_95, 4), f(ratio(r.ap50_95, dense.ap50_95) and
                  100 * ratio(r.ap50_95, dense.ap50_95), 1), f(r.ap50, 4), f(ratio(r.ap50, dense.ap50) and
-                 100 * ratio(r.ap50, dense.ap50), 1), f(r.bytes_raw / 1e6), f(r.bytes_gzip / 1e6),
+                 100 * ratio(r.ap50, dense.ap50), 1), f(r.held_out_ap50_95, 4),
+                 f(ratio(r.held_out_ap50_95, dense.held_out_ap50_95) and 100 * ratio(r.held_out_ap50_95, dense.held_out_ap50_95), 1),
+                 f(r.bytes_raw / 1e6), f(r.bytes_gzip / 1e6),
                  f(ratio(dense.bytes_gzip, r.bytes_gzip), 2, "x")]
         for b in batches:
             s, o = items_per_second(r, compare.SPARROW, b), items_per_second(r, compare.ORT, b)
@@ -309,7 +361,7 @@ def commands(rows: list[Row], args) -> list[str]:
         lines.append(f"- {r.technique.key}:")
         if r.compress_command:
             lines.append(f"  `{shown(r.compress_command)}`;")
-        lines.append(f"  `{shown(r.eval_command)}`")
+        lines.append(f"  `{shown(r.eval_command)}`" + (f";\n  `{shown(r.held_out_command)}`" if r.held_out_command else ""))
     return lines
 
 
@@ -363,10 +415,14 @@ def report(rows: list[Row], args, started: str) -> str:
         f"- Machine: {compare.cpu_model()}, {args.num_cores} cores used",
         f"- Model: `{args.model.name}`; accuracy on `{args.data.name}` (COCO AP, as pycocotools); calibration: "
         f"{args.calibration_images} images of `{args.calibration.name}` (disjoint from the evaluation set)",
+        *([f"- Held-out: the last {args.held_out} images of `{args.calibration.name}`, which calibration never reads "
+           f"(links in `{shown([str(args.held_out_set)])}`): a second accuracy figure, as coco128's 128 images move "
+           "by about +-0.004 AP50-95 with any change"] if args.held_out_set else []),
         f"- Speed: {args.time:g} s per run after {args.warmup:g} s warmup, Sparrow and ONNX Runtime interleaved; "
         "the machine may be shared, so compare within a run",
-        *(["- `--reuse`: the compressed files, compression times and accuracy are those an earlier run of this "
-           "commit left in the work folder; sizes and speeds were measured in this run"] if args.reuse else []),
+        *([f"- `--reuse`: the compressed files, compression times and {args.data.name} accuracy are those an earlier "
+           "run left in the work folder (--reuse assumes the compression code has not changed since); the held-out "
+           "accuracy where it was missing, the sizes and the speeds were measured in this run"] if args.reuse else []),
         "",
         *table(rows, args.batch_sizes),
         "",
@@ -386,6 +442,7 @@ def main(argv=None) -> int:
                        (args.calibration, "calibration folder")):
         if not path.exists():
             raise SystemExit(f"compression_study: {what} not found: {path}")
+    args.held_out_set = held_out_set(args)
     started = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     rows = [measure(t, args) for t in selected(args.only)]
     if rows[0].failure:
@@ -398,7 +455,7 @@ def main(argv=None) -> int:
 
 def results_json(r: Row) -> dict:
     return {"key": r.technique.key, "family": r.technique.family, "sparsity": r.technique.level,
-            "ap50_95": r.ap50_95, "ap50": r.ap50, "bytes": r.bytes_raw, "bytes_gzip": r.bytes_gzip,
+            "ap50_95": r.ap50_95, "ap50": r.ap50, "held_out_ap50_95": r.held_out_ap50_95, "bytes": r.bytes_raw, "bytes_gzip": r.bytes_gzip,
             "compress_seconds": r.compress_seconds, "compress_rss_mib": r.compress_rss_mib, "failure": r.failure,
             "items_per_second": {f"{e}_b{b}": (run.items_per_second if run.ok else None)
                                  for (e, b), run in r.speed.items()}}
