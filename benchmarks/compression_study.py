@@ -29,6 +29,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -223,8 +224,7 @@ def held_out_set(args) -> Path | None:
                          f"labels/) with more than {args.calibration_images} + {args.held_out} images; "
                          f"{source} has {len(images)}")
     target = args.work / "held_out"
-    if target.exists():
-        subprocess.run(["rm", "-rf", str(target)], check=True)
+    shutil.rmtree(target, ignore_errors=True)
     for image in images[-args.held_out:]:
         relative = image.relative_to(source / "images")
         label = (source / "labels" / relative).with_suffix(".txt")
@@ -287,6 +287,11 @@ def ratio(value, base):
     return value / base if value is not None and base else None
 
 
+def percent_of(value, base):
+    r = ratio(value, base)
+    return None if r is None else 100 * r
+
+
 def f(value, digits=2, suffix=""):
     return "n/a" if value is None else f"{value:.{digits}f}{suffix}"
 
@@ -308,11 +313,9 @@ def table(rows: list[Row], batches: list[int]) -> list[str]:
         if r.failure:
             lines.append(f"| {r.technique.family} | {r.technique.level:g} % | failed: {compare.md_escape(r.failure)} |")
             continue
-        cells = [r.technique.family, f"{r.technique.level:g} %", f(r.ap50_95, 4), f(ratio(r.ap50_95, dense.ap50_95) and
-                 100 * ratio(r.ap50_95, dense.ap50_95), 1), f(r.ap50, 4), f(ratio(r.ap50, dense.ap50) and
-                 100 * ratio(r.ap50, dense.ap50), 1), f(r.held_out_ap50_95, 4),
-                 f(ratio(r.held_out_ap50_95, dense.held_out_ap50_95) and 100 * ratio(r.held_out_ap50_95, dense.held_out_ap50_95), 1),
-                 f(r.bytes_raw / 1e6), f(r.bytes_gzip / 1e6),
+        cells = [r.technique.family, f"{r.technique.level:g} %", f(r.ap50_95, 4), f(percent_of(r.ap50_95, dense.ap50_95), 1),
+                 f(r.ap50, 4), f(percent_of(r.ap50, dense.ap50), 1), f(r.held_out_ap50_95, 4),
+                 f(percent_of(r.held_out_ap50_95, dense.held_out_ap50_95), 1), f(r.bytes_raw / 1e6), f(r.bytes_gzip / 1e6),
                  f(ratio(dense.bytes_gzip, r.bytes_gzip), 2, "x")]
         for b in batches:
             s, o = items_per_second(r, compare.SPARROW, b), items_per_second(r, compare.ORT, b)
