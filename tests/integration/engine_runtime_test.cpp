@@ -158,17 +158,21 @@ TEST(EngineRuntime, BenchmarkRejectsBadOptions) {
 TEST(EngineRuntime, DescribeListsKernelsAndLayouts) {
   if (!test::require_file(kStatic)) GTEST_SKIP();
   const PlanDescription d = Engine::load(kStatic, {}).describe();
-  int convs = 0;
+  int convs = 0, heads = 0;
   for (const LayerInfo& l : d.layers) {
     EXPECT_FALSE(l.kernel.empty()) << l.name;
     EXPECT_FALSE(l.layout.empty()) << l.name;
     if (l.op.rfind("Conv", 0) == 0) {
       ++convs;
-      EXPECT_EQ(l.kernel.rfind("f32-conv-onednn:", 0), 0u) << l.name << " ran on " << l.kernel;
+      // The Detect convs carry their decode (passes/fuse_conv_segmented).
+      const bool head = l.op.find("+SegmentedElementwise") != std::string::npos;
+      heads += head;
+      EXPECT_EQ(l.kernel.rfind(head ? "f32-conv-segmented-onednn:" : "f32-conv-onednn:", 0), 0u) << l.name << " ran on " << l.kernel;
       EXPECT_GT(l.gflop, 0) << l.name;
     }
   }
   EXPECT_EQ(convs, 60);
+  EXPECT_EQ(heads, 3);
   EXPECT_GT(d.arena_bytes, 0u);
 }
 

@@ -72,6 +72,8 @@ const std::vector<KernelRow>& kernel_table() {
       {"f32-div-onednn", "Div", {kF32, kF32}, Isa::kScalar, select_onednn_binary},
       {"f32-matmul-onednn", "MatMul", {kF32, kF32}, Isa::kScalar, select_onednn_matmul},
       {"f32-segmented-elementwise-scalar", "SegmentedElementwise", {kF32}, Isa::kScalar, select_segmented_elementwise},
+      {"f32-conv-segmented-onednn", "ConvSegmented", {kF32}, Isa::kScalar, select_conv_segmented},
+      {"qu8-f32-conv-segmented-onednn", "ConvSegmented", {kU8}, Isa::kScalar, select_conv_segmented},
       {"x-transpose-onednn", "Transpose", {}, Isa::kScalar, select_onednn_transpose},
       {"x-slice-onednn", "Slice", {}, Isa::kScalar, select_onednn_slice},
       {"x-split-onednn", "Split", {}, Isa::kScalar, select_onednn_slice},

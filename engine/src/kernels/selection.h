@@ -81,6 +81,7 @@ std::optional<Selection> select_x8_lut_avx512vbmi(const SelectContext& ctx, std:
 std::optional<Selection> select_x8_lut_avx2(const SelectContext& ctx, std::string& why_not);
 std::optional<Selection> select_x8_lut_scalar(const SelectContext& ctx, std::string& why_not);
 std::optional<Selection> select_segmented_elementwise(const SelectContext& ctx, std::string& why_not);
+std::optional<Selection> select_conv_segmented(const SelectContext& ctx, std::string& why_not);
 std::optional<Selection> select_onednn_quantize(const SelectContext& ctx, std::string& why_not);
 std::optional<Selection> select_f32_qu8_quantize_nhwc_16_avx512vbmi(const SelectContext& ctx, std::string& why_not);
 std::optional<Selection> select_onednn_dequantize(const SelectContext& ctx, std::string& why_not);

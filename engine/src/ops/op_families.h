@@ -43,5 +43,7 @@ void register_conv_integer_ops(std::vector<OpDef>& ops);
 void register_lookup_table_ops(std::vector<OpDef>& ops);
 // SegmentedElementwise
 void register_segmented_elementwise_ops(std::vector<OpDef>& ops);
+// ConvSegmented
+void register_conv_segmented_ops(std::vector<OpDef>& ops);
 
 }  // namespace sparrow::ops

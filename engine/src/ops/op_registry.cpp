@@ -85,6 +85,7 @@ const std::map<std::string, OpDef>& registry() {
     register_conv_integer_ops(list);
     register_lookup_table_ops(list);
     register_segmented_elementwise_ops(list);
+    register_conv_segmented_ops(list);
     std::map<std::string, OpDef> by_name;
     for (OpDef& def : list) by_name[def.name] = std::move(def);
     return by_name;

@@ -21,6 +21,7 @@ class InferContext {
  public:
   InferContext(const graph::Graph& graph, const graph::Node& node) : graph_(graph), node_(node) {}
 
+  const graph::Graph& graph() const { return graph_; }
   const graph::Node& node() const { return node_; }
   const graph::Attributes& attrs() const { return node_.attrs; }
   int opset() const { return node_.opset; }

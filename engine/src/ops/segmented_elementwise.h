@@ -54,8 +54,9 @@ SegmentPlan segment_plan(const graph::Node& node, const Shape& input, const std:
 // The output's shape: the input's, with axis "from_axis" (if any) moved last.
 Shape segmented_output_shape(const graph::Node& node, const Shape& input);
 
-// y rows [begin, end) from x rows; operands[i] is node input i + 1.
+// y rows [begin, end) from x rows; operands[i] is node input i + 1. x holds the input from
+// element x_base on: a band of it, where the rows read lie.
 void run_segments(const SegmentPlan& plan, const float* x, const std::vector<SegmentOperand>& operands, float* y,
-                  int64_t begin, int64_t end);
+                  int64_t begin, int64_t end, int64_t x_base = 0);
 
 }  // namespace sparrow::ops

@@ -161,10 +161,10 @@ void run_step(bool constant_first, float* y, int64_t stride, int64_t rows, int64
 
 // Rows [begin, end) of x as the plan reads them, one after another into y: a copy per row where
 // its elements are adjacent, else column by column over runs of rows along the last row dim.
-void gather_rows(const SegmentPlan& plan, const float* x, int64_t begin, int64_t end, float* y) {
+void gather_rows(const SegmentPlan& plan, const float* x, int64_t x_base, int64_t begin, int64_t end, float* y) {
   const size_t dims = plan.row_dims.size();
   std::vector<int64_t> index(dims, 0);
-  int64_t offset = 0;
+  int64_t offset = -x_base;
   for (int64_t rest = begin, d = static_cast<int64_t>(dims); d-- > 0;) {
     index[d] = rest % plan.row_dims[d];
     rest /= plan.row_dims[d];
@@ -175,7 +175,11 @@ void gather_rows(const SegmentPlan& plan, const float* x, int64_t begin, int64_t
     const int64_t run = std::min(end - r, last - (dims ? index[dims - 1] : 0));
     float* yr = y + (r - begin) * plan.width;
     if (plan.column_stride == 1) {
-      for (int64_t m = 0; m < run; ++m) std::copy(x + offset + m * step, x + offset + m * step + plan.width, yr + m * plan.width);
+      for (int64_t m = 0; m < run; ++m) {
+        const float* xr = x + offset + m * step;
+        float* ym = yr + m * plan.width;
+        for (int64_t j = 0; j < plan.width; ++j) ym[j] = xr[j];
+      }
     } else {
       for (int64_t j = 0; j < plan.width; ++j) {
         const float* xj = x + offset + j * plan.column_stride;
@@ -202,14 +206,14 @@ void gather_rows(const SegmentPlan& plan, const float* x, int64_t begin, int64_t
 // YOLOv5's class scores (81 of 85 columns) are then one copy, and the box steps loop without a
 // dispatch per element. The same arithmetic per element as step after step on each row.
 void run_segments(const SegmentPlan& plan, const float* x, const std::vector<SegmentOperand>& operands, float* y,
-                  int64_t begin, int64_t end) {
+                  int64_t begin, int64_t end, int64_t x_base) {
   const int64_t rows = end - begin;
   if (rows <= 0) return;
   float* yb = y + begin * plan.width;
   if (!plan.contiguous()) {
-    gather_rows(plan, x, begin, end, yb);
-  } else if (x != y) {
-    std::copy(x + begin * plan.width, x + end * plan.width, yb);
+    gather_rows(plan, x, x_base, begin, end, yb);
+  } else if (x + begin * plan.width - x_base != yb) {
+    std::copy(x + begin * plan.width - x_base, x + end * plan.width - x_base, yb);
   }
   for (size_t s = 0; s < plan.widths.size(); ++s) {
     const int64_t w = plan.widths[s];

@@ -19,6 +19,7 @@ void optimize(graph::Graph& g, const CompileOptions& options) {
   fuse_conv_residual(g);
   fuse_segmented_elementwise(g);
   eliminate_dead_nodes(g);
+  fuse_conv_segmented(g);
   sink_dequantize(g);
 }
 

@@ -59,6 +59,10 @@ void fuse_conv_residual(graph::Graph& g);
 // Concat of the chains' ends, in order -> one SegmentedElementwise: one pass over the tensor
 // instead of one per node (YOLOv5's Detect decode).
 void fuse_segmented_elementwise(graph::Graph& g);
+// Conv or float-output QLinearConv (1x1, stride 1, unpadded, ungrouped) -> [Reshape that only
+// splits the channels] -> SegmentedElementwise -> one ConvSegmented (ops/conv_segmented.h), run
+// band by band of pixels: YOLOv5's Detect convs and their decode.
+void fuse_conv_segmented(graph::Graph& g);
 // Moves each DequantizeLinear of a computed tensor to just before its first consumer. QDQ files
 // put it right after the quantized producer, which can be long before the float consumer
 // (YOLOv5's Detect convs read the three scales only at the end): moved, the 4x larger float

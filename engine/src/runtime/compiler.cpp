@@ -14,6 +14,7 @@
 #include "kernels/isa.h"
 #include "kernels/kernel_filter.h"
 #include "kernels/kernel_table.h"
+#include "ops/conv_segmented.h"
 #include "ops/fused_attrs.h"
 #include "runtime/kernel_choices.h"
 #include "runtime/kernel_timer.h"
@@ -52,6 +53,7 @@ struct PendingStep {
 };
 
 std::string op_label(const graph::Node& node) {
+  if (node.op == "ConvSegmented") return op_label(ops::inner_conv(node)) + "+SegmentedElementwise";
   std::string label = node.op;
   if (node.op == "Conv" || node.op == "QLinearConv") {
     const char* act = ops::activation_name(ops::activation_of(node.attrs));

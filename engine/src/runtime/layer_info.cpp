@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "ops/conv_segmented.h"
 #include "sparrow/engine.h"
 
 namespace sparrow::runtime {
@@ -17,6 +18,11 @@ const char* short_name(DType dtype) {
     case DType::kBool: return "b8";
   }
   return "?";
+}
+
+// The op whose weights the node holds: a fused ConvSegmented's conv's.
+std::string weights_op(const graph::Node& node) {
+  return node.op == "ConvSegmented" ? node.attrs.get_string(ops::kConvOpAttr, "") : node.op;
 }
 
 // Where the weights are: {input index, zero-point index or -1}.
@@ -43,7 +49,7 @@ namespace {
 // Which of the node's constant weights are zero (equal to their zero point when quantized);
 // empty for nodes without constant weights.
 std::vector<bool> zero_weights(const graph::Graph& g, const graph::Node& node) {
-  const auto [w, zp] = weight_inputs(node.op);
+  const auto [w, zp] = weight_inputs(weights_op(node));
   if (w < 0 || !node.has_input(static_cast<size_t>(w)) || !g.values[node.inputs[w]].constant) return {};
   const Tensor& weights = *g.values[node.inputs[w]].constant;
   const std::vector<int64_t> values = weights.dtype() == DType::kFloat32 ? std::vector<int64_t>{} : weights.to_int64_vector();
@@ -68,10 +74,11 @@ double weight_sparsity(const graph::Graph& g, const graph::Node& node) {
 }
 
 double block_sparsity(const graph::Graph& g, const graph::Node& node) {
-  if (node.op != "Conv" && node.op != "QLinearConv" && node.op != "ConvInteger") return 0;
+  const std::string op = weights_op(node);
+  if (op != "Conv" && op != "QLinearConv" && op != "ConvInteger") return 0;
   const std::vector<bool> zeros = zero_weights(g, node);
   if (zeros.empty()) return 0;
-  const Shape& shape = g.values[node.inputs[static_cast<size_t>(weight_inputs(node.op).first)]].shape;
+  const Shape& shape = g.values[node.inputs[static_cast<size_t>(weight_inputs(op).first)]].shape;
   const int64_t oc = shape[0], ic = shape[1], taps = num_elements(shape) / (oc * ic);
   int64_t blocks = 0, empty = 0;
   for (int64_t o = 0; o < oc; ++o) {

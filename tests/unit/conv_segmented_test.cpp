@@ -1,0 +1,136 @@
+// fuse_conv_segmented and its kernel: a 1x1 conv whose output only a SegmentedElementwise reads
+// (YOLOv5's Detect convs and their decode) becomes one ConvSegmented, run band by band of pixel
+// rows, that computes what the two nodes computed; convs it cannot run by bands are left alone.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+
+#include "onnx/onnx_importer.h"
+#include "passes/passes.h"
+#include "sparrow/engine.h"
+#include "support/onnx_builder.h"
+#include "support/test_support.h"
+
+namespace sparrow {
+namespace {
+
+using test::Attr;
+using test::OnnxBuilder;
+
+struct Head {
+  int64_t batch = 1, channels = 8, h = 4, w = 5, classes = 3;
+  bool int8 = false;            // u8 input, s8 weights: a QLinearConv with a float output
+  int64_t kernel = 1;           // 3: a 3x3 conv (padded), which bands cannot take
+  bool conv_read_twice = false; // the conv's output is also a graph output
+  int64_t outputs() const { return 3 * (4 + classes); }
+};
+
+// x -> Conv -> Sigmoid -> Reshape N x 3 x (4+classes) x H x W -> channels last -> the decode
+// (xy = (2s + grid) * 8, wh = (2s)^2 * anchors, the rest 1 - s), as YOLOv5's Detect head.
+OnnxBuilder head_model(const Head& c) {
+  OnnxBuilder b(13);
+  const int64_t o = c.outputs(), k = c.kernel, pad = k / 2;
+  const Tensor bias = test::random_tensor({o}, 7);
+  if (c.int8) {
+    std::mt19937 rng(11);
+    Tensor wq(DType::kInt8, {o, c.channels, k, k});
+    for (int64_t i = 0; i < wq.size(); ++i) wq.data_as<int8_t>()[i] = static_cast<int8_t>(static_cast<int>(rng() % 255) - 127);
+    std::vector<float> scales(static_cast<size_t>(o));
+    for (float& s : scales) s = 0.0005f * static_cast<float>(1 + rng() % 9);
+    b.input("xq", DType::kUint8, {c.batch, c.channels, c.h, c.w});
+    b.initializer("xs", Tensor::scalar<float>(0.02f)).initializer("xz", Tensor::scalar<uint8_t>(12));
+    b.initializer("wq", wq).initializer("ws", Tensor::from_vector<float>({o}, scales)).initializer("wz", Tensor(DType::kInt8, {o}));
+    b.node("DequantizeLinear", {"xq", "xs", "xz"}, {"x"}).node("DequantizeLinear", {"wq", "ws", "wz"}, {"w"}, {Attr::Int("axis", 0)});
+  } else {
+    b.input("x", DType::kFloat32, {c.batch, c.channels, c.h, c.w});
+    b.initializer("w", test::random_tensor({o, c.channels, k, k}, 5, -0.5f, 0.5f));
+  }
+  b.initializer("b", bias);
+  b.node("Conv", {"x", "w", "b"}, {"conv"}, {Attr::Ints("kernel_shape", {k, k}), Attr::Ints("pads", {pad, pad, pad, pad})});
+  b.node("Sigmoid", {"conv"}, {"s5"});
+  b.initializer("shape", Tensor::from_vector<int64_t>({5}, {c.batch, 3, 4 + c.classes, c.h, c.w}));
+  b.node("Reshape", {"s5", "shape"}, {"r"}).node("Transpose", {"r"}, {"s"}, {Attr::Ints("perm", {0, 1, 3, 4, 2})});
+  b.initializer("split", Tensor::from_vector<int64_t>({3}, {2, 2, c.classes}));
+  b.initializer("two", Tensor::scalar<float>(2.0f)).initializer("stride", Tensor::scalar<float>(8.0f));
+  b.initializer("grid", test::random_tensor({1, 3, c.h, c.w, 2}, 3, -1, 8));
+  b.initializer("anchors", test::random_tensor({1, 3, 1, 1, 2}, 4, 5, 40)).initializer("one", Tensor::scalar<float>(1.0f));
+  b.node("Split", {"s", "split"}, {"xy", "wh", "s_rest"}, {Attr::Int("axis", 4)});
+  b.node("Mul", {"xy", "two"}, {"xy2"}).node("Add", {"xy2", "grid"}, {"xyg"}).node("Mul", {"stride", "xyg"}, {"xyo"});
+  b.node("Mul", {"wh", "two"}, {"wh2"}).node("Pow", {"wh2", "two"}, {"whp"}).node("Mul", {"whp", "anchors"}, {"who"});
+  b.node("Sub", {"one", "s_rest"}, {"rest"});
+  b.node("Concat", {"xyo", "who", "rest"}, {"y"}, {Attr::Int("axis", -1)}).output("y");
+  if (c.conv_read_twice) b.output("conv");
+  return b;
+}
+
+Tensor head_input(const Head& c) {
+  if (!c.int8) return test::random_tensor({c.batch, c.channels, c.h, c.w}, 9, -2, 2);
+  Tensor x(DType::kUint8, {c.batch, c.channels, c.h, c.w});
+  std::mt19937 rng(13);
+  for (int64_t i = 0; i < x.size(); ++i) x.data_as<uint8_t>()[i] = static_cast<uint8_t>(rng() % 256);
+  return x;
+}
+
+std::vector<std::string> ops_after_passes(const Head& c) {
+  graph::Graph g = onnx_import::import_model(head_model(c).bytes(), "");
+  passes::optimize(g, CompileOptions{});
+  std::vector<std::string> ops;
+  for (const graph::Node& n : g.nodes) ops.push_back(n.op);
+  return ops;
+}
+
+TEST(ConvSegmented, DetectConvAndDecodeBecomeOneNode) {
+  for (bool int8 : {false, true}) {
+    Head c;
+    c.int8 = int8;
+    const std::vector<std::string> ops = ops_after_passes(c);
+    EXPECT_EQ(std::count(ops.begin(), ops.end(), "ConvSegmented"), 1) << int8;
+    EXPECT_EQ(std::count(ops.begin(), ops.end(), "SegmentedElementwise"), 0) << int8;
+    EXPECT_EQ(std::count(ops.begin(), ops.end(), "Reshape"), 0) << int8;
+  }
+}
+
+TEST(ConvSegmented, ConvsThatBandsCannotTakeAreLeftAlone) {
+  Head wide;
+  wide.kernel = 3;
+  Head shared;
+  shared.conv_read_twice = true;
+  for (const Head& c : {wide, shared}) {
+    const std::vector<std::string> ops = ops_after_passes(c);
+    EXPECT_EQ(std::count(ops.begin(), ops.end(), "ConvSegmented"), 0);
+    EXPECT_EQ(std::count(ops.begin(), ops.end(), "SegmentedElementwise"), 1);
+  }
+}
+
+// Against the reference kernels, and against the same graph left unfused (the conv's output also
+// a graph output) on the optimised kernels: odd sizes, several images, bands over two threads.
+TEST(ConvSegmented, ComputesWhatTheConvAndTheDecodeDo) {
+  const std::vector<Head> cases = {{1, 8, 4, 5, 3}, {2, 13, 7, 3, 80}, {3, 4, 1, 1, 1}, {2, 16, 40, 24, 2}, {1, 32, 80, 80, 80}};
+  for (bool int8 : {false, true}) {
+    for (Head c : cases) {
+      c.int8 = int8;
+      SCOPED_TRACE((int8 ? "int8 " : "f32 ") + std::to_string(c.batch) + "x" + std::to_string(c.channels) + "x" +
+                   std::to_string(c.h) + "x" + std::to_string(c.w) + " classes " + std::to_string(c.classes));
+      const Tensor x = head_input(c);
+      CompileOptions two;
+      two.num_cores = 2;
+      const Engine engine = Engine::load_from_bytes(head_model(c).bytes(), two);
+      std::string kernel;
+      for (const LayerInfo& layer : engine.describe().layers) {
+        if (layer.op.find("SegmentedElementwise") != std::string::npos) kernel = layer.kernel;
+      }
+      EXPECT_EQ(kernel.rfind(int8 ? "qu8-f32-conv-segmented-onednn:" : "f32-conv-segmented-onednn:", 0), 0u) << kernel;
+      const Tensor y = engine.run({x})[0];
+      CompileOptions reference;
+      reference.optimized_kernels = false;
+      EXPECT_TRUE(test::all_close(y, Engine::load_from_bytes(head_model(c).bytes(), reference).run({x})[0], 1e-5, 1e-5));
+      Head unfused = c;
+      unfused.conv_read_twice = true;
+      EXPECT_TRUE(test::all_close(y, Engine::load_from_bytes(head_model(unfused).bytes(), two).run({x})[0], 1e-6, 1e-6));
+    }
+  }
+}
+
+}  // namespace
+}  // namespace sparrow
