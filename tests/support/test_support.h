@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,23 @@ std::string temp_path(const std::string& name);
 // `n` random PNG images of a few sizes in the scratch folder `folder` (written on the first call,
 // the same files after): calibration images for the compression tests.
 std::vector<std::string> random_images(const std::string& folder, int n);
+
+// Sets an environment variable for a scope and restores it afterwards.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const std::string& value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old, had_ = true;
+    ::setenv(name, value.c_str(), 1);
+  }
+  ~ScopedEnv() { had_ ? ::setenv(name_, old_.c_str(), 1) : ::unsetenv(name_); }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  const char* name_;
+  std::string old_;
+  bool had_ = false;
+};
 
 // Runs f, expecting a sparrow::Error with `code` whose message contains every fragment.
 template <typename F>

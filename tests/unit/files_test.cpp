@@ -36,20 +36,6 @@ class TempDir {
   fs::path path_;
 };
 
-// Sets an environment variable for one test and restores it afterwards.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const std::string& value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old, had_ = true;
-    ::setenv(name, value.c_str(), 1);
-  }
-  ~ScopedEnv() { had_ ? ::setenv(name_, old_.c_str(), 1) : ::unsetenv(name_); }
-
- private:
-  const char* name_;
-  std::string old_;
-  bool had_ = false;
-};
 
 TEST(ImageFiles, ExtensionsInAnyCase) {
   for (const char* name : {"a.jpg", "b.JPEG", "c.png", "d.Bmp", "e.webp", "f.tif", "g.TIFF", "dir/h.jpg"}) {
@@ -80,20 +66,20 @@ TEST(ImageFiles, MissingPathIsPassedOnForTheReaderToReport) {
 TEST(DefaultFiles, SharedDirFromTheEnvironment) {
   TempDir tmp;
   const fs::path bus = tmp.touch("data/images/bus.jpg");
-  ScopedEnv env("SPARROW_SHARED_DIR", tmp.path().string());
+  test::ScopedEnv env("SPARROW_SHARED_DIR", tmp.path().string());
   EXPECT_EQ(find_shared_file("data/images/bus.jpg"), bus.string());
   EXPECT_EQ(find_shared_file("data/images/none.jpg"), "");
 }
 
 TEST(DefaultFiles, ModelFromTheEnvironmentWins) {
-  ScopedEnv env("SPARROW_MODEL", "/models/custom.onnx");
+  test::ScopedEnv env("SPARROW_MODEL", "/models/custom.onnx");
   EXPECT_EQ(default_model_path(), "/models/custom.onnx");
 }
 
 TEST(DefaultFiles, NoModelAnywhereSaysHowToPassOne) {
   TempDir tmp;  // a shared folder without models/
-  ScopedEnv shared("SPARROW_SHARED_DIR", tmp.path().string());
-  ScopedEnv model("SPARROW_MODEL", "");
+  test::ScopedEnv shared("SPARROW_SHARED_DIR", tmp.path().string());
+  test::ScopedEnv model("SPARROW_MODEL", "");
   test::expect_error([] { default_model_path(); }, ErrorCode::kNotFound,
                      {"no model given", "../shared/models/yolov5n.onnx", "SPARROW_MODEL"});
 }

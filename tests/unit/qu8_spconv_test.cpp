@@ -328,26 +328,10 @@ Tensor random_u8(const Shape& shape, uint64_t seed) {
   return t;
 }
 
-// Sets an environment variable for a scope.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    setenv(name, value, 1);
-  }
-  ~ScopedEnv() {
-    if (old_.empty()) unsetenv(name_);
-    else setenv(name_, old_.c_str(), 1);
-  }
-
- private:
-  const char* name_;
-  std::string old_;
-};
 
 TEST(Qu8SpconvEngine, SparseRowsGiveTheBytesOfTheDenseOneDnnRow) {
   // Every shape, also those the cost model would leave to oneDNN (small 1x1, the 6x6 first layer).
-  const ScopedEnv any("SPARROW_SPARSE_MIN_SPEEDUP", "0");
+  const test::ScopedEnv any("SPARROW_SPARSE_MIN_SPEEDUP", "0");
   const std::vector<Conv> convs = {{1, 64, 48, 20, 20, 1, 1, 0}, {2, 30, 37, 13, 11, 3, 1, 1}, {1, 32, 64, 17, 17, 3, 2, 1},
                                    {1, 3, 16, 32, 32, 6, 2, 2}, {2, 128, 20, 9, 9, 1, 1, 0}, {1, 16, 24, 40, 40, 3, 1, 1},
                                    // 700 KB of weights: run block by block over the tiles.
@@ -417,7 +401,7 @@ TEST(Qu8SpconvEngine, SparseRowsAcceptSparseWeightsAndDeclineDenseOnes) {
 
 // The error a select function raises is its reason to decline (SPARROW_VERBOSE prints it).
 TEST(Qu8SpconvEngine, ABadMinimumSpeedupDeclinesTheSparseRows) {
-  const ScopedEnv bad("SPARROW_SPARSE_MIN_SPEEDUP", "fast");
+  const test::ScopedEnv bad("SPARROW_SPARSE_MIN_SPEEDUP", "fast");
   CompileOptions sparse_only;
   sparse_only.kernels = "sparse-conv-u8s8-*";
   const Engine e = Engine::load_from_bytes(sparse_qdq_conv({1, 64, 64, 20, 20, 3, 1, 1}, 0.9, 3), sparse_only);

@@ -16,7 +16,8 @@ struct Driver {
   Clock::time_point now = Clock::time_point() + std::chrono::hours(1);
   int probes = 0;
 
-  explicit Driver(int threads, bool adaptive = true) : sizer(threads, adaptive) {}
+  explicit Driver(int threads, bool adaptive = true, TeamSizer::Capacity capacity = {})
+      : sizer(threads, adaptive, std::move(capacity)) {}
 
   template <typename Times>
   void run_for(milliseconds duration, Times ms) {
@@ -106,6 +107,47 @@ TEST(TeamSizer, FixedOrSingleTeamsNeverProbe) {
   single.run_for(milliseconds(20'000), quiet);
   EXPECT_EQ(single.probes, 0);
   EXPECT_EQ(single.sizer.single_thread_runs(), 20'000 / 34 + 1);
+}
+
+// A busy process holds the other core (capacity: our one core): the sizer starts on one thread
+// and never spends a spinning run on the team; once the core is free again, the team comes back
+// within kLongestWait.
+TEST(TeamSizer, TriesTheTeamOnlyWhenItsCoresAreFree) {
+  double cores = 1.0;
+  int readings = 0;
+  Driver d(2, true, [&]() -> std::optional<double> {
+    ++readings;
+    return cores;
+  });
+  int team_runs = 0;
+  d.run_for(milliseconds(30'000), [&](int threads) {
+    team_runs += threads == 2;
+    return threads == 1 ? 34.0 : 560.0;
+  });
+  EXPECT_EQ(d.sizer.current(), 1);
+  EXPECT_EQ(team_runs, 0);
+  EXPECT_GE(readings, 3) << "the capacity is read again as probes fall due";
+  cores = 2.0;
+  d.run_for(TeamSizer::kLongestWait + milliseconds(1'000), quiet);
+  EXPECT_EQ(d.sizer.current(), 2);
+}
+
+// A team larger than the process's CPUs (3 threads on 2) needs those 2 free, not 3: it is tried.
+TEST(TeamSizer, ALargerTeamThanTheCpusNeedsThemAllFreeNotMore) {
+  TeamSizer sizer(3, true, [] { return std::optional<double>(2.0); }, 2);
+  EXPECT_EQ(sizer.next(Clock::time_point() + std::chrono::hours(1)), 3);
+  TeamSizer busy(3, true, [] { return std::optional<double>(1.0); }, 2);
+  EXPECT_EQ(busy.next(Clock::time_point() + std::chrono::hours(1)), 1);
+}
+
+// Free cores (or no reading at all) change nothing: the team runs and keeps winning its probes.
+TEST(TeamSizer, FreeOrUnknownCapacityKeepsTheTeam) {
+  for (std::optional<double> cores : {std::optional<double>(1.6), std::optional<double>()}) {
+    Driver d(2, true, [cores] { return cores; });
+    d.run_for(milliseconds(20'000), quiet);
+    EXPECT_EQ(d.sizer.current(), 2);
+    EXPECT_GE(d.probes, 2);
+  }
 }
 
 TEST(TeamSizer, AFailedProbeDoesNotStopProbing) {

@@ -16,6 +16,7 @@
 #include "kernels/kernel_table.h"
 #include "ops/conv_segmented.h"
 #include "ops/fused_attrs.h"
+#include "runtime/cpu_capacity.h"
 #include "runtime/kernel_choices.h"
 #include "runtime/kernel_timer.h"
 #include "runtime/layer_info.h"
@@ -103,7 +104,9 @@ class Compiler {
     plan_->isa = kernels::process_isa_name();
     value_buffers_.resize(g_.values.size());
     plan_->num_cores = options.num_cores > 0 ? options.num_cores : available_cores();
-    plan_->team = std::make_unique<TeamSizer>(plan_->num_cores, adaptive_threads());
+    auto capacity = std::make_shared<CpuCapacity>();
+    plan_->team = std::make_unique<TeamSizer>(plan_->num_cores, adaptive_threads(), [capacity] { return capacity->sample(); },
+                                              available_cores());
   }
 
   // oneDNN sizes each primitive for the thread count in force when it is created.

@@ -5,24 +5,43 @@
 
 namespace sparrow::runtime {
 
-TeamSizer::TeamSizer(int threads, bool adaptive)
-    : threads_(std::max(1, threads)), adaptive_(adaptive && threads > 1), current_(std::max(1, threads)) {}
+TeamSizer::TeamSizer(int threads, bool adaptive, Capacity capacity, int cpus)
+    : threads_(std::max(1, threads)),
+      adaptive_(adaptive && threads > 1),
+      capacity_(std::move(capacity)),
+      capacity_needed_(std::min(threads_, cpus > 0 ? cpus : threads_) - kCapacitySlack),
+      current_(std::max(1, threads)) {}
 
 int TeamSizer::next(Clock::time_point now) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (!adaptive_) return current_;
-  if (next_probe_ == Clock::time_point{}) next_probe_ = now + wait_;
+  if (next_probe_ == Clock::time_point{}) {
+    next_probe_ = now + wait_;
+    if (!team_fits()) current_ = 1;  // busy cores since the plan was compiled
+  }
   if (probing_ || now < next_probe_ || recent_count_ == 0) return current_;
   // Runs that are slow from the start (the cores shared before the first run) have no slowdown
   // to bring a probe forward: the first probe waits for the typical run, not for
   // kRunsBetweenProbes of them.
   const int runs_due = probed_ ? kRunsBetweenProbes : kRecent;
   if (runs_since_probe_ < runs_due && !urgent_) return current_;
-  probing_ = true;
-  probed_ = true;
   urgent_ = false;
   runs_since_probe_ = 0;
+  if (current_ == 1 && !team_fits()) {
+    // The team would share its cores with another process: the probe is lost without a run.
+    wait_ = std::min<Clock::duration>(wait_ * 2, kLongestWait);
+    next_probe_ = now + wait_;
+    return current_;
+  }
+  probing_ = true;
+  probed_ = true;
   return current_ == 1 ? threads_ : 1;
+}
+
+bool TeamSizer::team_fits() const {
+  if (!capacity_) return true;
+  const std::optional<double> cores = capacity_();
+  return !cores || *cores >= capacity_needed_;
 }
 
 void TeamSizer::record(int threads, double ms, Clock::time_point now) {
@@ -41,6 +60,9 @@ void TeamSizer::record(int threads, double ms, Clock::time_point now) {
     if (!faster) return;
     current_ = threads;
     recent_count_ = recent_next_ = 0;
+    // The next capacity reading covers runs at the new size only: the team's runs just before
+    // were spinning, which counts as this process's time.
+    if (capacity_) capacity_();
   }
   ++runs_since_probe_;
   recent_[recent_next_] = ms;

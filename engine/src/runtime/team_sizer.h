@@ -8,13 +8,17 @@
 // faster depends on what else runs, so it is measured as the plan runs: it keeps the team size
 // whose recent runs were fastest, and now and then times one run with the other size (a probe),
 // more often right after a change or when the typical run slows down, less often while the
-// choice holds.
+// choice holds. A probe of the whole team costs a spinning run when another process holds the
+// cores, so it is only tried when the cores were free enough to hold the team (a capacity
+// reading, cpu_capacity.h); the first run starts on one thread when they were not.
 #pragma once
 
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <mutex>
+#include <optional>
 
 namespace sparrow::runtime {
 
@@ -22,8 +26,13 @@ class TeamSizer {
  public:
   using Clock = std::chrono::steady_clock;
 
-  // A team of `threads`; adaptive false always uses all of them.
-  TeamSizer(int threads, bool adaptive);
+  // The cores the team could have had to itself since the previous call (CpuCapacity::sample),
+  // nullopt when unknown. An empty function: always enough.
+  using Capacity = std::function<std::optional<double>()>;
+
+  // A team of `threads`; adaptive false always uses all of them. `cpus`: how many the process
+  // may use (0: as many as threads); a larger team needs them all free, not more.
+  TeamSizer(int threads, bool adaptive, Capacity capacity = {}, int cpus = 0);
 
   // The thread count for the next run: the team, 1, or (as a probe) the other of the two.
   int next(Clock::time_point now = Clock::now());
@@ -42,13 +51,19 @@ class TeamSizer {
   // size come between two, unless the typical run slowed down: with yolov5l at batch 8 (3.5 s a
   // run) the waits above made every other run a probe, half of them on one thread.
   static constexpr int kRunsBetweenProbes = 20;
+  // The team is tried when the cores it would run on were this close to free: within half a
+  // core of its size.
+  static constexpr double kCapacitySlack = 0.5;
 
  private:
   static constexpr int kRecent = 5;
   double typical_ms() const;  // median of the recent runs at the current size
+  bool team_fits() const;     // the capacity since the last reading holds the whole team
 
   const int threads_;
   const bool adaptive_;
+  const Capacity capacity_;
+  const double capacity_needed_;
   mutable std::mutex mutex_;
   int current_;
   bool probing_ = false;
