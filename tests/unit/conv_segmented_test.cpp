@@ -132,5 +132,14 @@ TEST(ConvSegmented, ComputesWhatTheConvAndTheDecodeDo) {
   }
 }
 
+// The fused op is Sparrow's own: a file that names it is refused before any of its attributes
+// are read.
+TEST(ConvSegmented, FilesCannotNameTheFusedOp) {
+  OnnxBuilder b(13);
+  b.input("x", DType::kFloat32, {1, 4, 2, 2}).initializer("w", test::random_tensor({6, 4, 1, 1}, 1));
+  b.node("ConvSegmented", {"x", "w"}, {"y"}).output("y", DType::kFloat32, {1, 6, 2, 2});
+  test::expect_error([&] { Engine::load_from_bytes(b.bytes()); }, ErrorCode::kInvalidModel, {"No Op registered for ConvSegmented"});
+}
+
 }  // namespace
 }  // namespace sparrow
