@@ -30,7 +30,7 @@ bool pointwise_float_conv(const graph::Graph& g, const graph::Node& conv) {
          all_equal(conv.attrs.get_ints("pads"), 0) && (auto_pad == "NOTSET" || auto_pad == "VALID");
 }
 
-// The node producing `value` when `value` has no reader but `reader` and is not a graph output.
+// The node producing `value` when `value` has one reader and is not a graph output.
 graph::Node* sole_producer(graph::Graph& g, const std::vector<std::vector<int>>& consumers, int value) {
   const int producer = g.values[value].producer;
   if (producer < 0 || g.is_output(value) || consumers[value].size() != 1) return nullptr;
