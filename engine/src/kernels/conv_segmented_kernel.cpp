@@ -9,6 +9,7 @@
 
 #include "kernels/layout.h"
 #include "kernels/selection.h"
+#include "kernels/thread_team.h"
 #include "ops/conv_segmented.h"
 
 namespace sparrow::kernels {
@@ -132,11 +133,11 @@ std::optional<Selection> select_band_conv(const SelectContext& ctx, const BandCo
   SelectContext band_ctx{band.graph, band.node, {}, 1};
   band_ctx.available.assign(band.node.inputs.size(), Layout::plain());
   band_ctx.available[0] = nhwc_layout(x_type, band.graph.values[band.node.inputs[0]].shape);
-  const int threads = omp_get_max_threads();
-  omp_set_num_threads(1);
-  std::optional<Selection> s = band.node.op == "Conv" ? select_onednn_conv(band_ctx, why_not)
-                                                      : select_onednn_qlinear_conv_f32(band_ctx, why_not);
-  omp_set_num_threads(threads);
+  std::optional<Selection> s;
+  {
+    const ScopedTeam one(1);  // restored when oneDNN throws too: later primitives get the whole team
+    s = band.node.op == "Conv" ? select_onednn_conv(band_ctx, why_not) : select_onednn_qlinear_conv_f32(band_ctx, why_not);
+  }
   if (!s) return s;
   const Shape& bx = band.graph.values[band.node.inputs[0]].shape;
   const Shape& by = band.graph.values[band.node.outputs[0]].shape;

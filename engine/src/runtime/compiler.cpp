@@ -14,6 +14,7 @@
 #include "kernels/isa.h"
 #include "kernels/kernel_filter.h"
 #include "kernels/kernel_table.h"
+#include "kernels/thread_team.h"
 #include "ops/conv_segmented.h"
 #include "ops/fused_attrs.h"
 #include "runtime/cpu_capacity.h"
@@ -23,7 +24,6 @@
 #include "runtime/machine_info.h"
 #include "runtime/memory_planner.h"
 #include "runtime/plan.h"
-#include "runtime/thread_team.h"
 #include "sparrow/error.h"
 
 namespace sparrow::runtime {
@@ -111,7 +111,7 @@ class Compiler {
 
   // oneDNN sizes each primitive for the thread count in force when it is created.
   std::shared_ptr<Plan> compile() {
-    const ScopedTeam team(plan_->num_cores);
+    const kernels::ScopedTeam team(plan_->num_cores);
     bind_inputs();
     for (const graph::Node& node : g_.nodes) lower(node);
     bind_outputs();

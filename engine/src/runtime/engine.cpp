@@ -6,12 +6,12 @@
 #include <exception>
 #include <mutex>
 
+#include "kernels/thread_team.h"
 #include "onnx/onnx_importer.h"
 #include "passes/passes.h"
 #include "runtime/machine_info.h"
 #include "runtime/plan.h"
 #include "runtime/random_inputs.h"
-#include "runtime/thread_team.h"
 #include "sparrow/error.h"
 
 namespace sparrow {
@@ -68,7 +68,7 @@ void Engine::run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs
 void Engine::parallel_for(size_t n, const std::function<void(size_t)>& fn, Threads threads) const {
   std::exception_ptr first;
   std::mutex mutex;
-  const runtime::ScopedTeam team(threads == Threads::kOne ? 1 : plan_->team->current());
+  const kernels::ScopedTeam team(threads == Threads::kOne ? 1 : plan_->team->current());
 #pragma omp parallel for schedule(dynamic, 1)
   for (size_t i = 0; i < n; ++i) {
     try {

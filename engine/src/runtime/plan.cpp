@@ -6,8 +6,8 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "kernels/onednn/primitive_kernel.h"
+#include "kernels/thread_team.h"
 #include "runtime/page_memory.h"
-#include "runtime/thread_team.h"
 #include "sparrow/error.h"
 
 namespace sparrow {
@@ -97,7 +97,7 @@ void Plan::run(const std::vector<Tensor>& given, std::vector<Tensor>& results, i
   if (adaptive) threads = team->next();
   const auto start = std::chrono::steady_clock::now();
   try {
-    const runtime::ScopedTeam scope(threads);
+    const kernels::ScopedTeam scope(threads);
     execute_steps(*context, given, results, step_ms);
   } catch (const std::exception& e) {
     if (adaptive) team->abandon(threads);

@@ -8,7 +8,7 @@
 // are per-thread ICVs in libgomp, so concurrent runs on other threads are not affected.
 #pragma once
 
-namespace sparrow::runtime {
+namespace sparrow::kernels {
 
 class ScopedTeam {
  public:
@@ -23,4 +23,4 @@ class ScopedTeam {
   int saved_levels_;
 };
 
-}  // namespace sparrow::runtime
+}  // namespace sparrow::kernels

@@ -1,8 +1,8 @@
-#include "runtime/thread_team.h"
+#include "kernels/thread_team.h"
 
 #include <omp.h>
 
-namespace sparrow::runtime {
+namespace sparrow::kernels {
 
 ScopedTeam::ScopedTeam(int threads) : saved_threads_(omp_get_max_threads()), saved_levels_(omp_get_max_active_levels()) {
   omp_set_num_threads(threads > 1 ? threads : 1);
@@ -14,4 +14,4 @@ ScopedTeam::~ScopedTeam() {
   omp_set_max_active_levels(saved_levels_);
 }
 
-}  // namespace sparrow::runtime
+}  // namespace sparrow::kernels
