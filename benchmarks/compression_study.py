@@ -175,9 +175,7 @@ def reused(row: Row, args) -> bool:
         text = time_file.read_text()
         row.compress_seconds = elapsed_seconds(text)
         row.compress_rss_mib, _ = compare.parse_time_output(text)
-    row.eval_command = [str(args.sparrow), "eval", str(row.file), "--data", str(args.data), "-x", str(eval_file)]
-    stats = json.loads(eval_file.read_text())
-    row.ap50_95, row.ap50 = stats["ap50_95"], stats["ap50"]
+    evaluate(row, args, reuse=True)  # reads the eval file it left
     return True
 
 
@@ -197,16 +195,25 @@ def compress(row: Row, args) -> None:
         row.failure = "compress: " + (compare.failure_reason(proc.stderr, proc.stdout) or f"exit {proc.returncode}")
 
 
-def evaluate(row: Row, args) -> None:
-    out = args.work / f"{row.technique.key}.eval.json"
-    out.unlink(missing_ok=True)
-    row.eval_command = [str(args.sparrow), "eval", str(row.file), "--data", str(args.data), "-x", str(out)]
-    proc = run_logged(row.eval_command, args.work / f"{row.technique.key}.eval.log")
-    if proc.returncode != 0 or not out.exists():
-        row.failure = "eval: " + (compare.failure_reason(proc.stderr, proc.stdout) or f"exit {proc.returncode}")
-        return
-    stats = json.loads(out.read_text())
-    row.ap50_95, row.ap50 = stats["ap50_95"], stats["ap50"]
+def run_eval(row: Row, args, data: Path, name: str, what: str, reuse: bool) -> tuple[list[str], dict | None]:
+    """`sparrow eval` of the row's file on `data`, into the work folder's KEY.NAME.json: its command
+    and its statistics (an earlier run's with `reuse`, when it left them), or None with row.failure
+    set, naming `what` failed."""
+    out = args.work / f"{row.technique.key}.{name}.json"
+    command = [str(args.sparrow), "eval", str(row.file), "--data", str(data), "-x", str(out)]
+    if not (reuse and out.exists()):
+        out.unlink(missing_ok=True)
+        proc = run_logged(command, args.work / f"{row.technique.key}.{name}.log")
+        if proc.returncode != 0 or not out.exists():
+            row.failure = f"{what}: " + (compare.failure_reason(proc.stderr, proc.stdout) or f"exit {proc.returncode}")
+            return command, None
+    return command, json.loads(out.read_text())
+
+
+def evaluate(row: Row, args, reuse: bool = False) -> None:
+    row.eval_command, stats = run_eval(row, args, args.data, "eval", "eval", reuse)
+    if stats:
+        row.ap50_95, row.ap50 = stats["ap50_95"], stats["ap50"]
 
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
@@ -239,15 +246,9 @@ def held_out_set(args) -> Path | None:
 def evaluate_held_out(row: Row, args) -> None:
     if args.held_out_set is None:
         return
-    out = args.work / f"{row.technique.key}.heldout.eval.json"
-    row.held_out_command = [str(args.sparrow), "eval", str(row.file), "--data", str(args.held_out_set), "-x", str(out)]
-    if not (args.reuse and out.exists()):
-        out.unlink(missing_ok=True)
-        proc = run_logged(row.held_out_command, args.work / f"{row.technique.key}.heldout.eval.log")
-        if proc.returncode != 0 or not out.exists():
-            row.failure = "held-out eval: " + (compare.failure_reason(proc.stderr, proc.stdout) or f"exit {proc.returncode}")
-            return
-    row.held_out_ap50_95 = json.loads(out.read_text())["ap50_95"]
+    row.held_out_command, stats = run_eval(row, args, args.held_out_set, "heldout.eval", "held-out eval", args.reuse)
+    if stats:
+        row.held_out_ap50_95 = stats["ap50_95"]
 
 
 def measure_size(row: Row) -> None:
