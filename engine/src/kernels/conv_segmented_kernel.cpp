@@ -165,30 +165,16 @@ std::vector<int64_t> view_strides(const Shape& view, const Bands& b) {
   return strides;
 }
 
-bool pointwise(const SelectContext& ctx, size_t weights, std::string& why_not) {
-  const Shape& w = ctx.input(weights).shape;
-  const Shape& x = ctx.input(0).shape;
-  for (const char* attr : {"strides", "dilations"}) {
-    for (int64_t v : ctx.node.attrs.get_ints(attr)) {
-      if (v != 1) why_not = std::string("not stride 1 (") + attr + ")";
-    }
-  }
-  for (int64_t v : ctx.node.attrs.get_ints("pads")) {
-    if (v != 0) why_not = "padded";
-  }
-  if (w.size() != 4 || w[2] != 1 || w[3] != 1 || x.size() != 4 || ctx.node.attrs.get_int("group", 1) != 1) {
-    why_not = "not a 1x1 ungrouped 2-D conv";
-  }
-  return why_not.empty();
-}
-
 }  // namespace
 
 std::optional<Selection> select_conv_segmented(const SelectContext& ctx, std::string& why_not) {
   const auto n = static_cast<size_t>(ctx.node.attrs.get_int(ops::kConvInputsAttr, 0));
   const size_t weights = ctx.node.attrs.get_string(ops::kConvOpAttr, "") == "Conv" ? 1 : 3;
-  if (n <= weights || !pointwise(ctx, weights, why_not)) return std::nullopt;
   const Shape& x = ctx.input(0).shape;
+  if (n <= weights || x.size() != 4 || !ops::pointwise_conv(ctx.node.attrs, ctx.input(weights).shape)) {
+    why_not = "not a 1x1, stride-1, unpadded, ungrouped 2-D conv";
+    return std::nullopt;
+  }
   const Shape view = ctx.node.attrs.get_ints(ops::kViewAttr);
   Bands b{x[0], x[1], ctx.input(weights).shape[0], x[2], x[3]};
   b.rows = band_rows(b);

@@ -21,6 +21,9 @@ inline constexpr const char* kConvOpAttr = "sparrow.conv_op";          // "Conv"
 inline constexpr const char* kConvInputsAttr = "sparrow.conv_inputs";  // how many leading inputs are the conv's
 inline constexpr const char* kViewAttr = "sparrow.view";               // the conv output's shape as the segments read it
 
+// Whether a conv with these attributes and weights computes each output pixel from its input
+// pixel alone (1x1, stride 1, unpadded, ungrouped): what lets it run band by band of pixels.
+bool pointwise_conv(const graph::Attributes& attrs, const Shape& weights);
 // The conv alone: its op, the node's attributes and leading inputs, writing `output`.
 graph::Node inner_conv(const graph::Node& node, int output = graph::kNoValue);
 // The SegmentedElementwise alone, its input 0 absent: the node's attributes and trailing inputs.

@@ -1,5 +1,6 @@
 // ConvSegmented (conv_segmented.h): its inference and reference, the conv's and then the
 // segments', so that it means exactly what the two nodes it replaces meant.
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,15 @@ void eval_conv_segmented(const graph::Node& node, const std::vector<TensorView>&
 }
 
 }  // namespace
+
+bool pointwise_conv(const graph::Attributes& attrs, const Shape& weights) {
+  const auto all = [](const std::vector<int64_t>& v, int64_t value) {
+    return std::all_of(v.begin(), v.end(), [&](int64_t x) { return x == value; });
+  };
+  const std::string auto_pad = attrs.get_string("auto_pad", "NOTSET");
+  return weights.size() == 4 && weights[2] == 1 && weights[3] == 1 && attrs.get_int("group", 1) == 1 &&
+         all(attrs.get_ints("strides"), 1) && all(attrs.get_ints("pads"), 0) && (auto_pad == "NOTSET" || auto_pad == "VALID");
+}
 
 graph::Node inner_conv(const graph::Node& node, int output) {
   graph::Node conv = node;

@@ -7,13 +7,6 @@
 namespace sparrow::passes {
 namespace {
 
-bool all_equal(const std::vector<int64_t>& v, int64_t to) {
-  for (int64_t x : v) {
-    if (x != to) return false;
-  }
-  return true;
-}
-
 // Whether `conv` computes each output pixel from its input pixel alone, with float results: what
 // lets a kernel run it band by band of pixels.
 bool pointwise_float_conv(const graph::Graph& g, const graph::Node& conv) {
@@ -22,12 +15,7 @@ bool pointwise_float_conv(const graph::Graph& g, const graph::Node& conv) {
   if (qlinear && (conv.attrs.get_int(ops::kFloatOutputAttr, 0) == 0 || conv.attrs.has(ops::kTableAttr))) return false;
   if (conv.attrs.has(ops::kResidualAttr) || g.values[conv.outputs[0]].dtype != DType::kFloat32) return false;
   const size_t w = qlinear ? 3 : 1;
-  if (!conv.has_input(w) || !g.values[conv.inputs[w]].constant) return false;
-  const Shape& weights = g.values[conv.inputs[w]].shape;
-  if (weights.size() != 4 || weights[2] != 1 || weights[3] != 1) return false;
-  const std::string auto_pad = conv.attrs.get_string("auto_pad", "NOTSET");
-  return conv.attrs.get_int("group", 1) == 1 && all_equal(conv.attrs.get_ints("strides"), 1) &&
-         all_equal(conv.attrs.get_ints("pads"), 0) && (auto_pad == "NOTSET" || auto_pad == "VALID");
+  return conv.has_input(w) && g.values[conv.inputs[w]].constant && ops::pointwise_conv(conv.attrs, g.values[conv.inputs[w]].shape);
 }
 
 // The node producing `value` when `value` has one reader and is not a graph output.
