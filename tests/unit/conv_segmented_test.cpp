@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <random>
 
 #include "onnx/onnx_importer.h"
@@ -120,14 +121,23 @@ TEST(ConvSegmented, ComputesWhatTheConvAndTheDecodeDo) {
       for (const LayerInfo& layer : engine.describe().layers) {
         if (layer.op.find("SegmentedElementwise") != std::string::npos) kernel = layer.kernel;
       }
-      EXPECT_EQ(kernel.rfind(int8 ? "qu8-f32-conv-segmented-onednn:" : "f32-conv-segmented-onednn:", 0), 0u) << kernel;
+      // Under every ISA cap for FP32 (its bands are forced channels-last); for INT8 where oneDNN's
+      // int8 conv takes these +-127 weights, which needs VNNI (else both this and the unfused
+      // graph fall back to the reference).
+      if (!int8 || std::getenv("SPARROW_ISA") == nullptr) {
+        EXPECT_EQ(kernel.rfind(int8 ? "qu8-f32-conv-segmented-onednn:" : "f32-conv-segmented-onednn:", 0), 0u) << kernel;
+      }
       const Tensor y = engine.run({x})[0];
       CompileOptions reference;
       reference.optimized_kernels = false;
       EXPECT_TRUE(test::all_close(y, Engine::load_from_bytes(head_model(c).bytes(), reference).run({x})[0], 1e-5, 1e-5));
       Head unfused = c;
       unfused.conv_read_twice = true;
-      EXPECT_TRUE(test::all_close(y, Engine::load_from_bytes(head_model(unfused).bytes(), two).run({x})[0], 1e-6, 1e-6));
+      // Uncapped, fused and unfused run one oneDNN implementation; under a cap the bands' forced
+      // NHWC may pick another than the unfused conv's blocked layout (avx2: jit_1x1 against jit),
+      // which sums in another order: then the reference's bound.
+      const double tolerance = std::getenv("SPARROW_ISA") ? 1e-5 : 1e-6;
+      EXPECT_TRUE(test::all_close(y, Engine::load_from_bytes(head_model(unfused).bytes(), two).run({x})[0], tolerance, tolerance));
     }
   }
 }

@@ -136,7 +136,8 @@ std::optional<Selection> select_band_conv(const SelectContext& ctx, const BandCo
   std::optional<Selection> s;
   {
     const ScopedTeam one(1);  // restored when oneDNN throws too: later primitives get the whole team
-    s = band.node.op == "Conv" ? select_onednn_conv(band_ctx, why_not) : select_onednn_qlinear_conv_f32(band_ctx, why_not);
+    s = band.node.op == "Conv" ? select_onednn_conv_nhwc(band_ctx, why_not)
+                               : select_onednn_qlinear_conv_f32_nhwc(band_ctx, why_not);
   }
   if (!s) return s;
   const Shape& bx = band.graph.values[band.node.inputs[0]].shape;

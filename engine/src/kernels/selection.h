@@ -82,6 +82,10 @@ std::optional<Selection> select_x8_lut_avx2(const SelectContext& ctx, std::strin
 std::optional<Selection> select_x8_lut_scalar(const SelectContext& ctx, std::string& why_not);
 std::optional<Selection> select_segmented_elementwise(const SelectContext& ctx, std::string& why_not);
 std::optional<Selection> select_conv_segmented(const SelectContext& ctx, std::string& why_not);
+// Not rows: oneDNN's conv rows with channels-last activations whatever the ISA prefers, for the
+// bands of select_conv_segmented, which lie in NHWC memory.
+std::optional<Selection> select_onednn_conv_nhwc(const SelectContext& ctx, std::string& why_not);
+std::optional<Selection> select_onednn_qlinear_conv_f32_nhwc(const SelectContext& ctx, std::string& why_not);
 std::optional<Selection> select_onednn_quantize(const SelectContext& ctx, std::string& why_not);
 std::optional<Selection> select_f32_qu8_quantize_nhwc_16_avx512vbmi(const SelectContext& ctx, std::string& why_not);
 std::optional<Selection> select_onednn_dequantize(const SelectContext& ctx, std::string& why_not);

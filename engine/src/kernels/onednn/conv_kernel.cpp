@@ -58,9 +58,8 @@ double conv_gflop(const SelectContext& ctx) {
   return 2.0 * macs / 1e9;
 }
 
-}  // namespace
-
-std::optional<Selection> select_onednn_conv(const SelectContext& ctx, std::string& why_not) {
+// `activations`: the source and destination layout, or tag::any for oneDNN's choice.
+std::optional<Selection> select_conv(const SelectContext& ctx, std::string& why_not, memory::format_tag activations) {
   if (!conv_supported(ctx, why_not)) return std::nullopt;
   const Shape& x = ctx.input(0).shape;
   const Shape& w = ctx.input(1).shape;
@@ -70,8 +69,8 @@ std::optional<Selection> select_onednn_conv(const SelectContext& ctx, std::strin
       ops::window_params(ctx.node.attrs, {x.begin() + 2, x.end()}, {w.begin() + 2, w.end()}, false);
   const bool residual = ctx.has_input(3);
 
-  const memory::desc src_any(onednn_dims(x), memory::data_type::f32, tag::any);
-  const memory::desc dst_any(onednn_dims(y), memory::data_type::f32, tag::any);
+  const memory::desc src_any(onednn_dims(x), memory::data_type::f32, activations);
+  const memory::desc dst_any(onednn_dims(y), memory::data_type::f32, activations);
   const memory::desc weights_any(weight_dims(w, group, false), memory::data_type::f32, tag::any);
   const memory::desc bias_md = ctx.has_input(2) ? plain_desc(DType::kFloat32, ctx.input(2).shape) : memory::desc();
 
@@ -110,6 +109,20 @@ std::optional<Selection> select_onednn_conv(const SelectContext& ctx, std::strin
   s.packed_inputs = {1, 2};
   s.gflop = conv_gflop(ctx);
   return s;
+}
+
+}  // namespace
+
+std::optional<Selection> select_onednn_conv(const SelectContext& ctx, std::string& why_not) {
+  return select_conv(ctx, why_not, tag::any);
+}
+
+std::optional<Selection> select_onednn_conv_nhwc(const SelectContext& ctx, std::string& why_not) {
+  if (ctx.input(0).shape.size() != 4) {
+    why_not = "not a 2-D conv";
+    return std::nullopt;
+  }
+  return select_conv(ctx, why_not, tag::nhwc);
 }
 
 std::optional<Selection> select_onednn_deconv(const SelectContext& ctx, std::string& why_not) {

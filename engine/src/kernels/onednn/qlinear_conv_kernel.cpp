@@ -74,7 +74,8 @@ bool float_output(const SelectContext& ctx) { return ctx.node.attrs.get_int(ops:
 
 int32_t scalar_integer(const Tensor& t) { return static_cast<int32_t>(t.to_int64_vector()[0]); }
 
-std::optional<Selection> select(const SelectContext& ctx, std::string& why_not) {
+// `nhwc`: channels-last source and destination instead of oneDNN's choice.
+std::optional<Selection> select(const SelectContext& ctx, std::string& why_not, bool nhwc = false) {
   if (!supported(ctx, why_not)) return std::nullopt;
   const Shape& x = ctx.input(kX).shape;
   const Shape& w = ctx.input(kW).shape;
@@ -116,10 +117,10 @@ std::optional<Selection> select(const SelectContext& ctx, std::string& why_not) 
   if (y_zero != 0) post_ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_round, 0.0f, 0.0f);
   attr.set_post_ops(post_ops);
 
-  const memory::desc src_any(onednn_dims(x), memory::data_type::u8, tag::any);
+  const memory::desc src_any(onednn_dims(x), memory::data_type::u8, nhwc ? channels_last(x.size()) : tag::any);
   // A fused table maps the output's bytes in place: it needs one byte per element, no padding.
   const Tensor* table = ctx.node.attrs.get_int(ops::kTableAttr, 0) != 0 ? ctx.constant(ops::kTableInput) : nullptr;
-  const memory::desc dst_any(onednn_dims(y), onednn_dtype(y_type), table ? channels_last(y.size()) : tag::any);
+  const memory::desc dst_any(onednn_dims(y), onednn_dtype(y_type), table || nhwc ? channels_last(y.size()) : tag::any);
   const memory::desc weights_any(weight_dims(w, group, false), memory::data_type::s8, tag::any);
   const memory::data_type bias_type = to_float ? memory::data_type::f32 : memory::data_type::s32;
   const memory::desc bias_md = ctx.has_input(kBias) ? memory::desc({w[0]}, bias_type, tag::x) : memory::desc();
@@ -171,6 +172,14 @@ std::optional<Selection> select_onednn_qlinear_conv_f32(const SelectContext& ctx
     return std::nullopt;
   }
   return select(ctx, why_not);
+}
+
+std::optional<Selection> select_onednn_qlinear_conv_f32_nhwc(const SelectContext& ctx, std::string& why_not) {
+  if (!float_output(ctx)) {
+    why_not = "an 8-bit output: the qu8-conv-onednn row's";
+    return std::nullopt;
+  }
+  return select(ctx, why_not, true);
 }
 
 }  // namespace sparrow::kernels
