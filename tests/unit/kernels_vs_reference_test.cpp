@@ -145,6 +145,29 @@ TEST(KernelsVsReference, ConvWithItsOwnInputAsResidual) {
   expect_same_as_reference({b.bytes(), {test::random_tensor({1, 16, 10, 10}, 5)}, "f32-conv-onednn", "Conv", "Conv(r) + r"});
 }
 
+// YOLOv5's bottleneck: Conv, SiLU, then the residual Add. oneDNN's AVX2 and SSE4.1 convolutions
+// take a sum post-op only before the activation, and offered their reference code here (100x
+// slower) until the residual came in as a binary add instead; every ISA cap must run it jitted.
+TEST(KernelsVsReference, ConvSiluResidualRunsJitted) {
+  OnnxBuilder b;
+  b.input("x", DType::kFloat32, {1, 16, 20, 20});
+  b.initializer("w1", test::random_tensor({16, 16, 1, 1}, 1)).initializer("w2", test::random_tensor({16, 16, 3, 3}, 2));
+  b.node("Conv", {"x", "w1"}, {"c1"}).node("Sigmoid", {"c1"}, {"s1"}).node("Mul", {"c1", "s1"}, {"a"});
+  b.node("Conv", {"a", "w2"}, {"c2"}, {Attr::Ints("pads", {1, 1, 1, 1})});
+  b.node("Sigmoid", {"c2"}, {"s2"}).node("Mul", {"c2", "s2"}, {"m"}).node("Add", {"m", "a"}, {"y"}).output("y");
+  const Case c{b.bytes(), {test::random_tensor({1, 16, 20, 20}, 3)}, "f32-conv-onednn", "Conv", "bottleneck"};
+  expect_same_as_reference(c);
+  CompileOptions options;
+  options.kernels = "f32-conv-onednn";
+  int residual_convs = 0;
+  for (const LayerInfo& layer : Engine::load_from_bytes(c.bytes, options).describe().layers) {
+    if (layer.op != "Conv+SiLU+Add") continue;
+    ++residual_convs;
+    EXPECT_EQ(layer.kernel.find(":ref"), std::string::npos) << layer.kernel;
+  }
+  EXPECT_EQ(residual_convs, 1);
+}
+
 // Concat of conv outputs along channels, in the layout oneDNN chose for the convs: NHWC with
 // AVX-512, where the memcpy row takes it as a permuted dense layout, and nChw8c with AVX2, where
 // it declines and oneDNN's concat runs.

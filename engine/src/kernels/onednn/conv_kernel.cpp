@@ -12,6 +12,13 @@ namespace {
 using dnnl::memory;
 using tag = memory::format_tag;
 
+// How a fused residual input (input 3) reaches the output.
+enum class Residual { kNone, kSum, kBinaryAdd };
+
+bool is_reference(const dnnl::primitive_desc_base& pd) {
+  return implementation_name(pd).find("ref") != std::string::npos;
+}
+
 // Common checks: float data, spatial rank 1 to 3, weights (and bias) known at compile time.
 bool conv_supported(const SelectContext& ctx, std::string& why_not) {
   if (ctx.input(0).dtype != DType::kFloat32) {
@@ -74,16 +81,33 @@ std::optional<Selection> select_conv(const SelectContext& ctx, std::string& why_
   const memory::desc weights_any(weight_dims(w, group, false), memory::data_type::f32, tag::any);
   const memory::desc bias_md = ctx.has_input(2) ? plain_desc(DType::kFloat32, ctx.input(2).shape) : memory::desc();
 
-  dnnl::primitive_attr attr = default_attr();
-  dnnl::post_ops post_ops;
-  append_activation(post_ops, ops::activation_of(ctx.node.attrs));
-  if (residual) post_ops.append_sum(1.0f);
-  attr.set_post_ops(post_ops);
-
-  dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_any,
-                                       weights_any, bias_md, dst_any, dims_minus(p.strides), dims_minus(p.dilations, 1),
-                                       dims_minus(p.pads_begin), dims_minus(p.pads_end));
-  dnnl::convolution_forward::primitive_desc pd(desc, attr, cpu_engine());
+  const dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                             src_any, weights_any, bias_md, dst_any, dims_minus(p.strides),
+                                             dims_minus(p.dilations, 1), dims_minus(p.pads_begin), dims_minus(p.pads_end));
+  int binary_index = 0;
+  const auto make_pd = [&](Residual how) {
+    dnnl::primitive_attr attr = default_attr();
+    dnnl::post_ops post_ops;
+    append_activation(post_ops, ops::activation_of(ctx.node.attrs));
+    if (how == Residual::kSum) post_ops.append_sum(1.0f);
+    binary_index = post_ops.len();
+    if (how == Residual::kBinaryAdd) post_ops.append_binary(dnnl::algorithm::binary_add, dst_any);
+    attr.set_post_ops(post_ops);
+    return dnnl::convolution_forward::primitive_desc(desc, attr, cpu_engine());
+  };
+  // The sum post-op adds in place, into the residual's own buffer. oneDNN's AVX2 convolutions
+  // take a sum only as the first post-op, though, and offer only their reference code for
+  // activation-then-sum (100x slower on yolov5n); there a binary add reads the residual instead.
+  Residual how = residual ? Residual::kSum : Residual::kNone;
+  dnnl::convolution_forward::primitive_desc pd = make_pd(how);
+  if (residual && is_reference(pd)) {
+    how = Residual::kBinaryAdd;
+    pd = make_pd(how);
+    if (is_reference(pd)) {
+      why_not = "oneDNN offers only its reference implementation (" + implementation_name(pd) + ") with the residual";
+      return std::nullopt;
+    }
+  }
 
   std::vector<std::pair<int, memory>> constants;
   constants.emplace_back(DNNL_ARG_WEIGHTS, pack_constant(ctx.constant(1)->data(),
@@ -92,6 +116,7 @@ std::optional<Selection> select_conv(const SelectContext& ctx, std::string& why_
   if (ctx.has_input(2)) constants.emplace_back(DNNL_ARG_BIAS, pack_constant(ctx.constant(2)->data(), bias_md, bias_md));
 
   std::vector<ArgBinding> inputs = {{DNNL_ARG_SRC, 0, pd.src_desc()}};
+  if (how == Residual::kBinaryAdd) inputs.push_back({DNNL_ARG_ATTR_MULTIPLE_POST_OP(binary_index) | DNNL_ARG_SRC_1, 3, pd.dst_desc()});
   auto kernel = std::make_unique<PrimitiveKernel>(dnnl::convolution_forward(pd), pd, inputs,
                                                   std::vector<ArgBinding>{{DNNL_ARG_DST, 0, pd.dst_desc()}},
                                                   std::move(constants));
@@ -100,8 +125,8 @@ std::optional<Selection> select_conv(const SelectContext& ctx, std::string& why_
   s.input_layouts[0] = layout_of(pd.src_desc(), DType::kFloat32, x);
   const Layout out = layout_of(pd.dst_desc(), DType::kFloat32, y);
   s.output_layouts = {out};
-  if (residual) {
-    s.input_layouts[3] = out;
+  if (residual) s.input_layouts[3] = out;
+  if (how == Residual::kSum) {
     s.accumulates_input = 3;
     kernel->accumulate_into_output(3);
   }
