@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <random>
 #include <set>
 
@@ -125,6 +126,32 @@ TEST(QLinearConv, QdqConvsRunOnTheInt8KernelBitExactToTheReference) {
     }
   }
   EXPECT_GE(on_int8_kernel, 5);
+}
+
+// Where oneDNN's INT8 conv declines dense 8-bit weights (a CPU without VNNI: SPARROW_ISA=avx2
+// or scalar), the sparse rows, which predict a loss to it and decline at first, take the conv as
+// a last resort, bit-exact, rather than leave it to the reference kernel.
+TEST(QLinearConv, ASparseRowTakesDenseWeightsTheDenseRowDeclines) {
+  int taken = 0;
+  for (uint64_t seed = 1; seed <= 40; ++seed) {
+    const QdqConv c = random_qdq_conv(seed);
+    if (c.what.find(" g=1 ") == std::string::npos || c.what.find(" act= ") == std::string::npos) continue;
+    SCOPED_TRACE(c.what);
+    CompileOptions dense_only, slow;
+    dense_only.kernels = "qu8-conv-onednn";
+    slow.optimized_kernels = false;
+    if (conv_kernel(Engine::load_from_bytes(c.bytes, dense_only)) != "reference") continue;
+    const Engine chosen = Engine::load_from_bytes(c.bytes);
+    EXPECT_EQ(conv_kernel(chosen).rfind("sparse-conv-u8s8-", 0), 0u) << conv_kernel(chosen);
+    const Tensor a = chosen.run({c.input})[0], b = Engine::load_from_bytes(c.bytes, slow).run({c.input})[0];
+    ASSERT_EQ(a.size(), b.size());
+    EXPECT_EQ(std::memcmp(a.data(), b.data(), a.bytes()), 0);
+    ++taken;
+  }
+  const char* isa = std::getenv("SPARROW_ISA");
+  if (isa && (std::string(isa) == "avx2" || std::string(isa) == "scalar")) {
+    EXPECT_GE(taken, 3);
+  }
 }
 
 // Unfused, the same model computes in float on fake-quantised values: the fused integer path

@@ -84,8 +84,7 @@ double predicted_jit_speedup(const F32SpconvShape& s, double density) {
 }
 
 bool sparse_enough(const F32SpconvVariant& v, const F32SpconvShape& s, const F32SparsityProfile& profile,
-                   std::string& why_not) {
-  const double min_speedup = sparse_min_speedup();
+                   double min_speedup, std::string& why_not) {
   if (v.jit) {
     const double predicted = predicted_jit_speedup(s, 1.0 - profile.element);
     if (predicted >= min_speedup) return true;
@@ -114,7 +113,7 @@ std::optional<Selection> select_variant(const char* name, const SelectContext& c
   F32SpconvShape s;
   if (!v || !conv_shape(ctx, s, why_not)) return std::nullopt;
   const float* weights = ctx.constant(kW)->data_as<float>();
-  if (!sparse_enough(*v, s, f32_sparsity_profile(s, weights), why_not)) return std::nullopt;
+  if (!sparse_enough(*v, s, f32_sparsity_profile(s, weights), sparse_min_speedup(ctx), why_not)) return std::nullopt;
   const float* bias = ctx.has_input(kBias) ? ctx.constant(kBias)->data_as<float>() : nullptr;
   const bool residual = ctx.has_input(kResidual);
   const int slots = std::max(1, ctx.num_cores);

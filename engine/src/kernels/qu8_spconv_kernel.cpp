@@ -244,7 +244,7 @@ std::optional<Selection> select_with(const Qu8SpconvVariant& v, const SelectCont
   const int8_t* w = ctx.constant(kW)->data_as<int8_t>();
   const int64_t blocks = qu8_spconv_count_blocks(*g, w);
   const double speedup = v.jit ? predicted_jit_speedup(*g, blocks) : predicted_speedup(*g, blocks);
-  if (speedup < sparse_min_speedup()) {
+  if (speedup < sparse_min_speedup(ctx)) {
     char text[128];
     std::snprintf(text, sizeof(text), "1x4-block density %.2f, %ld blocks per output: predicted %.2fx of dense oneDNN",
                   static_cast<double>(blocks) / static_cast<double>(g->oc * g->cb * g->kh * g->kw),

@@ -21,6 +21,10 @@ struct SelectContext {
   // The layout each input is currently available in (plain for absent inputs and constants).
   std::vector<Layout> available;
   int num_cores = 1;
+  // Every row declined, the dense one too (oneDNN's INT8 conv without VNNI, say): asked again, a
+  // sparse row accepts whatever its predicted speed-up, since the dense row it would lose to
+  // cannot run and the reference kernel is far slower.
+  bool last_resort = false;
 
   const graph::Value& input(size_t i) const { return graph.values[node.inputs[i]]; }
   const graph::Value& output(size_t i) const { return graph.values[node.outputs[i]]; }
@@ -48,9 +52,9 @@ struct Selection {
 using Candidate = std::optional<Selection> (*)(const SelectContext& ctx, std::string& why_not);
 
 // The predicted speed-up over the dense row below which a sparse row with a cost model declines:
-// 1.1, or SPARROW_SPARSE_MIN_SPEEDUP (0: any weights, as kernel_bench sets it). Throws
-// sparrow::Error for a value that is not a number >= 0.
-double sparse_min_speedup();
+// 1.1, or SPARROW_SPARSE_MIN_SPEEDUP (0: any weights, as kernel_bench sets it); 0 as a last
+// resort. Throws sparrow::Error for a value that is not a number >= 0.
+double sparse_min_speedup(const SelectContext& ctx);
 
 // The reference fallback: plain layouts everywhere.
 Selection select_reference(const SelectContext& ctx);

@@ -15,7 +15,8 @@ constexpr double kMinSpeedup = 1.1;
 
 // Read at each compilation, so that a test can lift it for one engine. A bad value declines the
 // rows with its reason (the compiler turns a select function's error into a decline).
-double sparse_min_speedup() {
+double sparse_min_speedup(const SelectContext& ctx) {
+  if (ctx.last_resort) return 0;
   const char* v = std::getenv("SPARROW_SPARSE_MIN_SPEEDUP");
   if (!v || !*v) return kMinSpeedup;
   char* end = nullptr;

@@ -190,9 +190,12 @@ class Compiler {
 
   // Every row that fits the node and passes the filter is asked in table order. Under kFirst
   // the first contested row that accepts is kept to be timed against the first uncontested
-  // one, which ends the search; under kFastest every acceptor is timed.
+  // one, which ends the search; under kFastest every acceptor is timed. When nothing accepted
+  // but an uncontested (dense) row was there to decline, the rows are asked again as a last
+  // resort (SelectContext::last_resort).
   Chosen select(const kernels::SelectContext& ctx) {
     std::vector<Chosen> accepted;
+    bool dense_declined = false;
     const bool first = options_.kernel_policy == KernelPolicy::kFirst;
     if (options_.optimized_kernels) {
       for (const kernels::KernelRow& row : kernels::kernel_table()) {
@@ -201,8 +204,15 @@ class Compiler {
         if (auto s = try_row(row, ctx)) {
           accepted.push_back({row.name, std::move(*s)});
           if (first && !row.contested) break;
+        } else {
+          dense_declined = dense_declined || !row.contested;
         }
       }
+    }
+    if (accepted.empty() && dense_declined && !ctx.last_resort) {
+      kernels::SelectContext again = ctx;
+      again.last_resort = true;
+      return select(again);
     }
     if (accepted.empty()) return {"reference", kernels::select_reference(ctx)};
     return accepted.size() == 1 ? std::move(accepted[0]) : fastest(std::move(accepted), ctx);
