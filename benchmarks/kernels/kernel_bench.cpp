@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "sparrow/engine.h"
+#include "support/detect_head.h"
 #include "support/onnx_builder.h"
 
 #ifndef SPARROW_KERNEL_SHAPES
@@ -232,6 +233,23 @@ Problem conv_problem(const ConvProblem& c, uint64_t seed) {
   p.layer_op = "Conv";
   p.flop = 2.0 * c.macs();
   p.build = conv_model(c, seed, [seed](const Shape& w) { return random(w, seed); });
+  return p;
+}
+
+// A Detect conv with its decode (test::head_model), which the passes fuse into one ConvSegmented
+// layer: its effective GMAC/s, decode included, reads against the plain Conv row of the same
+// shape. 80 classes, so that the conv has YOLOv5's 255 output channels.
+Problem conv_segmented_problem(const ConvProblem& c, bool int8) {
+  Problem p;
+  p.family = int8 ? "QConvSegmented" : "ConvSegmented";
+  p.name = c.desc;
+  p.layer_op = int8 ? "QLinearConv+Sigmoid+SegmentedElementwise" : "Conv+Sigmoid+SegmentedElementwise";
+  p.flop = 2.0 * c.macs();
+  p.build = [c, int8] {
+    sparrow::test::Head h;
+    h.batch = c.n, h.channels = c.ic, h.h = c.ih, h.w = c.iw, h.classes = 80, h.int8 = int8;
+    return Model{sparrow::test::head_model(h).bytes(), {sparrow::test::head_input(h)}};
+  };
   return p;
 }
 
@@ -741,6 +759,11 @@ int main(int argc, char** argv) {
       for (int percent : {0, 50, 70, 80, 85, 90, 95}) {
         for (bool sparse : {true, false}) problems.push_back(sparse_qconv_problem(convs[i], percent, sparse, 1 + 10 * i));
       }
+    }
+    // The Detect convs (1x1 to 255 channels) with their decode, FP32 and INT8.
+    for (const ConvProblem& c : convs) {
+      if (c.oc != 255 || c.kh != 1 || c.g != 1) continue;
+      for (bool int8 : {false, true}) problems.push_back(conv_segmented_problem(c, int8));
     }
     for (Problem& p : other_problems()) problems.push_back(std::move(p));
     for (const Problem& p : problems) register_problem(p);
