@@ -247,17 +247,17 @@ class Compiler {
         return std::move(c);
       }
     }
-    size_t best = 0;
-    double best_ms = 0;
-    for (size_t i = 0; i < accepted.size(); ++i) {
+    std::vector<const kernels::Selection*> candidates;
+    for (Chosen& c : accepted) {
       // Views run no kernel: nothing can be faster.
-      if (!accepted[i].selection.kernel) return std::move(accepted[i]);
-      const double ms = time_selection(accepted[i].selection, ctx);
-      if (verbose()) std::fprintf(stderr, "sparrow: %s: %s takes %.3f ms\n", ctx.node.label().c_str(), accepted[i].row.c_str(), ms);
-      if (i == 0 || ms < best_ms) {
-        best = i;
-        best_ms = ms;
-      }
+      if (!c.selection.kernel) return std::move(c);
+      candidates.push_back(&c.selection);
+    }
+    const std::vector<double> ms = time_selections(candidates, ctx);
+    size_t best = 0;
+    for (size_t i = 0; i < accepted.size(); ++i) {
+      if (verbose()) std::fprintf(stderr, "sparrow: %s: %s takes %.3f ms\n", ctx.node.label().c_str(), accepted[i].row.c_str(), ms[i]);
+      if (ms[i] < ms[best]) best = i;
     }
     if (key) choices_.record(*key, accepted[best].row, ctx.node.label());
     return std::move(accepted[best]);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 #include <memory>
 #include <random>
 
@@ -13,7 +14,7 @@
 namespace sparrow::runtime {
 namespace {
 
-constexpr int kRuns = 5;
+constexpr int kRounds = 5;
 
 using Buffer = std::shared_ptr<std::byte>;
 
@@ -32,42 +33,59 @@ void fill(std::byte* p, size_t bytes, DType dtype, std::mt19937& rng) {
   for (size_t i = 0; i < bytes; ++i) p[i] = static_cast<std::byte>(rng());
 }
 
+// One candidate's buffers, filled once.
+class Timed {
+ public:
+  Timed(const kernels::Selection& selection, const kernels::SelectContext& ctx) : kernel_(*selection.kernel) {
+    std::mt19937 rng(1);
+    const auto& packed = selection.packed_inputs;
+    for (size_t i = 0; i < ctx.node.inputs.size(); ++i) {
+      if (!ctx.has_input(i) || std::find(packed.begin(), packed.end(), static_cast<int>(i)) != packed.end()) {
+        inputs_.push_back(nullptr);
+        continue;
+      }
+      const graph::Value& v = ctx.input(i);
+      const size_t bytes = kernels::layout_bytes(selection.input_layouts[i], v.dtype, v.shape);
+      owned_.push_back(allocate(bytes));
+      fill(owned_.back().get(), bytes, v.dtype, rng);
+      inputs_.push_back(owned_.back().get());
+    }
+    for (size_t i = 0; i < ctx.node.outputs.size(); ++i) {
+      const graph::Value& v = ctx.output(i);
+      owned_.push_back(allocate(kernels::layout_bytes(selection.output_layouts[i], v.dtype, v.shape)));
+      outputs_.push_back(owned_.back().get());
+    }
+    scratchpad_ = allocate(kernel_.scratchpad_bytes());
+  }
+
+  double run_ms(dnnl::stream& stream) {
+    kernels::ExecContext exec{&stream, scratchpad_.get()};
+    const auto start = std::chrono::steady_clock::now();
+    kernel_.execute(kernels::KernelArgs{inputs_, outputs_}, exec);
+    stream.wait();
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  }
+
+ private:
+  const kernels::Kernel& kernel_;
+  std::vector<Buffer> owned_;
+  std::vector<void*> inputs_, outputs_;
+  Buffer scratchpad_;
+};
+
 }  // namespace
 
-double time_selection(const kernels::Selection& selection, const kernels::SelectContext& ctx) {
-  std::mt19937 rng(1);
-  std::vector<Buffer> owned;
-  std::vector<void*> inputs, outputs;
-  const auto& packed = selection.packed_inputs;
-  for (size_t i = 0; i < ctx.node.inputs.size(); ++i) {
-    if (!ctx.has_input(i) || std::find(packed.begin(), packed.end(), static_cast<int>(i)) != packed.end()) {
-      inputs.push_back(nullptr);
-      continue;
-    }
-    const graph::Value& v = ctx.input(i);
-    const size_t bytes = kernels::layout_bytes(selection.input_layouts[i], v.dtype, v.shape);
-    owned.push_back(allocate(bytes));
-    fill(owned.back().get(), bytes, v.dtype, rng);
-    inputs.push_back(owned.back().get());
-  }
-  for (size_t i = 0; i < ctx.node.outputs.size(); ++i) {
-    const graph::Value& v = ctx.output(i);
-    owned.push_back(allocate(kernels::layout_bytes(selection.output_layouts[i], v.dtype, v.shape)));
-    outputs.push_back(owned.back().get());
-  }
-  Buffer scratchpad = allocate(selection.kernel->scratchpad_bytes());
+std::vector<double> time_selections(const std::vector<const kernels::Selection*>& candidates,
+                                    const kernels::SelectContext& ctx) {
+  std::vector<std::unique_ptr<Timed>> timed;
+  for (const kernels::Selection* s : candidates) timed.push_back(std::make_unique<Timed>(*s, ctx));
   dnnl::stream stream(kernels::cpu_engine());
-  kernels::ExecContext exec{&stream, scratchpad.get()};
-  const kernels::KernelArgs args{inputs, outputs};
-  std::vector<double> ms;
-  for (int r = 0; r <= kRuns; ++r) {
-    const auto start = std::chrono::steady_clock::now();
-    selection.kernel->execute(args, exec);
-    stream.wait();
-    if (r > 0) ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+  for (auto& t : timed) t->run_ms(stream);  // warm-up: page faults, caches
+  std::vector<double> best(timed.size(), std::numeric_limits<double>::infinity());
+  for (int round = 0; round < kRounds; ++round) {
+    for (size_t i = 0; i < timed.size(); ++i) best[i] = std::min(best[i], timed[i]->run_ms(stream));
   }
-  std::nth_element(ms.begin(), ms.begin() + kRuns / 2, ms.end());
-  return ms[kRuns / 2];
+  return best;
 }
 
 }  // namespace sparrow::runtime
