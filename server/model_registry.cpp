@@ -43,6 +43,9 @@ void ModelRegistry::load_models() {
     model->warm_up(inference_.lanes());
     std::fprintf(stderr, "sparrow-server: model '%s' ready (%s, batch sizes up to %d)\n", m.name.c_str(),
                  model->path().c_str(), m.max_batch_size);
+    if (const std::string w = reference_layers_warning(model->detector().engine().describe()); !w.empty()) {
+      std::fprintf(stderr, "sparrow-server: warning: model '%s': %s\n", m.name.c_str(), w.c_str());
+    }
     models_[m.name] = std::move(model);
   }
 }

@@ -110,6 +110,15 @@ check_py forced_row_only "
 rows = [l.split() for l in open('$work/conv_only.txt').read().splitlines()[3:] if l[:4].strip().isdigit()]
 kernels = {r[2].split(':')[0] for r in rows}
 assert {'f32-conv-onednn', 'reference'} <= kernels <= {'f32-conv-onednn', 'reference', 'x-reorder-onednn', 'x-copy-memcpy'}, kernels"
+# A plan with reference kernels says so when benchmarked, naming layers; an optimised one does not.
+expect_ok reference_warning sh -c "SPARROW_KERNELS=f32-conv-onednn '$sparrow' benchmark '$model' --time 0.2 --warmup 0 > /dev/null 2> '$work/ref_warning.txt'"
+check_py reference_warning_names_layers "
+t = open('$work/ref_warning.txt').read()
+assert 'warning:' in t and 'layers run on the reference kernels' in t and '/model.' in t, t"
+expect_ok no_reference_warning sh -c "'$sparrow' benchmark '$model' --time 0.2 --warmup 0 > /dev/null 2> '$work/no_warning.txt'"
+check_py no_reference_warning_when_optimised "
+t = open('$work/no_warning.txt').read()
+assert 'reference kernels' not in t, t"
 
 expect_ok detect_json sh -c "'$sparrow' detect '$model' '$shared/data/images/bus.jpg' --json > '$work/det.json'"
 check_py detect_json_fields "

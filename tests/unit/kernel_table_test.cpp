@@ -187,6 +187,14 @@ TEST(LayerInfo, SaysTheDtypeAndTheSparsityOfEachLayer) {
     EXPECT_EQ(c.int8, 0);
     EXPECT_EQ(c.reference > 0, !optimized);
     EXPECT_EQ(c.dense + c.reference, c.total);
+    const std::string warning = reference_layers_warning(d);
+    if (optimized) {
+      EXPECT_EQ(warning, "");
+    } else {
+      EXPECT_NE(warning.find(std::to_string(c.reference) + " of " + std::to_string(c.total) + " layers run on the reference kernels"),
+                std::string::npos) << warning;
+      EXPECT_NE(warning.find(conv->name), std::string::npos) << warning;
+    }
   }
 }
 

@@ -100,6 +100,9 @@ struct LayerCounts {
   int dense = 0;      // none of the above: the optimised float and data-movement kernels
 };
 LayerCounts count_layers(const PlanDescription& plan);
+// Empty when every layer runs on an optimised kernel; else a sentence for a warning, which says
+// how many layers run on the reference kernels and names the first of them.
+std::string reference_layers_warning(const PlanDescription& plan);
 
 class Plan;
 

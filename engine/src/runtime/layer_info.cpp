@@ -113,4 +113,21 @@ LayerCounts count_layers(const PlanDescription& plan) {
   return c;
 }
 
+// A reference kernel is plain single-threaded code, tens to hundreds of times slower than the
+// optimised ones: a plan with one is rarely what its user wanted, and rarely says so by itself.
+std::string reference_layers_warning(const PlanDescription& plan) {
+  std::vector<std::string> names;
+  for (const LayerInfo& layer : plan.layers) {
+    if (layer.kernel.rfind("reference", 0) == 0) names.push_back(layer.name);
+  }
+  if (names.empty()) return {};
+  constexpr size_t kNamed = 3;
+  std::string text = std::to_string(names.size()) + " of " + std::to_string(plan.layers.size()) +
+                     " layers run on the reference kernels, plain code far slower than the optimised kernels: ";
+  for (size_t i = 0; i < std::min(names.size(), kNamed); ++i) text += (i ? ", " : "") + names[i];
+  if (names.size() > kNamed) text += " and " + std::to_string(names.size() - kNamed) + " more";
+  return text + ". `sparrow describe` lists each layer's kernel; SPARROW_VERBOSE=1 says why the optimised ones declined on " +
+         plan.isa;
+}
+
 }  // namespace sparrow
