@@ -95,7 +95,8 @@ struct PlanDescription {
 struct LayerCounts {
   int total = 0;
   int int8 = 0;       // dtype qu8, qs8, u8 or s8
-  int sparse = 0;     // on a kernel row that skips zero weights (INT8 or not)
+  int sparse = 0;     // on a kernel row that skips zero weights (INT8 or not), however few: without
+                      // VNNI, dense INT8 convs take those rows as a last resort (kernels/selection.h)
   int reference = 0;  // on the plain reference kernels
   int dense = 0;      // none of the above: the optimised float and data-movement kernels
 };
