@@ -92,11 +92,11 @@ void run(const BenchmarkArgs& args) {
   const int cores = compile.num_cores > 0 ? compile.num_cores : available_cores();
   compile.num_cores = std::max(1, cores / options.num_streams);
   const Engine engine = Engine::load(path, compile);
-  if (const std::string w = reference_layers_warning(engine.describe()); !w.empty()) {
+  const PlanDescription description = engine.describe();
+  if (const std::string w = reference_layers_warning(description); !w.empty()) {
     std::fprintf(stderr, "sparrow: warning: %s\n", w.c_str());
   }
   const BenchmarkResult result = run_benchmark(engine, options);
-  const PlanDescription description = engine.describe();
   report(path, result, description);
   if (!args.export_json.empty()) write_text_file(args.export_json, to_json(path, result, description).dump(2) + "\n");
 }

@@ -191,8 +191,8 @@ class Compiler {
   // Every row that fits the node and passes the filter is asked in table order. Under kFirst
   // the first contested row that accepts is kept to be timed against the first uncontested
   // one, which ends the search; under kFastest every acceptor is timed. When nothing accepted
-  // but an uncontested (dense) row was there to decline, the rows are asked again as a last
-  // resort (SelectContext::last_resort).
+  // but an uncontested (dense) row was there to decline, the contested rows, the only ones whose
+  // answer can change, are asked again as a last resort (SelectContext::last_resort).
   Chosen select(const kernels::SelectContext& ctx) {
     std::vector<Chosen> accepted;
     bool dense_declined = false;
@@ -201,6 +201,7 @@ class Compiler {
       for (const kernels::KernelRow& row : kernels::kernel_table()) {
         if (!kernels::row_fits(row, ctx) || !filter_.allows(row.name)) continue;
         if (first && row.contested && !accepted.empty()) continue;
+        if (ctx.last_resort && !row.contested) continue;
         if (auto s = try_row(row, ctx)) {
           accepted.push_back({row.name, std::move(*s)});
           if (first && !row.contested) break;

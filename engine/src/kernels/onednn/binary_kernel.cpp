@@ -55,7 +55,7 @@ std::optional<Selection> select_onednn_binary(const SelectContext& ctx, std::str
   dnnl::binary::primitive_desc pd(desc, default_attr(), cpu_engine());
   // oneDNN falls back to its scalar reference for some broadcasts; Sparrow's reference is
   // faster there (benchmarks/kernels).
-  if (implementation_name(pd).find("ref") != std::string::npos) {
+  if (is_reference_implementation(pd)) {
     why_not = "oneDNN offers only its reference implementation for this broadcast";
     return std::nullopt;
   }

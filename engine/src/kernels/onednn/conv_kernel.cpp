@@ -15,10 +15,6 @@ using tag = memory::format_tag;
 // How a fused residual input (input 3) reaches the output.
 enum class Residual { kNone, kSum, kBinaryAdd };
 
-bool is_reference(const dnnl::primitive_desc_base& pd) {
-  return implementation_name(pd).find("ref") != std::string::npos;
-}
-
 // Common checks: float data, spatial rank 1 to 3, weights (and bias) known at compile time.
 bool conv_supported(const SelectContext& ctx, std::string& why_not) {
   if (ctx.input(0).dtype != DType::kFloat32) {
@@ -100,10 +96,10 @@ std::optional<Selection> select_conv(const SelectContext& ctx, std::string& why_
   // activation-then-sum (100x slower on yolov5n); there a binary add reads the residual instead.
   Residual how = residual ? Residual::kSum : Residual::kNone;
   dnnl::convolution_forward::primitive_desc pd = make_pd(how);
-  if (residual && is_reference(pd)) {
+  if (residual && is_reference_implementation(pd)) {
     how = Residual::kBinaryAdd;
     pd = make_pd(how);
-    if (is_reference(pd)) {
+    if (is_reference_implementation(pd)) {
       why_not = "oneDNN offers only its reference implementation (" + implementation_name(pd) + ") with the residual";
       return std::nullopt;
     }

@@ -20,6 +20,10 @@ std::string implementation_name(const dnnl::primitive_desc_base& pd) {
   return pd.impl_info_str();
 }
 
+bool is_reference_implementation(const dnnl::primitive_desc_base& pd) {
+  return implementation_name(pd).find("ref") != std::string::npos;
+}
+
 PrimitiveKernel::PrimitiveKernel(dnnl::primitive primitive, const dnnl::primitive_desc_base& pd,
                                  std::vector<ArgBinding> inputs, std::vector<ArgBinding> outputs,
                                  std::vector<std::pair<int, dnnl::memory>> constants)

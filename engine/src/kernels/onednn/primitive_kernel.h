@@ -49,6 +49,9 @@ class PrimitiveKernel final : public Kernel {
 
 // The implementation oneDNN picked, e.g. "jit:avx512_core".
 std::string implementation_name(const dnnl::primitive_desc_base& pd);
+// Whether that is oneDNN's scalar reference code ("ref:any", "simple_ref"...), which the rows
+// decline where it would be slower than, or differ from, Sparrow's own reference.
+bool is_reference_implementation(const dnnl::primitive_desc_base& pd);
 
 // A 1-element s32 memory holding a zero point, bound as a constant of a primitive whose
 // attributes give that zero point as DNNL_RUNTIME_S32_VAL.

@@ -128,7 +128,7 @@ std::optional<Selection> select(const SelectContext& ctx, std::string& why_not, 
                                        weights_any, bias_md, dst_any, dims_minus(p.strides), dims_minus(p.dilations, 1),
                                        dims_minus(p.pads_begin), dims_minus(p.pads_end));
   dnnl::convolution_forward::primitive_desc pd(desc, attr, cpu_engine());
-  if (implementation_name(pd).find("ref") != std::string::npos) {
+  if (is_reference_implementation(pd)) {
     why_not = "oneDNN offers only its reference implementation (" + implementation_name(pd) + ")";
     return std::nullopt;
   }
