@@ -237,7 +237,7 @@ void F32Spconv::tile_destinations(float* y, int64_t n, int64_t oy0, int64_t rows
   }
 }
 
-void F32Spconv::run_item(const float* x, float* y, bool accumulate, int64_t item, std::byte* slot) const {
+void F32Spconv::run_item(const float* x, float* y, bool accumulate, int64_t item, std::byte* slot, int64_t& loaded) const {
   const int64_t m = static_cast<int64_t>(v_.tile);
   const int64_t part = item % parts_, band = item / parts_ % bands_, n = item / parts_ / bands_;
   const int64_t oy0 = band * rows_, rows = std::min(rows_, s_.oh - oy0);
@@ -247,6 +247,10 @@ void F32Spconv::run_item(const float* x, float* y, bool accumulate, int64_t item
   const int64_t rb0 = part * row_blocks_ / parts_, rb1 = (part + 1) * row_blocks_ / parts_;
   if (jit_) prefetch_block(0, static_cast<size_t>(rb0), static_cast<size_t>(rb1), 0, 1);  // while the panel is packed
   pack_band(x, n, oy0, rows, panel);
+  if (jit_ && part != loaded) {  // what of the part's code did not come (kernels/prefetch.h)
+    jit_->load(static_cast<size_t>(rb0 * chunks_), static_cast<size_t>(rb1 * chunks_));
+    loaded = part;
+  }
   const int64_t tiles = ceil_div(rows * wq_, m);
   if (jit_) {
     run_tiles_jit(y, accumulate, n, oy0, rows, static_cast<size_t>(rb0), static_cast<size_t>(rb1), panel, acc, dst);
@@ -309,9 +313,13 @@ void F32Spconv::run(const float* x, float* y, bool accumulate, void* scratch, in
   const size_t slot_bytes = scratch_bytes_per_slot();
   auto* bytes = static_cast<std::byte*>(scratch);
   const int team = std::max(1, std::min(omp_get_max_threads(), slots));
-#pragma omp parallel for schedule(dynamic, 1) num_threads(team) if (items > 1)
-  for (int64_t item = 0; item < items; ++item) {
-    run_item(x, y, accumulate, item, bytes + static_cast<size_t>(omp_get_thread_num()) * slot_bytes);
+#pragma omp parallel num_threads(team) if (items > 1)
+  {
+    int64_t loaded = -1;
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t item = 0; item < items; ++item) {
+      run_item(x, y, accumulate, item, bytes + static_cast<size_t>(omp_get_thread_num()) * slot_bytes, loaded);
+    }
   }
 }
 

@@ -156,7 +156,8 @@ class F32Spconv {
 
  private:
   void pack_band(const float* x, int64_t n, int64_t oy0, int64_t rows, float* panel) const;
-  void run_item(const float* x, float* y, bool accumulate, int64_t item, std::byte* slot) const;
+  // `loaded`: the part whose code the calling thread has read (kernels/prefetch.h), updated.
+  void run_item(const float* x, float* y, bool accumulate, int64_t item, std::byte* slot, int64_t& loaded) const;
   void tile_destinations(float* y, int64_t n, int64_t oy0, int64_t rows, int64_t t, float** dst) const;
   void run_tiles_jit(float* y, bool accumulate, int64_t n, int64_t oy0, int64_t rows, size_t s0, size_t s1,
                      const float* panel, float* acc, float** dst) const;

@@ -39,6 +39,8 @@ class F32SpconvJitCode {
   // Prefetches part `part` of `parts` of segments [first, last)'s code and weights into L2
   // (kernels/prefetch.h).
   virtual void prefetch(size_t first, size_t last, size_t part, size_t parts) const = 0;
+  // Reads segments [first, last)'s code and weights with data loads (kernels/prefetch.h).
+  virtual void load(size_t first, size_t last) const = 0;
 };
 
 // The generator of the AVX-512 variant (F32SpconvJitGenerate in kernels/f32_spconv.h).

@@ -81,6 +81,8 @@ class Qu8SpconvJitCode {
   virtual size_t bytes() const = 0;  // code and its weight array
   // Prefetches part `part` of `parts` of segments [first, last)'s code and weights into L2.
   virtual void prefetch(size_t first, size_t last, size_t part, size_t parts) const = 0;
+  // Reads segments [first, last)'s code and weights with data loads (kernels/prefetch.h).
+  virtual void load(size_t first, size_t last) const = 0;
 };
 
 struct Qu8SpconvWeights {
@@ -204,6 +206,9 @@ void qu8_spconv_finish(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, co
 // Prefetches part `part` of `parts` of segments [first, last)' code or weight entries into L2,
 // for a run over them that is to follow (kernels/prefetch.h).
 void qu8_spconv_prefetch(const Qu8SpconvWeights& w, size_t first, size_t last, size_t part, size_t parts);
+// Reads the code of a JIT variant into this core's caches before its first band (kernels/prefetch.h);
+// nothing for the other variants, whose weight streams the hardware prefetches.
+void qu8_spconv_load_code(const Qu8SpconvWeights& w);
 // Boundaries of segment blocks of at most `bytes` of entries each (a segment larger than that
 // alone): 0, ..., segment count.
 std::vector<size_t> qu8_spconv_segment_blocks(const Qu8SpconvWeights& w, size_t bytes);

@@ -117,6 +117,10 @@ void qu8_spconv_prefetch(const Qu8SpconvWeights& w, size_t first, size_t last, s
   prefetch_l2_part(w.entries.data() + w.segment_start[first], w.entries.data() + end, part, parts);
 }
 
+void qu8_spconv_load_code(const Qu8SpconvWeights& w) {
+  if (w.jit) w.jit->load(0, w.segment_steps.size());
+}
+
 std::vector<size_t> qu8_spconv_segment_blocks(const Qu8SpconvWeights& w, size_t bytes) {
   std::vector<size_t> bounds = {0};
   size_t block = 0;

@@ -87,13 +87,13 @@ class Qu8SpconvKernel final : public Kernel {
 #pragma omp parallel num_threads(team)
     {
       // Code that is not blocked (kL2Weights) stays in L2 beside a band's panel (kBandBytes) from
-      // one band to the next: a thread's first band fetches it. Blocked code is evicted by its
-      // last block, so every band fetches it again.
+      // one band to the next: a thread's first band fetches it, from memory at each inference.
+      // Blocked code is evicted by its last block, so every band fetches it again, from L3.
       bool first = true;
 #pragma omp for schedule(static)
       for (int64_t item = 0; item < items; ++item) {
         uint8_t* slot = scratch + static_cast<size_t>(omp_get_thread_num()) * thread_bytes();
-        run_band(x, y, slot, item, first || blocked());
+        run_band(x, y, slot, item, first);
         first = false;
       }
     }
@@ -116,14 +116,16 @@ class Qu8SpconvKernel final : public Kernel {
   bool blocked() const { return blocks_.size() > 2; }
 
   // Band `item` (of all images' bands) with the thread's panel and accumulators at `slot`.
-  void run_band(const uint8_t* x, uint8_t* y, uint8_t* slot, int64_t item, bool prefetch) const {
+  void run_band(const uint8_t* x, uint8_t* y, uint8_t* slot, int64_t item, bool first) const {
     const int64_t image = item / g_.bands(), b = item % g_.bands();
     auto* acc = reinterpret_cast<int32_t*>(slot + panel_bytes());
     uint8_t* out = y + image * g_.oh * g_.ow * g_.oc;
-    // The first weight block's code streams in from memory while the panel is packed, and each
-    // next one a slice per tile of the block before it (kernels/prefetch.h).
-    if (prefetch) qu8_spconv_prefetch(w_, blocks_[0], blocks_[1], 0, 1);
+    // The first weight block's code streams into L2 while the panel is packed, and each next one
+    // a slice per tile of the block before it. Before its first band, a thread also reads what
+    // of the whole code did not come (kernels/prefetch.h).
+    if (first || blocked()) qu8_spconv_prefetch(w_, blocks_[0], blocks_[1], 0, 1);
     qu8_spconv_pack_band(v_, g_, x + image * g_.ih * g_.iw * g_.ic, x_zero_, slot, b);
+    if (first) qu8_spconv_load_code(w_);
     const int64_t tiles = qu8_spconv_tiles(v_, g_, b);
     if (!blocked()) {
       for (int64_t t = 0; t < tiles; ++t) qu8_spconv_tile(v_, g_, w_, slot, b, t, acc, out);

@@ -112,6 +112,9 @@ class JitCode final : public Qu8SpconvJitCode {
   void prefetch(size_t first, size_t last, size_t part, size_t parts) const override {
     prefetch_l2_segments(segments_, gen_->getCode() + gen_->getSize(), weights_, first, last, part, parts);
   }
+  void load(size_t first, size_t last) const override {
+    load_segments(segments_, gen_->getCode() + gen_->getSize(), weights_, first, last);
+  }
 
  private:
   struct Segment {
