@@ -172,6 +172,49 @@ TEST(Passes, ResidualNotFusedAcrossBroadcast) {
   EXPECT_EQ(ops_of(g), (std::vector<std::string>{"Conv", "Add"}));
 }
 
+// A QDQ residual block on u8: DequantizeLinear -> Conv -> QuantizeLinear, then the conv's input
+// plus its dequantized result (`conv_first`: as the Add's first operand), quantized. `expose`:
+// the conv's quantized result is also a graph output.
+OnnxBuilder qdq_residual_block(bool conv_first, bool expose) {
+  OnnxBuilder b;
+  b.input("x", DType::kUint8, {1, 4, 8, 8});
+  b.initializer("s", Tensor::scalar<float>(0.05f)).initializer("z", Tensor::scalar<uint8_t>(uint8_t{10}));
+  Tensor w(DType::kInt8, {4, 4, 3, 3});
+  for (int64_t i = 0; i < w.size(); ++i) w.data_as<int8_t>()[i] = static_cast<int8_t>(i % 7 - 3);
+  b.initializer("w", w).initializer("ws", Tensor::scalar<float>(0.01f)).initializer("wz", Tensor::scalar<int8_t>(int8_t{0}));
+  b.node("DequantizeLinear", {"x", "s", "z"}, {"xf"}).node("DequantizeLinear", {"w", "ws", "wz"}, {"wf"});
+  b.node("Conv", {"xf", "wf"}, {"c"}, {Attr::Ints("pads", {1, 1, 1, 1})});
+  b.node("QuantizeLinear", {"c", "s", "z"}, {"cq"}).node("DequantizeLinear", {"cq", "s", "z"}, {"cf"});
+  b.node("Add", conv_first ? std::vector<std::string>{"cf", "xf"} : std::vector<std::string>{"xf", "cf"}, {"sum"});
+  b.node("QuantizeLinear", {"sum", "s", "z"}, {"y"}).output("y", DType::kUint8);
+  if (expose) b.output("cq", DType::kUint8);
+  return b;
+}
+
+TEST(Passes, FusesQuantizedResidualAddIntoTheQLinearConv) {
+  for (bool conv_first : {false, true}) {
+    SCOPED_TRACE(conv_first ? "conv first" : "conv second");
+    graph::Graph g = import(qdq_residual_block(conv_first, false));
+    passes::optimize(g, {});
+    ASSERT_EQ(ops_of(g), std::vector<std::string>{"QLinearConv"});
+    const graph::Node& conv = only(g, "QLinearConv");
+    EXPECT_EQ(conv.attrs.get_int(ops::kAddAttr, 0), 1);
+    ASSERT_EQ(conv.inputs.size(), static_cast<size_t>(ops::kAddInput + 8));
+    // The residual in its operand's slot, the conv's own result's slot empty.
+    const int residual = ops::kAddInput + (conv_first ? 3 : 0), own = ops::kAddInput + (conv_first ? 0 : 3);
+    EXPECT_EQ(g.values[conv.inputs[static_cast<size_t>(residual)]].name, "x");
+    EXPECT_FALSE(conv.has_input(static_cast<size_t>(own)));
+    EXPECT_EQ(conv.outputs[0], g.outputs[0]);
+  }
+}
+
+TEST(Passes, QuantizedResidualNotFusedWhenTheConvResultIsAlsoRead) {
+  graph::Graph g = import(qdq_residual_block(false, true));
+  passes::optimize(g, {});
+  EXPECT_EQ(ops_of(g), (std::vector<std::string>{"QLinearConv", "QLinearAdd"}));
+  EXPECT_FALSE(only(g, "QLinearConv").attrs.has(ops::kAddAttr));
+}
+
 TEST(Passes, RemovesDeadNodesAndIdentities) {
   OnnxBuilder b;
   b.input("x", DType::kFloat32, {2, 2});

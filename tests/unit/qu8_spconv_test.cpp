@@ -1,8 +1,9 @@
 // Sparse INT8 convolution (kernels/qu8_spconv.h): every variant this process may run is bit-exact
 // to the plain dense reference over random geometry (odd sizes, pads, strides, ic not a multiple
 // of 4, oc not a multiple of the tile rows, batch 2), block sparsity 0 to 100 % with empty rows,
-// zero points at both ends, and a fused table after the requantization; through the engine, the
-// sparse rows give the bytes of the dense oneDNN row, with or without a quantized SiLU fused.
+// zero points at both ends, a fused table after the requantization and a fused residual add after
+// it; through the engine, the sparse rows give the bytes of the dense oneDNN row, with or without
+// a quantized SiLU and a residual add fused.
 // ctest runs this again under each poorer SPARROW_ISA.
 #include <gtest/gtest.h>
 
@@ -55,7 +56,9 @@ struct Case {
   std::vector<int8_t> w;
   Qu8SpconvQuant q;
   std::vector<uint8_t> x;
+  std::vector<uint8_t> residual;  // the fused add's, when q.add is set
   std::string what;
+  const uint8_t* residual_data() const { return residual.empty() ? nullptr : residual.data(); }
 };
 
 Case random_case(uint64_t seed, double sparsity) {
@@ -94,12 +97,23 @@ Case random_case(uint64_t seed, double sparsity) {
     for (int i = 0; i < 256; ++i) c.q.table.push_back(static_cast<uint8_t>(i));
     std::shuffle(c.q.table.begin(), c.q.table.end(), rng);
   }
+  if (pick(rng, 0, 2) == 0) {  // a fused residual add, on grids of their own; the residual either operand
+    kernels::Qu8ResidualAdd add;
+    auto scale = [&] { return 0.01f * static_cast<float>(pick(rng, 1, 9)); };
+    auto zero = [&] { return static_cast<int32_t>(pick(rng, 0, 255)); };
+    add.params = kernels::qu8_add_params(scale(), zero(), scale(), zero(), scale(), zero());
+    add.residual_first = pick(rng, 0, 1) == 1;
+    c.q.add = add;
+    c.residual.resize(static_cast<size_t>(c.n * g.oh * g.ow * g.oc));
+    for (uint8_t& v : c.residual) v = static_cast<uint8_t>(rng());
+  }
   c.what = "seed " + std::to_string(seed) + " n=" + std::to_string(c.n) + " ic=" + std::to_string(g.ic) +
            " oc=" + std::to_string(g.oc) + " in=" + std::to_string(g.ih) + "x" + std::to_string(g.iw) +
            " k=" + std::to_string(g.kh) + "x" + std::to_string(g.kw) + " s=" + std::to_string(g.sh) + "x" +
            std::to_string(g.sw) + " band=" + std::to_string(g.band) + " pads=" + std::to_string(g.pad_top) + "," + std::to_string(g.pad_left) + "," +
            std::to_string(g.pad_bottom) + "," + std::to_string(g.pad_right) + " sparsity=" + std::to_string(sparsity) +
-           " x_zero=" + std::to_string(c.q.x_zero) + (c.q.table.empty() ? "" : " table");
+           " x_zero=" + std::to_string(c.q.x_zero) + (c.q.table.empty() ? "" : " table") +
+           (c.q.add ? (c.q.add->residual_first ? " add(residual, y)" : " add(y, residual)") : "");
   return c;
 }
 
@@ -110,7 +124,7 @@ TEST_P(Qu8Spconv, BitExactToTheReference) {
   if (!kernels::isa_available(v.isa)) GTEST_SKIP() << v.name << ": this process has no " << kernels::isa_name(v.isa);
   uint64_t seed = 0;
   std::set<int> seen;  // output values, to show the comparison is not of saturated bytes
-  int chunked = 0, blocked = 0, tabled = 0;
+  int chunked = 0, blocked = 0, tabled = 0, added = 0;
   for (double sparsity : {0.0, 0.5, 0.85, 0.99, 1.0}) {
     for (int i = 0; i < 12; ++i) {
       const Case c = random_case(++seed, sparsity);
@@ -124,19 +138,22 @@ TEST_P(Qu8Spconv, BitExactToTheReference) {
       chunked += w.chunks > 1;
       const size_t out = static_cast<size_t>(c.n * c.g.oh * c.g.ow * c.g.oc);
       std::vector<uint8_t> expected(out), got(out + 64, 0xA5);
-      kernels::qu8_conv_reference(c.g, c.n, c.x.data(), c.w.data(), c.q, expected.data());
+      kernels::qu8_conv_reference(c.g, c.n, c.x.data(), c.w.data(), c.q, expected.data(), c.residual_data());
       // Every third case runs its weights in blocks of a few segments over all tiles.
       const size_t block_bytes = i % 3 == 0 ? 256 : SIZE_MAX;
-      kernels::qu8_spconv_run(v, c.g, w, c.n, c.x.data(), static_cast<uint8_t>(c.q.x_zero), got.data(), block_bytes);
+      kernels::qu8_spconv_run(v, c.g, w, c.n, c.x.data(), static_cast<uint8_t>(c.q.x_zero), got.data(), block_bytes,
+                              c.residual_data());
       blocked += kernels::qu8_spconv_segment_blocks(w, block_bytes).size() > 2;
       for (size_t j = 0; j < out; ++j) ASSERT_EQ(got[j], expected[j]) << v.name << " at " << j;
       for (size_t j = out; j < got.size(); ++j) ASSERT_EQ(got[j], 0xA5) << v.name << " wrote past the output";
       for (uint8_t b : expected) seen.insert(b);
       tabled += !c.q.table.empty();
+      added += c.q.add.has_value();
     }
   }
   EXPECT_GE(seen.size(), 200u);
   EXPECT_GE(tabled, 10);
+  EXPECT_GE(added, 10);
   // A JIT code segment holds whole register groups of 31 channels: only oc > 31 splits.
   EXPECT_GE(blocked, v.jit ? 2 : 10);
   // The JIT code runs every channel block of a group in one pass.
@@ -158,8 +175,9 @@ TEST_P(Qu8Spconv, SaturatesSumsFarBeyondTheOutputGrid) {
     const kernels::Qu8SpconvWeights w = kernels::qu8_spconv_pack(v, c.g, c.w.data(), c.q);
     const size_t out = static_cast<size_t>(c.n * c.g.oh * c.g.ow * c.g.oc);
     std::vector<uint8_t> expected(out), got(out);
-    kernels::qu8_conv_reference(c.g, c.n, c.x.data(), c.w.data(), c.q, expected.data());
-    kernels::qu8_spconv_run(v, c.g, w, c.n, c.x.data(), static_cast<uint8_t>(c.q.x_zero), got.data());
+    kernels::qu8_conv_reference(c.g, c.n, c.x.data(), c.w.data(), c.q, expected.data(), c.residual_data());
+    kernels::qu8_spconv_run(v, c.g, w, c.n, c.x.data(), static_cast<uint8_t>(c.q.x_zero), got.data(), SIZE_MAX,
+                            c.residual_data());
     for (size_t j = 0; j < out; ++j) ASSERT_EQ(got[j], expected[j]) << v.name << " at " << j;
     for (uint8_t b : expected) {
       low += b == 0;
@@ -249,6 +267,7 @@ TEST(Qu8SpconvReference, WithinOneStepOfQLinearConvEvaluate) {
   for (uint64_t seed = 200; seed < 210; ++seed) {
     Case c = random_case(seed, 0.5);
     c.q.table.clear();  // the requantization alone (a table's bytes are not one step apart)
+    c.q.add.reset();
     SCOPED_TRACE(c.what);
     std::vector<uint8_t> y(static_cast<size_t>(c.n * c.g.oh * c.g.ow * c.g.oc));
     kernels::qu8_conv_reference(c.g, c.n, c.x.data(), c.w.data(), c.q, y.data());
@@ -280,9 +299,13 @@ struct Conv {
   int64_t n, ic, oc, h, w, k, stride, pad;
 };
 
+enum class Residual { kNone, kFirst, kSecond };
+
 // A QDQ convolution (fused into one QLinearConv) with 1x4-block-sparse weights; with `table`, a
-// quantized Sigmoid after it, which becomes a table fused into the QLinearConv.
-std::string sparse_qdq_conv(const Conv& c, double sparsity, uint64_t seed, bool table = false) {
+// quantized Sigmoid after it, which becomes a table fused into the QLinearConv; with a residual,
+// a quantized Add of the conv's input (first or second operand) and its result, which becomes an
+// add fused into the QLinearConv (the conv must keep the input's shape).
+std::string sparse_qdq_conv(const Conv& c, double sparsity, uint64_t seed, bool table = false, Residual residual = Residual::kNone) {
   std::mt19937_64 rng(seed);
   Qu8SpconvGeometry g;
   g.ic = c.ic, g.oc = c.oc, g.kh = g.kw = c.k;
@@ -303,14 +326,21 @@ std::string sparse_qdq_conv(const Conv& c, double sparsity, uint64_t seed, bool 
   b.node("Conv", {"xf", "wf", "b"}, {"c"},
          {Attr::Ints("kernel_shape", {c.k, c.k}), Attr::Ints("strides", {c.stride, c.stride}),
           Attr::Ints("pads", {c.pad, c.pad, c.pad, c.pad})});
+  const std::string y = residual == Residual::kNone ? "y" : "conv_out";
   if (!table) {
-    b.node("QuantizeLinear", {"c", "ys", "yz"}, {"y"}).output("y", DType::kUint8);
-    return b.bytes();
+    b.node("QuantizeLinear", {"c", "ys", "yz"}, {y});
+  } else {  // a quantized Sigmoid after it: one LookupTable, which the conv absorbs
+    b.initializer("ss", Tensor::scalar<float>(1.0f / 255)).initializer("sz", Tensor::scalar<uint8_t>(uint8_t{0}));
+    b.node("QuantizeLinear", {"c", "ys", "yz"}, {"cq"}).node("DequantizeLinear", {"cq", "ys", "yz"}, {"cf"});
+    b.node("Sigmoid", {"cf"}, {"sig"}).node("QuantizeLinear", {"sig", "ss", "sz"}, {y});
   }
-  // A quantized Sigmoid after it: one LookupTable, which the conv absorbs.
-  b.initializer("ss", Tensor::scalar<float>(1.0f / 255)).initializer("sz", Tensor::scalar<uint8_t>(uint8_t{0}));
-  b.node("QuantizeLinear", {"c", "ys", "yz"}, {"cq"}).node("DequantizeLinear", {"cq", "ys", "yz"}, {"cf"});
-  b.node("Sigmoid", {"cf"}, {"sig"}).node("QuantizeLinear", {"sig", "ss", "sz"}, {"y"}).output("y", DType::kUint8);
+  if (residual != Residual::kNone) {
+    b.initializer("rs", Tensor::scalar<float>(0.03f)).initializer("rz", Tensor::scalar<uint8_t>(uint8_t{60}));
+    b.node("DequantizeLinear", {y, table ? "ss" : "ys", table ? "sz" : "yz"}, {"yf"});
+    b.node("Add", residual == Residual::kFirst ? std::vector<std::string>{"xf", "yf"} : std::vector<std::string>{"yf", "xf"}, {"sum"});
+    b.node("QuantizeLinear", {"sum", "rs", "rz"}, {"y"});
+  }
+  b.output("y", DType::kUint8);
   return b.bytes();
 }
 
@@ -366,6 +396,57 @@ TEST(Qu8SpconvEngine, SparseRowsGiveTheBytesOfTheDenseOneDnnRow) {
   }
   if (std::getenv("SPARROW_ISA") == nullptr) {
     EXPECT_GE(compared, 7 * 4 + 1);
+  }
+}
+
+// A residual add fused into the conv (passes/fuse_conv_residual): the sparse rows give the bytes
+// of the dense oneDNN row, which applies the same steps after oneDNN's conv, and both stay within
+// one output step of the reference, which evaluates the conv and then QLinearAdd in float.
+TEST(Qu8SpconvEngine, FusedResidualAddGivesTheBytesOfTheDenseOneDnnRow) {
+  const test::ScopedEnv any("SPARROW_SPARSE_MIN_SPEEDUP", "0");
+  const std::vector<Conv> convs = {{1, 32, 32, 20, 20, 3, 1, 1}, {2, 64, 64, 9, 11, 1, 1, 0}, {1, 48, 48, 13, 13, 3, 1, 1}};
+  uint64_t seed = 40;
+  int compared = 0;
+  for (const Conv& c : convs) {
+    for (Residual residual : {Residual::kFirst, Residual::kSecond}) {
+      const bool table = seed % 2 == 0;
+      SCOPED_TRACE(std::string(table ? "with" : "without") + " a table, the residual " +
+                   (residual == Residual::kFirst ? "first" : "second") + ", ic=" + std::to_string(c.ic));
+      const std::string model = sparse_qdq_conv(c, 0.8, ++seed, table, residual);
+      const Tensor x = random_u8({c.n, c.ic, c.h, c.w}, seed);
+      CompileOptions dense_options;
+      dense_options.kernels = "qu8-conv-onednn";
+      const Engine dense = Engine::load_from_bytes(model, dense_options);
+      if (conv_kernel(dense).rfind("qu8-conv-onednn", 0) != 0) continue;  // oneDNN declines under some SPARROW_ISA
+      const std::vector<LayerInfo> layers = dense.describe().layers;
+      std::string ops;  // the conv between the reorders of the graph's NCHW input and output
+      for (const LayerInfo& l : layers) ops += (l.op == "Reorder" ? "" : l.op + " ");
+      ASSERT_EQ(ops, "QLinearConv+Add ") << "the table and the add are fused into the conv";
+      EXPECT_NE(conv_kernel(dense).find("add on qu8-add-"), std::string::npos) << conv_kernel(dense);
+      const Tensor expected = dense.run({x})[0];
+      CompileOptions reference_options;
+      reference_options.kernels = "x8-lut-u4-scalar";  // no QLinearConv row: the reference runs it
+      const Engine reference_engine = Engine::load_from_bytes(model, reference_options);
+      ASSERT_EQ(conv_kernel(reference_engine), "reference");
+      const Tensor reference = reference_engine.run({x})[0];
+      const std::vector<uint8_t> want = test::values_of<uint8_t>(expected), ref = test::values_of<uint8_t>(reference);
+      ASSERT_EQ(want.size(), ref.size());
+      for (size_t i = 0; i < want.size(); ++i) ASSERT_LE(std::abs(want[i] - ref[i]), 1) << "at " << i;
+      for (const Qu8SpconvVariant& v : kernels::qu8_spconv_variants()) {
+        if (!kernels::isa_available(v.isa)) continue;
+        SCOPED_TRACE(v.name);
+        CompileOptions options;
+        options.kernels = v.name;
+        const Engine sparse = Engine::load_from_bytes(model, options);
+        if (v.min_positions > 0 && conv_kernel(sparse) == "reference") continue;  // a large tile declines small bands
+        ASSERT_EQ(conv_kernel(sparse).rfind(v.name, 0), 0u) << conv_kernel(sparse);
+        ASSERT_EQ(test::values_of<uint8_t>(sparse.run({x})[0]), want);
+        ++compared;
+      }
+    }
+  }
+  if (std::getenv("SPARROW_ISA") == nullptr) {
+    EXPECT_GE(compared, 6 * 4);
   }
 }
 

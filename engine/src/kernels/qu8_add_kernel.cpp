@@ -6,6 +6,7 @@
 
 #include "kernels/qu8_vadd.h"
 #include "kernels/selection.h"
+#include "ops/fused_attrs.h"
 
 namespace sparrow::kernels {
 namespace {
@@ -38,26 +39,40 @@ class Qu8AddKernel final : public Kernel {
 float scalar_float(const SelectContext& ctx, int i) { return ctx.constant(i)->data_as<float>()[0]; }
 int32_t scalar_integer(const SelectContext& ctx, int i) { return ctx.constant(i)->data_as<uint8_t>()[0]; }
 
+// The add's grids from its inputs first + kAScale... (QLinearAdd's order): nullopt with why_not
+// set unless each is a constant, the zero points u8.
+std::optional<Qu8AddParams> add_params(const SelectContext& ctx, int first, std::string& why_not) {
+  for (int i : {kAScale, kAZero, kBScale, kBZero, kYScale, kYZero}) {
+    if (!ctx.has_input(first + i)) {
+      why_not = "a zero point is omitted";
+      return std::nullopt;
+    }
+    if (!ctx.constant(first + i)) {
+      why_not = "quantization parameters computed at run time";
+      return std::nullopt;
+    }
+  }
+  for (int i : {kAZero, kBZero, kYZero}) {
+    if (ctx.input(first + i).dtype != DType::kUint8) {
+      why_not = "needs u8 zero points";
+      return std::nullopt;
+    }
+  }
+  return qu8_add_params(scalar_float(ctx, first + kAScale), scalar_integer(ctx, first + kAZero),
+                        scalar_float(ctx, first + kBScale), scalar_integer(ctx, first + kBZero),
+                        scalar_float(ctx, first + kYScale), scalar_integer(ctx, first + kYZero));
+}
+
 std::optional<Selection> select_with(Qu8VaddUkernel ukernel, const SelectContext& ctx, std::string& why_not) {
   // QLinearAdd broadcasts and may be int8; the microkernel adds two u8 vectors of one length.
   if (ctx.input(kA).shape != ctx.input(kB).shape || ctx.input(kB).dtype != DType::kUint8) {
     why_not = "needs two uint8 operands of one shape";
     return std::nullopt;
   }
-  for (int i : {kAScale, kAZero, kBScale, kBZero, kYScale, kYZero}) {
-    if (!ctx.has_input(i)) {
-      why_not = "a zero point is omitted";
-      return std::nullopt;
-    }
-    if (!ctx.constant(i)) {
-      why_not = "quantization parameters computed at run time";
-      return std::nullopt;
-    }
-  }
-  const Qu8AddParams p = qu8_add_params(scalar_float(ctx, kAScale), scalar_integer(ctx, kAZero), scalar_float(ctx, kBScale),
-                                        scalar_integer(ctx, kBZero), scalar_float(ctx, kYScale), scalar_integer(ctx, kYZero));
+  const std::optional<Qu8AddParams> p = add_params(ctx, 0, why_not);
+  if (!p) return std::nullopt;
   Selection s;
-  s.kernel = std::make_unique<Qu8AddKernel>(ukernel, p, static_cast<size_t>(num_elements(ctx.output(0).shape)));
+  s.kernel = std::make_unique<Qu8AddKernel>(ukernel, *p, static_cast<size_t>(num_elements(ctx.output(0).shape)));
   s.input_layouts.assign(ctx.node.inputs.size(), Layout::plain());
   // Elementwise: both operands in A's layout (the convolutions' NHWC, say) when it holds each
   // element once, which saves a reorder each way around every residual add.
@@ -69,6 +84,26 @@ std::optional<Selection> select_with(Qu8VaddUkernel ukernel, const SelectContext
 }
 
 }  // namespace
+
+std::optional<FusedResidualAdd> fused_residual_add(const SelectContext& ctx, std::string& why_not) {
+  why_not.clear();
+  if (ctx.node.attrs.get_int(ops::kAddAttr, 0) == 0) return std::nullopt;
+  const int a = ops::kAddInput + kA, b = ops::kAddInput + kB;
+  FusedResidualAdd fused;
+  fused.add.residual_first = ctx.has_input(a);
+  fused.input = fused.add.residual_first ? a : b;
+  if (ctx.input(fused.input).dtype != DType::kUint8 || ctx.output(0).dtype != DType::kUint8) {
+    why_not = "a fused add needs u8 operands";
+    return std::nullopt;
+  }
+  const std::optional<Qu8AddParams> p = add_params(ctx, ops::kAddInput, why_not);
+  if (!p) {
+    why_not = "the fused add: " + why_not;
+    return std::nullopt;
+  }
+  fused.add.params = *p;
+  return fused;
+}
 
 std::optional<Selection> select_qu8_add_avx512(const SelectContext& ctx, std::string& why_not) {
   return select_with(qu8_vadd_ukernel_u16_avx512, ctx, why_not);

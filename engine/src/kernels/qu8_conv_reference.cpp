@@ -1,8 +1,8 @@
 // The oracle of the sparse INT8 convolution: dense plain loops over NHWC u8 and OIHW s8, the
 // integer sum of (x - x_zero) * w over the taps inside the image, then the dense row's epilogue
 // (kernels/onednn/qlinear_conv_kernel.cpp), ONNX Runtime's: round((acc + bias) * ((x_scale *
-// w_scale) / y_scale)) + y_zero, saturated, then the table if there is one. Independent of any
-// packing.
+// w_scale) / y_scale)) + y_zero, saturated, then the table if there is one, then the residual add
+// if there is one. Independent of any packing.
 #include <cmath>
 
 #include "kernels/qu8_spconv.h"
@@ -29,7 +29,7 @@ int32_t dot(const Qu8SpconvGeometry& g, const uint8_t* x, const int8_t* w, int32
 }  // namespace
 
 void qu8_conv_reference(const Qu8SpconvGeometry& g, int64_t n, const uint8_t* x, const int8_t* w,
-                        const Qu8SpconvQuant& q, uint8_t* y) {
+                        const Qu8SpconvQuant& q, uint8_t* y, const uint8_t* residual) {
   for (int64_t b = 0; b < n; ++b) {
     const uint8_t* image = x + b * g.ih * g.iw * g.ic;
     for (int64_t oy = 0; oy < g.oh; ++oy) {
@@ -41,7 +41,9 @@ void qu8_conv_reference(const Qu8SpconvGeometry& g, int64_t n, const uint8_t* x,
           const float v = (static_cast<float>(dot(g, image, w, q.x_zero, o, oy, ox)) + bias) * scale;
           const float r = std::fmin(std::fmax(std::nearbyint(v) + static_cast<float>(q.y_zero), 0.0f), 255.0f);
           const auto byte = static_cast<uint8_t>(r);
-          y[((b * g.oh + oy) * g.ow + ox) * g.oc + o] = q.table.empty() ? byte : q.table[byte];
+          const int64_t at = ((b * g.oh + oy) * g.ow + ox) * g.oc + o;
+          y[at] = q.table.empty() ? byte : q.table[byte];
+          if (q.add) q.add->apply(qu8_vadd_reference, 1, residual + at, y + at);
         }
       }
     }

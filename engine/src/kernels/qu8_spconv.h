@@ -22,10 +22,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "kernels/isa.h"
+#include "kernels/qu8_vadd.h"
 #include "kernels/x8_lut.h"
 
 namespace sparrow::kernels {
@@ -102,6 +104,9 @@ struct Qu8SpconvWeights {
   // bytes right after the epilogue wrote it, on `lookup`: empty, or 256 entries.
   std::vector<uint8_t> table;
   X8LutUkernel lookup = nullptr;
+  // A fused residual add (QLinearConv's ops::kAddAttr), applied after the table on `vadd`.
+  std::optional<Qu8ResidualAdd> add;
+  Qu8VaddUkernel vadd = nullptr;
   // Set by a JIT variant, which then holds the blocks in its code: entries is empty, and segment
   // s is code segment s, its segment_steps the code's and weights' bytes in entries' units.
   std::shared_ptr<const Qu8SpconvJitCode> jit;
@@ -113,7 +118,8 @@ struct Qu8SpconvQuant {
   float x_scale = 1, y_scale = 1;
   std::vector<float> w_scale;   // 1 or oc entries
   std::vector<int32_t> bias;    // empty or oc entries
-  std::vector<uint8_t> table;   // empty or 256 entries, applied to the output bytes last
+  std::vector<uint8_t> table;   // empty or 256 entries, applied to the output bytes
+  std::optional<Qu8ResidualAdd> add;  // then a residual added, when set
 };
 
 // Non-zero 1x4 blocks of OIHW s8 weights [oc][ic][kh][kw]: ic padded to a multiple of 4.
@@ -193,16 +199,17 @@ void qu8_spconv_pack_band(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g,
 int64_t qu8_spconv_tiles(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, int64_t b);
 // Accumulator elements one tile needs.
 size_t qu8_spconv_acc_elements(const Qu8SpconvVariant& v, const Qu8SpconvWeights& w);
-// Tile `tile` of band b: its valid positions to NHWC y [oh][ow][oc] of the whole image.
+// Tile `tile` of band b: its valid positions to NHWC y [oh][ow][oc] of the whole image. With a
+// fused add, `residual` is the image's residual, laid out as y; null otherwise.
 void qu8_spconv_tile(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, const Qu8SpconvWeights& w,
-                     const uint8_t* panel, int64_t b, int64_t tile, int32_t* acc, uint8_t* y);
+                     const uint8_t* panel, int64_t b, int64_t tile, int32_t* acc, const uint8_t* residual, uint8_t* y);
 // The same in two steps, for weights too large to stream once per tile from L2: segments
 // [first, last) of every tile of the band (each with its own acc), block after block; then each
 // tile's epilogue.
 void qu8_spconv_accumulate(const Qu8SpconvVariant& v, const Qu8SpconvWeights& w, const uint8_t* panel, int64_t tile,
                            size_t first, size_t last, int32_t* acc);
 void qu8_spconv_finish(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, const Qu8SpconvWeights& w, int64_t b,
-                       int64_t tile, const int32_t* acc, uint8_t* y);
+                       int64_t tile, const int32_t* acc, const uint8_t* residual, uint8_t* y);
 // Prefetches part `part` of `parts` of segments [first, last)' code or weight entries into L2,
 // for a run over them that is to follow (kernels/prefetch.h).
 void qu8_spconv_prefetch(const Qu8SpconvWeights& w, size_t first, size_t last, size_t part, size_t parts);
@@ -214,13 +221,15 @@ void qu8_spconv_load_code(const Qu8SpconvWeights& w);
 std::vector<size_t> qu8_spconv_segment_blocks(const Qu8SpconvWeights& w, size_t bytes);
 
 // The whole convolution on one variant, single-threaded: the tests' driver of the microkernels.
-// x is NHWC [n][ih][iw][ic], y NHWC [n][oh][ow][oc]. Weights beyond `block_bytes` run block by
-// block.
+// x is NHWC [n][ih][iw][ic], y (and the residual of a fused add) NHWC [n][oh][ow][oc]. Weights
+// beyond `block_bytes` run block by block.
 void qu8_spconv_run(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, const Qu8SpconvWeights& w, int64_t n,
-                    const uint8_t* x, uint8_t x_zero, uint8_t* y, size_t block_bytes = SIZE_MAX);
+                    const uint8_t* x, uint8_t x_zero, uint8_t* y, size_t block_bytes = SIZE_MAX,
+                    const uint8_t* residual = nullptr);
 
-// Plain loops on dense OIHW weights with the same integer sum, epilogue and table: the oracle.
+// Plain loops on dense OIHW weights with the same integer sum, epilogue, table and add (on
+// qu8_vadd_reference): the oracle.
 void qu8_conv_reference(const Qu8SpconvGeometry& g, int64_t n, const uint8_t* x, const int8_t* w,
-                        const Qu8SpconvQuant& q, uint8_t* y);
+                        const Qu8SpconvQuant& q, uint8_t* y, const uint8_t* residual = nullptr);
 
 }  // namespace sparrow::kernels

@@ -85,26 +85,30 @@ void qu8_spconv_accumulate(const Qu8SpconvVariant& v, const Qu8SpconvWeights& w,
 }
 
 void qu8_spconv_finish(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, const Qu8SpconvWeights& w, int64_t b,
-                       int64_t tile, const int32_t* acc, uint8_t* y) {
+                       int64_t tile, const int32_t* acc, const uint8_t* residual, uint8_t* y) {
   const int64_t q0 = tile * v.tile, q1 = std::min(q0 + v.tile, g.band_rows(b) * g.wq);
-  uint8_t* band = y + b * g.band * g.ow * g.oc;
+  const int64_t band_start = b * g.band * g.ow * g.oc;
+  uint8_t* band = y + band_start;
   for (int64_t q = q0; q < q1;) {
     const int64_t oh = q / g.wq, ow = q % g.wq;
     const int64_t row_end = std::min(q1, (oh + 1) * g.wq);
     if (ow < g.ow) {
       const int64_t count = std::min(row_end, oh * g.wq + g.ow) - q;
-      uint8_t* out = band + (oh * g.ow + ow) * g.oc;
+      const int64_t at = (oh * g.ow + ow) * g.oc;
+      uint8_t* out = band + at;
+      const auto bytes = static_cast<size_t>(count * g.oc);
       v.epilogue(w, acc + (q - q0), static_cast<size_t>(v.tile), static_cast<size_t>(count), out);
-      if (w.lookup) w.lookup(static_cast<size_t>(count * g.oc), out, out, w.table.data());
+      if (w.lookup) w.lookup(bytes, out, out, w.table.data());
+      if (w.add) w.add->apply(w.vadd, bytes, residual + band_start + at, out);
     }
     q = row_end;
   }
 }
 
 void qu8_spconv_tile(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, const Qu8SpconvWeights& w,
-                     const uint8_t* panel, int64_t b, int64_t tile, int32_t* acc, uint8_t* y) {
+                     const uint8_t* panel, int64_t b, int64_t tile, int32_t* acc, const uint8_t* residual, uint8_t* y) {
   qu8_spconv_accumulate(v, w, panel, tile, 0, w.segment_steps.size(), acc);
-  qu8_spconv_finish(v, g, w, b, tile, acc, y);
+  qu8_spconv_finish(v, g, w, b, tile, acc, residual, y);
 }
 
 void qu8_spconv_prefetch(const Qu8SpconvWeights& w, size_t first, size_t last, size_t part, size_t parts) {
@@ -137,7 +141,7 @@ std::vector<size_t> qu8_spconv_segment_blocks(const Qu8SpconvWeights& w, size_t 
 }
 
 void qu8_spconv_run(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, const Qu8SpconvWeights& w, int64_t n,
-                    const uint8_t* x, uint8_t x_zero, uint8_t* y, size_t block_bytes) {
+                    const uint8_t* x, uint8_t x_zero, uint8_t* y, size_t block_bytes, const uint8_t* residual) {
   const size_t per_tile = qu8_spconv_acc_elements(v, w);
   const std::vector<size_t> blocks = qu8_spconv_segment_blocks(w, block_bytes);
   std::vector<uint8_t> panel(g.panel_bytes());
@@ -145,6 +149,7 @@ void qu8_spconv_run(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, const
   for (int64_t i = 0; i < n; ++i) {
     const uint8_t* image = x + i * g.ih * g.iw * g.ic;
     uint8_t* out = y + i * g.oh * g.ow * g.oc;
+    const uint8_t* image_residual = residual ? residual + i * g.oh * g.ow * g.oc : nullptr;
     for (int64_t b = 0; b < g.bands(); ++b) {
       qu8_spconv_pack_band(v, g, image, x_zero, panel.data(), b);
       const int64_t tiles = qu8_spconv_tiles(v, g, b);
@@ -153,7 +158,7 @@ void qu8_spconv_run(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, const
           qu8_spconv_accumulate(v, w, panel.data(), t, blocks[k], blocks[k + 1], acc.data() + static_cast<size_t>(t) * per_tile);
         }
       }
-      for (int64_t t = 0; t < tiles; ++t) qu8_spconv_finish(v, g, w, b, t, acc.data() + static_cast<size_t>(t) * per_tile, out);
+      for (int64_t t = 0; t < tiles; ++t) qu8_spconv_finish(v, g, w, b, t, acc.data() + static_cast<size_t>(t) * per_tile, image_residual, out);
     }
   }
 }

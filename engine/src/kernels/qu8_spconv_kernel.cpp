@@ -73,13 +73,14 @@ constexpr int64_t kBandBytes = 256 * 1024;
 class Qu8SpconvKernel final : public Kernel {
  public:
   Qu8SpconvKernel(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, Qu8SpconvWeights w, int64_t n, uint8_t x_zero,
-                  int threads)
-      : v_(v), g_(g), w_(std::move(w)), n_(n), x_zero_(x_zero), threads_(std::max(1, threads)),
+                  int residual_input, int threads)
+      : v_(v), g_(g), w_(std::move(w)), n_(n), x_zero_(x_zero), residual_input_(residual_input), threads_(std::max(1, threads)),
         blocks_(qu8_spconv_segment_blocks(w_, kL2Weights)) {}
 
   // Bands of all images are the threads' work items: each packs its panel and runs its tiles.
   void execute(const KernelArgs& args, ExecContext& ctx) const override {
     const auto* x = static_cast<const uint8_t*>(args.inputs[kX]);
+    const auto* residual = residual_input_ >= 0 ? static_cast<const uint8_t*>(args.inputs[static_cast<size_t>(residual_input_)]) : nullptr;
     auto* y = static_cast<uint8_t*>(args.outputs[0]);
     auto* scratch = static_cast<uint8_t*>(ctx.scratchpad);
     const int team = std::min(omp_get_max_threads(), threads_);
@@ -93,7 +94,7 @@ class Qu8SpconvKernel final : public Kernel {
 #pragma omp for schedule(static)
       for (int64_t item = 0; item < items; ++item) {
         uint8_t* slot = scratch + static_cast<size_t>(omp_get_thread_num()) * thread_bytes();
-        run_band(x, y, slot, item, first);
+        run_band(x, residual, y, slot, item, first);
         first = false;
       }
     }
@@ -105,7 +106,10 @@ class Qu8SpconvKernel final : public Kernel {
     std::snprintf(text, sizeof(text), "bcsr 1x4 density %.1f%%, %ld blocks, %ld chunks, %zu weight blocks, %ld-row bands",
                   100.0 * static_cast<double>(w_.blocks) / dense, static_cast<long>(w_.blocks), static_cast<long>(w_.chunks),
                   blocks_.size() - 1, static_cast<long>(g_.band));
-    return w_.lookup ? std::string(text) + ", table on " + x8_lut_best_variant().name : std::string(text);
+    std::string label = text;
+    if (w_.lookup) label += std::string(", table on ") + x8_lut_best_variant().name;
+    if (w_.add) label += std::string(", add on ") + qu8_vadd_best_variant().name;
+    return label;
   }
   size_t scratchpad_bytes() const override { return static_cast<size_t>(threads_) * thread_bytes(); }
   size_t constant_bytes() const override {
@@ -116,10 +120,11 @@ class Qu8SpconvKernel final : public Kernel {
   bool blocked() const { return blocks_.size() > 2; }
 
   // Band `item` (of all images' bands) with the thread's panel and accumulators at `slot`.
-  void run_band(const uint8_t* x, uint8_t* y, uint8_t* slot, int64_t item, bool first) const {
+  void run_band(const uint8_t* x, const uint8_t* residual, uint8_t* y, uint8_t* slot, int64_t item, bool first) const {
     const int64_t image = item / g_.bands(), b = item % g_.bands();
     auto* acc = reinterpret_cast<int32_t*>(slot + panel_bytes());
     uint8_t* out = y + image * g_.oh * g_.ow * g_.oc;
+    const uint8_t* image_residual = residual ? residual + image * g_.oh * g_.ow * g_.oc : nullptr;
     // The first weight block's code streams into L2 while the panel is packed, and each next one
     // a slice per tile of the block before it. Before its first band, a thread also reads what
     // of the whole code did not come (kernels/prefetch.h).
@@ -128,7 +133,7 @@ class Qu8SpconvKernel final : public Kernel {
     if (first) qu8_spconv_load_code(w_);
     const int64_t tiles = qu8_spconv_tiles(v_, g_, b);
     if (!blocked()) {
-      for (int64_t t = 0; t < tiles; ++t) qu8_spconv_tile(v_, g_, w_, slot, b, t, acc, out);
+      for (int64_t t = 0; t < tiles; ++t) qu8_spconv_tile(v_, g_, w_, slot, b, t, acc, image_residual, out);
       return;
     }
     for (size_t k = 0; k + 1 < blocks_.size(); ++k) {
@@ -137,7 +142,7 @@ class Qu8SpconvKernel final : public Kernel {
         qu8_spconv_accumulate(v_, w_, slot, t, blocks_[k], blocks_[k + 1], tile_acc(acc, t));
       }
     }
-    for (int64_t t = 0; t < tiles; ++t) qu8_spconv_finish(v_, g_, w_, b, t, tile_acc(acc, t), out);
+    for (int64_t t = 0; t < tiles; ++t) qu8_spconv_finish(v_, g_, w_, b, t, tile_acc(acc, t), image_residual, out);
   }
 
   size_t panel_bytes() const { return (g_.panel_bytes() + 63) / 64 * 64; }
@@ -154,6 +159,7 @@ class Qu8SpconvKernel final : public Kernel {
   Qu8SpconvWeights w_;
   int64_t n_;
   uint8_t x_zero_;
+  int residual_input_;  // the fused add's residual, -1 for none
   int threads_;
   std::vector<size_t> blocks_;  // segment boundaries of the weight blocks
 };
@@ -175,9 +181,9 @@ bool declined(std::string& why_not, const std::string& why) {
   return false;
 }
 
-bool supported(const SelectContext& ctx, std::string& why_not) {
+bool supported(const SelectContext& ctx, int residual, std::string& why_not) {
   for (size_t i = 1; i < ctx.node.inputs.size(); ++i) {
-    if (ctx.has_input(i) && !ctx.constant(i)) return declined(why_not, "weights or quantization parameters are computed at run time");
+    if (ctx.has_input(i) && !ctx.constant(i) && static_cast<int>(i) != residual) return declined(why_not, "weights or quantization parameters are computed at run time");
   }
   if (ctx.node.inputs.size() <= kYZero || !ctx.has_input(kXZero) || !ctx.has_input(kYZero)) {
     return declined(why_not, "needs explicit zero points");
@@ -236,7 +242,9 @@ std::optional<Qu8SpconvGeometry> geometry_of(const SelectContext& ctx, std::stri
 }
 
 std::optional<Selection> select_with(const Qu8SpconvVariant& v, const SelectContext& ctx, std::string& why_not) {
-  if (!supported(ctx, why_not)) return std::nullopt;
+  const std::optional<FusedResidualAdd> add = fused_residual_add(ctx, why_not);
+  if (!why_not.empty()) return std::nullopt;
+  if (!supported(ctx, add ? add->input : -1, why_not)) return std::nullopt;
   const std::optional<Qu8SpconvGeometry> g = geometry_of(ctx, why_not);
   if (!g) return std::nullopt;
   if (g->positions() < v.min_positions) {
@@ -254,7 +262,8 @@ std::optional<Selection> select_with(const Qu8SpconvVariant& v, const SelectCont
     why_not = text;
     return std::nullopt;
   }
-  const Qu8SpconvQuant q = quant_of(ctx);
+  Qu8SpconvQuant q = quant_of(ctx);
+  if (add) q.add = add->add;
   why_not = qu8_spconv_exactness_problem(*g, w, q);
   if (!why_not.empty()) return std::nullopt;
 
@@ -262,11 +271,14 @@ std::optional<Selection> select_with(const Qu8SpconvVariant& v, const SelectCont
   const Shape& ys = ctx.output(0).shape;
   Selection s;
   s.kernel = std::make_unique<Qu8SpconvKernel>(v, *g, qu8_spconv_pack(v, *g, w, q), xs[0],
-                                               static_cast<uint8_t>(q.x_zero), ctx.num_cores);
+                                               static_cast<uint8_t>(q.x_zero), add ? add->input : -1, ctx.num_cores);
   s.input_layouts.assign(ctx.node.inputs.size(), Layout::plain());
   s.input_layouts[kX] = nhwc_layout(DType::kUint8, xs);
   s.output_layouts = {nhwc_layout(DType::kUint8, ys)};
-  for (int i = 1; i < static_cast<int>(ctx.node.inputs.size()); ++i) s.packed_inputs.push_back(i);
+  if (add) s.input_layouts[static_cast<size_t>(add->input)] = s.output_layouts[0];
+  for (int i = 1; i < static_cast<int>(ctx.node.inputs.size()); ++i) {
+    if (!add || i != add->input) s.packed_inputs.push_back(i);
+  }
   s.gflop = 2.0 * static_cast<double>(num_elements(ys)) * static_cast<double>(g->ic * g->kh * g->kw) / 1e9;
   return s;
 }

@@ -98,6 +98,8 @@ Qu8SpconvWeights qu8_spconv_pack_weights(const Qu8SpconvGeometry& g, const int8_
   p.y_zero = static_cast<float>(q.y_zero);
   p.table = q.table;
   if (!p.table.empty()) p.lookup = x8_lut_best_variant().ukernel;
+  p.add = q.add;
+  if (p.add) p.vadd = qu8_vadd_best_variant().ukernel;
   const int64_t chunk = chunk_blocks(g, tile, window);
   p.chunks = ceil_div(g.cb, chunk);
   p.groups = ceil_div(g.oc, rows_per_group);

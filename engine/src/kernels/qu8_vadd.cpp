@@ -30,4 +30,11 @@ const std::vector<Qu8VaddVariant>& qu8_vadd_variants() {
   return variants;
 }
 
+const Qu8VaddVariant& qu8_vadd_best_variant() {
+  for (const Qu8VaddVariant& v : qu8_vadd_variants()) {
+    if (isa_available(v.isa)) return v;
+  }
+  return qu8_vadd_variants().back();
+}
+
 }  // namespace sparrow::kernels

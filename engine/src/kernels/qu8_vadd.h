@@ -35,5 +35,23 @@ struct Qu8VaddVariant {
 
 // Every variant, richest first, whether or not this CPU runs it.
 const std::vector<Qu8VaddVariant>& qu8_vadd_variants();
+// The richest variant this CPU runs (SPARROW_ISA caps it).
+const Qu8VaddVariant& qu8_vadd_best_variant();
+
+// A residual add fused into the conv that computes one operand (QLinearConv's ops::kAddAttr):
+// each output byte o and the residual's byte r at its position become vadd(r, o) when the
+// residual is the add's first operand, else vadd(o, r).
+struct Qu8ResidualAdd {
+  Qu8AddParams params;
+  bool residual_first = false;
+  // y[0, n) in place, residual[0, n) the bytes at the same positions.
+  void apply(Qu8VaddUkernel ukernel, size_t n, const uint8_t* residual, uint8_t* y) const {
+    if (residual_first) {
+      ukernel(n, residual, y, y, params);
+    } else {
+      ukernel(n, y, residual, y, params);
+    }
+  }
+};
 
 }  // namespace sparrow::kernels

@@ -12,6 +12,7 @@
 #include "graph/graph.h"
 #include "kernels/kernel.h"
 #include "kernels/layout.h"
+#include "kernels/qu8_vadd.h"
 
 namespace sparrow::kernels {
 
@@ -105,9 +106,19 @@ std::optional<Selection> select_onednn_slice(const SelectContext& ctx, std::stri
 
 // A reorder between two layouts of one tensor (inserted by the compiler where layouts differ).
 std::unique_ptr<Kernel> make_reorder(DType dtype, const Shape& shape, const Layout& from, const Layout& to);
-// `inner`, then each byte of its output 0 (`bytes` of them) mapped through a 256-entry table:
-// a QLinearConv with a fused table (ops::kTableAttr) on a kernel that does not apply it itself.
-std::unique_ptr<Kernel> with_output_table(std::unique_ptr<Kernel> inner, const Tensor& table, size_t bytes);
+// A QLinearConv's fused residual add (ops::kAddAttr) and the input that holds the residual.
+struct FusedResidualAdd {
+  Qu8ResidualAdd add;
+  int input = -1;
+};
+// Its parameters, or nullopt with why_not set when they are not constant u8 grids. Without the
+// attribute, nullopt and why_not empty.
+std::optional<FusedResidualAdd> fused_residual_add(const SelectContext& ctx, std::string& why_not);
+// `inner`, then each byte of its output 0 (`bytes` of them, one per element) through a QLinearConv's
+// fused steps that it does not apply itself: the table (ops::kTableAttr; null for none), then the
+// residual add, which reads the residual at the same positions.
+std::unique_ptr<Kernel> with_output_steps(std::unique_ptr<Kernel> inner, const Tensor* table,
+                                          const std::optional<FusedResidualAdd>& add, size_t bytes);
 // A plain byte copy (graph outputs that alias another buffer).
 std::unique_ptr<Kernel> make_copy(size_t bytes);
 

@@ -51,29 +51,6 @@ class X8LutKernel final : public Kernel {
   TableLookup lookup_;
 };
 
-// The table in place over the output, right after the kernel that wrote it.
-class OutputTableKernel final : public Kernel {
- public:
-  OutputTableKernel(std::unique_ptr<Kernel> inner, const Tensor& table, size_t bytes)
-      : inner_(std::move(inner)), lookup_(x8_lut_best_variant().ukernel, table, bytes) {}
-
-  void execute(const KernelArgs& args, ExecContext& ctx) const override {
-    inner_->execute(args, ctx);
-    auto* y = static_cast<uint8_t*>(args.outputs[0]);
-    lookup_(y, y);
-  }
-  std::string implementation() const override {
-    const std::string inner = inner_->implementation();
-    return (inner.empty() ? "" : inner + ", ") + "table on " + x8_lut_best_variant().name;
-  }
-  size_t scratchpad_bytes() const override { return inner_->scratchpad_bytes(); }
-  size_t constant_bytes() const override { return inner_->constant_bytes() + kTableSize; }
-
- private:
-  std::unique_ptr<Kernel> inner_;
-  TableLookup lookup_;
-};
-
 std::optional<Selection> select_with(X8LutUkernel ukernel, const SelectContext& ctx, std::string& why_not) {
   const Tensor* table = ctx.constant(1);
   if (!table) {
@@ -91,10 +68,6 @@ std::optional<Selection> select_with(X8LutUkernel ukernel, const SelectContext& 
 }
 
 }  // namespace
-
-std::unique_ptr<Kernel> with_output_table(std::unique_ptr<Kernel> inner, const Tensor& table, size_t bytes) {
-  return std::make_unique<OutputTableKernel>(std::move(inner), table, bytes);
-}
 
 std::optional<Selection> select_x8_lut_avx512vbmi(const SelectContext& ctx, std::string& why_not) {
   return select_with(x8_lut_ukernel_u64_avx512vbmi, ctx, why_not);

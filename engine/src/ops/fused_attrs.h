@@ -18,6 +18,11 @@ inline constexpr const char* kTableAttr = "sparrow.table";
 // input and s8 weights into a conv whose output stays float (YOLOv5's Detect convs in QDQ files).
 inline constexpr const char* kFloatOutputAttr = "sparrow.float_output";
 inline constexpr int kTableInput = 9;
+// QLinearConv only. 1: inputs 10-17 are a QLinearAdd's eight (A, A_scale, A_zero_point, B, ...,
+// Y_zero_point) with the conv's own result, after its table, absent from the A or B slot: the
+// residual add of passes/fuse_conv_residual. The output is the add's.
+inline constexpr const char* kAddAttr = "sparrow.add";
+inline constexpr int kAddInput = 10;
 
 enum class Activation { kNone, kSilu, kRelu, kSigmoid };
 

@@ -22,12 +22,36 @@ void expect_per_tensor(const InferContext& ctx, size_t i, const char* what) {
 // The table Sparrow's fuse_conv_lookup pass may add (kTableAttr): 256 bytes of the output's type.
 void check_table(const InferContext& ctx) {
   if (ctx.attrs().get_int(kTableAttr, 0) == 0) {
-    if (ctx.num_inputs() > kTableInput) ctx.invalid("more than 9 inputs");
+    if (ctx.num_inputs() > kTableInput && ctx.has_input(kTableInput)) ctx.invalid("input 9 is set without a fused table");
     return;
   }
   if (!ctx.has_input(kTableInput)) ctx.invalid("the fused table (input 9) is missing");
   if (ctx.dtype(kTableInput) != ctx.dtype(kYZero)) ctx.invalid("the fused table's type differs from the output's");
   if (num_elements(ctx.shape(kTableInput)) != 256) ctx.invalid("the fused table does not have 256 entries");
+}
+
+bool fused_add(const graph::Attributes& attrs) { return attrs.get_int(kAddAttr, 0) != 0; }
+
+// The residual add Sparrow's fuse_conv_residual pass may add (kAddAttr): a QLinearAdd's inputs
+// with the conv's result absent from exactly one of its operands' slots, the other operand of
+// the conv's type and output shape. Returns the output's type.
+DType check_add(const InferContext& ctx, const Shape& conv_output) {
+  const DType type = ctx.dtype(kYZero);
+  if (!fused_add(ctx.attrs())) return type;
+  if (ctx.num_inputs() != kAddInput + 8) ctx.invalid("a fused add needs inputs 10 to 17");
+  const int a = kAddInput, b = kAddInput + 3;
+  if (ctx.has_input(a) == ctx.has_input(b)) ctx.invalid("a fused add needs exactly one of its operands (input 10 or 13)");
+  const int residual = ctx.has_input(a) ? a : b;
+  if (ctx.dtype(residual) != type || ctx.shape(residual) != conv_output) {
+    ctx.invalid("the fused add's operand is " + std::string(dtype_name(ctx.dtype(residual))) + " " +
+                shape_string(ctx.shape(residual)) + ", the conv's output " + dtype_name(type) + " " + shape_string(conv_output));
+  }
+  for (int i = kAddInput; i < kAddInput + 8; ++i) {
+    if (i != a && i != b && !ctx.has_input(i)) ctx.invalid("the fused add's input " + std::to_string(i) + " is missing");
+  }
+  for (int i : {a + 1, b + 1, kAddInput + 6}) ctx.expect_dtype(i, {DType::kFloat32});
+  for (int i : {a + 2, b + 2, kAddInput + 7}) ctx.expect_dtype(i, {type});
+  return type;
 }
 
 bool float_output(const graph::Attributes& attrs) { return attrs.get_int(kFloatOutputAttr, 0) != 0; }
@@ -37,6 +61,7 @@ void check_output_grid(const InferContext& ctx) {
   if (float_output(ctx.attrs())) {
     if (ctx.has_input(kYScale) || ctx.has_input(kYZero)) ctx.invalid("a float output has no y_scale or y_zero_point");
     if (ctx.attrs().get_int(kTableAttr, 0) != 0) ctx.invalid("a float output cannot take a table");
+    if (fused_add(ctx.attrs())) ctx.invalid("a float output cannot take a fused add");
     return;
   }
   ctx.expect_dtype(kYZero, {DType::kUint8, DType::kInt8});
@@ -47,7 +72,7 @@ void check_output_grid(const InferContext& ctx) {
 }
 
 std::vector<TypeShape> infer_qlinear_conv(const InferContext& ctx) {
-  ctx.expect_inputs(float_output(ctx.attrs()) ? 6 : 8, kTableInput + 1);
+  ctx.expect_inputs(float_output(ctx.attrs()) ? 6 : 8, fused_add(ctx.attrs()) ? kAddInput + 8 : kTableInput + 1);
   ctx.expect_dtype(kX, {DType::kUint8, DType::kInt8});
   ctx.expect_dtype(kW, {DType::kUint8, DType::kInt8});
   for (Input i : {kXScale, kWScale}) ctx.expect_dtype(i, {DType::kFloat32});
@@ -71,7 +96,7 @@ std::vector<TypeShape> infer_qlinear_conv(const InferContext& ctx) {
   Shape out = {x[0], w[0]};
   out.insert(out.end(), p.out.begin(), p.out.end());
   activation_of(ctx.attrs());
-  return {{float_output(ctx.attrs()) ? DType::kFloat32 : ctx.dtype(kYZero), out}};
+  return {{float_output(ctx.attrs()) ? DType::kFloat32 : check_add(ctx, out), out}};
 }
 
 template <typename T>
@@ -91,7 +116,7 @@ int32_t integer(const TensorView& v, int64_t i) {
 // Accumulates (x - x_zero) * (w - w_zero) + B as integers (held in floats: exact below 2^24,
 // within a float's rounding beyond), then scales, applies the activation and requantizes, in the
 // order oneDNN's int8 convolution does. A float output adds its float bias after scaling.
-void eval_qlinear_conv(const graph::Node& node, const std::vector<TensorView>& in, const std::vector<TensorView>& out) {
+void eval_conv(const graph::Node& node, const std::vector<TensorView>& in, const std::vector<TensorView>& out) {
   const TensorView& x = in[kX];
   const TensorView& w = in[kW];
   const int64_t channels = w.shape[0];
@@ -138,6 +163,23 @@ void eval_qlinear_conv(const graph::Node& node, const std::vector<TensorView>& i
     const auto byte = u8 ? static_cast<uint8_t>(q) : static_cast<uint8_t>(static_cast<int8_t>(q));
     out[0].as<uint8_t>()[i] = table ? table[byte] : byte;
   }
+}
+
+// The conv, then its fused add (kAddAttr) as QLinearAdd evaluates it, the conv's result in its
+// operand's slot.
+void eval_qlinear_conv(const graph::Node& node, const std::vector<TensorView>& in, const std::vector<TensorView>& out) {
+  if (!fused_add(node.attrs)) {
+    eval_conv(node, in, out);
+    return;
+  }
+  Tensor result(in[kYZero].dtype, out[0].shape);
+  const TensorView conv = TensorView::of(result);
+  eval_conv(node, in, {conv});
+  std::vector<TensorView> add(in.begin() + kAddInput, in.begin() + kAddInput + 8);
+  add[add[0].data ? 3 : 0] = conv;
+  graph::Node plain_add;
+  plain_add.op = "QLinearAdd";
+  find_op(kMicrosoftDomain, "QLinearAdd")->evaluate(plain_add, add, out);
 }
 
 }  // namespace

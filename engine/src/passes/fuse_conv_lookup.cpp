@@ -16,7 +16,8 @@ graph::Node* fusable_conv(graph::Graph& g, const std::vector<std::vector<int>>& 
   const int producer = g.values[value].producer;
   if (producer < 0) return nullptr;
   graph::Node& conv = g.nodes[producer];
-  if (conv.removed || conv.op != "QLinearConv") return nullptr;
+  // A fused add comes after the table: a table after it is not the conv's.
+  if (conv.removed || conv.op != "QLinearConv" || conv.attrs.has(ops::kAddAttr)) return nullptr;
   if (consumers[value].size() != 1 || g.is_output(value)) return nullptr;
   return &conv;
 }

@@ -59,7 +59,7 @@ std::string op_label(const graph::Node& node) {
   if (node.op == "Conv" || node.op == "QLinearConv") {
     const char* act = ops::activation_name(ops::activation_of(node.attrs));
     if (*act) label += std::string("+") + act;
-    if (node.attrs.has(ops::kResidualAttr)) label += "+Add";
+    if (node.attrs.has(ops::kResidualAttr) || node.attrs.has(ops::kAddAttr)) label += "+Add";
   }
   return label;
 }

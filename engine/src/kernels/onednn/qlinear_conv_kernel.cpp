@@ -34,9 +34,9 @@ bool pairs_may_saturate(const Tensor& w) {
   return false;
 }
 
-bool supported(const SelectContext& ctx, std::string& why_not) {
+bool supported(const SelectContext& ctx, int residual, std::string& why_not) {
   for (size_t i = 1; i < ctx.node.inputs.size(); ++i) {
-    if (ctx.has_input(i) && !ctx.constant(i)) {
+    if (ctx.has_input(i) && !ctx.constant(i) && static_cast<int>(i) != residual) {
       why_not = "weights or quantization parameters are computed at run time";
       return false;
     }
@@ -76,7 +76,9 @@ int32_t scalar_integer(const Tensor& t) { return static_cast<int32_t>(t.to_int64
 
 // `nhwc`: channels-last source and destination instead of oneDNN's choice.
 std::optional<Selection> select(const SelectContext& ctx, std::string& why_not, bool nhwc = false) {
-  if (!supported(ctx, why_not)) return std::nullopt;
+  const std::optional<FusedResidualAdd> add = fused_residual_add(ctx, why_not);
+  if (!why_not.empty()) return std::nullopt;
+  if (!supported(ctx, add ? add->input : -1, why_not)) return std::nullopt;
   const Shape& x = ctx.input(kX).shape;
   const Shape& w = ctx.input(kW).shape;
   const Shape& y = ctx.output(0).shape;
@@ -118,9 +120,9 @@ std::optional<Selection> select(const SelectContext& ctx, std::string& why_not, 
   attr.set_post_ops(post_ops);
 
   const memory::desc src_any(onednn_dims(x), memory::data_type::u8, nhwc ? channels_last(x.size()) : tag::any);
-  // A fused table maps the output's bytes in place: it needs one byte per element, no padding.
+  // The fused steps map the output's bytes in place: they need one byte per element, no padding.
   const Tensor* table = ctx.node.attrs.get_int(ops::kTableAttr, 0) != 0 ? ctx.constant(ops::kTableInput) : nullptr;
-  const memory::desc dst_any(onednn_dims(y), onednn_dtype(y_type), table || nhwc ? channels_last(y.size()) : tag::any);
+  const memory::desc dst_any(onednn_dims(y), onednn_dtype(y_type), table || add || nhwc ? channels_last(y.size()) : tag::any);
   const memory::desc weights_any(weight_dims(w, group, false), memory::data_type::s8, tag::any);
   const memory::data_type bias_type = to_float ? memory::data_type::f32 : memory::data_type::s32;
   const memory::desc bias_md = ctx.has_input(kBias) ? memory::desc({w[0]}, bias_type, tag::x) : memory::desc();
@@ -146,11 +148,14 @@ std::optional<Selection> select(const SelectContext& ctx, std::string& why_not, 
   s.kernel = std::make_unique<PrimitiveKernel>(dnnl::convolution_forward(pd), pd,
                                                std::vector<ArgBinding>{{DNNL_ARG_SRC, 0, pd.src_desc()}},
                                                std::vector<ArgBinding>{{DNNL_ARG_DST, 0, pd.dst_desc()}}, std::move(constants));
-  if (table) s.kernel = with_output_table(std::move(s.kernel), *table, static_cast<size_t>(num_elements(y)));
+  s.kernel = with_output_steps(std::move(s.kernel), table, add, static_cast<size_t>(num_elements(y)));
   s.input_layouts.assign(ctx.node.inputs.size(), Layout::plain());
   s.input_layouts[kX] = layout_of(pd.src_desc(), DType::kUint8, x);
   s.output_layouts = {layout_of(pd.dst_desc(), y_type, y)};
-  for (int i = 1; i < static_cast<int>(ctx.node.inputs.size()); ++i) s.packed_inputs.push_back(i);
+  if (add) s.input_layouts[static_cast<size_t>(add->input)] = s.output_layouts[0];
+  for (int i = 1; i < static_cast<int>(ctx.node.inputs.size()); ++i) {
+    if (!add || i != add->input) s.packed_inputs.push_back(i);
+  }
   s.gflop = 2.0 * static_cast<double>(num_elements(y)) * static_cast<double>(num_elements(w) / w[0]) / 1e9;
   return s;
 }
