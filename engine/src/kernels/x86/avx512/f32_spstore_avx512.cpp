@@ -59,6 +59,10 @@ void store(const F32SpStoreArgs& a) {
         float* d = a.dst[j0 + j];
         if (!d) continue;
         d += a.oc0 + r0;
+        if (nr == 16) {
+          _mm512_storeu_ps(d, a.accumulate ? _mm512_add_ps(_mm512_loadu_ps(d), cols[j]) : cols[j]);
+          continue;
+        }
         const __m512 v = a.accumulate ? _mm512_add_ps(_mm512_maskz_loadu_ps(mask, d), cols[j]) : cols[j];
         _mm512_mask_storeu_ps(d, mask, v);
       }
