@@ -308,21 +308,32 @@ Model qdq_conv_model(const ConvProblem& c, const Tensor& wq, uint64_t seed, std:
   b.node("DequantizeLinear", {"x", "xs", "xz"}, {"xf"});
   b.node("DequantizeLinear", {"wq", "ws", "wz"}, {"wf"}, {Attr::Int("axis", 0)});
   const std::string last = add_conv_and_activation(b, c, "xf", "wf", seed);
-  b.node("QuantizeLinear", {last, "ys", "yz"}, {"y"}).output("y", DType::kUint8);
+  b.node("QuantizeLinear", {last, "ys", "yz"}, {c.residual ? "cq" : "y"});
   Tensor xq(DType::kUint8, x);
   for (int64_t i = 0; i < xq.size(); ++i) xq.data_as<uint8_t>()[i] = static_cast<uint8_t>(rng());
   m.inputs.push_back(xq);
+  if (c.residual) {  // a quantized residual add, which the passes fuse into the QLinearConv
+    const Shape y = {c.n, c.oc, c.oh(), c.ow()};
+    b.input("r", DType::kUint8, y);
+    b.initializer("rs", Tensor::scalar<float>(0.04f)).initializer("rz", Tensor::scalar<uint8_t>(uint8_t{12}));
+    b.initializer("ss", Tensor::scalar<float>(0.06f)).initializer("sz", Tensor::scalar<uint8_t>(uint8_t{20}));
+    b.node("DequantizeLinear", {"cq", "ys", "yz"}, {"cf"}).node("DequantizeLinear", {"r", "rs", "rz"}, {"rf"});
+    b.node("Add", {"cf", "rf"}, {"sum"}).node("QuantizeLinear", {"sum", "ss", "sz"}, {"y"});
+    Tensor rq(DType::kUint8, y);
+    for (int64_t i = 0; i < rq.size(); ++i) rq.data_as<uint8_t>()[i] = static_cast<uint8_t>(rng());
+    m.inputs.push_back(rq);
+  }
+  b.output("y", DType::kUint8);
   m.bytes = b.bytes();
   return m;
 }
 
-// The same convolution in INT8, the activation fused; no residual (not fused in INT8 yet).
+// The same convolution in INT8, the activation and the residual add fused.
 // Weights lie within +-63 so CPUs without VNNI run the int8 kernel too.
 Problem qconv_problem(const ConvProblem& c, uint64_t seed) {
   Problem p;
   p.family = "QConv";
-  p.name = c.desc;
-  if (!c.activation.empty()) p.name.append("_").append(c.activation);
+  p.name = c.desc + c.flags_name;
   p.layer_op = "QLinearConv";
   p.flop = 2.0 * c.macs();
   const Shape w = {c.oc, c.ic / c.g, c.kh, c.kw};
@@ -357,11 +368,12 @@ Tensor block_pruned_weights(const Shape& w, double sparsity, std::mt19937& rng) 
 }
 
 // The INT8 convolution with 1x4-block-pruned weights and no activation (the sparse rows decline
-// fused ones), on the sparse row (`sparse`) or on oneDNN's dense int8 row with the same weights.
+// fused float ones), with its residual add if it has one (`_residual`), on the sparse row
+// (`sparse`) or on oneDNN's dense int8 row with the same weights.
 Problem sparse_qconv_problem(const ConvProblem& c, int percent, bool sparse, uint64_t seed) {
   Problem p;
   p.family = "SparseQConv";
-  p.name = c.desc + "/s" + std::to_string(percent) + (sparse ? "/sparse" : "/onednn");
+  p.name = c.desc + (c.residual ? "_residual" : "") + "/s" + std::to_string(percent) + (sparse ? "/sparse" : "/onednn");
   p.layer_op = "QLinearConv";
   p.flop = 2.0 * c.macs();
   p.kernels = sparse ? sparse_rows("sparse-conv-u8s8-") : "qu8-conv-onednn";
@@ -735,12 +747,7 @@ int main(int argc, char** argv) {
     std::vector<Problem> problems;
     for (size_t i = 0; i < convs.size(); ++i) problems.push_back(conv_problem(convs[i], 1 + 10 * i));
     mark_conv_references(problems, convs);
-    std::map<std::string, bool> int8_names;  // residual variants share a name without the residual
-    for (size_t i = 0; i < convs.size(); ++i) {
-      Problem q = qconv_problem(convs[i], 1 + 10 * i);
-      if (!int8_names[q.name]) problems.push_back(std::move(q));
-      int8_names[problems.back().name] = true;
-    }
+    for (size_t i = 0; i < convs.size(); ++i) problems.push_back(qconv_problem(convs[i], 1 + 10 * i));
     // Sparse FP32 next to dense FP32 on the same pruned weights: every ungrouped float conv shape
     // at each sparsity, unstructured and in 4-blocks.
     for (size_t i = 0; i < convs.size(); ++i) {
@@ -754,8 +761,9 @@ int main(int argc, char** argv) {
     // Sparse INT8 next to dense INT8 on the same pruned weights, for every ungrouped shape.
     std::map<std::string, bool> sparse_names;
     for (size_t i = 0; i < convs.size(); ++i) {
-      if (convs[i].g != 1 || sparse_names[convs[i].desc]) continue;
-      sparse_names[convs[i].desc] = true;
+      const std::string name = convs[i].desc + (convs[i].residual ? "_residual" : "");
+      if (convs[i].g != 1 || sparse_names[name]) continue;
+      sparse_names[name] = true;
       for (int percent : {0, 50, 70, 80, 85, 90, 95}) {
         for (bool sparse : {true, false}) problems.push_back(sparse_qconv_problem(convs[i], percent, sparse, 1 + 10 * i));
       }
