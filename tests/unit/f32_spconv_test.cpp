@@ -14,6 +14,7 @@
 #include <memory>
 #include <random>
 #include <sstream>
+#include <tuple>
 #include <vector>
 
 #include "kernels/f32_spconv.h"
@@ -207,6 +208,41 @@ TEST_P(F32Spconv, RunsOnOneThreadAsOnTwo) {
   conv.run(x.data(), one.data(), false, aligned, 1);
   conv.run(x.data(), two.data(), false, aligned, 2);
   EXPECT_EQ(one, two);
+}
+
+// Into a channel slice of a wider NHWC tensor (a Concat's, written in place): the slice holds
+// what the plain output holds, and every float around it is untouched.
+TEST_P(F32Spconv, WritesIntoAChannelSliceOfAWiderTensor) {
+  const F32SpconvVariant& v = GetParam();
+  if (!kernels::isa_available(v.isa)) GTEST_SKIP() << v.name << ": this process has no " << kernels::isa_name(v.isa);
+  for (const auto& [s, stride, first] : {std::tuple{shape(2, 40, 13, 11, 37, 3, 1, 1, 1), int64_t{64}, int64_t{20}},
+                                         std::tuple{shape(1, 24, 16, 16, 64, 1, 1, 0, 0), int64_t{128}, int64_t{64}},
+                                         std::tuple{shape(1, 32, 20, 20, 48, 3, 2, 1, 1), int64_t{51}, int64_t{0}}}) {
+    SCOPED_TRACE("oc " + std::to_string(s.oc) + " stride " + std::to_string(stride) + " first " + std::to_string(first));
+    std::mt19937 rng(9);
+    const std::vector<float> w = pruned_weights({s, 0.8}, rng);
+    const std::vector<float> x = random_values(static_cast<size_t>(s.n * s.h * s.w * s.ic), rng, 1.0f);
+    kernels::F32Spconv conv(s, w.data(), nullptr, ops::Activation::kSilu, v, 2);
+    std::vector<float> scratch(2 * conv.scratch_bytes_per_slot() / sizeof(float) + 64, 0.0f);
+    void* aligned = scratch.data();
+    size_t space = scratch.size() * sizeof(float);
+    ASSERT_NE(std::align(64, 2 * conv.scratch_bytes_per_slot(), aligned, space), nullptr);
+    const int64_t pixels = s.n * s.oh * s.ow;
+    std::vector<float> plain(static_cast<size_t>(pixels * s.oc)), wide(static_cast<size_t>(pixels * stride), -7.0f);
+    conv.run(x.data(), plain.data(), false, aligned, 2);
+    conv.set_output_stride(stride);
+    conv.run(x.data(), wide.data() + first, false, aligned, 2);
+    for (int64_t p = 0; p < pixels; ++p) {
+      for (int64_t k = 0; k < stride; ++k) {
+        const float got = wide[static_cast<size_t>(p * stride + k)];
+        if (k >= first && k < first + s.oc) {
+          ASSERT_EQ(got, plain[static_cast<size_t>(p * s.oc + k - first)]) << "pixel " << p << " channel " << k - first;
+        } else {
+          ASSERT_EQ(got, -7.0f) << "pixel " << p << " float " << k << " lies outside the slice";
+        }
+      }
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Variants, F32Spconv, ::testing::ValuesIn(kernels::f32_spconv_variants()),

@@ -188,6 +188,36 @@ TEST_P(Qu8Spconv, SaturatesSumsFarBeyondTheOutputGrid) {
   EXPECT_GT(high, 100);
 }
 
+// Into a channel slice of a wider NHWC tensor (a Concat's, written in place): the slice holds
+// the reference's bytes, and every byte around it is untouched.
+TEST_P(Qu8Spconv, WritesIntoAChannelSliceOfAWiderTensor) {
+  const Qu8SpconvVariant& v = GetParam();
+  if (!kernels::isa_available(v.isa)) GTEST_SKIP() << v.name << ": this process has no " << kernels::isa_name(v.isa);
+  for (uint64_t seed = 300; seed < 316; ++seed) {
+    Case c = random_case(seed, 0.7);
+    std::mt19937_64 rng(seed);
+    const int64_t stride = c.g.oc + pick(rng, 1, 40), first = pick(rng, 0, stride - c.g.oc);
+    c.g.y_stride = stride;
+    SCOPED_TRACE(c.what + " stride=" + std::to_string(stride) + " first=" + std::to_string(first));
+    const kernels::Qu8SpconvWeights w = kernels::qu8_spconv_pack(v, c.g, c.w.data(), c.q);
+    const int64_t pixels = c.n * c.g.oh * c.g.ow;
+    std::vector<uint8_t> expected(static_cast<size_t>(pixels * c.g.oc)), got(static_cast<size_t>(pixels * stride), 0xA5);
+    kernels::qu8_conv_reference(c.g, c.n, c.x.data(), c.w.data(), c.q, expected.data(), c.residual_data());
+    kernels::qu8_spconv_run(v, c.g, w, c.n, c.x.data(), static_cast<uint8_t>(c.q.x_zero), got.data() + first,
+                            seed % 2 ? 256 : SIZE_MAX, c.residual_data());
+    for (int64_t p = 0; p < pixels; ++p) {
+      for (int64_t k = 0; k < stride; ++k) {
+        const uint8_t byte = got[static_cast<size_t>(p * stride + k)];
+        if (k >= first && k < first + c.g.oc) {
+          ASSERT_EQ(byte, expected[static_cast<size_t>(p * c.g.oc + k - first)]) << "pixel " << p << " channel " << k - first;
+        } else {
+          ASSERT_EQ(byte, 0xA5) << "pixel " << p << " byte " << k << " lies outside the slice";
+        }
+      }
+    }
+  }
+}
+
 TEST_P(Qu8Spconv, PacksOnlyNonZeroBlocksAndKeepsEmptyRows) {
   const Qu8SpconvVariant& v = GetParam();
   uint64_t seed = 77;

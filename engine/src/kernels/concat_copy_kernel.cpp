@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 #include <numeric>
+#include <utility>
 
 #include "kernels/selection.h"
 #include "ops/op_registry.h"
@@ -34,7 +35,7 @@ std::vector<int> dense_order(const Layout& layout, const Shape& shape) {
 class ConcatCopyKernel final : public Kernel {
  public:
   ConcatCopyKernel(int64_t outer, std::vector<size_t> row_bytes) : outer_(outer), rows_(std::move(row_bytes)) {
-    out_row_ = std::accumulate(rows_.begin(), rows_.end(), size_t{0});
+    for (size_t r : rows_) offsets_.push_back(std::exchange(out_row_, out_row_ + r));
   }
 
   void execute(const KernelArgs& args, ExecContext&) const override {
@@ -43,12 +44,18 @@ class ConcatCopyKernel final : public Kernel {
       copy_large(args, out);
       return;
     }
+    // An input whose producer wrote it into its slice of the output (Selection::
+    // interleaved_offsets) starts where its first row belongs.
+    std::vector<size_t> copied;
+    size_t at = 0;
+    for (size_t i = 0; i < rows_.size(); at += rows_[i], ++i) {
+      if (static_cast<const std::byte*>(args.inputs[i]) != out + at) copied.push_back(i);
+    }
 #pragma omp parallel for schedule(static)
     for (int64_t o = 0; o < outer_; ++o) {
-      size_t offset = static_cast<size_t>(o) * out_row_;
-      for (size_t i = 0; i < rows_.size(); ++i) {
-        copy_row(out + offset, static_cast<const std::byte*>(args.inputs[i]) + static_cast<size_t>(o) * rows_[i], rows_[i]);
-        offset += rows_[i];
+      for (size_t i : copied) {
+        copy_row(out + static_cast<size_t>(o) * out_row_ + offsets_[i],
+                 static_cast<const std::byte*>(args.inputs[i]) + static_cast<size_t>(o) * rows_[i], rows_[i]);
       }
     }
   }
@@ -83,7 +90,7 @@ class ConcatCopyKernel final : public Kernel {
   }
 
   int64_t outer_;
-  std::vector<size_t> rows_;
+  std::vector<size_t> rows_, offsets_;  // each input's row bytes, and its offset in an output row
   size_t out_row_ = 0;
 };
 
@@ -115,6 +122,9 @@ std::optional<Selection> select_concat_copy(const SelectContext& ctx, std::strin
   }
   Selection s;
   s.stacks_inputs = outer == 1;
+  if (outer > 1 && inner == 1) {  // rows of one pixel's channels, channels last
+    for (size_t r : rows) s.interleaved_offsets.push_back(std::exchange(s.interleaved_row_bytes, s.interleaved_row_bytes + r));
+  }
   s.kernel = std::make_unique<ConcatCopyKernel>(outer, std::move(rows));
   s.input_layouts = ctx.available;
   if (ctx.available[0].is_plain()) {

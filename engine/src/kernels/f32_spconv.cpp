@@ -41,7 +41,7 @@ constexpr size_t kCodeBlockBytes = 256 * 1024;
 
 F32Spconv::F32Spconv(const F32SpconvShape& shape, const float* weights, const float* bias, ops::Activation act,
                      const F32SpconvVariant& variant, int cores)
-    : s_(shape), v_(variant), act_(act) {
+    : s_(shape), v_(variant), act_(act), out_stride_(shape.oc) {
   const int64_t m = static_cast<int64_t>(v_.tile);
   icp_ = round_up(s_.ic, 4);
   phy_ = std::min(s_.sh, s_.kh);
@@ -233,7 +233,7 @@ void F32Spconv::tile_destinations(float* y, int64_t n, int64_t oy0, int64_t rows
   const int64_t m = static_cast<int64_t>(v_.tile);
   for (int64_t j = 0; j < m; ++j) {
     const int64_t q = t * m + j, r = q / wq_, col = q % wq_;
-    dst[j] = r < rows && col < s_.ow ? y + ((n * s_.oh + oy0 + r) * s_.ow + col) * s_.oc : nullptr;
+    dst[j] = r < rows && col < s_.ow ? y + ((n * s_.oh + oy0 + r) * s_.ow + col) * out_stride_ : nullptr;
   }
 }
 

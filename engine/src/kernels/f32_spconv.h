@@ -148,6 +148,8 @@ class F32Spconv {
   // regions of scratch_bytes_per_slot() (64-byte aligned, zeroed once when allocated); at most
   // `slots` threads run.
   void run(const float* x, float* y, bool accumulate, void* scratch, int slots) const;
+  // y's pixels `stride` floats apart (a channel slice of a wider NHWC tensor) rather than oc.
+  void set_output_stride(int64_t stride) { out_stride_ = stride; }
   size_t scratch_bytes_per_slot() const;
   size_t packed_bytes() const;
   // For describe(), without spaces: "band8:chunk2:14.8%" (rows per band, channel chunks, share
@@ -172,6 +174,7 @@ class F32Spconv {
   std::vector<float> bias_;
   int64_t icp_ = 0, phy_ = 1, phx_ = 1, wq_ = 0, halo_ = 0, rows_ = 1, bands_ = 1, span_ = 0;
   int64_t chunk_ = 0, chunks_ = 1, row_blocks_ = 1, parts_ = 1;
+  int64_t out_stride_ = 0;  // floats from one output pixel to the next
   // counts_[(rb * chunks_ + k) * 64 + r]; starts_[rb * chunks_ + k]: first entry (in entries).
   std::vector<uint32_t> counts_;
   std::vector<size_t> starts_;

@@ -40,6 +40,12 @@ class F32SpconvKernel final : public Kernel {
   std::string implementation() const override { return conv_->summary(); }
   size_t scratchpad_bytes() const override { return static_cast<size_t>(slots_) * conv_->scratch_bytes_per_slot(); }
   size_t constant_bytes() const override { return conv_->packed_bytes(); }
+  // Not with a residual, which it copies into its output whole.
+  bool write_output_pixel_stride(int64_t stride) override {
+    if (residual_) return false;
+    conv_->set_output_stride(stride);
+    return true;
+  }
 
  private:
   std::unique_ptr<F32Spconv> conv_;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,13 @@ class Kernel {
   virtual size_t scratchpad_bytes() const { return 0; }
   // Memory the kernel holds for packed constants (weights).
   virtual size_t constant_bytes() const { return 0; }
+  // Asks the kernel to write its channels-last output 0 with `stride` elements from one pixel to
+  // the next instead of its channel count: into its channel slice of a wider tensor, a Concat's,
+  // which then need not copy it. Called while compiling only; whether the kernel now does so.
+  virtual bool write_output_pixel_stride(int64_t stride) {
+    (void)stride;
+    return false;
+  }
 };
 
 }  // namespace sparrow::kernels

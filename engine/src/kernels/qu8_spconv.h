@@ -40,6 +40,7 @@ struct Qu8SpconvGeometry {
   int64_t pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
   int64_t oh = 0, ow = 0;
   int64_t band = 0;  // output rows per band; 0 for all
+  int64_t y_stride = 0;  // bytes from one output pixel to the next (a channel slice of a wider tensor); 0 for oc
   // Derived by qu8_spconv_geometry().
   int64_t cb = 0;         // channel blocks: ceil(ic / 4)
   int64_t hb = 0, wq = 0;  // rows and columns of one phase plane of a band
@@ -48,6 +49,7 @@ struct Qu8SpconvGeometry {
   int64_t band_rows(int64_t b) const { return b + 1 < bands() ? band : oh - b * band; }
   int64_t positions() const { return band * wq; }  // computed positions per full band, garbage included
   int64_t phases() const { return sh * sw; }
+  int64_t out_stride() const { return y_stride ? y_stride : oc; }
   size_t panel_bytes() const { return static_cast<size_t>(phases() * cb * plane * 4); }
   // Byte offset of the block (tap kh, kw; channel block c) from a position's panel address.
   int64_t offset(int64_t tap_h, int64_t tap_w, int64_t c) const {
@@ -151,20 +153,22 @@ using Qu8SpconvPackUkernel = void (*)(size_t count, const uint8_t* src, size_t s
 using Qu8SpconvUkernel = void (*)(const Qu8SpconvWeights& w, size_t first, size_t last, const uint8_t* panel,
                                   int32_t* acc);
 // Requantizes `count` consecutive output pixels: acc[c * acc_stride + m] for channel c and pixel
-// m, to y[m * oc + c].
+// m, to y[m * y_stride + c].
 using Qu8SpconvEpilogue = void (*)(const Qu8SpconvWeights& w, const int32_t* acc, size_t acc_stride, size_t count,
-                                   uint8_t* y);
+                                   uint8_t* y, size_t y_stride);
 
 void qu8_spconv_pack_scalar(size_t count, const uint8_t* src, size_t stride, size_t ic, uint8_t* dst, size_t plane_bytes,
                             uint8_t x_zero);
 void qu8_spconv_ukernel_8x1_scalar(const Qu8SpconvWeights& w, size_t first, size_t last, const uint8_t* panel, int32_t* acc);
-void qu8_spconv_epilogue_scalar(const Qu8SpconvWeights& w, const int32_t* acc, size_t acc_stride, size_t count, uint8_t* y);
+void qu8_spconv_epilogue_scalar(const Qu8SpconvWeights& w, const int32_t* acc, size_t acc_stride, size_t count, uint8_t* y,
+                                size_t y_stride);
 
 void qu8_spconv_pack_avx512(size_t count, const uint8_t* src, size_t stride, size_t ic, uint8_t* dst, size_t plane_bytes,
                             uint8_t x_zero);
 void qu8_spconv_ukernel_64x2_avx512vnni(const Qu8SpconvWeights& w, size_t first, size_t last, const uint8_t* panel, int32_t* acc);
 void qu8_spconv_ukernel_32x4_avx512vnni(const Qu8SpconvWeights& w, size_t first, size_t last, const uint8_t* panel, int32_t* acc);
-void qu8_spconv_epilogue_avx512(const Qu8SpconvWeights& w, const int32_t* acc, size_t acc_stride, size_t count, uint8_t* y);
+void qu8_spconv_epilogue_avx512(const Qu8SpconvWeights& w, const int32_t* acc, size_t acc_stride, size_t count, uint8_t* y,
+                                size_t y_stride);
 
 void qu8_spconv_ukernel_16x4_avxvnni(const Qu8SpconvWeights& w, size_t first, size_t last, const uint8_t* panel, int32_t* acc);
 void qu8_spconv_ukernel_16x2_avx2(const Qu8SpconvWeights& w, size_t first, size_t last, const uint8_t* panel, int32_t* acc);
@@ -199,8 +203,9 @@ void qu8_spconv_pack_band(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g,
 int64_t qu8_spconv_tiles(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, int64_t b);
 // Accumulator elements one tile needs.
 size_t qu8_spconv_acc_elements(const Qu8SpconvVariant& v, const Qu8SpconvWeights& w);
-// Tile `tile` of band b: its valid positions to NHWC y [oh][ow][oc] of the whole image. With a
-// fused add, `residual` is the image's residual, laid out as y; null otherwise.
+// Tile `tile` of band b: its valid positions to NHWC y [oh][ow][oc] of the whole image, pixels
+// g.out_stride() bytes apart. With a fused add, `residual` is the image's residual, NHWC
+// [oh][ow][oc] (pixels oc apart); null otherwise.
 void qu8_spconv_tile(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, const Qu8SpconvWeights& w,
                      const uint8_t* panel, int64_t b, int64_t tile, int32_t* acc, const uint8_t* residual, uint8_t* y);
 // The same in two steps, for weights too large to stream once per tile from L2: segments
@@ -221,8 +226,8 @@ void qu8_spconv_load_code(const Qu8SpconvWeights& w);
 std::vector<size_t> qu8_spconv_segment_blocks(const Qu8SpconvWeights& w, size_t bytes);
 
 // The whole convolution on one variant, single-threaded: the tests' driver of the microkernels.
-// x is NHWC [n][ih][iw][ic], y (and the residual of a fused add) NHWC [n][oh][ow][oc]. Weights
-// beyond `block_bytes` run block by block.
+// x is NHWC [n][ih][iw][ic], y NHWC [n][oh][ow] with pixels g.out_stride() bytes apart (the
+// residual of a fused add NHWC [n][oh][ow][oc]). Weights beyond `block_bytes` run block by block.
 void qu8_spconv_run(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, const Qu8SpconvWeights& w, int64_t n,
                     const uint8_t* x, uint8_t x_zero, uint8_t* y, size_t block_bytes = SIZE_MAX,
                     const uint8_t* residual = nullptr);

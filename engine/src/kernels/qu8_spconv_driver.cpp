@@ -87,19 +87,23 @@ void qu8_spconv_accumulate(const Qu8SpconvVariant& v, const Qu8SpconvWeights& w,
 void qu8_spconv_finish(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, const Qu8SpconvWeights& w, int64_t b,
                        int64_t tile, const int32_t* acc, const uint8_t* residual, uint8_t* y) {
   const int64_t q0 = tile * v.tile, q1 = std::min(q0 + v.tile, g.band_rows(b) * g.wq);
-  const int64_t band_start = b * g.band * g.ow * g.oc;
-  uint8_t* band = y + band_start;
+  const int64_t stride = g.out_stride();
   for (int64_t q = q0; q < q1;) {
     const int64_t oh = q / g.wq, ow = q % g.wq;
     const int64_t row_end = std::min(q1, (oh + 1) * g.wq);
     if (ow < g.ow) {
       const int64_t count = std::min(row_end, oh * g.wq + g.ow) - q;
-      const int64_t at = (oh * g.ow + ow) * g.oc;
-      uint8_t* out = band + at;
-      const auto bytes = static_cast<size_t>(count * g.oc);
-      v.epilogue(w, acc + (q - q0), static_cast<size_t>(v.tile), static_cast<size_t>(count), out);
-      if (w.lookup) w.lookup(bytes, out, out, w.table.data());
-      if (w.add) w.add->apply(w.vadd, bytes, residual + band_start + at, out);
+      const int64_t pixel = (b * g.band + oh) * g.ow + ow;
+      uint8_t* out = y + pixel * stride;
+      v.epilogue(w, acc + (q - q0), static_cast<size_t>(v.tile), static_cast<size_t>(count), out, static_cast<size_t>(stride));
+      // The steps after the epilogue on each run of contiguous output bytes: the whole run of
+      // pixels, or pixel by pixel in a wider tensor's slice.
+      const int64_t runs = stride == g.oc ? 1 : count, run = stride == g.oc ? count * g.oc : g.oc;
+      for (int64_t r = 0; r < runs; ++r) {
+        uint8_t* o = out + r * stride;
+        if (w.lookup) w.lookup(static_cast<size_t>(run), o, o, w.table.data());
+        if (w.add) w.add->apply(w.vadd, static_cast<size_t>(run), residual + (pixel + r) * g.oc, o);
+      }
     }
     q = row_end;
   }
@@ -148,7 +152,7 @@ void qu8_spconv_run(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, const
   std::vector<int32_t> acc(static_cast<size_t>(qu8_spconv_tiles(v, g, 0)) * per_tile);
   for (int64_t i = 0; i < n; ++i) {
     const uint8_t* image = x + i * g.ih * g.iw * g.ic;
-    uint8_t* out = y + i * g.oh * g.ow * g.oc;
+    uint8_t* out = y + i * g.oh * g.ow * g.out_stride();
     const uint8_t* image_residual = residual ? residual + i * g.oh * g.ow * g.oc : nullptr;
     for (int64_t b = 0; b < g.bands(); ++b) {
       qu8_spconv_pack_band(v, g, image, x_zero, panel.data(), b);

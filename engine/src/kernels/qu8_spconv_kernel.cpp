@@ -112,6 +112,10 @@ class Qu8SpconvKernel final : public Kernel {
     return label;
   }
   size_t scratchpad_bytes() const override { return static_cast<size_t>(threads_) * thread_bytes(); }
+  bool write_output_pixel_stride(int64_t stride) override {
+    g_.y_stride = stride;
+    return true;
+  }
   size_t constant_bytes() const override {
     return (w_.jit ? w_.jit->bytes() : 0) + w_.entries.size() * sizeof(Qu8SpconvEntry) + (w_.rows.size() + 2 * w_.segment_steps.size() + 3 * w_.comp.size()) * 4;
   }
@@ -123,7 +127,7 @@ class Qu8SpconvKernel final : public Kernel {
   void run_band(const uint8_t* x, const uint8_t* residual, uint8_t* y, uint8_t* slot, int64_t item, bool first) const {
     const int64_t image = item / g_.bands(), b = item % g_.bands();
     auto* acc = reinterpret_cast<int32_t*>(slot + panel_bytes());
-    uint8_t* out = y + image * g_.oh * g_.ow * g_.oc;
+    uint8_t* out = y + image * g_.oh * g_.ow * g_.out_stride();
     const uint8_t* image_residual = residual ? residual + image * g_.oh * g_.ow * g_.oc : nullptr;
     // The first weight block's code streams into L2 while the panel is packed, and each next one
     // a slice per tile of the block before it. Before its first band, a thread also reads what

@@ -45,6 +45,13 @@ struct Selection {
   // Output 0 is input 0's bytes followed by input 1's, and so on (a Concat whose parts are
   // contiguous slices of its output): the compiler may have the producers write there instead.
   bool stacks_inputs = false;
+  // Output 0 is rows of `interleaved_row_bytes`, one per pixel, input i's row at byte
+  // interleaved_offsets[i] of each (a Concat of channels-last tensors along their channels): the
+  // compiler may have a producer that can write its rows that far apart
+  // (Kernel::write_output_pixel_stride) write straight into its slice, which the kernel then
+  // skips. Empty otherwise.
+  std::vector<size_t> interleaved_offsets;
+  size_t interleaved_row_bytes = 0;
   // Constant inputs the kernel packed at compile time and never reads at run time.
   std::vector<int> packed_inputs;
   double gflop = 0;

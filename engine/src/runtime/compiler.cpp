@@ -51,6 +51,8 @@ struct PendingStep {
   LayerInfo info;
   int accumulates_input = -1;
   bool stacks_inputs = false;
+  std::vector<size_t> interleaved_offsets;  // Selection's
+  size_t interleaved_row_bytes = 0;
 };
 
 std::string op_label(const graph::Node& node) {
@@ -117,6 +119,7 @@ class Compiler {
     bind_outputs();
     merge_accumulators();
     place_stacked_inputs();
+    place_interleaved_inputs();
     finish();
     choices_.save();
     return plan_;
@@ -307,6 +310,8 @@ class Compiler {
     step.info.gflop = sel.gflop;
     step.accumulates_input = sel.accumulates_input;
     step.stacks_inputs = sel.stacks_inputs;
+    step.interleaved_offsets = sel.interleaved_offsets;
+    step.interleaved_row_bytes = sel.interleaved_row_bytes;
     step.kernel = std::move(sel.kernel);
     if (verbose()) std::fprintf(stderr, "sparrow: %s -> %s [%s]\n", node.label().c_str(), step.info.kernel.c_str(), step.info.layout.c_str());
     steps_.push_back(std::move(step));
@@ -435,6 +440,10 @@ class Compiler {
       }
       drop[k] = true;
     }
+    drop_steps(drop);
+  }
+
+  void drop_steps(const std::vector<bool>& drop) {
     size_t kept = 0;
     for (size_t k = 0; k < steps_.size(); ++k) {
       if (drop[k]) continue;
@@ -442,6 +451,74 @@ class Compiler {
       ++kept;
     }
     steps_.resize(kept);
+  }
+
+  // How many steps touch each storage.
+  std::vector<int> storage_users() const {
+    std::vector<int> users(plan_->storages.size(), 0);
+    for (const PendingStep& step : steps_) {
+      std::vector<int> seen;
+      for (const auto* list : {&step.inputs, &step.outputs}) {
+        for (int b : *list) {
+          if (b >= 0 && std::find(seen.begin(), seen.end(), buffers_[b].storage) == seen.end()) seen.push_back(buffers_[b].storage);
+        }
+      }
+      for (int s : seen) ++users[s];
+    }
+    return users;
+  }
+
+  // A channels-last Concat along its channels (Selection::interleaved_offsets) need not copy a
+  // part that its producer can write straight into its slice of the output, with the output's
+  // pixel stride: when the part is a whole arena storage in NHWC that only its producer writes
+  // and only the Concat reads, once, and the output is first written by the Concat. The Concat
+  // skips such parts, and goes when it has no other. YOLOv5's C3 blocks join two convs' outputs.
+  void place_interleaved_inputs() {
+    std::vector<int> first, last;
+    lifetimes(first, last);
+    std::vector<int> users = storage_users();
+    std::vector<bool> drop(steps_.size(), false);
+    for (size_t k = 0; k < steps_.size(); ++k) {
+      PendingStep& step = steps_[k];
+      if (step.interleaved_offsets.size() != step.inputs.size() || step.outputs.size() != 1) continue;
+      const Buffer& out = buffers_[step.outputs[0]];
+      const int os = out.storage;
+      if (plan_->storages[os].kind != Kind::kArena || out.offset != 0 || first[os] != static_cast<int>(k)) continue;
+      size_t placed = 0;
+      for (size_t i = 0; i < step.inputs.size(); ++i) {
+        if (!interleavable(step, i, static_cast<int>(k), first, last, users)) continue;
+        const Buffer& in = buffers_[step.inputs[i]];
+        const int part = in.storage, producer = first[part];
+        const int64_t stride = static_cast<int64_t>(step.interleaved_row_bytes / dtype_size(in.dtype));
+        if (!steps_[static_cast<size_t>(producer)].kernel->write_output_pixel_stride(stride)) continue;
+        move_storage(part, os, step.interleaved_offsets[i]);
+        first[os] = std::min(first[os], producer);
+        first[part] = last[part] = -1;
+        ++users[os];
+        ++placed;
+      }
+      if (placed == 0) continue;
+      step.info.kernel += ", " + std::to_string(placed) + " of " + std::to_string(step.inputs.size()) + " inputs written in place";
+      drop[k] = placed == step.inputs.size();
+    }
+    drop_steps(drop);
+  }
+
+  // Whether input i of Concat step k may be written in place by its producer (above).
+  bool interleavable(const PendingStep& step, size_t i, int k, const std::vector<int>& first, const std::vector<int>& last,
+                     const std::vector<int>& users) const {
+    if (step.inputs[i] < 0) return false;
+    const Buffer& in = buffers_[step.inputs[i]];
+    const Plan::Storage& s = plan_->storages[in.storage];
+    if (s.kind != Kind::kArena || in.offset != 0 || s.bytes != kernels::layout_bytes(in.layout, in.dtype, in.shape)) return false;
+    if (in.shape.size() != 4 || !(in.layout == kernels::nhwc_layout(in.dtype, in.shape))) return false;
+    if (users[in.storage] != 2 || last[in.storage] != k || first[in.storage] >= k) return false;
+    if (step.interleaved_row_bytes % dtype_size(in.dtype) != 0 || step.interleaved_offsets[i] % dtype_size(in.dtype) != 0) return false;
+    for (size_t j = 0; j < step.inputs.size(); ++j) {
+      if (j != i && step.inputs[j] >= 0 && buffers_[step.inputs[j]].storage == in.storage) return false;
+    }
+    const PendingStep& producer = steps_[static_cast<size_t>(first[in.storage])];
+    return producer.outputs.size() == 1 && producer.outputs[0] == step.inputs[i] && producer.kernel != nullptr;
   }
 
   void finish() {

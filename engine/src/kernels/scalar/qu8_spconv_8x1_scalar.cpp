@@ -45,7 +45,8 @@ void qu8_spconv_ukernel_8x1_scalar(const Qu8SpconvWeights& w, size_t first, size
   }
 }
 
-void qu8_spconv_epilogue_scalar(const Qu8SpconvWeights& w, const int32_t* acc, size_t acc_stride, size_t count, uint8_t* y) {
+void qu8_spconv_epilogue_scalar(const Qu8SpconvWeights& w, const int32_t* acc, size_t acc_stride, size_t count, uint8_t* y,
+                                size_t y_stride) {
   const size_t oc = static_cast<size_t>(w.oc);
   for (size_t m = 0; m < count; ++m) {
     for (size_t c = 0; c < oc; ++c) {
@@ -53,7 +54,7 @@ void qu8_spconv_epilogue_scalar(const Qu8SpconvWeights& w, const int32_t* acc, s
       // Within +-300 the rounding trick is exact, and anything beyond saturates all the same.
       const float bounded = !(v > -300.0f) ? -300.0f : (v > 300.0f ? 300.0f : v);
       const float r = ((bounded + kRound) - kRound) + w.y_zero;
-      y[m * oc + c] = static_cast<uint8_t>(r < 0.0f ? 0.0f : (r > 255.0f ? 255.0f : r));
+      y[m * y_stride + c] = static_cast<uint8_t>(r < 0.0f ? 0.0f : (r > 255.0f ? 255.0f : r));
     }
   }
 }

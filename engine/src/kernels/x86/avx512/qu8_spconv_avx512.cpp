@@ -104,7 +104,8 @@ void qu8_spconv_pack_avx512(size_t count, const uint8_t* src, size_t stride, siz
 // Requantizes channel by channel, 16 positions to a vector; the saturating packs narrow four
 // channels at a time into 4x4 byte tiles, and a 4x4 dword transpose per 128-bit lane gathers each
 // position's 16 channels.
-void qu8_spconv_epilogue_avx512(const Qu8SpconvWeights& w, const int32_t* acc, size_t acc_stride, size_t count, uint8_t* y) {
+void qu8_spconv_epilogue_avx512(const Qu8SpconvWeights& w, const int32_t* acc, size_t acc_stride, size_t count, uint8_t* y,
+                                size_t y_stride) {
   const size_t oc = static_cast<size_t>(w.oc);
   const __m512i zero16 = _mm512_set1_epi16(static_cast<int16_t>(w.y_zero));
   for (size_t m0 = 0; m0 < count; m0 += 16) {
@@ -121,13 +122,13 @@ void qu8_spconv_epilogue_avx512(const Qu8SpconvWeights& w, const int32_t* acc, s
       // q[j], lane L: the 16 channels of position 4L + j.
       const __m512i q[4] = {_mm512_unpacklo_epi64(t0, t2), _mm512_unpackhi_epi64(t0, t2), _mm512_unpacklo_epi64(t1, t3),
                             _mm512_unpackhi_epi64(t1, t3)};
-      uint8_t* out = y + m0 * oc + c0;
+      uint8_t* out = y + m0 * y_stride + c0;
       if (nc == 16 && nm == 16) {
         for (int l = 0; l < 4; ++l) {
-          for (int j = 0; j < 4; ++j) _mm_storeu_si128(reinterpret_cast<__m128i*>(out + (4 * l + j) * oc), lane(q[j], l));
+          for (int j = 0; j < 4; ++j) _mm_storeu_si128(reinterpret_cast<__m128i*>(out + (4 * l + j) * y_stride), lane(q[j], l));
         }
       } else {
-        for (size_t m = 0; m < nm; ++m) _mm_mask_storeu_epi8(out + m * oc, first(nc), lane(q[m % 4], static_cast<int>(m / 4)));
+        for (size_t m = 0; m < nm; ++m) _mm_mask_storeu_epi8(out + m * y_stride, first(nc), lane(q[m % 4], static_cast<int>(m / 4)));
       }
     }
   }
