@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <optional>
 #include <random>
 #include <set>
 #include <vector>
@@ -389,6 +390,34 @@ Tensor random_u8(const Shape& shape, uint64_t seed) {
 }
 
 
+// `model` with its conv on oneDNN's dense INT8 row; nullopt where oneDNN declines it (under
+// some SPARROW_ISA).
+std::optional<Engine> onednn_engine(const std::string& model) {
+  CompileOptions options;
+  options.kernels = "qu8-conv-onednn";
+  Engine e = Engine::load_from_bytes(model, options);
+  if (conv_kernel(e).rfind("qu8-conv-onednn", 0) != 0) return std::nullopt;
+  return e;
+}
+
+// Runs `model` on x with its conv forced onto each sparse row this process has, expecting `want`
+// from each; returns how many rows ran it (a large tile declines small bands).
+int expect_sparse_rows_give(const std::string& model, const Tensor& x, const std::vector<uint8_t>& want) {
+  int ran = 0;
+  for (const Qu8SpconvVariant& v : kernels::qu8_spconv_variants()) {
+    if (!kernels::isa_available(v.isa)) continue;
+    SCOPED_TRACE(v.name);
+    CompileOptions options;
+    options.kernels = v.name;
+    const Engine sparse = Engine::load_from_bytes(model, options);
+    if (v.min_positions > 0 && conv_kernel(sparse) == "reference") continue;
+    EXPECT_EQ(conv_kernel(sparse).rfind(v.name, 0), 0u) << conv_kernel(sparse);
+    EXPECT_EQ(test::values_of<uint8_t>(sparse.run({x})[0]), want);
+    ++ran;
+  }
+  return ran;
+}
+
 TEST(Qu8SpconvEngine, SparseRowsGiveTheBytesOfTheDenseOneDnnRow) {
   // Every shape, also those the cost model would leave to oneDNN (small 1x1, the 6x6 first layer).
   const test::ScopedEnv any("SPARROW_SPARSE_MIN_SPEEDUP", "0");
@@ -403,26 +432,13 @@ TEST(Qu8SpconvEngine, SparseRowsGiveTheBytesOfTheDenseOneDnnRow) {
     SCOPED_TRACE(table ? "with a fused table" : "without a table");
     const std::string model = sparse_qdq_conv(c, 0.85, ++seed, table);
     const Tensor x = random_u8({c.n, c.ic, c.h, c.w}, seed);
-    CompileOptions dense_options;
-    dense_options.kernels = "qu8-conv-onednn";
-    const Engine dense = Engine::load_from_bytes(model, dense_options);
-    if (conv_kernel(dense).rfind("qu8-conv-onednn", 0) != 0) continue;  // oneDNN declines under some SPARROW_ISA
-    const std::vector<LayerInfo> layers = dense.describe().layers;
+    const std::optional<Engine> dense = onednn_engine(model);
+    if (!dense) continue;
+    const std::vector<LayerInfo> layers = dense->describe().layers;
     ASSERT_TRUE(std::none_of(layers.begin(), layers.end(), [](const LayerInfo& l) { return l.op == "LookupTable"; }))
         << "the table is fused into the conv";
-    const Tensor expected = dense.run({x})[0];
-    for (const Qu8SpconvVariant& v : kernels::qu8_spconv_variants()) {
-      if (!kernels::isa_available(v.isa)) continue;
-      SCOPED_TRACE(std::string(v.name) + " ic=" + std::to_string(c.ic) + " k=" + std::to_string(c.k));
-      CompileOptions options;
-      options.kernels = v.name;
-      const Engine sparse = Engine::load_from_bytes(model, options);
-      if (v.min_positions > 0 && conv_kernel(sparse) == "reference") continue;  // a large tile declines small bands
-      ASSERT_EQ(conv_kernel(sparse).rfind(v.name, 0), 0u) << conv_kernel(sparse);
-      const Tensor got = sparse.run({x})[0];
-      ASSERT_EQ(test::values_of<uint8_t>(got), test::values_of<uint8_t>(expected));
-      ++compared;
-    }
+    SCOPED_TRACE("ic=" + std::to_string(c.ic) + " k=" + std::to_string(c.k));
+    compared += expect_sparse_rows_give(model, x, test::values_of<uint8_t>(dense->run({x})[0]));
   }
   if (std::getenv("SPARROW_ISA") == nullptr) {
     EXPECT_GE(compared, 7 * 4 + 1);
@@ -444,16 +460,14 @@ TEST(Qu8SpconvEngine, FusedResidualAddGivesTheBytesOfTheDenseOneDnnRow) {
                    (residual == Residual::kFirst ? "first" : "second") + ", ic=" + std::to_string(c.ic));
       const std::string model = sparse_qdq_conv(c, 0.8, ++seed, table, residual);
       const Tensor x = random_u8({c.n, c.ic, c.h, c.w}, seed);
-      CompileOptions dense_options;
-      dense_options.kernels = "qu8-conv-onednn";
-      const Engine dense = Engine::load_from_bytes(model, dense_options);
-      if (conv_kernel(dense).rfind("qu8-conv-onednn", 0) != 0) continue;  // oneDNN declines under some SPARROW_ISA
-      const std::vector<LayerInfo> layers = dense.describe().layers;
+      const std::optional<Engine> dense = onednn_engine(model);
+      if (!dense) continue;
+      const std::vector<LayerInfo> layers = dense->describe().layers;
       std::string ops;  // the conv between the reorders of the graph's NCHW input and output
       for (const LayerInfo& l : layers) ops += (l.op == "Reorder" ? "" : l.op + " ");
       ASSERT_EQ(ops, "QLinearConv+Add ") << "the table and the add are fused into the conv";
-      EXPECT_NE(conv_kernel(dense).find("add on qu8-add-"), std::string::npos) << conv_kernel(dense);
-      const Tensor expected = dense.run({x})[0];
+      EXPECT_NE(conv_kernel(*dense).find("add on qu8-add-"), std::string::npos) << conv_kernel(*dense);
+      const Tensor expected = dense->run({x})[0];
       CompileOptions reference_options;
       reference_options.kernels = "x8-lut-u4-scalar";  // no QLinearConv row: the reference runs it
       const Engine reference_engine = Engine::load_from_bytes(model, reference_options);
@@ -462,17 +476,7 @@ TEST(Qu8SpconvEngine, FusedResidualAddGivesTheBytesOfTheDenseOneDnnRow) {
       const std::vector<uint8_t> want = test::values_of<uint8_t>(expected), ref = test::values_of<uint8_t>(reference);
       ASSERT_EQ(want.size(), ref.size());
       for (size_t i = 0; i < want.size(); ++i) ASSERT_LE(std::abs(want[i] - ref[i]), 1) << "at " << i;
-      for (const Qu8SpconvVariant& v : kernels::qu8_spconv_variants()) {
-        if (!kernels::isa_available(v.isa)) continue;
-        SCOPED_TRACE(v.name);
-        CompileOptions options;
-        options.kernels = v.name;
-        const Engine sparse = Engine::load_from_bytes(model, options);
-        if (v.min_positions > 0 && conv_kernel(sparse) == "reference") continue;  // a large tile declines small bands
-        ASSERT_EQ(conv_kernel(sparse).rfind(v.name, 0), 0u) << conv_kernel(sparse);
-        ASSERT_EQ(test::values_of<uint8_t>(sparse.run({x})[0]), want);
-        ++compared;
-      }
+      compared += expect_sparse_rows_give(model, x, want);
     }
   }
   if (std::getenv("SPARROW_ISA") == nullptr) {
