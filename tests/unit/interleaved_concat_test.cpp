@@ -146,6 +146,25 @@ TEST_P(InterleavedConcat, APartReadElsewhereOrTakenTwiceIsCopied) {
   }
 }
 
+// One-channel NHWC parts joined along their width: each row of the Concat's output is a run
+// along the width, not a pixel's channels, so no producer may write it with a pixel stride.
+TEST(InterleavedConcatAlongWidth, PartsAreCopied) {
+  OnnxBuilder b;
+  b.input("x", DType::kFloat32, {1, 16, 6, 5}).output("y");
+  b.initializer("wa", sparse_weights({1, 16, 3, 3}, 4)).initializer("wb", sparse_weights({1, 16, 1, 1}, 5));
+  b.node("Conv", {"x", "wa"}, {"a"}, {Attr::Ints("pads", {1, 1, 1, 1})}).node("Conv", {"x", "wb"}, {"bb"});
+  b.node("Concat", {"a", "bb"}, {"y"}, {Attr::Int("axis", 3)});
+  const test::ScopedEnv any("SPARROW_SPARSE_MIN_SPEEDUP", "0");
+  CompileOptions sparse_options, reference_options;
+  sparse_options.kernels = "-f32-conv-onednn";
+  reference_options.optimized_kernels = false;
+  const Engine sparse = Engine::load_from_bytes(b.bytes(), sparse_options);
+  const Engine reference = Engine::load_from_bytes(b.bytes(), reference_options);
+  EXPECT_EQ(concat_kernel(sparse).find("in place"), std::string::npos) << concat_kernel(sparse);
+  const Tensor x = test::random_tensor({1, 16, 6, 5}, 8, -2, 2);
+  EXPECT_TRUE(test::all_close(sparse.run({x})[0], reference.run({x})[0], 1e-4, 1e-4));
+}
+
 INSTANTIATE_TEST_SUITE_P(Types, InterleavedConcat, ::testing::Values(false, true),
                          [](const ::testing::TestParamInfo<bool>& p) { return p.param ? "Int8" : "Float"; });
 

@@ -514,6 +514,9 @@ class Compiler {
     if (in.shape.size() != 4 || !(in.layout == kernels::nhwc_layout(in.dtype, in.shape))) return false;
     if (users[in.storage] != 2 || last[in.storage] != k || first[in.storage] >= k) return false;
     if (step.interleaved_row_bytes % dtype_size(in.dtype) != 0 || step.interleaved_offsets[i] % dtype_size(in.dtype) != 0) return false;
+    // Its row is one pixel's channels (the Concat is along them), not a run along another axis.
+    const size_t end = i + 1 < step.inputs.size() ? step.interleaved_offsets[i + 1] : step.interleaved_row_bytes;
+    if (end - step.interleaved_offsets[i] != static_cast<size_t>(in.shape[1]) * dtype_size(in.dtype)) return false;
     for (size_t j = 0; j < step.inputs.size(); ++j) {
       if (j != i && step.inputs[j] >= 0 && buffers_[step.inputs[j]].storage == in.storage) return false;
     }
