@@ -47,9 +47,8 @@ class ConcatCopyKernel final : public Kernel {
     // An input whose producer wrote it into its slice of the output (Selection::
     // interleaved_offsets) starts where its first row belongs.
     std::vector<size_t> copied;
-    size_t at = 0;
-    for (size_t i = 0; i < rows_.size(); at += rows_[i], ++i) {
-      if (static_cast<const std::byte*>(args.inputs[i]) != out + at) copied.push_back(i);
+    for (size_t i = 0; i < rows_.size(); ++i) {
+      if (static_cast<const std::byte*>(args.inputs[i]) != out + offsets_[i]) copied.push_back(i);
     }
 #pragma omp parallel for schedule(static)
     for (int64_t o = 0; o < outer_; ++o) {
