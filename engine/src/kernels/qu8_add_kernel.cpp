@@ -105,6 +105,13 @@ std::optional<FusedResidualAdd> fused_residual_add(const SelectContext& ctx, std
   return fused;
 }
 
+void pack_inputs_but_residual(Selection& s, const SelectContext& ctx, const std::optional<FusedResidualAdd>& add) {
+  if (add) s.input_layouts[static_cast<size_t>(add->input)] = s.output_layouts[0];
+  for (int i = 1; i < static_cast<int>(ctx.node.inputs.size()); ++i) {
+    if (!add || i != add->input) s.packed_inputs.push_back(i);
+  }
+}
+
 std::optional<Selection> select_qu8_add_avx512(const SelectContext& ctx, std::string& why_not) {
   return select_with(qu8_vadd_ukernel_u16_avx512, ctx, why_not);
 }

@@ -20,9 +20,8 @@ class OutputStepsKernel final : public Kernel {
  public:
   OutputStepsKernel(std::unique_ptr<Kernel> inner, const Tensor* table, const std::optional<FusedResidualAdd>& add,
                     size_t bytes)
-      : inner_(std::move(inner)), add_(add), bytes_(bytes) {
+      : inner_(std::move(inner)), has_table_(table != nullptr), add_(add), bytes_(bytes) {
     if (table) std::memcpy(table_.data(), table->data(), kTableSize);
-    has_table_ = table != nullptr;
   }
 
   void execute(const KernelArgs& args, ExecContext& ctx) const override {

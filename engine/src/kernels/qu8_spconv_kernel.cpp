@@ -279,10 +279,7 @@ std::optional<Selection> select_with(const Qu8SpconvVariant& v, const SelectCont
   s.input_layouts.assign(ctx.node.inputs.size(), Layout::plain());
   s.input_layouts[kX] = nhwc_layout(DType::kUint8, xs);
   s.output_layouts = {nhwc_layout(DType::kUint8, ys)};
-  if (add) s.input_layouts[static_cast<size_t>(add->input)] = s.output_layouts[0];
-  for (int i = 1; i < static_cast<int>(ctx.node.inputs.size()); ++i) {
-    if (!add || i != add->input) s.packed_inputs.push_back(i);
-  }
+  pack_inputs_but_residual(s, ctx, add);
   s.gflop = 2.0 * static_cast<double>(num_elements(ys)) * static_cast<double>(g->ic * g->kh * g->kw) / 1e9;
   return s;
 }

@@ -121,6 +121,9 @@ struct FusedResidualAdd {
 // Its parameters, or nullopt with why_not set when they are not constant u8 grids. Without the
 // attribute, nullopt and why_not empty.
 std::optional<FusedResidualAdd> fused_residual_add(const SelectContext& ctx, std::string& why_not);
+// A QLinearConv row's inputs from 1 on: packed at compile time, but for a fused add's residual,
+// which the kernel reads at run time in its output's layout (s.output_layouts must be set).
+void pack_inputs_but_residual(Selection& s, const SelectContext& ctx, const std::optional<FusedResidualAdd>& add);
 // `inner`, then each byte of its output 0 (`bytes` of them, one per element) through a QLinearConv's
 // fused steps that it does not apply itself: the table (ops::kTableAttr; null for none), then the
 // residual add, which reads the residual at the same positions.

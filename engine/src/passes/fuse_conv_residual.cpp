@@ -12,13 +12,14 @@ namespace sparrow::passes {
 namespace {
 
 struct AddForm {
+  bool quantized;
   const char* add;
   const char* conv;
   int operands[2];  // the add's input slots of its two operands
   DType dtype;
 };
-constexpr AddForm kFloatAdd{"Add", "Conv", {0, 1}, DType::kFloat32};
-constexpr AddForm kQuantizedAdd{"QLinearAdd", "QLinearConv", {0, 3}, DType::kUint8};
+constexpr AddForm kFloatAdd{false, "Add", "Conv", {0, 1}, DType::kFloat32};
+constexpr AddForm kQuantizedAdd{true, "QLinearAdd", "QLinearConv", {0, 3}, DType::kUint8};
 
 bool constant(const graph::Graph& g, int value) { return value != graph::kNoValue && g.values[value].constant.has_value(); }
 
@@ -46,7 +47,7 @@ graph::Node* fusable_conv(graph::Graph& g, const std::vector<std::vector<int>>& 
 }
 
 void absorb(graph::Node& conv, graph::Node& add, const AddForm& form, int conv_slot, int residual) {
-  if (&form == &kFloatAdd) {
+  if (!form.quantized) {
     conv.inputs.resize(3, graph::kNoValue);
     conv.inputs.push_back(residual);
     conv.attrs.set(ops::kResidualAttr, int64_t{1});
@@ -66,7 +67,7 @@ void fuse(graph::Graph& g, const AddForm& form) {
   auto consumers = g.consumers();
   for (graph::Node& add : g.nodes) {
     if (add.removed || add.op != form.add) continue;
-    if (&form == &kFloatAdd ? add.inputs.size() != 2 : !quantized_add_fusable(g, add)) continue;
+    if (form.quantized ? !quantized_add_fusable(g, add) : add.inputs.size() != 2) continue;
     const Shape& out_shape = g.values[add.outputs[0]].shape;
     graph::Node* best = nullptr;
     int residual = -1, conv_slot = -1;

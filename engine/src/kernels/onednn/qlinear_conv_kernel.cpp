@@ -152,10 +152,7 @@ std::optional<Selection> select(const SelectContext& ctx, std::string& why_not, 
   s.input_layouts.assign(ctx.node.inputs.size(), Layout::plain());
   s.input_layouts[kX] = layout_of(pd.src_desc(), DType::kUint8, x);
   s.output_layouts = {layout_of(pd.dst_desc(), y_type, y)};
-  if (add) s.input_layouts[static_cast<size_t>(add->input)] = s.output_layouts[0];
-  for (int i = 1; i < static_cast<int>(ctx.node.inputs.size()); ++i) {
-    if (!add || i != add->input) s.packed_inputs.push_back(i);
-  }
+  pack_inputs_but_residual(s, ctx, add);
   s.gflop = 2.0 * static_cast<double>(num_elements(y)) * static_cast<double>(num_elements(w) / w[0]) / 1e9;
   return s;
 }
