@@ -20,13 +20,16 @@ namespace {
 using test::Attr;
 using test::OnnxBuilder;
 
-// x [1, 32, 12, 10] -> convs a (3x3, 24 channels) and b (1x1, 40 channels), 85 % of their
+// x [1, 32, 12, 10] -> convs a (3x3, 24 channels) and b (1x1, 40 channels; 64 in regrid_b), 85 % of their
 // weights zero, SiLU after each -> Concat(a, b[, a]) along the channels -> a 1x1 conv reading
 // it. `read_b`: a Relu of b is a second output.
 struct Variant {
   bool int8 = false;
   bool read_b = false;
   bool twice = false;
+  bool regrid_b = false;  // INT8: b on a grid of its own, requantized onto the Concat's by a table
+  // b's channels: a table writes in place rows of 64 bytes or more (x8_lut_kernel.cpp)
+  int64_t b_channels() const { return regrid_b ? 64 : 40; }
 };
 
 Tensor sparse_weights(const Shape& shape, uint64_t seed) {
@@ -72,18 +75,19 @@ std::string int8_model(const Variant& v) {
     b.node("DequantizeLinear", {name, name + "_s", name + "_z"}, {name + "_f"});
   };
   quantized("wa", {24, 32, 3, 3}, 1);
-  quantized("wb", {40, 32, 1, 1}, 2);
-  quantized("wc", {16, v.twice ? 88 : 64, 1, 1}, 3);
+  quantized("wb", {v.b_channels(), 32, 1, 1}, 2);
+  quantized("wc", {16, (v.twice ? 48 : 24) + v.b_channels(), 1, 1}, 3);
   b.node("DequantizeLinear", {"x", "s", "z"}, {"xf"});
   b.node("Conv", {"xf", "wa_f"}, {"ca"}, {Attr::Ints("pads", {1, 1, 1, 1})}).node("QuantizeLinear", {"ca", "s", "z"}, {"a"});
-  b.node("Conv", {"xf", "wb_f"}, {"cb"}).node("QuantizeLinear", {"cb", "s", "z"}, {"bb"});
-  b.node("DequantizeLinear", {"a", "s", "z"}, {"af"}).node("DequantizeLinear", {"bb", "s", "z"}, {"bf"});
+  b.initializer("s_b", Tensor::scalar<float>(v.regrid_b ? 0.09f : 0.05f));
+  b.node("Conv", {"xf", "wb_f"}, {"cb"}).node("QuantizeLinear", {"cb", "s_b", "z"}, {"bb"});
+  b.node("DequantizeLinear", {"a", "s", "z"}, {"af"}).node("DequantizeLinear", {"bb", "s_b", "z"}, {"bf"});
   std::vector<std::string> parts = {"af", "bf"};
   if (v.twice) parts.push_back("af");
   b.node("Concat", parts, {"cat"}, {Attr::Int("axis", 1)}).node("QuantizeLinear", {"cat", "s", "z"}, {"catq"});
   b.node("DequantizeLinear", {"catq", "s", "z"}, {"catf"}).node("Conv", {"catf", "wc_f"}, {"c"});
   b.node("QuantizeLinear", {"c", "s", "z"}, {"y"});
-  if (v.read_b) b.node("DequantizeLinear", {"bb", "s", "z"}, {"rbf"}).node("Relu", {"rbf"}, {"rb"}).output("rb");
+  if (v.read_b) b.node("DequantizeLinear", {"bb", "s_b", "z"}, {"rbf"}).node("Relu", {"rbf"}, {"rb"}).output("rb");
   return b.bytes();
 }
 
@@ -144,6 +148,26 @@ TEST_P(InterleavedConcat, APartReadElsewhereOrTakenTwiceIsCopied) {
         << concat_kernel(sparse);
     expect_same_outputs(v, sparse, dense);
   }
+}
+
+// A part on a grid of its own that is also read elsewhere reaches the Concat through a
+// requantizing table (LookupTable), which writes its slice with the Concat's pixel stride, on
+// the dense conv rows too. The plan with the table on the reference row (which copies) gives the
+// same bytes.
+TEST(InterleavedConcatInt8, ATableWritesItsPartInPlace) {
+  const Variant v{true, true, false, true};
+  const test::ScopedEnv any("SPARROW_SPARSE_MIN_SPEEDUP", "0");
+  CompileOptions placed_options, copied_options;
+  placed_options.kernels = "-sparse-conv-u8s8-*";
+  copied_options.kernels = "-sparse-conv-u8s8-*,-x8-lut-*";
+  const Engine placed = Engine::load_from_bytes(int8_model(v), placed_options);
+  const Engine copied = Engine::load_from_bytes(int8_model(v), copied_options);
+  int tables = 0;
+  for (const LayerInfo& l : placed.describe().layers) tables += l.op == "LookupTable";
+  ASSERT_EQ(tables, 1) << "b's requantization is one table";
+  EXPECT_NE(concat_kernel(placed).find("1 of 2 inputs written in place"), std::string::npos) << concat_kernel(placed);
+  EXPECT_EQ(concat_kernel(copied).find("in place"), std::string::npos) << concat_kernel(copied);
+  expect_same_outputs(v, placed, copied);
 }
 
 // One-channel NHWC parts joined along their width: each row of the Concat's output is a run
