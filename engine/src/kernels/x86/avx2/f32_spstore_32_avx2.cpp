@@ -62,6 +62,10 @@ void f32_spstore_32_avx2(const F32SpStoreArgs& a) {
         float* d = a.dst[j0 + j];
         if (!d) continue;
         d += a.oc0 + r0;
+        if (nr == 8) {  // a masked store costs several plain ones on AMD cores
+          _mm256_storeu_ps(d, a.accumulate ? _mm256_add_ps(_mm256_loadu_ps(d), cols[j]) : cols[j]);
+          continue;
+        }
         const __m256 v = a.accumulate ? _mm256_add_ps(_mm256_maskload_ps(d, mask), cols[j]) : cols[j];
         _mm256_maskstore_ps(d, mask, v);
       }
