@@ -99,9 +99,9 @@ std::string concat_kernel(const Engine& e) {
   return "";
 }
 
-Tensor input(const Variant& v) {
-  if (!v.int8) return test::random_tensor({1, 32, 12, 10}, 7, -2, 2);
-  Tensor x(DType::kUint8, {1, 32, 12, 10});
+Tensor input(const Variant& v, int64_t batch = 1) {
+  if (!v.int8) return test::random_tensor({batch, 32, 12, 10}, 7, -2, 2);
+  Tensor x(DType::kUint8, {batch, 32, 12, 10});
   std::mt19937_64 rng(7);
   for (int64_t i = 0; i < x.size(); ++i) x.data_as<uint8_t>()[i] = static_cast<uint8_t>(rng());
   return x;
@@ -117,8 +117,8 @@ Engine compiled(const Variant& v, bool sparse) {
 }
 
 // Bytes equal for u8 outputs (INT8 sparse and dense rows agree exactly), floats within 1e-4.
-void expect_same_outputs(const Variant& v, const Engine& placed, const Engine& copied) {
-  const std::vector<Tensor> a = placed.run({input(v)}), b = copied.run({input(v)});
+void expect_same_outputs(const Variant& v, const Engine& placed, const Engine& copied, int64_t batch = 1) {
+  const std::vector<Tensor> a = placed.run({input(v, batch)}), b = copied.run({input(v, batch)});
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) {
     if (a[i].dtype() == DType::kUint8) {
@@ -152,22 +152,26 @@ TEST_P(InterleavedConcat, APartReadElsewhereOrTakenTwiceIsCopied) {
 
 // A part on a grid of its own that is also read elsewhere reaches the Concat through a
 // requantizing table (LookupTable), which writes its slice with the Concat's pixel stride, on
-// the dense conv rows too. The plan with the table on the reference row (which copies) gives the
-// same bytes.
+// the dense conv rows too, image after image. The plan with the table on the reference row
+// (which copies) gives the same bytes.
 TEST(InterleavedConcatInt8, ATableWritesItsPartInPlace) {
   const Variant v{true, true, false, true};
   const test::ScopedEnv any("SPARROW_SPARSE_MIN_SPEEDUP", "0");
-  CompileOptions placed_options, copied_options;
-  placed_options.kernels = "-sparse-conv-u8s8-*";
-  copied_options.kernels = "-sparse-conv-u8s8-*,-x8-lut-*";
-  const Engine placed = Engine::load_from_bytes(int8_model(v), placed_options);
-  const Engine copied = Engine::load_from_bytes(int8_model(v), copied_options);
-  int tables = 0;
-  for (const LayerInfo& l : placed.describe().layers) tables += l.op == "LookupTable";
-  ASSERT_EQ(tables, 1) << "b's requantization is one table";
-  EXPECT_NE(concat_kernel(placed).find("1 of 2 inputs written in place"), std::string::npos) << concat_kernel(placed);
-  EXPECT_EQ(concat_kernel(copied).find("in place"), std::string::npos) << concat_kernel(copied);
-  expect_same_outputs(v, placed, copied);
+  for (int64_t batch : {1, 3}) {
+    SCOPED_TRACE("batch " + std::to_string(batch));
+    CompileOptions placed_options, copied_options;
+    placed_options.kernels = "-sparse-conv-u8s8-*";
+    copied_options.kernels = "-sparse-conv-u8s8-*,-x8-lut-*";
+    placed_options.batch_size = copied_options.batch_size = batch;
+    const Engine placed = Engine::load_from_bytes(int8_model(v), placed_options);
+    const Engine copied = Engine::load_from_bytes(int8_model(v), copied_options);
+    int tables = 0;
+    for (const LayerInfo& l : placed.describe().layers) tables += l.op == "LookupTable";
+    ASSERT_EQ(tables, 1) << "b's requantization is one table";
+    EXPECT_NE(concat_kernel(placed).find("1 of 2 inputs written in place"), std::string::npos) << concat_kernel(placed);
+    EXPECT_EQ(concat_kernel(copied).find("in place"), std::string::npos) << concat_kernel(copied);
+    expect_same_outputs(v, placed, copied, batch);
+  }
 }
 
 // One-channel NHWC parts joined along their width: each row of the Concat's output is a run
