@@ -1,8 +1,10 @@
 // Microkernel benchmarks: each variant of each family this process may run (SPARROW_ISA hides
 // the richer ones), single-threaded on a cache-resident and a memory-sized buffer, in bytes of
-// output per second. Named <Family>/<variant>/<elements>.
+// output per second. Named <Family>/<variant>/<elements>. The f32-spconv steps around the
+// multiply-adds (F32SpPack, F32SpStore) are named by ISA and tile, and sized as YOLOv5's layers.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <random>
 #include <string>
 #include <vector>
@@ -96,6 +98,65 @@ void run_f32_spmm(benchmark::State& state, const sparrow::kernels::F32SpconvVari
   state.counters["nonzero_GMAC/s"] = benchmark::Counter(macs * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
+// The panel pack of one plane row per call, `rows` rows in turn into a panel that stays in L2:
+// range(0) pixels of range(1) channels, every range(2)-th pixel of the input (2: a stride-2
+// conv's phase plane). Bytes are the panel's.
+void run_f32_sppack(benchmark::State& state, sparrow::kernels::F32SpPackUkernel pack) {
+  using namespace sparrow::kernels;
+  const size_t pixels = static_cast<size_t>(state.range(0)), channels = static_cast<size_t>(state.range(1));
+  const size_t step = static_cast<size_t>(state.range(2)), rows = 8;
+  const size_t span = rows * pixels + 16;  // one channel's row of the panel, as F32Spconv lays it out
+  std::vector<float> x(rows * pixels * step * channels, 0.5f), panel(channels * span);
+  for (auto _ : state) {
+    for (size_t r = 0; r < rows; ++r) {
+      pack({pixels, 0, pixels, channels, channels, x.data() + r * pixels * step * channels, step * channels,
+            panel.data() + r * pixels, span});
+    }
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * rows * pixels * channels * sizeof(float)));
+}
+
+// The epilogue of one tile of range(0) output channels with SiLU: bias, activation, transposes
+// into the tile's NHWC pixels, which lie range(0) floats apart. Bytes are the output's.
+void run_f32_spstore(benchmark::State& state, const sparrow::kernels::F32SpconvVariant& v) {
+  using namespace sparrow::kernels;
+  const size_t oc = static_cast<size_t>(state.range(0)), m = v.tile;
+  std::vector<float> acc(oc * m), bias(oc, 0.1f), y(m * oc);
+  std::vector<float*> dst(m);
+  for (size_t j = 0; j < m; ++j) dst[j] = y.data() + j * oc;
+  for (auto _ : state) {
+    std::fill(acc.begin(), acc.end(), 0.25f);  // the epilogue clobbers its accumulators
+    v.store({oc, acc.data(), bias.data(), sparrow::ops::Activation::kSilu, dst.data(), 0, false});
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * oc * m * sizeof(float)));
+}
+
+// Each distinct pack and store microkernel once, under its first variant's ISA or tile.
+void register_f32_spconv_steps() {
+  using namespace sparrow::kernels;
+  std::vector<F32SpPackUkernel> packs;
+  std::vector<F32SpStoreUkernel> stores;
+  for (const F32SpconvVariant& v : f32_spconv_variants()) {
+    if (!isa_available(v.isa)) continue;
+    if (std::find(packs.begin(), packs.end(), v.pack) == packs.end()) {
+      packs.push_back(v.pack);
+      benchmark::RegisterBenchmark((std::string("F32SpPack/") + isa_name(v.isa)).c_str(),
+                                   [pack = v.pack](benchmark::State& s) { run_f32_sppack(s, pack); })
+          ->Args({80, 64, 1})
+          ->Args({81, 64, 2})
+          ->Args({161, 32, 2})
+          ->Args({20, 512, 1});
+    }
+    if (std::find(stores.begin(), stores.end(), v.store) == stores.end()) {
+      stores.push_back(v.store);
+      const std::string name = std::string("F32SpStore/") + std::to_string(v.tile) + "-" + isa_name(v.isa);
+      benchmark::RegisterBenchmark(name.c_str(), [v](benchmark::State& s) { run_f32_spstore(s, v); })->Arg(64)->Arg(256)->Arg(1024);
+    }
+  }
+}
+
 }  // namespace
 
 namespace sparrow::bench {
@@ -111,6 +172,7 @@ void register_ukernel_benchmarks() {
         ->Arg(8 << 10)
         ->Arg(128 << 10);
   }
+  register_f32_spconv_steps();
 }
 
 }  // namespace sparrow::bench
