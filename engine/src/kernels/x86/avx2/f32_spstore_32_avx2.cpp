@@ -1,6 +1,6 @@
-// f32-spconv epilogue on AVX2 for 32-position tiles: bias and activation across the positions of
-// each row (one exp per 8 lanes for SiLU and Sigmoid), then 8x8 transposes into the NHWC output,
-// adding to it when it holds a residual.
+// f32-spconv epilogue on AVX2 for 32-position tiles: 8x8 transposes of the accumulators, then
+// bias and activation on each pixel's 8 channels (one exp per 8 lanes for SiLU and Sigmoid) as
+// they go to the NHWC output, adding to it when it holds a residual.
 #include "kernels/f32_spconv.h"
 #include "kernels/x86/avx2/f32_transpose8x8_avx2.h"
 
@@ -40,14 +40,12 @@ __m256 activate(ops::Activation act, __m256 v) {
 
 }  // namespace
 
-void f32_spstore_32_avx2(const F32SpStoreArgs& a) {
-  for (size_t r = 0; r < a.rows; ++r) {
-    const __m256 b = _mm256_set1_ps(a.bias[r]);
-    for (size_t j = 0; j < kM; j += 8) {
-      float* p = a.acc + r * kM + j;
-      _mm256_storeu_ps(p, activate(a.act, _mm256_add_ps(_mm256_loadu_ps(p), b)));
-    }
-  }
+namespace {
+
+// Bias and activation after the transpose, on each pixel's 8 channels: one pass over the
+// accumulators instead of a pass that rewrote them and a second that read them back.
+template <ops::Activation kAct>
+void store(const F32SpStoreArgs& a) {
   for (size_t j0 = 0; j0 < kM; j0 += 8) {
     bool any = false;
     for (size_t j = 0; j < 8; ++j) any = any || a.dst[j0 + j];
@@ -55,6 +53,7 @@ void f32_spstore_32_avx2(const F32SpStoreArgs& a) {
     for (size_t r0 = 0; r0 < a.rows; r0 += 8) {
       const size_t nr = a.rows - r0 < 8 ? a.rows - r0 : 8;
       const __m256i mask = f32_lane_mask_avx2(nr);
+      const __m256 bias = _mm256_maskload_ps(a.bias + r0, mask);
       __m256 rows[8], cols[8];
       for (size_t i = 0; i < 8; ++i) rows[i] = i < nr ? _mm256_loadu_ps(a.acc + (r0 + i) * kM + j0) : _mm256_setzero_ps();
       f32_transpose8x8_avx2(rows, cols);
@@ -62,14 +61,25 @@ void f32_spstore_32_avx2(const F32SpStoreArgs& a) {
         float* d = a.dst[j0 + j];
         if (!d) continue;
         d += a.oc0 + r0;
+        const __m256 v = activate(kAct, _mm256_add_ps(cols[j], bias));
         if (nr == 8) {  // a masked store costs several plain ones on AMD cores
-          _mm256_storeu_ps(d, a.accumulate ? _mm256_add_ps(_mm256_loadu_ps(d), cols[j]) : cols[j]);
+          _mm256_storeu_ps(d, a.accumulate ? _mm256_add_ps(_mm256_loadu_ps(d), v) : v);
           continue;
         }
-        const __m256 v = a.accumulate ? _mm256_add_ps(_mm256_maskload_ps(d, mask), cols[j]) : cols[j];
-        _mm256_maskstore_ps(d, mask, v);
+        _mm256_maskstore_ps(d, mask, a.accumulate ? _mm256_add_ps(_mm256_maskload_ps(d, mask), v) : v);
       }
     }
+  }
+}
+
+}  // namespace
+
+void f32_spstore_32_avx2(const F32SpStoreArgs& a) {
+  switch (a.act) {
+    case ops::Activation::kNone: return store<ops::Activation::kNone>(a);
+    case ops::Activation::kRelu: return store<ops::Activation::kRelu>(a);
+    case ops::Activation::kSilu: return store<ops::Activation::kSilu>(a);
+    case ops::Activation::kSigmoid: return store<ops::Activation::kSigmoid>(a);
   }
 }
 

@@ -1,7 +1,7 @@
 // f32-spconv epilogue on AVX-512 for 64-position tiles (the intrinsic rows) and 16-position ones
-// (the JIT row): bias and activation across the positions
-// of each row (one exp per 16 lanes for SiLU and Sigmoid), then 16x16 transposes into the NHWC
-// output, adding to it when it holds a residual.
+// (the JIT row): 16x16 transposes of the accumulators, then bias and activation on each pixel's
+// 16 channels (one exp per 16 lanes for SiLU and Sigmoid) as they go to the NHWC output, adding
+// to it when it holds a residual.
 #include "kernels/f32_spconv.h"
 #include "kernels/x86/avx512/f32_transpose16x16_avx512.h"
 
@@ -36,15 +36,10 @@ __m512 activate(ops::Activation act, __m512 v) {
   return v;
 }
 
-template <size_t kM>
+// Bias and activation after the transpose, on each pixel's 16 channels: one pass over the
+// accumulators instead of a pass that rewrote them and a second that read them back.
+template <size_t kM, ops::Activation kAct>
 void store(const F32SpStoreArgs& a) {
-  for (size_t r = 0; r < a.rows; ++r) {
-    const __m512 b = _mm512_set1_ps(a.bias[r]);
-    for (size_t j = 0; j < kM; j += 16) {
-      float* p = a.acc + r * kM + j;
-      _mm512_storeu_ps(p, activate(a.act, _mm512_add_ps(_mm512_loadu_ps(p), b)));
-    }
-  }
   for (size_t j0 = 0; j0 < kM; j0 += 16) {
     bool any = false;
     for (size_t j = 0; j < 16; ++j) any = any || a.dst[j0 + j];
@@ -52,6 +47,7 @@ void store(const F32SpStoreArgs& a) {
     for (size_t r0 = 0; r0 < a.rows; r0 += 16) {
       const size_t nr = a.rows - r0 < 16 ? a.rows - r0 : 16;
       const __mmask16 mask = static_cast<__mmask16>((1u << nr) - 1);
+      const __m512 bias = _mm512_maskz_loadu_ps(mask, a.bias + r0);
       __m512 rows[16], cols[16];
       for (size_t i = 0; i < 16; ++i) rows[i] = i < nr ? _mm512_loadu_ps(a.acc + (r0 + i) * kM + j0) : _mm512_setzero_ps();
       f32_transpose16x16_avx512(rows, cols);
@@ -59,14 +55,24 @@ void store(const F32SpStoreArgs& a) {
         float* d = a.dst[j0 + j];
         if (!d) continue;
         d += a.oc0 + r0;
+        const __m512 v = activate(kAct, _mm512_add_ps(cols[j], bias));
         if (nr == 16) {
-          _mm512_storeu_ps(d, a.accumulate ? _mm512_add_ps(_mm512_loadu_ps(d), cols[j]) : cols[j]);
+          _mm512_storeu_ps(d, a.accumulate ? _mm512_add_ps(_mm512_loadu_ps(d), v) : v);
           continue;
         }
-        const __m512 v = a.accumulate ? _mm512_add_ps(_mm512_maskz_loadu_ps(mask, d), cols[j]) : cols[j];
-        _mm512_mask_storeu_ps(d, mask, v);
+        _mm512_mask_storeu_ps(d, mask, a.accumulate ? _mm512_add_ps(_mm512_maskz_loadu_ps(mask, d), v) : v);
       }
     }
+  }
+}
+
+template <size_t kM>
+void store(const F32SpStoreArgs& a) {
+  switch (a.act) {
+    case ops::Activation::kNone: return store<kM, ops::Activation::kNone>(a);
+    case ops::Activation::kRelu: return store<kM, ops::Activation::kRelu>(a);
+    case ops::Activation::kSilu: return store<kM, ops::Activation::kSilu>(a);
+    case ops::Activation::kSigmoid: return store<kM, ops::Activation::kSigmoid>(a);
   }
 }
 
