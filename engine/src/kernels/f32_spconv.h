@@ -57,11 +57,10 @@ struct F32SpmmArgs {
 using F32SpmmUkernel = void (*)(const F32SpmmArgs& a);
 
 // The epilogue of one tile: v = act(acc[r][j] + bias[r]), then dst[j][oc0 + r] = v (or += v
-// when accumulate: the output holds a residual). A null dst[j] is a garbage lane. acc is
-// clobbered.
+// when accumulate: the output holds a residual). A null dst[j] is a garbage lane.
 struct F32SpStoreArgs {
   size_t rows;
-  float* acc;  // [rows][M]
+  const float* acc;  // [rows][M]
   const float* bias;  // rows values
   ops::Activation act;
   float* const* dst;  // M pointers to output pixels (NHWC, channel 0)
