@@ -1,7 +1,8 @@
 // Microkernel benchmarks: each variant of each family this process may run (SPARROW_ISA hides
 // the richer ones), single-threaded on a cache-resident and a memory-sized buffer, in bytes of
 // output per second. Named <Family>/<variant>/<elements>. The f32-spconv steps around the
-// multiply-adds (F32SpPack, F32SpStore) are named by ISA and tile, and sized as YOLOv5's layers.
+// multiply-adds (F32SpPack, F32SpStore) and the qu8-spconv ones around the dot products
+// (Qu8SpPack, Qu8SpEpilogue) are named by ISA and tile, and sized as YOLOv5's layers.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 
 #include "kernels/f32_qu8_quantize.h"
 #include "kernels/f32_spconv.h"
+#include "kernels/qu8_spconv.h"
 #include "kernels/qu8_vadd.h"
 #include "kernels/x8_lut.h"
 
@@ -157,6 +159,71 @@ void register_f32_spconv_steps() {
   }
 }
 
+// The qu8 panel pack of one plane row per call, as run_f32_sppack: range(0) pixels of range(1)
+// channels, every range(2)-th pixel of the input. Bytes are the panel's.
+void run_qu8_sppack(benchmark::State& state, sparrow::kernels::Qu8SpconvPackUkernel pack) {
+  const size_t pixels = static_cast<size_t>(state.range(0)), channels = static_cast<size_t>(state.range(1));
+  const size_t step = static_cast<size_t>(state.range(2)), rows = 8;
+  const size_t plane = rows * pixels + 64;  // one channel block's plane, 4 bytes per position
+  std::mt19937 rng(1);
+  const std::vector<uint8_t> x = random_bytes(rows * pixels * step * channels, rng);
+  std::vector<uint8_t> panel((channels + 3) / 4 * plane * 4);
+  for (auto _ : state) {
+    for (size_t r = 0; r < rows; ++r) {
+      pack(pixels, x.data() + r * pixels * step * channels, step * channels, channels, panel.data() + r * pixels * 4, plane * 4, 128);
+    }
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * rows * pixels * channels));
+}
+
+// The epilogue of one tile of range(0) output channels: requantizes the accumulator rows and
+// transposes the bytes into the tile's NHWC pixels, range(0) bytes apart. Bytes are the output's.
+void run_qu8_spepilogue(benchmark::State& state, const sparrow::kernels::Qu8SpconvVariant& v) {
+  using namespace sparrow::kernels;
+  const size_t oc = static_cast<size_t>(state.range(0)), m = static_cast<size_t>(v.tile);
+  Qu8SpconvWeights w;
+  w.oc = static_cast<int64_t>(oc);
+  w.comp.assign(oc, -1000);
+  w.bias.assign(oc, 25.0f);
+  w.scale.assign(oc, 0.004f);
+  w.y_zero = 3;
+  std::mt19937 rng(1);
+  std::vector<int32_t> acc(oc * m);
+  for (int32_t& a : acc) a = static_cast<int32_t>(rng() % 60000);
+  std::vector<uint8_t> y(m * oc);
+  for (auto _ : state) {
+    v.epilogue(w, acc.data(), m, m, y.data(), oc);
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * oc * m));
+}
+
+// Each distinct pack and epilogue once, under its first variant's ISA or tile.
+void register_qu8_spconv_steps() {
+  using namespace sparrow::kernels;
+  std::vector<Qu8SpconvPackUkernel> packs;
+  std::vector<std::pair<Qu8SpconvEpilogue, int>> epilogues;
+  for (const Qu8SpconvVariant& v : qu8_spconv_variants()) {
+    if (!isa_available(v.isa)) continue;
+    if (std::find(packs.begin(), packs.end(), v.pack) == packs.end()) {
+      packs.push_back(v.pack);
+      benchmark::RegisterBenchmark((std::string("Qu8SpPack/") + isa_name(v.isa)).c_str(),
+                                   [pack = v.pack](benchmark::State& s) { run_qu8_sppack(s, pack); })
+          ->Args({80, 128, 1})
+          ->Args({81, 64, 2})
+          ->Args({161, 64, 2})
+          ->Args({20, 512, 1});
+    }
+    const std::pair<Qu8SpconvEpilogue, int> epilogue{v.epilogue, v.tile};
+    if (std::find(epilogues.begin(), epilogues.end(), epilogue) == epilogues.end()) {
+      epilogues.push_back(epilogue);
+      const std::string name = std::string("Qu8SpEpilogue/") + std::to_string(v.tile) + "-" + isa_name(v.isa);
+      benchmark::RegisterBenchmark(name.c_str(), [v](benchmark::State& s) { run_qu8_spepilogue(s, v); })->Arg(64)->Arg(256)->Arg(1024);
+    }
+  }
+}
+
 }  // namespace
 
 namespace sparrow::bench {
@@ -173,6 +240,7 @@ void register_ukernel_benchmarks() {
         ->Arg(128 << 10);
   }
   register_f32_spconv_steps();
+  register_qu8_spconv_steps();
 }
 
 }  // namespace sparrow::bench
