@@ -36,13 +36,21 @@ void transpose16x16(__m512i r[16]) {
 
 __mmask16 first(size_t n) { return static_cast<__mmask16>(n >= 16 ? 0xFFFFu : (1u << n) - 1); }
 
+// The epilogue's per-channel constants, read once per call rather than through `w` after every
+// byte store (which may alias them).
+struct Requant {
+  const int32_t* comp;
+  const float* bias;
+  const float* scale;
+};
+
 // One output channel's accumulators for 16 positions, scaled and rounded half to even, as int32
 // before the zero point: the dense row's order of operations. The cap keeps the conversion from
 // overflowing to INT_MIN; anything that large saturates to 255 all the same, and anything below
 // -2^31 converts to INT_MIN, which saturates to 0.
-__m512i requantize(const Qu8SpconvWeights& w, size_t c, const int32_t* acc) {
-  __m512 v = _mm512_cvtepi32_ps(_mm512_add_epi32(_mm512_loadu_si512(acc), _mm512_set1_epi32(w.comp[c])));
-  v = _mm512_mul_ps(_mm512_add_ps(v, _mm512_set1_ps(w.bias[c])), _mm512_set1_ps(w.scale[c]));
+__m512i requantize(const Requant& r, size_t c, const int32_t* acc) {
+  __m512 v = _mm512_cvtepi32_ps(_mm512_add_epi32(_mm512_loadu_si512(acc), _mm512_set1_epi32(r.comp[c])));
+  v = _mm512_mul_ps(_mm512_add_ps(v, _mm512_set1_ps(r.bias[c])), _mm512_set1_ps(r.scale[c]));
   v = _mm512_min_ps(v, _mm512_set1_ps(1073741824.0f));
   return _mm512_cvt_roundps_epi32(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
 }
@@ -101,28 +109,47 @@ void qu8_spconv_pack_avx512(size_t count, const uint8_t* src, size_t stride, siz
   }
 }
 
+namespace {
+
+// 16 channels (from c0) of 16 positions as NHWC bytes: in 128-bit lane L of q[j], the 16
+// channels of position 4L + j. Rows past `nc` are zero.
+template <bool kFull>
+void requantize_16x16(const Requant& r, size_t c0, size_t nc, const int32_t* acc, size_t acc_stride, __m512i zero16,
+                      __m512i q[4]) {
+  auto row = [&](size_t i) {
+    return kFull || i < nc ? requantize(r, c0 + i, acc + (c0 + i) * acc_stride) : _mm512_setzero_si512();
+  };
+  __m512i p[4];
+  for (size_t k = 0; k < 4; ++k) p[k] = narrow4(row(4 * k), row(4 * k + 1), row(4 * k + 2), row(4 * k + 3), zero16);
+  const __m512i t0 = _mm512_unpacklo_epi32(p[0], p[1]), t1 = _mm512_unpackhi_epi32(p[0], p[1]);
+  const __m512i t2 = _mm512_unpacklo_epi32(p[2], p[3]), t3 = _mm512_unpackhi_epi32(p[2], p[3]);
+  q[0] = _mm512_unpacklo_epi64(t0, t2);
+  q[1] = _mm512_unpackhi_epi64(t0, t2);
+  q[2] = _mm512_unpacklo_epi64(t1, t3);
+  q[3] = _mm512_unpackhi_epi64(t1, t3);
+}
+
+}  // namespace
+
 // Requantizes channel by channel, 16 positions to a vector; the saturating packs narrow four
 // channels at a time into 4x4 byte tiles, and a 4x4 dword transpose per 128-bit lane gathers each
-// position's 16 channels.
+// position's 16 channels. Whole 16x16 tiles run without a branch per row.
 void qu8_spconv_epilogue_avx512(const Qu8SpconvWeights& w, const int32_t* acc, size_t acc_stride, size_t count, uint8_t* y,
                                 size_t y_stride) {
   const size_t oc = static_cast<size_t>(w.oc);
+  const Requant r{w.comp.data(), w.bias.data(), w.scale.data()};
   const __m512i zero16 = _mm512_set1_epi16(static_cast<int16_t>(w.y_zero));
   for (size_t m0 = 0; m0 < count; m0 += 16) {
     const size_t nm = count - m0 < 16 ? count - m0 : 16;
     for (size_t c0 = 0; c0 < oc; c0 += 16) {
       const size_t nc = oc - c0 < 16 ? oc - c0 : 16;
-      auto row = [&](size_t i) {
-        return i < nc ? requantize(w, c0 + i, acc + (c0 + i) * acc_stride + m0) : _mm512_setzero_si512();
-      };
-      __m512i p[4];
-      for (size_t k = 0; k < 4; ++k) p[k] = narrow4(row(4 * k), row(4 * k + 1), row(4 * k + 2), row(4 * k + 3), zero16);
-      const __m512i t0 = _mm512_unpacklo_epi32(p[0], p[1]), t1 = _mm512_unpackhi_epi32(p[0], p[1]);
-      const __m512i t2 = _mm512_unpacklo_epi32(p[2], p[3]), t3 = _mm512_unpackhi_epi32(p[2], p[3]);
-      // q[j], lane L: the 16 channels of position 4L + j.
-      const __m512i q[4] = {_mm512_unpacklo_epi64(t0, t2), _mm512_unpackhi_epi64(t0, t2), _mm512_unpacklo_epi64(t1, t3),
-                            _mm512_unpackhi_epi64(t1, t3)};
+      __m512i q[4];
       uint8_t* out = y + m0 * y_stride + c0;
+      if (nc == 16) {
+        requantize_16x16<true>(r, c0, nc, acc + m0, acc_stride, zero16, q);
+      } else {
+        requantize_16x16<false>(r, c0, nc, acc + m0, acc_stride, zero16, q);
+      }
       if (nc == 16 && nm == 16) {
         for (int l = 0; l < 4; ++l) {
           for (int j = 0; j < 4; ++j) _mm_storeu_si128(reinterpret_cast<__m128i*>(out + (4 * l + j) * y_stride), lane(q[j], l));
