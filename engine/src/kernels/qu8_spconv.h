@@ -170,6 +170,10 @@ void qu8_spconv_ukernel_32x4_avx512vnni(const Qu8SpconvWeights& w, size_t first,
 void qu8_spconv_epilogue_avx512(const Qu8SpconvWeights& w, const int32_t* acc, size_t acc_stride, size_t count, uint8_t* y,
                                 size_t y_stride);
 
+void qu8_spconv_pack_avx2(size_t count, const uint8_t* src, size_t stride, size_t ic, uint8_t* dst, size_t plane_bytes,
+                          uint8_t x_zero);
+void qu8_spconv_epilogue_avx2(const Qu8SpconvWeights& w, const int32_t* acc, size_t acc_stride, size_t count, uint8_t* y,
+                              size_t y_stride);
 void qu8_spconv_ukernel_16x4_avxvnni(const Qu8SpconvWeights& w, size_t first, size_t last, const uint8_t* panel, int32_t* acc);
 void qu8_spconv_ukernel_16x2_avx2(const Qu8SpconvWeights& w, size_t first, size_t last, const uint8_t* panel, int32_t* acc);
 
