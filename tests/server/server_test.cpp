@@ -121,25 +121,31 @@ class ServerTest : public ::testing::Test {
 ServerProcess* ServerTest::server_ = nullptr;
 
 // Under load every core runs a batch: a second full batch, sent with the first, does not wait
-// for the first to finish but starts on the next inference lane.
+// for the first to finish but starts on the next inference lane. On a loaded machine the OS may
+// not run the second lane's thread in time, so the pair is tried up to three times; lanes that
+// ran batches one after the other would fail every time.
 TEST_F(ServerTest, BatchesRunSideBySideUnderLoad) {
   if (available_cores() < 2) GTEST_SKIP() << "one core: one inference lane";
   const std::string bus = test::read_binary_file(kBus);
-  v1::DetectResponse responses[2];
-  std::thread second([&] {
+  std::string waits;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    v1::DetectResponse responses[2];
+    std::thread second([&] {
+      auto stub = v1::Detection::NewStub(server_->channel());
+      ASSERT_TRUE(detect(*stub, {bus, bus, bus, bus}, &responses[1]).ok());
+    });
     auto stub = v1::Detection::NewStub(server_->channel());
-    ASSERT_TRUE(detect(*stub, {bus, bus, bus, bus}, &responses[1]).ok());
-  });
-  auto stub = v1::Detection::NewStub(server_->channel());
-  ASSERT_TRUE(detect(*stub, {bus, bus, bus, bus}, &responses[0]).ok());
-  second.join();
-  const v1::Timings& a = responses[0].results(0).timings();
-  const v1::Timings& b = responses[1].results(0).timings();
-  const v1::Timings& later = a.queue_ms() < b.queue_ms() ? b : a;
-  const v1::Timings& earlier = a.queue_ms() < b.queue_ms() ? a : b;
-  EXPECT_LT(later.queue_ms(), earlier.queue_ms() + earlier.inference_ms())
-      << "the second batch waited for the first: queued " << later.queue_ms() << " ms, the first ran "
-      << earlier.inference_ms() << " ms after queueing " << earlier.queue_ms() << " ms";
+    ASSERT_TRUE(detect(*stub, {bus, bus, bus, bus}, &responses[0]).ok());
+    second.join();
+    const v1::Timings& a = responses[0].results(0).timings();
+    const v1::Timings& b = responses[1].results(0).timings();
+    const v1::Timings& later = a.queue_ms() < b.queue_ms() ? b : a;
+    const v1::Timings& earlier = a.queue_ms() < b.queue_ms() ? a : b;
+    if (later.queue_ms() < earlier.queue_ms() + earlier.inference_ms()) return;
+    waits += " queued " + std::to_string(later.queue_ms()) + " ms while the first ran " +
+             std::to_string(earlier.inference_ms()) + " ms after queueing " + std::to_string(earlier.queue_ms()) + " ms;";
+  }
+  ADD_FAILURE() << "the second batch waited for the first in every attempt:" << waits;
 }
 
 TEST_F(ServerTest, DetectMatchesTheInProcessDetector) {
