@@ -176,10 +176,17 @@ std::optional<Selection> select_band_conv(const BandConv& band, DType x_type, st
 // a CPU without VNNI, weights beyond +-63): weights (w - w_zero) * w_scale * x_scale and the float
 // bias. The head's output is float either way; float sums differ from the exact integer ones by
 // rounding only, where the reference kernel, the alternative, runs ~30x slower.
-BandConv widened_band_conv(const BandConv& band, InputWidening& widening) {
+// Empty when the QLinearConv's input is not u8 or a weight or quantization parameter is computed
+// at run time.
+std::optional<BandConv> widened_band_conv(const BandConv& band, DType x_type, InputWidening& widening) {
   enum { kX, kXScale, kXZero, kW, kWScale, kWZero, kYScale, kYZero, kBias };
   const graph::Graph& g = band.graph;
   const graph::Node& q = band.node;
+  if (x_type != DType::kUint8) return std::nullopt;
+  for (int i : {kXScale, kXZero, kW, kWScale, kWZero, kBias}) {
+    if (q.has_input(static_cast<size_t>(i)) && !g.values[q.inputs[static_cast<size_t>(i)]].constant) return std::nullopt;
+    if (i != kBias && !q.has_input(static_cast<size_t>(i))) return std::nullopt;
+  }
   const auto constant = [&](int i) -> const Tensor& { return *g.values[q.inputs[static_cast<size_t>(i)]].constant; };
   const Tensor& w = constant(kW);
   const Tensor& w_scale = constant(kWScale);
@@ -247,15 +254,16 @@ std::optional<Selection> select_conv_segmented(const SelectContext& ctx, std::st
     why_not = "the segments do not run along the view's channel dims";
     return std::nullopt;
   }
-  BandConv band = band_conv(ctx, b);
+  const BandConv band = band_conv(ctx, b);
   const DType x_type = ctx.input(0).dtype;
   InputWidening widening;
   std::optional<Selection> conv = select_band_conv(band, x_type, why_not);
   if (!conv && band.node.op == "QLinearConv") {
-    band = widened_band_conv(band, widening);
-    std::string widened_why;
-    conv = select_band_conv(band, DType::kFloat32, widened_why);
-    if (!conv) why_not += "; in float: " + widened_why;
+    if (std::optional<BandConv> widened = widened_band_conv(band, x_type, widening)) {
+      std::string widened_why;
+      conv = select_band_conv(*widened, DType::kFloat32, widened_why);
+      if (!conv) why_not += "; in float: " + widened_why;
+    }
   }
   if (!conv) return std::nullopt;
 
