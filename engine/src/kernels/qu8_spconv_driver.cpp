@@ -88,11 +88,15 @@ void qu8_spconv_finish(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, co
                        int64_t tile, const int32_t* acc, const uint8_t* residual, uint8_t* y) {
   const int64_t q0 = tile * v.tile, q1 = std::min(q0 + v.tile, g.band_rows(b) * g.wq);
   const int64_t stride = g.out_stride();
+  // Without garbage columns (1x1 convs) consecutive positions are consecutive pixels across rows
+  // too: one call for the tile, where a row boundary inside it (every other tile of a 40-wide
+  // output) would take two half-empty ones.
+  const bool rows_adjoin = g.wq == g.ow;
   for (int64_t q = q0; q < q1;) {
     const int64_t oh = q / g.wq, ow = q % g.wq;
-    const int64_t row_end = std::min(q1, (oh + 1) * g.wq);
+    const int64_t row_end = rows_adjoin ? q1 : std::min(q1, (oh + 1) * g.wq);
     if (ow < g.ow) {
-      const int64_t count = std::min(row_end, oh * g.wq + g.ow) - q;
+      const int64_t count = (rows_adjoin ? row_end : std::min(row_end, oh * g.wq + g.ow)) - q;
       const int64_t pixel = (b * g.band + oh) * g.ow + ow;
       uint8_t* out = y + pixel * stride;
       v.epilogue(w, acc + (q - q0), static_cast<size_t>(v.tile), static_cast<size_t>(count), out, static_cast<size_t>(stride));
