@@ -135,6 +135,15 @@ void run_f32_spstore(benchmark::State& state, const sparrow::kernels::F32SpconvV
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * oc * m * sizeof(float)));
 }
 
+// True the first time `key` is seen, so that a microkernel shared by several variants is
+// registered once.
+template <class T>
+bool first_sight(std::vector<T>& seen, const T& key) {
+  if (std::find(seen.begin(), seen.end(), key) != seen.end()) return false;
+  seen.push_back(key);
+  return true;
+}
+
 // Each distinct pack and store microkernel once, under its first variant's ISA or tile.
 void register_f32_spconv_steps() {
   using namespace sparrow::kernels;
@@ -142,8 +151,7 @@ void register_f32_spconv_steps() {
   std::vector<F32SpStoreUkernel> stores;
   for (const F32SpconvVariant& v : f32_spconv_variants()) {
     if (!isa_available(v.isa)) continue;
-    if (std::find(packs.begin(), packs.end(), v.pack) == packs.end()) {
-      packs.push_back(v.pack);
+    if (first_sight(packs, v.pack)) {
       benchmark::RegisterBenchmark((std::string("F32SpPack/") + isa_name(v.isa)).c_str(),
                                    [pack = v.pack](benchmark::State& s) { run_f32_sppack(s, pack); })
           ->Args({80, 64, 1})
@@ -151,8 +159,7 @@ void register_f32_spconv_steps() {
           ->Args({161, 32, 2})
           ->Args({20, 512, 1});
     }
-    if (std::find(stores.begin(), stores.end(), v.store) == stores.end()) {
-      stores.push_back(v.store);
+    if (first_sight(stores, v.store)) {
       const std::string name = std::string("F32SpStore/") + std::to_string(v.tile) + "-" + isa_name(v.isa);
       benchmark::RegisterBenchmark(name.c_str(), [v](benchmark::State& s) { run_f32_spstore(s, v); })->Arg(64)->Arg(256)->Arg(1024);
     }
@@ -206,8 +213,7 @@ void register_qu8_spconv_steps() {
   std::vector<std::pair<Qu8SpconvEpilogue, int>> epilogues;
   for (const Qu8SpconvVariant& v : qu8_spconv_variants()) {
     if (!isa_available(v.isa)) continue;
-    if (std::find(packs.begin(), packs.end(), v.pack) == packs.end()) {
-      packs.push_back(v.pack);
+    if (first_sight(packs, v.pack)) {
       benchmark::RegisterBenchmark((std::string("Qu8SpPack/") + isa_name(v.isa)).c_str(),
                                    [pack = v.pack](benchmark::State& s) { run_qu8_sppack(s, pack); })
           ->Args({80, 128, 1})
@@ -215,9 +221,7 @@ void register_qu8_spconv_steps() {
           ->Args({161, 64, 2})
           ->Args({20, 512, 1});
     }
-    const std::pair<Qu8SpconvEpilogue, int> epilogue{v.epilogue, v.tile};
-    if (std::find(epilogues.begin(), epilogues.end(), epilogue) == epilogues.end()) {
-      epilogues.push_back(epilogue);
+    if (first_sight(epilogues, std::pair<Qu8SpconvEpilogue, int>{v.epilogue, v.tile})) {
       const std::string name = std::string("Qu8SpEpilogue/") + std::to_string(v.tile) + "-" + isa_name(v.isa);
       benchmark::RegisterBenchmark(name.c_str(), [v](benchmark::State& s) { run_qu8_spepilogue(s, v); })->Arg(64)->Arg(256)->Arg(1024);
     }
