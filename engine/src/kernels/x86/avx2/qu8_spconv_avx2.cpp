@@ -97,14 +97,12 @@ void qu8_spconv_pack_avx2(size_t count, const uint8_t* src, size_t stride, size_
       const size_t nc = full - c0 < 8 ? full - c0 : 8;
       __m256i r[8];
       for (size_t i = 0; i < 8; ++i) {
-        const auto* s = reinterpret_cast<const int*>(src + (p0 + i) * stride + c0 * 4);
         if (i >= np) {
           r[i] = _mm256_setzero_si256();
-        } else if (nc == 8) {
-          r[i] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s));
-        } else {
-          r[i] = _mm256_maskload_epi32(s, first(nc));
+          continue;
         }
+        const auto* s = reinterpret_cast<const int*>(src + (p0 + i) * stride + c0 * 4);
+        r[i] = nc == 8 ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s)) : _mm256_maskload_epi32(s, first(nc));
       }
       transpose8x8(r);
       for (size_t c = 0; c < nc; ++c) {
