@@ -1,7 +1,7 @@
 // Microkernel benchmarks: each variant of each family this process may run (SPARROW_ISA hides
 // the richer ones), single-threaded on a cache-resident and a memory-sized buffer, in bytes of
 // output per second. Named <Family>/<variant>/<elements>. The f32-spconv steps around the
-// multiply-adds (F32SpPack, F32SpStore) and the qu8-spconv ones around the dot products
+// multiply-adds (F32SpPack, F32SpStore, F32SpStorePlanar) and the qu8-spconv ones around the dot products
 // (Qu8SpPack, Qu8SpEpilogue) are named by ISA and tile, and sized as YOLOv5's layers.
 #include <benchmark/benchmark.h>
 
@@ -135,6 +135,24 @@ void run_f32_spstore(benchmark::State& state, const sparrow::kernels::F32SpconvV
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * oc * m * sizeof(float)));
 }
 
+// The planar epilogue of one tile of range(0) output channels with SiLU into an NCHW output of
+// 40x40 pixels, the tile's pixels adjacent (one vector per channel). Bytes are the output's.
+void run_f32_spstore_planar(benchmark::State& state, const sparrow::kernels::F32SpconvVariant& v) {
+  using namespace sparrow::kernels;
+  const size_t oc = static_cast<size_t>(state.range(0)), m = v.tile, plane = 40 * 40;
+  const std::vector<float> acc(oc * m, 0.25f), bias(oc, 0.1f);
+  std::vector<float> y(oc * plane);
+  std::vector<float*> dst(m);
+  for (size_t j = 0; j < m; ++j) dst[j] = y.data() + j;
+  for (auto _ : state) {
+    F32SpStoreArgs a{oc, acc.data(), bias.data(), sparrow::ops::Activation::kSilu, dst.data(), 0, false};
+    a.channel_stride = plane;
+    v.store_planar(a);
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * oc * m * sizeof(float)));
+}
+
 // True the first time `key` is seen, so that a microkernel shared by several variants is
 // registered once.
 template <class T>
@@ -162,6 +180,10 @@ void register_f32_spconv_steps() {
     if (first_sight(stores, v.store)) {
       const std::string name = std::string("F32SpStore/") + std::to_string(v.tile) + "-" + isa_name(v.isa);
       benchmark::RegisterBenchmark(name.c_str(), [v](benchmark::State& s) { run_f32_spstore(s, v); })->Arg(64)->Arg(256)->Arg(1024);
+    }
+    if (v.store_planar && first_sight(stores, v.store_planar)) {
+      const std::string name = std::string("F32SpStorePlanar/") + std::to_string(v.tile) + "-" + isa_name(v.isa);
+      benchmark::RegisterBenchmark(name.c_str(), [v](benchmark::State& s) { run_f32_spstore_planar(s, v); })->Arg(64)->Arg(256)->Arg(1024);
     }
   }
 }

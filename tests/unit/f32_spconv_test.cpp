@@ -86,7 +86,33 @@ std::vector<float> random_values(size_t n, std::mt19937& rng, float range) {
   return v;
 }
 
-void check_variant(const F32SpconvVariant& v, const Case& c, uint32_t seed) {
+// NHWC data of n images, h x w pixels of c channels, as NCHW.
+std::vector<float> to_nchw(const std::vector<float>& nhwc, int64_t n, int64_t hw, int64_t c) {
+  std::vector<float> out(nhwc.size());
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t p = 0; p < hw; ++p) {
+      for (int64_t k = 0; k < c; ++k) out[static_cast<size_t>((i * c + k) * hw + p)] = nhwc[static_cast<size_t>((i * hw + p) * c + k)];
+    }
+  }
+  return out;
+}
+
+// The layouts a variant runs the case in: NHWC, a planar output where it has a planar store, and
+// a planar input where the conv reads it in place.
+std::vector<kernels::F32SpconvLayouts> layouts_of(const F32SpconvVariant& v, const F32SpconvShape& s) {
+  std::vector<kernels::F32SpconvLayouts> all = {{false, false}};
+  const bool in = kernels::f32_spconv_reads_in_place(s, v.tile);
+  if (in) all.push_back({true, false});
+  if (v.store_planar) all.push_back({false, true});
+  if (v.store_planar && in) all.push_back({true, true});
+  return all;
+}
+
+std::string layouts_name(kernels::F32SpconvLayouts l) {
+  return std::string(l.planar_in ? "nchw" : "nhwc") + "->" + (l.planar_out ? "nchw" : "nhwc");
+}
+
+void check_variant(const F32SpconvVariant& v, const Case& c, uint32_t seed, kernels::F32SpconvLayouts layouts = {}) {
   const F32SpconvShape& s = c.s;
   std::mt19937 rng(seed);
   const std::vector<float> w = pruned_weights(c, rng);
@@ -107,23 +133,30 @@ void check_variant(const F32SpconvVariant& v, const Case& c, uint32_t seed) {
   kernels::f32_spconv_reference(s, abs_x.data(), abs_w.data(), c.bias ? abs_b.data() : nullptr, ops::Activation::kNone,
                                 true, magnitude.data());
 
+  const int64_t in_pixels = s.h * s.w, out_pixels = s.oh * s.ow;
+  const std::vector<float> x_in = layouts.planar_in ? to_nchw(x, s.n, in_pixels, s.ic) : x;
+  if (layouts.planar_out) {
+    expected = to_nchw(expected, s.n, out_pixels, s.oc);
+    magnitude = to_nchw(magnitude, s.n, out_pixels, s.oc);
+  }
+  const std::vector<float> residual_out = layouts.planar_out ? to_nchw(residual, s.n, out_pixels, s.oc) : residual;
   const int slots = 2;
-  const kernels::F32Spconv conv(s, w.data(), c.bias ? bias.data() : nullptr, c.act, v, slots);
+  const kernels::F32Spconv conv(s, w.data(), c.bias ? bias.data() : nullptr, c.act, v, slots, layouts);
   std::vector<float> scratch((slots * conv.scratch_bytes_per_slot() + 128) / sizeof(float), 0.0f);
   void* aligned = scratch.data();
   size_t space = scratch.size() * sizeof(float);
   ASSERT_NE(std::align(64, slots * conv.scratch_bytes_per_slot(), aligned, space), nullptr);
   // Twice, so that stale panel contents from the first run meet the second.
   for (int run = 0; run < 2; ++run) {
-    std::vector<float> got = residual;
+    std::vector<float> got = residual_out;
     got.push_back(12345.0f);  // a canary past the end
-    conv.run(x.data(), got.data(), c.residual, aligned, slots);
-    ASSERT_EQ(got.back(), 12345.0f) << v.name << " wrote past the output: " << c.str();
+    conv.run(x_in.data(), got.data(), c.residual, aligned, slots);
+    ASSERT_EQ(got.back(), 12345.0f) << v.name << " wrote past the output: " << c.str() << " " << layouts_name(layouts);
     for (size_t i = 0; i < out_size; ++i) {
       const double tolerance = 1e-5 * (static_cast<double>(magnitude[i]) + 1e-3);
       ASSERT_NEAR(got[i], expected[i], tolerance)
-          << v.name << " " << c.str() << " at " << i << " (oc " << i % static_cast<size_t>(s.oc) << ") run " << run
-          << " [" << conv.summary() << "]";
+          << v.name << " " << c.str() << " " << layouts_name(layouts) << " at " << i << " run " << run << " ["
+          << conv.summary() << "]";
     }
   }
 }
@@ -144,6 +177,10 @@ std::vector<Case> yolo_cases() {
   // Wider than one row block (64) and one channel chunk, batch 2, residual.
   cases.push_back({shape(2, 150, 7, 9, 130, 3, 1, 1, 1), 0.9, false, 5, Activation::kSilu, true});
   cases.push_back({shape(1, 600, 5, 6, 70, 1, 1, 0, 0), 0.9, true, 5, Activation::kSigmoid, true});
+  // 1x1 on whole tiles of 16 positions (80 and 240 per image), which a planar input feeds in
+  // place, with bands of several rows.
+  cases.push_back({shape(2, 32, 8, 10, 40, 1, 1, 0, 0), 0.85, false, 1, Activation::kSilu, true});
+  cases.push_back({shape(1, 64, 12, 20, 70, 1, 1, 0, 0), 0.85, true, 0, Activation::kSilu, false});
   // Everything zero: bias only.
   cases.push_back({shape(1, 8, 5, 5, 8, 3, 1, 1, 1), 1.0, false, 0, Activation::kSilu, true});
   // A single output channel, a 1x1 image.
@@ -181,14 +218,45 @@ TEST_P(F32Spconv, MatchesTheReferenceOnYoloShapes) {
   const F32SpconvVariant& v = GetParam();
   if (!kernels::isa_available(v.isa)) GTEST_SKIP() << v.name << ": this process has no " << kernels::isa_name(v.isa);
   uint32_t seed = 1;
-  for (const Case& c : yolo_cases()) check_variant(v, c, ++seed);
+  for (const Case& c : yolo_cases()) {
+    ++seed;
+    for (const kernels::F32SpconvLayouts layouts : layouts_of(v, c.s)) check_variant(v, c, seed, layouts);
+  }
 }
 
 TEST_P(F32Spconv, MatchesTheReferenceOnRandomShapes) {
   const F32SpconvVariant& v = GetParam();
   if (!kernels::isa_available(v.isa)) GTEST_SKIP() << v.name << ": this process has no " << kernels::isa_name(v.isa);
   uint32_t seed = 100;
-  for (const Case& c : random_cases(60)) check_variant(v, c, ++seed);
+  for (const Case& c : random_cases(60)) {
+    ++seed;
+    for (const kernels::F32SpconvLayouts layouts : layouts_of(v, c.s)) check_variant(v, c, seed, layouts);
+  }
+}
+
+// A planar input is read in place only by 1x1 stride-1 convs on whole tiles whose channels do not
+// alias in L1; the others decline it.
+TEST_P(F32Spconv, ReadsAPlanarInputInPlaceOnlyWhereItCan) {
+  const F32SpconvVariant& v = GetParam();
+  const int64_t tile = static_cast<int64_t>(v.tile);
+  EXPECT_EQ(kernels::f32_spconv_reads_in_place(shape(1, 64, 20, 20, 64, 1, 1, 0, 0), v.tile), 400 % tile == 0);
+  EXPECT_TRUE(kernels::f32_spconv_reads_in_place(shape(2, 64, 8, 8, 64, 1, 1, 0, 0), v.tile));
+  EXPECT_FALSE(kernels::f32_spconv_reads_in_place(shape(1, 64, 20, 20, 64, 3, 1, 1, 1), v.tile));
+  EXPECT_FALSE(kernels::f32_spconv_reads_in_place(shape(1, 64, 32, 32, 64, 1, 1, 0, 0), v.tile));  // 4 KB apart
+  EXPECT_FALSE(kernels::f32_spconv_reads_in_place(shape(1, 62, 20, 20, 64, 1, 1, 0, 0), v.tile));  // partial 4-group
+  EXPECT_FALSE(kernels::f32_spconv_reads_in_place(shape(1, 64, 5, 5, 64, 1, 1, 0, 0), v.tile));    // a partial tile
+  const std::vector<float> w(64 * 64 * 9, 0.5f);
+  EXPECT_THROW(kernels::F32Spconv(shape(1, 64, 20, 20, 64, 3, 1, 1, 1), w.data(), nullptr, ops::Activation::kNone, v, 2, {true, false}),
+               Error);
+}
+
+// A variant without a planar store declines a planar output.
+TEST_P(F32Spconv, DeclinesAPlanarOutputWithoutAPlanarStore) {
+  const F32SpconvVariant& v = GetParam();
+  if (v.store_planar) GTEST_SKIP() << v.name << " writes planar outputs";
+  const std::vector<float> w(16 * 16, 0.5f);
+  EXPECT_THROW(kernels::F32Spconv(shape(1, 16, 4, 4, 16, 1, 1, 0, 0), w.data(), nullptr, ops::Activation::kNone, v, 2, {false, true}),
+               Error);
 }
 
 TEST_P(F32Spconv, RunsOnOneThreadAsOnTwo) {
@@ -378,9 +446,10 @@ TEST(SparseConvF32Engine, SparseRowsMatchTheDenseRowWithSiluAndResidualFused) {
         float scale = 0;
         for (int64_t i = 0; i < dense.outputs[0].size(); ++i) scale = std::max(scale, std::fabs(dense.outputs[0].data_as<float>()[i]));
         EXPECT_TRUE(test::all_close(sparse.outputs[0], dense.outputs[0], 1e-5, 1e-5 * scale)) << v.name;
-        // On AVX-512 oneDNN keeps NHWC, so the sparse layer adds no reorder.
+        // On AVX-512 oneDNN keeps NHWC, so the sparse layer adds no reorder (it reads the plain
+        // graph input as it is, so it may need one fewer).
         if (kernels::isa_available(kernels::Isa::kAvx512)) {
-          EXPECT_EQ(sparse.reorders, dense.reorders) << v.name;
+          EXPECT_LE(sparse.reorders, dense.reorders) << v.name;
         }
       }
       }

@@ -37,11 +37,26 @@ constexpr int64_t kJitBandBytes = 1024 * 1024;
 // blocks of one group (~60 KB), were within the noise (+-15 %) of 256 KB.
 constexpr size_t kCodeBlockBytes = 256 * 1024;
 
+// Band heights whose bands start on a tile boundary of the image (the last band may be short).
+bool whole_tiles(int64_t rows, int64_t oh, int64_t ow, int64_t tile) { return rows == oh || (rows * ow) % tile == 0; }
+
 }  // namespace
 
+bool f32_spconv_reads_in_place(const F32SpconvShape& s, size_t tile) {
+  const int64_t hw = s.h * s.w;
+  return s.kh == 1 && s.kw == 1 && s.sh == 1 && s.sw == 1 && s.pad_top == 0 && s.pad_left == 0 && s.oh == s.h &&
+         s.ow == s.w && s.ic % 4 == 0 && hw % static_cast<int64_t>(tile) == 0 && (hw * 4) % 4096 != 0;
+}
+
 F32Spconv::F32Spconv(const F32SpconvShape& shape, const float* weights, const float* bias, ops::Activation act,
-                     const F32SpconvVariant& variant, int cores)
-    : s_(shape), v_(variant), act_(act), out_stride_(shape.oc) {
+                     const F32SpconvVariant& variant, int cores, F32SpconvLayouts layouts)
+    : s_(shape), v_(variant), act_(act), layouts_(layouts), out_stride_(shape.oc) {
+  if (layouts_.planar_out && !v_.store_planar) {
+    throw Error(ErrorCode::kUnsupported, std::string(v_.name) + " has no planar (NCHW) store");
+  }
+  if (layouts_.planar_in && !f32_spconv_reads_in_place(s_, v_.tile)) {
+    throw Error(ErrorCode::kUnsupported, "a planar input is read in place only by 1x1 stride-1 convs on whole tiles");
+  }
   const int64_t m = static_cast<int64_t>(v_.tile);
   icp_ = round_up(s_.ic, 4);
   phy_ = std::min(s_.sh, s_.kh);
@@ -63,12 +78,13 @@ F32Spconv::F32Spconv(const F32SpconvShape& shape, const float* weights, const fl
   // the pack of each band (halo rows included, once per part), and the imbalance of the items
   // over the cores.
   const double fmas_per_position = std::max(1.0, static_cast<double>(nonzero) / 16.0);
-  const double pack_per_position = 0.3 * static_cast<double>(phases * icp_);
+  const double pack_per_position = layouts_.planar_in ? 0.0 : 0.3 * static_cast<double>(phases * icp_);
   const int teams = std::max(1, cores);
   double best = std::numeric_limits<double>::max();
   for (int64_t r = 1; r <= s_.oh; ++r) {
     const int64_t span = round_up((r + halo_) * wq_ + m + (s_.kw - 1) / s_.sw, 16);
     if (r > 1 && phases * icp_ * span * 4 > (v_.jit ? kJitBandBytes : kBandBytes)) break;
+    if (layouts_.planar_in && !whole_tiles(r, s_.oh, s_.ow, m)) continue;
     const int64_t bands = ceil_div(s_.oh, r);
     const int64_t parts = std::min(row_blocks_, ceil_div(2 * teams, s_.n * bands));
     double work = 0;
@@ -85,6 +101,7 @@ F32Spconv::F32Spconv(const F32SpconvShape& shape, const float* weights, const fl
   span_ = round_up((rows_ + halo_) * wq_ + m + (s_.kw - 1) / s_.sw, 16);
   // Channels one span apart should not share cache sets.
   if ((span_ * 4) % 4096 == 0) span_ += 16;
+  if (layouts_.planar_in) span_ = s_.h * s_.w;
   if (static_cast<double>(phases * icp_ * span_) >= 4294967295.0) {
     throw Error(ErrorCode::kUnsupported, "sparse conv panel of " + std::to_string(phases * icp_ * span_) +
                                              " floats exceeds 32-bit offsets");
@@ -188,10 +205,13 @@ size_t F32Spconv::acc_bytes() const {
   return align64(rows * v_.tile * sizeof(float));
 }
 
+size_t F32Spconv::panel_bytes() const {
+  return layouts_.planar_in ? 0 : align64(static_cast<size_t>(phy_ * phx_ * icp_ * span_) * sizeof(float));
+}
+
 size_t F32Spconv::scratch_bytes_per_slot() const {
-  const size_t panel = static_cast<size_t>(phy_ * phx_ * icp_ * span_) * sizeof(float);
   const size_t dst = v_.tile * sizeof(float*);
-  return align64(panel) + acc_bytes() + align64(dst);
+  return panel_bytes() + acc_bytes() + align64(dst);
 }
 
 size_t F32Spconv::packed_bytes() const {
@@ -204,6 +224,9 @@ std::string F32Spconv::summary() const {
   const double dense = static_cast<double>(s_.oc * icp_ * s_.kh * s_.kw);
   o.precision(3);
   o << "band" << rows_ << ":chunk" << chunks_ << ":" << 100.0 * static_cast<double>(nonzero_weights_) / dense << "%";
+  if (layouts_.planar_in || layouts_.planar_out) {
+    o << ":" << (layouts_.planar_in ? "nchw" : "nhwc") << "->" << (layouts_.planar_out ? "nchw" : "nhwc");
+  }
   if (jit_) o << ":code" << (jit_->bytes() >> 10) << "KB:blocks" << code_blocks_.size() - 1;
   return o.str();
 }
@@ -233,7 +256,9 @@ void F32Spconv::tile_destinations(float* y, int64_t n, int64_t oy0, int64_t rows
   const int64_t m = static_cast<int64_t>(v_.tile);
   for (int64_t j = 0; j < m; ++j) {
     const int64_t q = t * m + j, r = q / wq_, col = q % wq_;
-    dst[j] = r < rows && col < s_.ow ? y + ((n * s_.oh + oy0 + r) * s_.ow + col) * out_stride_ : nullptr;
+    const int64_t pixel = (oy0 + r) * s_.ow + col;
+    const bool real = r < rows && col < s_.ow;
+    dst[j] = !real ? nullptr : layouts_.planar_out ? y + n * s_.oc * s_.oh * s_.ow + pixel : y + (n * s_.oh * s_.ow + pixel) * out_stride_;
   }
 }
 
@@ -241,12 +266,12 @@ void F32Spconv::run_item(const float* x, float* y, bool accumulate, int64_t item
   const int64_t m = static_cast<int64_t>(v_.tile);
   const int64_t part = item % parts_, band = item / parts_ % bands_, n = item / parts_ / bands_;
   const int64_t oy0 = band * rows_, rows = std::min(rows_, s_.oh - oy0);
-  auto* panel = reinterpret_cast<float*>(slot);
-  auto* acc = reinterpret_cast<float*>(slot + align64(static_cast<size_t>(phy_ * phx_ * icp_ * span_) * sizeof(float)));
+  const float* panel = layouts_.planar_in ? x + (n * s_.ic * s_.h + oy0) * s_.w : reinterpret_cast<float*>(slot);
+  auto* acc = reinterpret_cast<float*>(slot + panel_bytes());
   auto* dst = reinterpret_cast<float**>(reinterpret_cast<std::byte*>(acc) + acc_bytes());
   const int64_t rb0 = part * row_blocks_ / parts_, rb1 = (part + 1) * row_blocks_ / parts_;
   if (jit_) prefetch_block(0, static_cast<size_t>(rb0), static_cast<size_t>(rb1), 0, 1);  // while the panel is packed
-  pack_band(x, n, oy0, rows, panel);
+  if (!layouts_.planar_in) pack_band(x, n, oy0, rows, reinterpret_cast<float*>(slot));
   if (jit_ && part != loaded) {  // what of the part's code did not come (kernels/prefetch.h)
     jit_->load(static_cast<size_t>(rb0 * chunks_), static_cast<size_t>(rb1 * chunks_));
     loaded = part;
@@ -268,7 +293,7 @@ void F32Spconv::run_item(const float* x, float* y, bool accumulate, int64_t item
         v_.spmm({nrows, counts_.data() + slot_index * kF32SpRowBlock, entries, static_cast<size_t>(span_), base, acc, k > 0});
       }
       const size_t oc0 = static_cast<size_t>(rb) * kF32SpRowBlock;
-      v_.store({nrows, acc, bias_.data() + oc0, act_, dst, oc0, accumulate});
+      store({nrows, acc, bias_.data() + oc0, act_, dst, oc0, accumulate});
     }
   }
 }
@@ -295,9 +320,15 @@ void F32Spconv::run_tiles_jit(float* y, bool accumulate, int64_t n, int64_t oy0,
           jit_->run(g * static_cast<size_t>(chunks_) + k, panel + t * m, acc + (g - first) * kF32SpJitRows * kF32SpJitTile);
         }
       }
-      v_.store({nrows, acc, bias_.data() + oc0, act_, dst, oc0, accumulate});
+      store({nrows, acc, bias_.data() + oc0, act_, dst, oc0, accumulate});
     }
   }
+}
+
+void F32Spconv::store(F32SpStoreArgs a) const {
+  if (!layouts_.planar_out) return v_.store(a);
+  a.channel_stride = static_cast<size_t>(s_.oh * s_.ow);
+  v_.store_planar(a);
 }
 
 // Part `part` of `parts` of code block b's groups within [s0, s1) (kernels/prefetch.h).

@@ -1,4 +1,4 @@
-// f32-spconv: Conv with sparse FP32 weights on NHWC activations, skipping the zero weights.
+// f32-spconv: Conv with sparse FP32 weights on NHWC or NCHW activations, skipping the zero weights.
 //
 // Orientation (XNNPACK spmm, "Fast Sparse ConvNets"): the vector lanes hold M output positions,
 // a non-zero weight is broadcast and multiplied into them. NHWC keeps the positions C apart,
@@ -56,16 +56,19 @@ struct F32SpmmArgs {
 };
 using F32SpmmUkernel = void (*)(const F32SpmmArgs& a);
 
-// The epilogue of one tile: v = act(acc[r][j] + bias[r]), then dst[j][oc0 + r] = v (or += v
-// when accumulate: the output holds a residual). A null dst[j] is a garbage lane.
+// The epilogue of one tile: v = act(acc[r][j] + bias[r]), then dst[j][(oc0 + r) * channel_stride]
+// = v (or += v when accumulate: the output holds a residual). A null dst[j] is a garbage lane.
+// NHWC stores (`store`) take channel_stride 1; planar ones (`store_planar`, NCHW output) the
+// output's H x W, and run a row's 16 lanes as one vector where their pixels are adjacent.
 struct F32SpStoreArgs {
   size_t rows;
   const float* acc;  // [rows][M]
   const float* bias;  // rows values
   ops::Activation act;
-  float* const* dst;  // M pointers to output pixels (NHWC, channel 0)
+  float* const* dst;  // M pointers to output pixels (channel 0)
   size_t oc0;
   bool accumulate;
+  size_t channel_stride = 1;
 };
 using F32SpStoreUkernel = void (*)(const F32SpStoreArgs& a);
 
@@ -99,6 +102,7 @@ struct F32SpconvVariant {
   F32SpStoreUkernel store;
   F32SpPackUkernel pack;
   F32SpconvJitGenerate jit = nullptr;  // set for a JIT variant (block 1, any zeros)
+  F32SpStoreUkernel store_planar = nullptr;  // NCHW output; null: the variant writes NHWC only
 };
 
 // Every variant, richest first, whether or not this CPU runs it.
@@ -108,6 +112,8 @@ void f32_spmm_1x1_64x1_avx512(const F32SpmmArgs& a);
 void f32_spmm_4x1_64x1_avx512(const F32SpmmArgs& a);
 void f32_spstore_64_avx512(const F32SpStoreArgs& a);
 void f32_spstore_16_avx512(const F32SpStoreArgs& a);
+void f32_spstore_planar_64_avx512(const F32SpStoreArgs& a);
+void f32_spstore_planar_16_avx512(const F32SpStoreArgs& a);
 void f32_sppack_avx512(const F32SpPackArgs& a);
 void f32_spmm_1x1_32x1_avx2(const F32SpmmArgs& a);
 void f32_spmm_4x1_32x1_avx2(const F32SpmmArgs& a);
@@ -115,7 +121,7 @@ void f32_spstore_32_avx2(const F32SpStoreArgs& a);
 void f32_sppack_avx2(const F32SpPackArgs& a);
 void f32_spmm_1x1_16x1_scalar(const F32SpmmArgs& a);
 void f32_spmm_4x1_16x1_scalar(const F32SpmmArgs& a);
-void f32_spstore_16_scalar(const F32SpStoreArgs& a);
+void f32_spstore_16_scalar(const F32SpStoreArgs& a);  // any channel_stride: NHWC and planar
 void f32_sppack_scalar(const F32SpPackArgs& a);
 
 // A 2-D convolution, group 1, dilation 1; weights OIHW.
@@ -135,19 +141,36 @@ F32SparsityProfile f32_sparsity_profile(const F32SpconvShape& s, const float* we
 void f32_spconv_reference(const F32SpconvShape& s, const float* x, const float* weights, const float* bias,
                           ops::Activation act, bool accumulate, float* y);
 
+// The activations' layouts: NHWC, or planar (NCHW). A planar input is channel-major already: a
+// 1x1 stride-1 conv reads it in place as its panel, with no pack (f32_spconv_reads_in_place says
+// where; other convs take NHWC, whose pack transposes pixels as fast as copying planar rows). A
+// planar output takes each accumulator row as it is, without the transpose to pixels. So a sparse
+// conv feeding 1x1 sparse convs writes planar (Fast Sparse ConvNets' CHW), and NHWC for the rest.
+struct F32SpconvLayouts {
+  bool planar_in = false, planar_out = false;
+};
+
+// Whether a conv can read a planar input in place as its panel, with tiles of `tile`
+// positions: 1x1 stride 1 unpadded, whole groups of 4 channels, every image whole tiles (so
+// that no tile reads past the tensor), and channels not a multiple of 4 KB apart (160x160
+// images), where every channel's share of a tile would fall in one L1 set.
+bool f32_spconv_reads_in_place(const F32SpconvShape& s, size_t tile);
+
 // One compiled sparse convolution: band plan and packed weights for one variant.
 class F32Spconv {
  public:
   // `cores` only sizes the work split (any team size runs it correctly). Throws sparrow::Error
-  // when the shape does not fit the format (panel offsets beyond 32 bits).
+  // when the shape does not fit the format (panel offsets beyond 32 bits), the variant has no
+  // planar store for a planar output, or a planar input cannot be read in place.
   F32Spconv(const F32SpconvShape& shape, const float* weights, const float* bias, ops::Activation act,
-            const F32SpconvVariant& variant, int cores);
+            const F32SpconvVariant& variant, int cores, F32SpconvLayouts layouts = {});
 
-  // x, y: NHWC. When accumulate, y holds the residual on entry. `scratch` holds `slots`
+  // x, y: in the layouts given. When accumulate, y holds the residual on entry. `scratch` holds `slots`
   // regions of scratch_bytes_per_slot() (64-byte aligned, zeroed once when allocated); at most
   // `slots` threads run.
   void run(const float* x, float* y, bool accumulate, void* scratch, int slots) const;
   // y's pixels `stride` floats apart (a channel slice of a wider NHWC tensor) rather than oc.
+  // NHWC output only.
   void set_output_stride(int64_t stride) { out_stride_ = stride; }
   size_t scratch_bytes_per_slot() const;
   size_t packed_bytes() const;
@@ -157,6 +180,8 @@ class F32Spconv {
 
  private:
   void pack_band(const float* x, int64_t n, int64_t oy0, int64_t rows, float* panel) const;
+  size_t panel_bytes() const;
+  void store(F32SpStoreArgs a) const;  // the variant's store for the output's layout
   // `loaded`: the part whose code the calling thread has read (kernels/prefetch.h), updated.
   void run_item(const float* x, float* y, bool accumulate, int64_t item, std::byte* slot, int64_t& loaded) const;
   void tile_destinations(float* y, int64_t n, int64_t oy0, int64_t rows, int64_t t, float** dst) const;
@@ -170,6 +195,7 @@ class F32Spconv {
   F32SpconvShape s_;
   F32SpconvVariant v_;
   ops::Activation act_;
+  F32SpconvLayouts layouts_;
   std::vector<float> bias_;
   int64_t icp_ = 0, phy_ = 1, phx_ = 1, wq_ = 0, halo_ = 0, rows_ = 1, bands_ = 1, span_ = 0;
   int64_t chunk_ = 0, chunks_ = 1, row_blocks_ = 1, parts_ = 1;

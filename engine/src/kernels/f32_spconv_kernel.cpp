@@ -1,6 +1,7 @@
 // Conv on an f32-spconv variant (kernels/f32_spconv.h): one kernel-table row per variant, placed
-// before the dense oneDNN row, accepting only weights sparse enough to beat it. NHWC (acdb) in
-// and out, as oneDNN's convolutions choose on AVX-512, so no reorder separates the two.
+// before the dense oneDNN row, accepting only weights sparse enough to beat it. NHWC (acdb), as
+// oneDNN's convolutions choose on AVX-512, so no reorder separates the two; planar (NCHW) between
+// sparse convs, where it saves the transposes into and out of the panel.
 #include <algorithm>
 #include <cstring>
 
@@ -29,8 +30,8 @@ constexpr double kMaxBlockOverhead = 1.25;
 
 class F32SpconvKernel final : public Kernel {
  public:
-  F32SpconvKernel(std::unique_ptr<F32Spconv> conv, int slots, size_t output_bytes, bool residual)
-      : conv_(std::move(conv)), slots_(slots), output_bytes_(output_bytes), residual_(residual) {}
+  F32SpconvKernel(std::unique_ptr<F32Spconv> conv, int slots, size_t output_bytes, bool residual, bool planar_out)
+      : conv_(std::move(conv)), slots_(slots), output_bytes_(output_bytes), residual_(residual), planar_out_(planar_out) {}
 
   void execute(const KernelArgs& args, ExecContext& ctx) const override {
     auto* y = static_cast<float*>(args.outputs[0]);
@@ -40,9 +41,9 @@ class F32SpconvKernel final : public Kernel {
   std::string implementation() const override { return conv_->summary(); }
   size_t scratchpad_bytes() const override { return static_cast<size_t>(slots_) * conv_->scratch_bytes_per_slot(); }
   size_t constant_bytes() const override { return conv_->packed_bytes(); }
-  // Not with a residual, which it copies into its output whole.
+  // Not with a residual, which it copies into its output whole, nor into a planar output.
   bool write_output_pixel_stride(int64_t stride) override {
-    if (residual_) return false;
+    if (residual_ || planar_out_) return false;
     conv_->set_output_stride(stride);
     return true;
   }
@@ -52,6 +53,7 @@ class F32SpconvKernel final : public Kernel {
   int slots_;
   size_t output_bytes_;
   bool residual_;
+  bool planar_out_;
 };
 
 bool fail(std::string& why_not, std::string why) {
@@ -111,6 +113,65 @@ bool sparse_enough(const F32SpconvVariant& v, const F32SpconvShape& s, const F32
   return true;
 }
 
+// Whether a Conv will likely run on a sparse row (the JIT row's cost model on its weights) and,
+// if `in_place`, read a planar input in place.
+bool predicted_sparse(const graph::Graph& g, const graph::Node& node, double min_speedup, bool in_place = false) {
+  if (node.op != "Conv" || !node.has_input(kW)) return false;
+  const SelectContext ctx{g, node, {}, 1};
+  F32SpconvShape s;
+  std::string why_not;
+  if (!conv_shape(ctx, s, why_not) || (in_place && !f32_spconv_reads_in_place(s, kF32SpJitTile))) return false;
+  const F32SparsityProfile profile = f32_sparsity_profile(s, ctx.constant(kW)->data_as<float>());
+  return predicted_jit_speedup(s, 1.0 - profile.element) >= min_speedup;
+}
+
+// Whether every reader of `value` (but node `asking`, which does) would take it planar: convs
+// predicted sparse that read it in place, or as the residual of one whose own output goes planar,
+// and channel
+// Concats whose output goes planar and whose other parts come planar from sparse convs too (a
+// Concat of mixed layouts falls to a slow copy). A oneDNN conv or pool, the Detect head or a
+// graph output would need a reorder back to NHWC.
+bool planar_readers(const graph::Graph& g, const std::vector<std::vector<int>>& consumers, int value,
+                    double min_speedup, int depth, int asking = -1) {
+  if (depth == 0 || consumers[static_cast<size_t>(value)].empty()) return false;
+  if (std::find(g.outputs.begin(), g.outputs.end(), value) != g.outputs.end()) return false;
+  for (int c : consumers[static_cast<size_t>(value)]) {
+    if (c == asking) continue;
+    const graph::Node& node = g.nodes[static_cast<size_t>(c)];
+    bool planar = false;
+    if (node.op == "Conv" && node.inputs[kX] == value) {
+      planar = predicted_sparse(g, node, min_speedup, true);
+    } else if (node.op == "Conv" && node.has_input(kResidual) && node.inputs[kResidual] == value) {
+      planar = predicted_sparse(g, node, min_speedup) && planar_readers(g, consumers, node.outputs[0], min_speedup, depth - 1);
+    } else if (node.op == "Concat" && g.values[node.outputs[0]].shape.size() == 4) {
+      const int64_t axis = node.attrs.get_int("axis", 0);
+      planar = (axis == 1 || axis == -3) && planar_readers(g, consumers, node.outputs[0], min_speedup, depth - 1);
+      for (int part : node.inputs) {
+        if (part == value || !planar) continue;
+        const int producer = g.values[static_cast<size_t>(part)].producer;
+        planar = producer >= 0 && predicted_sparse(g, g.nodes[static_cast<size_t>(producer)], min_speedup) &&
+                 planar_readers(g, consumers, part, min_speedup, depth - 1, c);
+      }
+    }
+    if (!planar) return false;
+  }
+  return true;
+}
+
+// How far the readers are followed: through a C3 block's chain of residual bottlenecks (9 in
+// yolov5l's, 12 in yolov5x's) to the Concat and the conv after it.
+constexpr int kMaxChain = 16;
+
+// Planar output where the variant can write it and every reader would read it so; not where
+// its channels lie a multiple of 4 KB apart (160x160 images), since the 31 rows of a tile would
+// then all be stored into one L1 set (in-place readers decline those too).
+bool planar_output(const F32SpconvVariant& v, const SelectContext& ctx) {
+  const Shape& y = ctx.output(0).shape;
+  if (!v.store_planar || (y[2] * y[3] * 4) % 4096 == 0) return false;
+  const double min_speedup = std::max(sparse_min_speedup(ctx), 1e-9);
+  return planar_readers(ctx.graph, ctx.graph.consumers(), ctx.node.outputs[0], min_speedup, kMaxChain);
+}
+
 std::optional<Selection> select_variant(const char* name, const SelectContext& ctx, std::string& why_not) {
   const F32SpconvVariant* v = nullptr;
   for (const F32SpconvVariant& candidate : f32_spconv_variants()) {
@@ -123,19 +184,21 @@ std::optional<Selection> select_variant(const char* name, const SelectContext& c
   const float* bias = ctx.has_input(kBias) ? ctx.constant(kBias)->data_as<float>() : nullptr;
   const bool residual = ctx.has_input(kResidual);
   const int slots = std::max(1, ctx.num_cores);
+  const F32SpconvLayouts layouts{ctx.available[kX].is_plain() && f32_spconv_reads_in_place(s, v->tile), planar_output(*v, ctx)};
   std::unique_ptr<F32Spconv> conv;
   try {
-    conv = std::make_unique<F32Spconv>(s, weights, bias, ops::activation_of(ctx.node.attrs), *v, slots);
+    conv = std::make_unique<F32Spconv>(s, weights, bias, ops::activation_of(ctx.node.attrs), *v, slots, layouts);
   } catch (const Error& e) {
     why_not = e.what();  // a panel too large for 32-bit offsets: the dense row takes it
     return std::nullopt;
   }
   const Shape& y = ctx.output(0).shape;
   Selection sel;
-  sel.kernel = std::make_unique<F32SpconvKernel>(std::move(conv), slots, static_cast<size_t>(num_elements(y)) * sizeof(float), residual);
+  sel.kernel = std::make_unique<F32SpconvKernel>(std::move(conv), slots, static_cast<size_t>(num_elements(y)) * sizeof(float),
+                                                 residual, layouts.planar_out);
   sel.input_layouts.assign(ctx.node.inputs.size(), Layout::plain());
-  sel.input_layouts[kX] = nhwc_layout(DType::kFloat32, ctx.input(kX).shape);
-  sel.output_layouts = {nhwc_layout(DType::kFloat32, y)};
+  if (!layouts.planar_in) sel.input_layouts[kX] = nhwc_layout(DType::kFloat32, ctx.input(kX).shape);
+  sel.output_layouts = {layouts.planar_out ? Layout::plain() : nhwc_layout(DType::kFloat32, y)};
   if (residual) {
     sel.input_layouts[kResidual] = sel.output_layouts[0];
     sel.accumulates_input = kResidual;

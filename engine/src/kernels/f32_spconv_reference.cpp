@@ -60,13 +60,17 @@ const std::vector<F32SpconvVariant>& f32_spconv_variants() {
       // Code generated per layer (kernels/f32_spconv_jit.h): 16 positions x 31 rows of registers,
       // any zeros (block 1: 4-blocks are entries like others).
       {"sparse-conv-f32-1x1-jit-avx512", Isa::kAvx512, 1, kF32SpJitTile, nullptr, f32_spstore_16_avx512, f32_sppack_avx512,
-       f32_spconv_jit_generate_avx512},
-      {"sparse-conv-f32-4x1-64x1-avx512", Isa::kAvx512, 4, 64, f32_spmm_4x1_64x1_avx512, f32_spstore_64_avx512, f32_sppack_avx512},
-      {"sparse-conv-f32-1x1-64x1-avx512", Isa::kAvx512, 1, 64, f32_spmm_1x1_64x1_avx512, f32_spstore_64_avx512, f32_sppack_avx512},
+       f32_spconv_jit_generate_avx512, f32_spstore_planar_16_avx512},
+      {"sparse-conv-f32-4x1-64x1-avx512", Isa::kAvx512, 4, 64, f32_spmm_4x1_64x1_avx512, f32_spstore_64_avx512, f32_sppack_avx512,
+       nullptr, f32_spstore_planar_64_avx512},
+      {"sparse-conv-f32-1x1-64x1-avx512", Isa::kAvx512, 1, 64, f32_spmm_1x1_64x1_avx512, f32_spstore_64_avx512, f32_sppack_avx512,
+       nullptr, f32_spstore_planar_64_avx512},
       {"sparse-conv-f32-4x1-32x1-avx2", Isa::kAvx2, 4, 32, f32_spmm_4x1_32x1_avx2, f32_spstore_32_avx2, f32_sppack_avx2},
       {"sparse-conv-f32-1x1-32x1-avx2", Isa::kAvx2, 1, 32, f32_spmm_1x1_32x1_avx2, f32_spstore_32_avx2, f32_sppack_avx2},
-      {"sparse-conv-f32-4x1-16x1-scalar", Isa::kScalar, 4, 16, f32_spmm_4x1_16x1_scalar, f32_spstore_16_scalar, f32_sppack_scalar},
-      {"sparse-conv-f32-1x1-16x1-scalar", Isa::kScalar, 1, 16, f32_spmm_1x1_16x1_scalar, f32_spstore_16_scalar, f32_sppack_scalar},
+      {"sparse-conv-f32-4x1-16x1-scalar", Isa::kScalar, 4, 16, f32_spmm_4x1_16x1_scalar, f32_spstore_16_scalar, f32_sppack_scalar,
+       nullptr, f32_spstore_16_scalar},
+      {"sparse-conv-f32-1x1-16x1-scalar", Isa::kScalar, 1, 16, f32_spmm_1x1_16x1_scalar, f32_spstore_16_scalar, f32_sppack_scalar,
+       nullptr, f32_spstore_16_scalar},
   };
   return variants;
 }

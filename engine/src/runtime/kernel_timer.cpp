@@ -33,7 +33,17 @@ void fill(std::byte* p, size_t bytes, DType dtype, std::mt19937& rng) {
   for (size_t i = 0; i < bytes; ++i) p[i] = static_cast<std::byte>(rng());
 }
 
-// One candidate's buffers, filled once.
+// A reorder the plan would run before the candidate: an input it wants in another layout than
+// the one it is available in.
+struct InputReorder {
+  std::unique_ptr<kernels::Kernel> kernel;
+  Buffer from;
+  void* to = nullptr;
+  Buffer scratchpad;
+};
+
+// One candidate's buffers, filled once, and the reorders of its inputs: a candidate that reads
+// an input as it is made saves the plan a pass over it, which its time should show.
 class Timed {
  public:
   Timed(const kernels::Selection& selection, const kernels::SelectContext& ctx) : kernel_(*selection.kernel) {
@@ -49,6 +59,13 @@ class Timed {
       owned_.push_back(allocate(bytes));
       fill(owned_.back().get(), bytes, v.dtype, rng);
       inputs_.push_back(owned_.back().get());
+      const kernels::Layout& available = ctx.available[i];
+      if (v.constant || available == selection.input_layouts[i]) continue;
+      InputReorder r{kernels::make_reorder(v.dtype, v.shape, available, selection.input_layouts[i]),
+                     allocate(kernels::layout_bytes(available, v.dtype, v.shape)), inputs_.back(), nullptr};
+      fill(r.from.get(), kernels::layout_bytes(available, v.dtype, v.shape), v.dtype, rng);
+      r.scratchpad = allocate(r.kernel->scratchpad_bytes());
+      reorders_.push_back(std::move(r));
     }
     for (size_t i = 0; i < ctx.node.outputs.size(); ++i) {
       const graph::Value& v = ctx.output(i);
@@ -61,6 +78,10 @@ class Timed {
   double run_ms(dnnl::stream& stream) {
     kernels::ExecContext exec{&stream, scratchpad_.get()};
     const auto start = std::chrono::steady_clock::now();
+    for (const InputReorder& r : reorders_) {
+      kernels::ExecContext own{&stream, r.scratchpad.get()};
+      r.kernel->execute(kernels::KernelArgs{{r.from.get()}, {r.to}}, own);
+    }
     kernel_.execute(kernels::KernelArgs{inputs_, outputs_}, exec);
     stream.wait();
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
@@ -70,6 +91,7 @@ class Timed {
   const kernels::Kernel& kernel_;
   std::vector<Buffer> owned_;
   std::vector<void*> inputs_, outputs_;
+  std::vector<InputReorder> reorders_;
   Buffer scratchpad_;
 };
 

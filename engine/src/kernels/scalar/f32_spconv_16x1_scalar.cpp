@@ -51,7 +51,8 @@ void f32_spstore_16_scalar(const F32SpStoreArgs& a) {
       float* d = a.dst[j];
       if (!d) continue;
       const float v = ops::apply_activation(a.act, a.acc[r * kM + j] + a.bias[r]);
-      d[a.oc0 + r] = a.accumulate ? d[a.oc0 + r] + v : v;
+      float& out = d[(a.oc0 + r) * a.channel_stride];
+      out = a.accumulate ? out + v : v;
     }
   }
 }

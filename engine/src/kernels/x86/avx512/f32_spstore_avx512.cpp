@@ -1,7 +1,9 @@
 // f32-spconv epilogue on AVX-512 for 64-position tiles (the intrinsic rows) and 16-position ones
-// (the JIT row): 16x16 transposes of the accumulators, then bias and activation on each pixel's
-// 16 channels (one exp per 16 lanes for SiLU and Sigmoid) as they go to the NHWC output, adding
-// to it when it holds a residual.
+// (the JIT row). NHWC: 16x16 transposes of the accumulators, then bias and activation on each
+// pixel's 16 channels (one exp per 16 lanes for SiLU and Sigmoid) as they go to the output,
+// adding to it when it holds a residual. Planar (NCHW): the same per accumulator row, untransposed.
+#include <cstdint>
+
 #include "kernels/f32_spconv.h"
 #include "kernels/x86/avx512/f32_transpose16x16_avx512.h"
 
@@ -76,9 +78,70 @@ void store(const F32SpStoreArgs& a) {
   }
 }
 
+// A run of lanes whose pixels are adjacent: lane j of the run at base + j.
+struct LaneRun {
+  float* base;
+  __mmask16 mask;
+};
+
+// The runs of 16 lanes' destinations (at most 16; 1 where the lanes are 16 adjacent pixels,
+// 2 where a tile straddles the end of a row of a 3x3 conv's output, garbage lanes between).
+size_t lane_runs(float* const* dst, LaneRun runs[16]) {
+  size_t count = 0;
+  for (size_t j = 0; j < 16; ++j) {
+    if (!dst[j]) continue;
+    if (j > 0 && dst[j - 1] && dst[j] == dst[j - 1] + 1) {
+      runs[count - 1].mask = static_cast<__mmask16>(runs[count - 1].mask | (1u << j));
+      continue;
+    }
+    // The address lane 0 would have; only the masked lanes are touched.
+    runs[count++] = {reinterpret_cast<float*>(reinterpret_cast<uintptr_t>(dst[j]) - j * sizeof(float)),
+                     static_cast<__mmask16>(1u << j)};
+  }
+  return count;
+}
+
+// Planar: each accumulator row is already one channel's 16 lanes, so a row goes out as one
+// vector store per run of adjacent pixels, masked unless the run is all 16 lanes.
+template <size_t kM, ops::Activation kAct>
+void store_planar(const F32SpStoreArgs& a) {
+  for (size_t j0 = 0; j0 < kM; j0 += 16) {
+    LaneRun runs[16];
+    const size_t count = lane_runs(a.dst + j0, runs);
+    if (count == 0) continue;
+    const bool whole = count == 1 && runs[0].mask == 0xFFFF;
+    for (size_t r = 0; r < a.rows; ++r) {
+      const __m512 v = activate(kAct, _mm512_add_ps(_mm512_loadu_ps(a.acc + r * kM + j0), _mm512_set1_ps(a.bias[r])));
+      const size_t at = (a.oc0 + r) * a.channel_stride;
+      if (whole) {
+        float* d = runs[0].base + at;
+        _mm512_storeu_ps(d, a.accumulate ? _mm512_add_ps(_mm512_loadu_ps(d), v) : v);
+        continue;
+      }
+      for (size_t k = 0; k < count; ++k) {
+        float* d = runs[k].base + at;
+        const __mmask16 m = runs[k].mask;
+        _mm512_mask_storeu_ps(d, m, a.accumulate ? _mm512_add_ps(_mm512_maskz_loadu_ps(m, d), v) : v);
+      }
+    }
+  }
+}
+
+template <size_t kM>
+void store_planar(const F32SpStoreArgs& a) {
+  switch (a.act) {
+    case ops::Activation::kNone: return store_planar<kM, ops::Activation::kNone>(a);
+    case ops::Activation::kRelu: return store_planar<kM, ops::Activation::kRelu>(a);
+    case ops::Activation::kSilu: return store_planar<kM, ops::Activation::kSilu>(a);
+    case ops::Activation::kSigmoid: return store_planar<kM, ops::Activation::kSigmoid>(a);
+  }
+}
+
 }  // namespace
 
 void f32_spstore_64_avx512(const F32SpStoreArgs& a) { store<64>(a); }
 void f32_spstore_16_avx512(const F32SpStoreArgs& a) { store<16>(a); }
+void f32_spstore_planar_64_avx512(const F32SpStoreArgs& a) { store_planar<64>(a); }
+void f32_spstore_planar_16_avx512(const F32SpStoreArgs& a) { store_planar<16>(a); }
 
 }  // namespace sparrow::kernels

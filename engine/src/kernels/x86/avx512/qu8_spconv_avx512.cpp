@@ -111,16 +111,24 @@ void qu8_spconv_pack_avx512(size_t count, const uint8_t* src, size_t stride, siz
 
 namespace {
 
+// 16 channels (from c0) of 16 positions as four channel blocks: p[k] holds channels c0 + 4k ..
+// c0 + 4k + 3 of the 16 positions, one dword per position. Rows past `nc` are zero.
+template <bool kFull>
+void requantize_blocks(const Requant& r, size_t c0, size_t nc, const int32_t* acc, size_t acc_stride, __m512i zero16,
+                       __m512i p[4]) {
+  auto row = [&](size_t i) {
+    return kFull || i < nc ? requantize(r, c0 + i, acc + (c0 + i) * acc_stride) : _mm512_setzero_si512();
+  };
+  for (size_t k = 0; k < 4; ++k) p[k] = narrow4(row(4 * k), row(4 * k + 1), row(4 * k + 2), row(4 * k + 3), zero16);
+}
+
 // 16 channels (from c0) of 16 positions as NHWC bytes: in 128-bit lane L of q[j], the 16
 // channels of position 4L + j. Rows past `nc` are zero.
 template <bool kFull>
 void requantize_16x16(const Requant& r, size_t c0, size_t nc, const int32_t* acc, size_t acc_stride, __m512i zero16,
                       __m512i q[4]) {
-  auto row = [&](size_t i) {
-    return kFull || i < nc ? requantize(r, c0 + i, acc + (c0 + i) * acc_stride) : _mm512_setzero_si512();
-  };
   __m512i p[4];
-  for (size_t k = 0; k < 4; ++k) p[k] = narrow4(row(4 * k), row(4 * k + 1), row(4 * k + 2), row(4 * k + 3), zero16);
+  requantize_blocks<kFull>(r, c0, nc, acc, acc_stride, zero16, p);
   const __m512i t0 = _mm512_unpacklo_epi32(p[0], p[1]), t1 = _mm512_unpackhi_epi32(p[0], p[1]);
   const __m512i t2 = _mm512_unpacklo_epi32(p[2], p[3]), t3 = _mm512_unpackhi_epi32(p[2], p[3]);
   q[0] = _mm512_unpacklo_epi64(t0, t2);
@@ -156,6 +164,35 @@ void qu8_spconv_epilogue_avx512(const Qu8SpconvWeights& w, const int32_t* acc, s
         }
       } else {
         for (size_t m = 0; m < nm; ++m) _mm_mask_storeu_epi8(out + m * y_stride, first(nc), lane(q[m % 4], static_cast<int>(m / 4)));
+      }
+    }
+  }
+}
+
+// The same into channel-blocked planes (kernels/qu8_spconv.h, "planar"): the packs already
+// leave each block of 4 channels as one dword per position, so each goes out as it is.
+void qu8_spconv_epilogue_planar_avx512(const Qu8SpconvWeights& w, const int32_t* acc, size_t acc_stride, size_t count,
+                                       uint8_t* y, size_t plane_bytes) {
+  const size_t oc = static_cast<size_t>(w.oc);
+  const Requant r{w.comp.data(), w.bias.data(), w.scale.data()};
+  const __m512i zero16 = _mm512_set1_epi16(static_cast<int16_t>(w.y_zero));
+  for (size_t m0 = 0; m0 < count; m0 += 16) {
+    const size_t nm = count - m0 < 16 ? count - m0 : 16;
+    for (size_t c0 = 0; c0 < oc; c0 += 16) {
+      const size_t nc = oc - c0 < 16 ? oc - c0 : 16;
+      __m512i p[4];
+      if (nc == 16) {
+        requantize_blocks<true>(r, c0, nc, acc + m0, acc_stride, zero16, p);
+      } else {
+        requantize_blocks<false>(r, c0, nc, acc + m0, acc_stride, zero16, p);
+      }
+      for (size_t k = 0; 4 * k < nc; ++k) {
+        uint8_t* out = y + (c0 / 4 + k) * plane_bytes + m0 * 4;
+        if (nm == 16) {
+          _mm512_storeu_si512(out, p[k]);
+        } else {
+          _mm512_mask_storeu_epi32(out, first(nm), p[k]);
+        }
       }
     }
   }
