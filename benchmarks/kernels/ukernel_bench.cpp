@@ -2,7 +2,7 @@
 // the richer ones), single-threaded on a cache-resident and a memory-sized buffer, in bytes of
 // output per second. Named <Family>/<variant>/<elements>. The f32-spconv steps around the
 // multiply-adds (F32SpPack, F32SpStore, F32SpStorePlanar) and the qu8-spconv ones around the dot products
-// (Qu8SpPack, Qu8SpEpilogue) are named by ISA and tile, and sized as YOLOv5's layers.
+// (Qu8SpPack, Qu8SpEpilogue, Qu8SpEpiloguePlanar) are named by ISA and tile, and sized as YOLOv5's layers.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -208,9 +208,11 @@ void run_qu8_sppack(benchmark::State& state, sparrow::kernels::Qu8SpconvPackUker
 
 // The epilogue of one tile of range(0) output channels: requantizes the accumulator rows and
 // transposes the bytes into the tile's NHWC pixels, range(0) bytes apart. Bytes are the output's.
-void run_qu8_spepilogue(benchmark::State& state, const sparrow::kernels::Qu8SpconvVariant& v) {
+// With `planar`, into channel-block planes of a 40x40 output (each block's 4 channels of the
+// tile's pixels, 4 bytes per pixel, planes 6400 bytes apart).
+void run_qu8_spepilogue(benchmark::State& state, const sparrow::kernels::Qu8SpconvVariant& v, bool planar) {
   using namespace sparrow::kernels;
-  const size_t oc = static_cast<size_t>(state.range(0)), m = static_cast<size_t>(v.tile);
+  const size_t oc = static_cast<size_t>(state.range(0)), m = static_cast<size_t>(v.tile), plane = 40 * 40 * 4;
   Qu8SpconvWeights w;
   w.oc = static_cast<int64_t>(oc);
   w.comp.assign(oc, -1000);
@@ -220,9 +222,13 @@ void run_qu8_spepilogue(benchmark::State& state, const sparrow::kernels::Qu8Spco
   std::mt19937 rng(1);
   std::vector<int32_t> acc(oc * m);
   for (int32_t& a : acc) a = static_cast<int32_t>(rng() % 60000);
-  std::vector<uint8_t> y(m * oc);
+  std::vector<uint8_t> y(planar ? (oc + 3) / 4 * plane : m * oc);
   for (auto _ : state) {
-    v.epilogue(w, acc.data(), m, m, y.data(), oc);
+    if (planar) {
+      v.epilogue_planar(w, acc.data(), m, m, y.data(), plane);
+    } else {
+      v.epilogue(w, acc.data(), m, m, y.data(), oc);
+    }
     benchmark::ClobberMemory();
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * oc * m));
@@ -245,7 +251,11 @@ void register_qu8_spconv_steps() {
     }
     if (first_sight(epilogues, std::pair<Qu8SpconvEpilogue, int>{v.epilogue, v.tile})) {
       const std::string name = std::string("Qu8SpEpilogue/") + std::to_string(v.tile) + "-" + isa_name(v.isa);
-      benchmark::RegisterBenchmark(name.c_str(), [v](benchmark::State& s) { run_qu8_spepilogue(s, v); })->Arg(64)->Arg(256)->Arg(1024);
+      benchmark::RegisterBenchmark(name.c_str(), [v](benchmark::State& s) { run_qu8_spepilogue(s, v, false); })->Arg(64)->Arg(256)->Arg(1024);
+    }
+    if (v.epilogue_planar && first_sight(epilogues, std::pair<Qu8SpconvEpilogue, int>{v.epilogue_planar, v.tile})) {
+      const std::string name = std::string("Qu8SpEpiloguePlanar/") + std::to_string(v.tile) + "-" + isa_name(v.isa);
+      benchmark::RegisterBenchmark(name.c_str(), [v](benchmark::State& s) { run_qu8_spepilogue(s, v, true); })->Arg(64)->Arg(256)->Arg(1024);
     }
   }
 }

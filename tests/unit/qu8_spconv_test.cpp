@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <numeric>
 #include <optional>
 #include <random>
 #include <set>
@@ -161,6 +162,72 @@ TEST_P(Qu8Spconv, BitExactToTheReference) {
   if (!v.jit) {
     EXPECT_GE(chunked, 10);
   }
+}
+
+// NHWC bytes of n images of hw pixels and c channels (c a multiple of 4) as channel blocks of 4,
+// each a plane of hw pixels of 4 bytes.
+std::vector<uint8_t> to_blocks4(const std::vector<uint8_t>& nhwc, int64_t n, int64_t hw, int64_t c) {
+  std::vector<uint8_t> out(nhwc.size());
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t p = 0; p < hw; ++p) {
+      for (int64_t k = 0; k < c; ++k) out[static_cast<size_t>(((i * c / 4 + k / 4) * hw + p) * 4 + k % 4)] = nhwc[static_cast<size_t>((i * hw + p) * c + k)];
+    }
+  }
+  return out;
+}
+
+// Planar inputs read in place (1x1 convs on whole tiles) and planar outputs (any conv), with
+// tables and residual adds: the reference's bytes, in the planar layout.
+TEST_P(Qu8Spconv, PlanarLayoutsBitExactToTheReference) {
+  const Qu8SpconvVariant& v = GetParam();
+  if (!kernels::isa_available(v.isa)) GTEST_SKIP() << v.name << ": this process has no " << kernels::isa_name(v.isa);
+  if (!v.epilogue_planar) GTEST_SKIP() << v.name << " writes NHWC only";
+  int in_place = 0, compared = 0;
+  for (uint64_t seed = 500; seed < 560; ++seed) {
+    Case c = random_case(seed, seed % 3 == 0 ? 0.5 : 0.9);
+    std::mt19937_64 rng(seed);
+    if (seed % 2 == 0) {  // a 1x1 conv on whole tiles, which reads a planar input in place
+      Qu8SpconvGeometry g;
+      g.kh = g.kw = g.sh = g.sw = 1;
+      g.ic = 4 * pick(rng, 1, 12), g.oc = 4 * pick(rng, 1, 12);
+      g.ih = 8, g.iw = 8 * pick(rng, 1, 3);
+      g.oh = g.ih, g.ow = g.iw;
+      const int64_t tile = v.tile;
+      g.band = pick(rng, 0, 1) ? 0 : std::min<int64_t>(g.ih, tile / std::gcd(g.iw, tile));
+      c.g = kernels::qu8_spconv_geometry(g);
+      c.w = block_sparse_weights(c.g, 0.8, 127, rng);
+      c.x.resize(static_cast<size_t>(c.n * g.ih * g.iw * g.ic));
+      for (uint8_t& b : c.x) b = static_cast<uint8_t>(rng());
+      if (c.q.add) {
+        c.residual.resize(static_cast<size_t>(c.n * g.oh * g.ow * g.oc));
+        for (uint8_t& b : c.residual) b = static_cast<uint8_t>(rng());
+      }
+      c.q.w_scale.resize(1);
+      c.q.bias.clear();
+    }
+    if (c.g.oc % 4 != 0) continue;
+    Qu8SpconvGeometry g = c.g;
+    g.planar_out = true;
+    g.planar_in = kernels::qu8_spconv_reads_in_place(g, v.tile);
+    g = kernels::qu8_spconv_geometry(g);
+    SCOPED_TRACE(c.what + (g.planar_in ? " planar in" : "") + " planar out");
+    const kernels::Qu8SpconvWeights w = kernels::qu8_spconv_pack(v, g, c.w.data(), c.q);
+    const int64_t in_hw = g.ih * g.iw, out_hw = g.oh * g.ow;
+    const size_t out = static_cast<size_t>(c.n * out_hw * g.oc);
+    std::vector<uint8_t> expected(out), got(out + 64, 0xA5);
+    kernels::qu8_conv_reference(c.g, c.n, c.x.data(), c.w.data(), c.q, expected.data(), c.residual_data());
+    const std::vector<uint8_t> x = g.planar_in ? to_blocks4(c.x, c.n, in_hw, g.ic) : c.x;
+    const std::vector<uint8_t> residual = c.q.add ? to_blocks4(c.residual, c.n, out_hw, g.oc) : std::vector<uint8_t>{};
+    kernels::qu8_spconv_run(v, g, w, c.n, x.data(), static_cast<uint8_t>(c.q.x_zero), got.data(), SIZE_MAX,
+                            residual.empty() ? nullptr : residual.data());
+    expected = to_blocks4(expected, c.n, out_hw, g.oc);
+    for (size_t j = 0; j < out; ++j) ASSERT_EQ(got[j], expected[j]) << v.name << " at " << j;
+    for (size_t j = out; j < got.size(); ++j) ASSERT_EQ(got[j], 0xA5) << v.name << " wrote past the output";
+    in_place += g.planar_in;
+    ++compared;
+  }
+  EXPECT_GE(compared, 25);
+  EXPECT_GE(in_place, 10);
 }
 
 // Output grids a billion times finer than the sums: scaled values far beyond int32 on both
@@ -481,6 +548,69 @@ TEST(Qu8SpconvEngine, FusedResidualAddGivesTheBytesOfTheDenseOneDnnRow) {
   }
   if (std::getenv("SPARROW_ISA") == nullptr) {
     EXPECT_GE(compared, 6 * 4);
+  }
+}
+
+// Two QDQ 1x1 convs in a row, the second adding the first's output as its residual when
+// `residual`: the first's output goes planar (channel blocks of 4) between the two sparse convs,
+// and the bytes are the dense oneDNN row's.
+std::string chained_qdq_convs(int64_t ch, int64_t hw, bool residual, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  Qu8SpconvGeometry g;
+  g.ic = g.oc = ch, g.kh = g.kw = 1;
+  test::OnnxBuilder b;
+  b.input("x", DType::kUint8, {1, ch, hw, hw});
+  b.initializer("xs", Tensor::scalar<float>(0.02f)).initializer("xz", Tensor::scalar<uint8_t>(uint8_t{9}));
+  b.initializer("ys", Tensor::scalar<float>(0.05f)).initializer("yz", Tensor::scalar<uint8_t>(uint8_t{120}));
+  b.node("DequantizeLinear", {"x", "xs", "xz"}, {"xf"});
+  std::string in = "xf";
+  for (int k = 0; k < 2; ++k) {
+    const std::string id = std::to_string(k);
+    const std::vector<int8_t> w = block_sparse_weights(g, 0.85, 127, rng);
+    Tensor wq(DType::kInt8, {ch, ch, 1, 1});
+    std::copy(w.begin(), w.end(), wq.data_as<int8_t>());
+    b.initializer("wq" + id, wq).initializer("ws" + id, Tensor::from_vector<float>({ch}, std::vector<float>(static_cast<size_t>(ch), 0.002f)));
+    b.initializer("wz" + id, Tensor(DType::kInt8, {ch}));
+    b.node("DequantizeLinear", {"wq" + id, "ws" + id, "wz" + id}, {"wf" + id}, {Attr::Int("axis", 0)});
+    b.node("Conv", {in, "wf" + id}, {"c" + id}, {Attr::Ints("kernel_shape", {1, 1})});
+    b.node("QuantizeLinear", {"c" + id, "ys", "yz"}, {"q" + id}).node("DequantizeLinear", {"q" + id, "ys", "yz"}, {"d" + id});
+    in = "d" + id;
+  }
+  if (residual) {
+    b.node("Add", {"d0", "d1"}, {"sum"});
+    in = "sum";
+  }
+  b.node("QuantizeLinear", {in, "ys", "yz"}, {"y"});
+  b.output("y", DType::kUint8);
+  return b.bytes();
+}
+
+TEST(Qu8SpconvEngine, SparseConvsChainPlanarWithTheBytesOfTheDenseRow) {
+  const test::ScopedEnv any("SPARROW_SPARSE_MIN_SPEEDUP", "0");
+  int planar = 0;
+  for (bool residual : {false, true}) {
+    SCOPED_TRACE(residual ? "the second conv adds the first's output" : "plain chain");
+    const std::string model = chained_qdq_convs(64, 20, residual, 70);
+    const Tensor x = random_u8({1, 64, 20, 20}, 71);
+    const std::optional<Engine> dense = onednn_engine(model);
+    if (!dense) GTEST_SKIP() << "oneDNN declines the INT8 conv here";
+    const std::vector<uint8_t> want = test::values_of<uint8_t>(dense->run({x})[0]);
+    for (const Qu8SpconvVariant& v : kernels::qu8_spconv_variants()) {
+      if (!kernels::isa_available(v.isa) || v.min_positions > 0) continue;
+      SCOPED_TRACE(v.name);
+      CompileOptions options;
+      options.kernels = v.name;
+      const Engine sparse = Engine::load_from_bytes(model, options);
+      const std::vector<LayerInfo> layers = sparse.describe().layers;
+      const auto first = std::find_if(layers.begin(), layers.end(), [](const LayerInfo& l) { return l.op.rfind("QLinearConv", 0) == 0; });
+      ASSERT_NE(first, layers.end());
+      EXPECT_EQ(first->layout, v.epilogue_planar ? "aBcd4b" : "acdb") << first->kernel;
+      planar += first->layout == "aBcd4b";
+      EXPECT_EQ(test::values_of<uint8_t>(sparse.run({x})[0]), want);
+    }
+  }
+  if (std::getenv("SPARROW_ISA") == nullptr && kernels::isa_available(kernels::Isa::kAvx512Vnni)) {
+    EXPECT_GE(planar, 2 * 3);
   }
 }
 

@@ -1,5 +1,5 @@
 // Concat as parallel memcpy, for inputs that share one dense layout (plain, or a permutation
-// such as NHWC). Along any axis such a concat is rows of contiguous bytes per input; oneDNN's
+// such as NHWC), or channel blocks of 4 along the channels. Along any axis such a concat is rows of contiguous bytes per input; oneDNN's
 // generic concat moves them an order of magnitude slower (benchmarks/kernels).
 #include <omp.h>
 
@@ -93,6 +93,25 @@ class ConcatCopyKernel final : public Kernel {
   size_t out_row_ = 0;
 };
 
+// Channel blocks of 4 (the sparse INT8 convs' planar layout) along the channels, every part whole
+// blocks: each image is the parts' planes one after another.
+std::optional<Selection> concat_channel_blocks(const SelectContext& ctx, int axis) {
+  const graph::Value& y = ctx.output(0);
+  if (axis != 1 || y.shape.size() != 4) return std::nullopt;
+  std::vector<size_t> rows;
+  for (size_t i = 0; i < ctx.node.inputs.size(); ++i) {
+    const Shape& x = ctx.input(i).shape;
+    if (x[1] % 4 != 0 || !(ctx.available[i] == channel_block4_layout(y.dtype, x))) return std::nullopt;
+    rows.push_back(static_cast<size_t>(x[1] * x[2] * x[3]) * dtype_size(y.dtype));
+  }
+  Selection s;
+  s.stacks_inputs = y.shape[0] == 1;
+  s.kernel = std::make_unique<ConcatCopyKernel>(y.shape[0], std::move(rows));
+  s.input_layouts = ctx.available;
+  s.output_layouts = {channel_block4_layout(y.dtype, y.shape)};
+  return s;
+}
+
 }  // namespace
 
 std::optional<Selection> select_concat_copy(const SelectContext& ctx, std::string& why_not) {
@@ -103,6 +122,7 @@ std::optional<Selection> select_concat_copy(const SelectContext& ctx, std::strin
     return std::nullopt;
   }
   const int axis = static_cast<int>(ops::normalize_axis(ctx.node.attrs.get_int("axis", 0), rank));
+  if (std::optional<Selection> blocks = concat_channel_blocks(ctx, axis)) return blocks;
   const std::vector<int> order = dense_order(ctx.available[0], ctx.input(0).shape);
   for (size_t i = 0; i < ctx.node.inputs.size(); ++i) {
     if (order.empty() || dense_order(ctx.available[i], ctx.input(i).shape) != order) {

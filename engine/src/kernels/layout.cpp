@@ -52,6 +52,10 @@ Layout nhwc_layout(DType dtype, const Shape& shape) {
   return layout_of(dnnl::memory::desc(onednn_dims(shape), onednn_dtype(dtype), dnnl::memory::format_tag::nhwc), dtype, shape);
 }
 
+Layout channel_block4_layout(DType dtype, const Shape& shape) {
+  return layout_of(dnnl::memory::desc(onednn_dims(shape), onednn_dtype(dtype), dnnl::memory::format_tag::aBcd4b), dtype, shape);
+}
+
 size_t layout_bytes(const Layout& layout, DType dtype, const Shape& shape) {
   if (layout.is_plain()) return static_cast<size_t>(num_elements(shape)) * dtype_size(dtype);
   return layout.desc->get_size();

@@ -31,6 +31,9 @@ dnnl::memory::desc desc_of(const Layout& layout, DType dtype, const Shape& shape
 Layout layout_of(const dnnl::memory::desc& desc, DType dtype, const Shape& shape);
 // Channels last (NHWC for a 4-D shape): what the sparse rows and oneDNN's int8 convs read and write.
 Layout nhwc_layout(DType dtype, const Shape& shape);
+// Channels in blocks of 4, each block a plane of pixels ([N][C/4][H][W][4], oneDNN's aBcd4b):
+// the sparse INT8 convs' planar layout (kernels/qu8_spconv.h).
+Layout channel_block4_layout(DType dtype, const Shape& shape);
 size_t layout_bytes(const Layout& layout, DType dtype, const Shape& shape);
 // Plain, or blocked with neither padding (a block that does not divide its dim) nor an offset:
 // the memory holds each element once and nothing else, so elementwise kernels may run on it as

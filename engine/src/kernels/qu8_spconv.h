@@ -12,6 +12,11 @@
 // dropped (the "garbage lanes": (KW - 1) / sw of Wq). A band's panel is small enough to stay in
 // L2 from its packing to its last tile, and bands are the unit of work of the threads.
 //
+// Planar activations (between sparse convs, as the FP32 rows' NCHW): channel blocks of 4, each a
+// plane of pixels of 4 bytes, [C/4][H][W][4] (oneDNN's aBcd4b) - the panel's own layout. A 1x1
+// stride-1 conv reads such an input in place as its panel, with no pack (qu8_spconv_reads_in_place
+// says where), and the epilogue writes such an output without its final transposes.
+//
 // The integer sum is exact on every ISA: sum (x - zx) * w, the pads holding zx. The epilogue is
 // the dense row's (kernels/onednn/qlinear_conv_kernel.cpp), which is ONNX Runtime's:
 // (float(acc) + bias) * ((x_scale * w_scale[c]) / y_scale), rounded half to even, plus y_zero,
@@ -41,6 +46,8 @@ struct Qu8SpconvGeometry {
   int64_t oh = 0, ow = 0;
   int64_t band = 0;  // output rows per band; 0 for all
   int64_t y_stride = 0;  // bytes from one output pixel to the next (a channel slice of a wider tensor); 0 for oc
+  bool planar_in = false;   // the input is planar and read in place: plane is the image's ih * iw
+  bool planar_out = false;  // the output (and the residual of a fused add) is planar
   // Derived by qu8_spconv_geometry().
   int64_t cb = 0;         // channel blocks: ceil(ic / 4)
   int64_t hb = 0, wq = 0;  // rows and columns of one phase plane of a band
@@ -50,7 +57,7 @@ struct Qu8SpconvGeometry {
   int64_t positions() const { return band * wq; }  // computed positions per full band, garbage included
   int64_t phases() const { return sh * sw; }
   int64_t out_stride() const { return y_stride ? y_stride : oc; }
-  size_t panel_bytes() const { return static_cast<size_t>(phases() * cb * plane * 4); }
+  size_t panel_bytes() const { return planar_in ? 0 : static_cast<size_t>(phases() * cb * plane * 4); }
   // Byte offset of the block (tap kh, kw; channel block c) from a position's panel address.
   int64_t offset(int64_t tap_h, int64_t tap_w, int64_t c) const {
     const int64_t phase = (tap_h % sh) * sw + tap_w % sw;
@@ -58,8 +65,14 @@ struct Qu8SpconvGeometry {
   }
 };
 
-// Fills the derived fields. Throws sparrow::Error when the output would be empty.
+// Fills the derived fields. Throws sparrow::Error when the output would be empty. planar_in is
+// for where qu8_spconv_reads_in_place() holds.
 Qu8SpconvGeometry qu8_spconv_geometry(Qu8SpconvGeometry g);
+// Whether a conv can read a planar input in place with tiles of `tile` positions: 1x1 stride 1
+// unpadded, whole channel blocks, images and bands (g.band rows, as set) of whole tiles (no tile
+// reads past the tensor), and channel blocks not a multiple of 4 KB apart (160x160 images, where
+// every block of a tile would fall in one L1 set).
+bool qu8_spconv_reads_in_place(const Qu8SpconvGeometry& g, int tile);
 
 // One weight block of one row in the packed stream: panel byte offset and 4 s8 weights (byte j
 // multiplies channel 4 * cb + j).
@@ -153,7 +166,8 @@ using Qu8SpconvPackUkernel = void (*)(size_t count, const uint8_t* src, size_t s
 using Qu8SpconvUkernel = void (*)(const Qu8SpconvWeights& w, size_t first, size_t last, const uint8_t* panel,
                                   int32_t* acc);
 // Requantizes `count` consecutive output pixels: acc[c * acc_stride + m] for channel c and pixel
-// m, to y[m * y_stride + c].
+// m, to y[m * y_stride + c]; a planar epilogue to y[(c / 4) * y_stride + m * 4 + c % 4] (y_stride
+// the bytes of a plane: H x W x 4).
 using Qu8SpconvEpilogue = void (*)(const Qu8SpconvWeights& w, const int32_t* acc, size_t acc_stride, size_t count,
                                    uint8_t* y, size_t y_stride);
 
@@ -162,6 +176,8 @@ void qu8_spconv_pack_scalar(size_t count, const uint8_t* src, size_t stride, siz
 void qu8_spconv_ukernel_8x1_scalar(const Qu8SpconvWeights& w, size_t first, size_t last, const uint8_t* panel, int32_t* acc);
 void qu8_spconv_epilogue_scalar(const Qu8SpconvWeights& w, const int32_t* acc, size_t acc_stride, size_t count, uint8_t* y,
                                 size_t y_stride);
+void qu8_spconv_epilogue_planar_scalar(const Qu8SpconvWeights& w, const int32_t* acc, size_t acc_stride, size_t count,
+                                       uint8_t* y, size_t plane_bytes);
 
 void qu8_spconv_pack_avx512(size_t count, const uint8_t* src, size_t stride, size_t ic, uint8_t* dst, size_t plane_bytes,
                             uint8_t x_zero);
@@ -169,6 +185,8 @@ void qu8_spconv_ukernel_64x2_avx512vnni(const Qu8SpconvWeights& w, size_t first,
 void qu8_spconv_ukernel_32x4_avx512vnni(const Qu8SpconvWeights& w, size_t first, size_t last, const uint8_t* panel, int32_t* acc);
 void qu8_spconv_epilogue_avx512(const Qu8SpconvWeights& w, const int32_t* acc, size_t acc_stride, size_t count, uint8_t* y,
                                 size_t y_stride);
+void qu8_spconv_epilogue_planar_avx512(const Qu8SpconvWeights& w, const int32_t* acc, size_t acc_stride, size_t count,
+                                       uint8_t* y, size_t plane_bytes);
 
 void qu8_spconv_pack_avx2(size_t count, const uint8_t* src, size_t stride, size_t ic, uint8_t* dst, size_t plane_bytes,
                           uint8_t x_zero);
@@ -194,22 +212,25 @@ struct Qu8SpconvVariant {
   Qu8SpconvUkernel ukernel;
   Qu8SpconvEpilogue epilogue;
   Qu8SpconvJitPack jit = nullptr;  // set for a JIT variant
+  Qu8SpconvEpilogue epilogue_planar = nullptr;  // null: the variant writes NHWC only
 };
 
 // Every variant, richest first, whether or not this CPU runs it.
 const std::vector<Qu8SpconvVariant>& qu8_spconv_variants();
 
 // The driver around the microkernels, per band. The panel of band b of NHWC image x
-// [ih][iw][ic]:
+// [ih][iw][ic] (nothing for a planar input, read in place: qu8_spconv_panel):
 void qu8_spconv_pack_band(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, const uint8_t* x, uint8_t x_zero,
                           uint8_t* panel, int64_t b);
+// The panel band b's tiles read: the packed one, or where band b starts in a planar image.
+const uint8_t* qu8_spconv_panel(const Qu8SpconvGeometry& g, const uint8_t* image, const uint8_t* packed, int64_t b);
 // Tiles of band b.
 int64_t qu8_spconv_tiles(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, int64_t b);
 // Accumulator elements one tile needs.
 size_t qu8_spconv_acc_elements(const Qu8SpconvVariant& v, const Qu8SpconvWeights& w);
 // Tile `tile` of band b: its valid positions to NHWC y [oh][ow][oc] of the whole image, pixels
-// g.out_stride() bytes apart. With a fused add, `residual` is the image's residual, NHWC
-// [oh][ow][oc] (pixels oc apart); null otherwise.
+// g.out_stride() bytes apart (planar with g.planar_out). With a fused add, `residual` is the
+// image's residual, NHWC [oh][ow][oc] (pixels oc apart) or planar; null otherwise.
 void qu8_spconv_tile(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, const Qu8SpconvWeights& w,
                      const uint8_t* panel, int64_t b, int64_t tile, int32_t* acc, const uint8_t* residual, uint8_t* y);
 // The same in two steps, for weights too large to stream once per tile from L2: segments
@@ -219,6 +240,10 @@ void qu8_spconv_accumulate(const Qu8SpconvVariant& v, const Qu8SpconvWeights& w,
                            size_t first, size_t last, int32_t* acc);
 void qu8_spconv_finish(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, const Qu8SpconvWeights& w, int64_t b,
                        int64_t tile, const int32_t* acc, const uint8_t* residual, uint8_t* y);
+// After every tile of band b: a planar output's table and add over the band's pixels of each
+// channel block at once (nothing for NHWC, where qu8_spconv_finish applies them per run).
+void qu8_spconv_finish_band(const Qu8SpconvGeometry& g, const Qu8SpconvWeights& w, int64_t b, const uint8_t* residual,
+                            uint8_t* y);
 // Prefetches part `part` of `parts` of segments [first, last)' code or weight entries into L2,
 // for a run over them that is to follow (kernels/prefetch.h).
 void qu8_spconv_prefetch(const Qu8SpconvWeights& w, size_t first, size_t last, size_t part, size_t parts);

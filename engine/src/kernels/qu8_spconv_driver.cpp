@@ -24,31 +24,41 @@ int64_t first_column_at(int64_t bound, int64_t s, int64_t phase, int64_t pad) {
   return need <= 0 ? 0 : (need + s - 1) / s;
 }
 
+// `count` pixels from `pixel` into a planar output. The table and the add run once per band
+// (qu8_spconv_finish_band): here they would run per channel block on a tile's 64 bytes.
+void finish_planar(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, const Qu8SpconvWeights& w, int64_t pixel,
+                   int64_t count, const int32_t* acc, uint8_t* y) {
+  v.epilogue_planar(w, acc, static_cast<size_t>(v.tile), static_cast<size_t>(count), y + pixel * 4,
+                    static_cast<size_t>(g.oh * g.ow * 4));
+}
+
 }  // namespace
 
 const std::vector<Qu8SpconvVariant>& qu8_spconv_variants() {
   static const std::vector<Qu8SpconvVariant> variants = {
       // Code generated per layer (kernels/qu8_spconv_jit.h): 16 positions x 31 rows of registers.
       {"sparse-conv-u8s8-4x1-jit-avx512vnni", Isa::kAvx512Vnni, kQu8SpconvJitTile, 1, 0, qu8_spconv_pack_avx512,
-       qu8_spconv_ukernel_jit_avx512vnni, qu8_spconv_epilogue_avx512, qu8_spconv_jit_pack_avx512vnni},
+       qu8_spconv_ukernel_jit_avx512vnni, qu8_spconv_epilogue_avx512, qu8_spconv_jit_pack_avx512vnni,
+       qu8_spconv_epilogue_planar_avx512},
       // 64x2 runs ~13 % more VNNI per ns than 32x4 on an L1-resident panel (Zen 5), but wastes more
       // of a band's last tile: it declines bands of fewer than 8 tiles.
       {"sparse-conv-u8s8-4x1-64x2-avx512vnni", Isa::kAvx512Vnni, 64, 2, 512, qu8_spconv_pack_avx512,
-       qu8_spconv_ukernel_64x2_avx512vnni, qu8_spconv_epilogue_avx512},
+       qu8_spconv_ukernel_64x2_avx512vnni, qu8_spconv_epilogue_avx512, nullptr, qu8_spconv_epilogue_planar_avx512},
       {"sparse-conv-u8s8-4x1-32x4-avx512vnni", Isa::kAvx512Vnni, 32, 4, 0, qu8_spconv_pack_avx512,
-       qu8_spconv_ukernel_32x4_avx512vnni, qu8_spconv_epilogue_avx512},
+       qu8_spconv_ukernel_32x4_avx512vnni, qu8_spconv_epilogue_avx512, nullptr, qu8_spconv_epilogue_planar_avx512},
       {"sparse-conv-u8s8-4x1-16x4-avxvnni", Isa::kAvxVnni, 16, 4, 0, qu8_spconv_pack_avx2, qu8_spconv_ukernel_16x4_avxvnni,
        qu8_spconv_epilogue_avx2},
       {"sparse-conv-u8s8-4x1-16x2-avx2", Isa::kAvx2, 16, 2, 0, qu8_spconv_pack_avx2, qu8_spconv_ukernel_16x2_avx2,
        qu8_spconv_epilogue_avx2},
       {"sparse-conv-u8s8-4x1-8x1-scalar", Isa::kScalar, 8, 1, 0, qu8_spconv_pack_scalar, qu8_spconv_ukernel_8x1_scalar,
-       qu8_spconv_epilogue_scalar},
+       qu8_spconv_epilogue_scalar, nullptr, qu8_spconv_epilogue_planar_scalar},
   };
   return variants;
 }
 
 void qu8_spconv_pack_band(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, const uint8_t* x, uint8_t x_zero,
                           uint8_t* panel, int64_t b) {
+  if (g.planar_in) return;
   for (int64_t phase = 0; phase < g.phases(); ++phase) {
     const int64_t py = phase / g.sw, px = phase % g.sw;
     const int64_t lo = std::min(g.wq, first_column_at(0, g.sw, px, g.pad_left));
@@ -69,6 +79,10 @@ void qu8_spconv_pack_band(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g,
       }
     }
   }
+}
+
+const uint8_t* qu8_spconv_panel(const Qu8SpconvGeometry& g, const uint8_t* image, const uint8_t* packed, int64_t b) {
+  return g.planar_in ? image + b * g.band * g.ow * 4 : packed;
 }
 
 int64_t qu8_spconv_tiles(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, int64_t b) {
@@ -95,7 +109,10 @@ void qu8_spconv_finish(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, co
   for (int64_t q = q0; q < q1;) {
     const int64_t oh = q / g.wq, ow = q % g.wq;
     const int64_t row_end = rows_adjoin ? q1 : std::min(q1, (oh + 1) * g.wq);
-    if (ow < g.ow) {
+    if (ow < g.ow && g.planar_out) {
+      const int64_t count = (rows_adjoin ? row_end : std::min(row_end, oh * g.wq + g.ow)) - q;
+      finish_planar(v, g, w, (b * g.band + oh) * g.ow + ow, count, acc + (q - q0), y);
+    } else if (ow < g.ow) {
       const int64_t count = (rows_adjoin ? row_end : std::min(row_end, oh * g.wq + g.ow)) - q;
       const int64_t pixel = (b * g.band + oh) * g.ow + ow;
       uint8_t* out = y + pixel * stride;
@@ -110,6 +127,17 @@ void qu8_spconv_finish(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, co
       }
     }
     q = row_end;
+  }
+}
+
+void qu8_spconv_finish_band(const Qu8SpconvGeometry& g, const Qu8SpconvWeights& w, int64_t b, const uint8_t* residual,
+                            uint8_t* y) {
+  if (!g.planar_out || (!w.lookup && !w.add)) return;
+  const int64_t plane = g.oh * g.ow * 4, first = b * g.band * g.ow * 4, bytes = g.band_rows(b) * g.ow * 4;
+  for (int64_t c = 0; c < (g.oc + 3) / 4; ++c) {
+    uint8_t* o = y + c * plane + first;
+    if (w.lookup) w.lookup(static_cast<size_t>(bytes), o, o, w.table.data());
+    if (w.add) w.add->apply(w.vadd, static_cast<size_t>(bytes), residual + c * plane + first, o);
   }
 }
 
@@ -160,13 +188,15 @@ void qu8_spconv_run(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, const
     const uint8_t* image_residual = residual ? residual + i * g.oh * g.ow * g.oc : nullptr;
     for (int64_t b = 0; b < g.bands(); ++b) {
       qu8_spconv_pack_band(v, g, image, x_zero, panel.data(), b);
+      const uint8_t* band_panel = qu8_spconv_panel(g, image, panel.data(), b);
       const int64_t tiles = qu8_spconv_tiles(v, g, b);
       for (size_t k = 0; k + 1 < blocks.size(); ++k) {
         for (int64_t t = 0; t < tiles; ++t) {
-          qu8_spconv_accumulate(v, w, panel.data(), t, blocks[k], blocks[k + 1], acc.data() + static_cast<size_t>(t) * per_tile);
+          qu8_spconv_accumulate(v, w, band_panel, t, blocks[k], blocks[k + 1], acc.data() + static_cast<size_t>(t) * per_tile);
         }
       }
       for (int64_t t = 0; t < tiles; ++t) qu8_spconv_finish(v, g, w, b, t, acc.data() + static_cast<size_t>(t) * per_tile, image_residual, out);
+      qu8_spconv_finish_band(g, w, b, image_residual, out);
     }
   }
 }

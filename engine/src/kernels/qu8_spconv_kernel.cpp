@@ -1,6 +1,7 @@
 // QLinearConv on qu8-spconv (kernels/qu8_spconv.h): one kernel-table row per ISA variant, placed
 // before the dense oneDNN row, which it must equal byte for byte. NHWC in and out, the layouts
-// oneDNN's int8 convolutions use, so sparse and dense layers chain without reorders.
+// oneDNN's int8 convolutions use, so sparse and dense layers chain without reorders; planar
+// (channel blocks of 4) between sparse convs where the reader takes it in place.
 //
 // Declines what it does not implement (groups, dilation, a fused float activation, s8 output, a
 // weight zero point, parameters computed at run time, sums beyond float's exact range) and
@@ -11,8 +12,10 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <numeric>
 
 #include "kernels/qu8_spconv.h"
+#include "kernels/qu8_spconv_jit.h"
 #include "kernels/selection.h"
 #include "ops/fused_attrs.h"
 #include "ops/window_params.h"
@@ -113,6 +116,7 @@ class Qu8SpconvKernel final : public Kernel {
   }
   size_t scratchpad_bytes() const override { return static_cast<size_t>(threads_) * thread_bytes(); }
   bool write_output_pixel_stride(int64_t stride) override {
+    if (g_.planar_out) return false;
     g_.y_stride = stride;
     return true;
   }
@@ -133,20 +137,24 @@ class Qu8SpconvKernel final : public Kernel {
     // a slice per tile of the block before it. Before its first band, a thread also reads what
     // of the whole code did not come (kernels/prefetch.h).
     if (first || blocked()) qu8_spconv_prefetch(w_, blocks_[0], blocks_[1], 0, 1);
-    qu8_spconv_pack_band(v_, g_, x + image * g_.ih * g_.iw * g_.ic, x_zero_, slot, b);
+    const uint8_t* image_x = x + image * g_.ih * g_.iw * g_.ic;
+    qu8_spconv_pack_band(v_, g_, image_x, x_zero_, slot, b);
+    const uint8_t* panel = qu8_spconv_panel(g_, image_x, slot, b);
     if (first) qu8_spconv_load_code(w_);
     const int64_t tiles = qu8_spconv_tiles(v_, g_, b);
     if (!blocked()) {
-      for (int64_t t = 0; t < tiles; ++t) qu8_spconv_tile(v_, g_, w_, slot, b, t, acc, image_residual, out);
+      for (int64_t t = 0; t < tiles; ++t) qu8_spconv_tile(v_, g_, w_, panel, b, t, acc, image_residual, out);
+      qu8_spconv_finish_band(g_, w_, b, image_residual, out);
       return;
     }
     for (size_t k = 0; k + 1 < blocks_.size(); ++k) {
       for (int64_t t = 0; t < tiles; ++t) {
         if (k + 2 < blocks_.size()) qu8_spconv_prefetch(w_, blocks_[k + 1], blocks_[k + 2], static_cast<size_t>(t), static_cast<size_t>(tiles));
-        qu8_spconv_accumulate(v_, w_, slot, t, blocks_[k], blocks_[k + 1], tile_acc(acc, t));
+        qu8_spconv_accumulate(v_, w_, panel, t, blocks_[k], blocks_[k + 1], tile_acc(acc, t));
       }
     }
     for (int64_t t = 0; t < tiles; ++t) qu8_spconv_finish(v_, g_, w_, b, t, tile_acc(acc, t), image_residual, out);
+    qu8_spconv_finish_band(g_, w_, b, image_residual, out);
   }
 
   size_t panel_bytes() const { return (g_.panel_bytes() + 63) / 64 * 64; }
@@ -245,12 +253,115 @@ std::optional<Qu8SpconvGeometry> geometry_of(const SelectContext& ctx, std::stri
   return g;
 }
 
+// The geometry reading a planar input in place, bands rounded up to whole tiles; nullopt where the
+// conv cannot (qu8_spconv_reads_in_place).
+std::optional<Qu8SpconvGeometry> in_place_geometry(Qu8SpconvGeometry g, int tile) {
+  const int64_t step = tile / std::gcd(g.ow, static_cast<int64_t>(tile));
+  g.band = std::min(g.oh, (g.band + step - 1) / step * step);
+  if (!qu8_spconv_reads_in_place(g, tile)) return std::nullopt;
+  g.planar_in = true;
+  return qu8_spconv_geometry(g);
+}
+
+// Whether a QLinearConv will likely run on the JIT row (its cost model) and, if `in_place`, read a
+// planar input in place.
+bool predicted_sparse(const graph::Graph& graph, const graph::Node& node, int cores, double min_speedup, bool in_place) {
+  if (node.op != "QLinearConv") return false;
+  const SelectContext ctx{graph, node, {}, cores};
+  std::string why_not;
+  const std::optional<FusedResidualAdd> add = fused_residual_add(ctx, why_not);
+  if (!why_not.empty() || !supported(ctx, add ? add->input : -1, why_not)) return false;
+  std::optional<Qu8SpconvGeometry> g = geometry_of(ctx, why_not);
+  if (g && in_place) g = in_place_geometry(*g, kQu8SpconvJitTile);
+  if (!g) return false;
+  return predicted_jit_speedup(*g, qu8_spconv_count_blocks(*g, ctx.constant(kW)->data_as<int8_t>())) >= min_speedup;
+}
+
+// The input a QLinearConv adds as its fused residual, or -1.
+int residual_input(const graph::Graph& graph, const graph::Node& node) {
+  std::string why_not;
+  const std::optional<FusedResidualAdd> add = fused_residual_add(SelectContext{graph, node, {}, 1}, why_not);
+  return add ? add->input : -1;
+}
+
+struct PlanarQuery {
+  const graph::Graph& g;
+  std::vector<std::vector<int>> consumers;
+  int cores;
+  double min_speedup;
+};
+
+bool planar_readers(const PlanarQuery& q, int value, int depth, int asking = -1);
+
+// Whether `value` would be made planar: by a sparse QLinearConv all of whose readers take it so,
+// or by a LookupTable (which keeps its input's layout) of such a value.
+bool made_planar(const PlanarQuery& q, int value, int depth, int asking) {
+  const int producer = q.g.values[static_cast<size_t>(value)].producer;
+  if (depth == 0 || producer < 0) return false;
+  const graph::Node& node = q.g.nodes[static_cast<size_t>(producer)];
+  if (node.op == "LookupTable") {
+    return planar_readers(q, value, depth - 1, asking) && made_planar(q, node.inputs[0], depth - 1, producer);
+  }
+  return predicted_sparse(q.g, node, q.cores, q.min_speedup, false) && planar_readers(q, value, depth - 1, asking);
+}
+
+// Whether every reader of `value` (but node `asking`, which does) would take it planar: sparse
+// QLinearConvs that read it in place, or add it as the residual of an output that goes planar;
+// LookupTables whose output goes planar; channel Concats whose output goes planar and whose other
+// parts come planar too. A oneDNN conv, a pool, a Resize, the Detect head or a graph output would
+// need NHWC.
+bool planar_readers(const PlanarQuery& q, int value, int depth, int asking) {
+  const auto& readers = q.consumers[static_cast<size_t>(value)];
+  if (depth == 0 || readers.empty()) return false;
+  if (std::find(q.g.outputs.begin(), q.g.outputs.end(), value) != q.g.outputs.end()) return false;
+  for (int c : readers) {
+    if (c == asking) continue;
+    const graph::Node& node = q.g.nodes[static_cast<size_t>(c)];
+    bool planar = false;
+    if (node.op == "QLinearConv" && node.inputs[kX] == value) {
+      planar = predicted_sparse(q.g, node, q.cores, q.min_speedup, true);
+    } else if (node.op == "QLinearConv" && residual_input(q.g, node) >= 0 &&
+               node.inputs[static_cast<size_t>(residual_input(q.g, node))] == value) {
+      planar = predicted_sparse(q.g, node, q.cores, q.min_speedup, false) && planar_readers(q, node.outputs[0], depth - 1);
+    } else if (node.op == "LookupTable") {
+      planar = planar_readers(q, node.outputs[0], depth - 1);
+    } else if (node.op == "Concat" && q.g.values[node.outputs[0]].shape.size() == 4) {
+      const int64_t axis = node.attrs.get_int("axis", 0);
+      planar = (axis == 1 || axis == -3) && planar_readers(q, node.outputs[0], depth - 1);
+      for (int part : node.inputs) {
+        if (planar && part != value) planar = q.g.values[static_cast<size_t>(part)].shape[1] % 4 == 0 && made_planar(q, part, depth - 1, c);
+      }
+    }
+    if (!planar) return false;
+  }
+  return true;
+}
+
+// How far readers are followed: through a C3 block's chain of residual bottlenecks (9 in
+// yolov5l's, 12 in yolov5x's) to its Concat and the conv after it.
+constexpr int kMaxChain = 16;
+
+// A planar output where the variant has a planar epilogue, the channels are whole blocks, the
+// planes are not a multiple of 4 KB (160x160), and every reader would take it so.
+bool planar_output(const Qu8SpconvVariant& v, const SelectContext& ctx) {
+  const Shape& y = ctx.output(0).shape;
+  if (!v.epilogue_planar || y[1] % 4 != 0 || (y[2] * y[3] * 4) % 4096 == 0) return false;
+  const PlanarQuery q{ctx.graph, ctx.graph.consumers(), ctx.num_cores, std::max(sparse_min_speedup(ctx), 1e-9)};
+  return planar_readers(q, ctx.node.outputs[0], kMaxChain);
+}
+
 std::optional<Selection> select_with(const Qu8SpconvVariant& v, const SelectContext& ctx, std::string& why_not) {
   const std::optional<FusedResidualAdd> add = fused_residual_add(ctx, why_not);
   if (!why_not.empty()) return std::nullopt;
   if (!supported(ctx, add ? add->input : -1, why_not)) return std::nullopt;
-  const std::optional<Qu8SpconvGeometry> g = geometry_of(ctx, why_not);
+  std::optional<Qu8SpconvGeometry> g = geometry_of(ctx, why_not);
   if (!g) return std::nullopt;
+  const Shape& xs = ctx.input(kX).shape;
+  const Shape& ys = ctx.output(0).shape;
+  if (ctx.available[kX] == channel_block4_layout(DType::kUint8, xs)) {
+    if (std::optional<Qu8SpconvGeometry> in_place = in_place_geometry(*g, v.tile)) g = in_place;
+  }
+  g->planar_out = planar_output(v, ctx);
   if (g->positions() < v.min_positions) {
     why_not = "a band of " + std::to_string(g->positions()) + " positions is too small for this tile";
     return std::nullopt;
@@ -271,14 +382,12 @@ std::optional<Selection> select_with(const Qu8SpconvVariant& v, const SelectCont
   why_not = qu8_spconv_exactness_problem(*g, w, q);
   if (!why_not.empty()) return std::nullopt;
 
-  const Shape& xs = ctx.input(kX).shape;
-  const Shape& ys = ctx.output(0).shape;
   Selection s;
   s.kernel = std::make_unique<Qu8SpconvKernel>(v, *g, qu8_spconv_pack(v, *g, w, q), xs[0],
                                                static_cast<uint8_t>(q.x_zero), add ? add->input : -1, ctx.num_cores);
   s.input_layouts.assign(ctx.node.inputs.size(), Layout::plain());
-  s.input_layouts[kX] = nhwc_layout(DType::kUint8, xs);
-  s.output_layouts = {nhwc_layout(DType::kUint8, ys)};
+  s.input_layouts[kX] = g->planar_in ? channel_block4_layout(DType::kUint8, xs) : nhwc_layout(DType::kUint8, xs);
+  s.output_layouts = {g->planar_out ? channel_block4_layout(DType::kUint8, ys) : nhwc_layout(DType::kUint8, ys)};
   pack_inputs_but_residual(s, ctx, add);
   s.gflop = 2.0 * static_cast<double>(num_elements(ys)) * static_cast<double>(g->ic * g->kh * g->kw) / 1e9;
   return s;

@@ -75,7 +75,15 @@ Qu8SpconvGeometry qu8_spconv_geometry(Qu8SpconvGeometry g) {
   g.wq = ceil_div(g.iw + g.pad_left + g.pad_right, g.sw);
   // Every position a tile computes, plus its farthest tap, stays inside its plane.
   g.plane = ceil_div(g.hb * g.wq + kQu8SpconvMaxTile + g.kw, 16) * 16;
+  if (g.planar_in) g.plane = g.ih * g.iw;
   return g;
+}
+
+bool qu8_spconv_reads_in_place(const Qu8SpconvGeometry& g, int tile) {
+  const int64_t hw = g.ih * g.iw, band = g.band < 1 || g.band > g.oh ? g.oh : g.band;
+  return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.pad_top == 0 && g.pad_left == 0 && g.pad_bottom == 0 &&
+         g.pad_right == 0 && g.ic % 4 == 0 && hw % tile == 0 && (band == g.oh || (band * g.ow) % tile == 0) &&
+         (hw * 4) % 4096 != 0;
 }
 
 int64_t qu8_spconv_count_blocks(const Qu8SpconvGeometry& g, const int8_t* w) {

@@ -45,17 +45,31 @@ void qu8_spconv_ukernel_8x1_scalar(const Qu8SpconvWeights& w, size_t first, size
   }
 }
 
+namespace {
+
+uint8_t requantize(const Qu8SpconvWeights& w, int32_t acc, size_t c) {
+  const float v = (static_cast<float>(acc + w.comp[c]) + w.bias[c]) * w.scale[c];
+  // Within +-300 the rounding trick is exact, and anything beyond saturates all the same.
+  const float bounded = !(v > -300.0f) ? -300.0f : (v > 300.0f ? 300.0f : v);
+  const float r = ((bounded + kRound) - kRound) + w.y_zero;
+  return static_cast<uint8_t>(r < 0.0f ? 0.0f : (r > 255.0f ? 255.0f : r));
+}
+
+}  // namespace
+
 void qu8_spconv_epilogue_scalar(const Qu8SpconvWeights& w, const int32_t* acc, size_t acc_stride, size_t count, uint8_t* y,
                                 size_t y_stride) {
   const size_t oc = static_cast<size_t>(w.oc);
   for (size_t m = 0; m < count; ++m) {
-    for (size_t c = 0; c < oc; ++c) {
-      const float v = (static_cast<float>(acc[c * acc_stride + m] + w.comp[c]) + w.bias[c]) * w.scale[c];
-      // Within +-300 the rounding trick is exact, and anything beyond saturates all the same.
-      const float bounded = !(v > -300.0f) ? -300.0f : (v > 300.0f ? 300.0f : v);
-      const float r = ((bounded + kRound) - kRound) + w.y_zero;
-      y[m * y_stride + c] = static_cast<uint8_t>(r < 0.0f ? 0.0f : (r > 255.0f ? 255.0f : r));
-    }
+    for (size_t c = 0; c < oc; ++c) y[m * y_stride + c] = requantize(w, acc[c * acc_stride + m], c);
+  }
+}
+
+void qu8_spconv_epilogue_planar_scalar(const Qu8SpconvWeights& w, const int32_t* acc, size_t acc_stride, size_t count,
+                                       uint8_t* y, size_t plane_bytes) {
+  const size_t oc = static_cast<size_t>(w.oc);
+  for (size_t c = 0; c < oc; ++c) {
+    for (size_t m = 0; m < count; ++m) y[(c / 4) * plane_bytes + m * 4 + c % 4] = requantize(w, acc[c * acc_stride + m], c);
   }
 }
 
