@@ -117,36 +117,20 @@ namespace {
 // c0 + 4k + 3 of the 16 positions, one dword per position. Rows past `nc` are zero.
 // Inlined: as a call its four results go through memory (measured: the NHWC epilogue lost 10 %).
 template <bool kFull>
-[[gnu::always_inline]] inline void requantize_blocks(const Requant& r, size_t c0, size_t nc, const int32_t* acc, size_t acc_stride, __m512i zero16,
-                       __m512i p[4]) {
+[[gnu::always_inline]] inline void requantize_blocks(const Requant& r, size_t c0, size_t nc, const int32_t* acc,
+                                                     size_t acc_stride, __m512i zero16, __m512i p[4]) {
   auto row = [&](size_t i) {
     return kFull || i < nc ? requantize(r, c0 + i, acc + (c0 + i) * acc_stride) : _mm512_setzero_si512();
   };
   for (size_t k = 0; k < 4; ++k) p[k] = narrow4(row(4 * k), row(4 * k + 1), row(4 * k + 2), row(4 * k + 3), zero16);
 }
 
-// 16 channels (from c0) of 16 positions as NHWC bytes: in 128-bit lane L of q[j], the 16
-// channels of position 4L + j. Rows past `nc` are zero.
-template <bool kFull>
-void requantize_16x16(const Requant& r, size_t c0, size_t nc, const int32_t* acc, size_t acc_stride, __m512i zero16,
-                      __m512i q[4]) {
-  __m512i p[4];
-  requantize_blocks<kFull>(r, c0, nc, acc, acc_stride, zero16, p);
-  const __m512i t0 = _mm512_unpacklo_epi32(p[0], p[1]), t1 = _mm512_unpackhi_epi32(p[0], p[1]);
-  const __m512i t2 = _mm512_unpacklo_epi32(p[2], p[3]), t3 = _mm512_unpackhi_epi32(p[2], p[3]);
-  q[0] = _mm512_unpacklo_epi64(t0, t2);
-  q[1] = _mm512_unpackhi_epi64(t0, t2);
-  q[2] = _mm512_unpacklo_epi64(t1, t3);
-  q[3] = _mm512_unpackhi_epi64(t1, t3);
-}
-
-}  // namespace
-
-// Requantizes channel by channel, 16 positions to a vector; the saturating packs narrow four
-// channels at a time into 4x4 byte tiles, and a 4x4 dword transpose per 128-bit lane gathers each
-// position's 16 channels. Whole 16x16 tiles run without a branch per row.
-void qu8_spconv_epilogue_avx512(const Qu8SpconvWeights& w, const int32_t* acc, size_t acc_stride, size_t count, uint8_t* y,
-                                size_t y_stride) {
+// Every tile of 16 positions (from m0, nm of them) by 16 channels (from c0, nc of them) of the
+// `count` positions' accumulators, requantized into four channel blocks (requantize_blocks) and
+// handed to store(m0, nm, c0, nc, p). Whole 16x16 tiles run without a branch per row.
+template <class Store>
+[[gnu::always_inline]] inline void requantize_tiles(const Qu8SpconvWeights& w, const int32_t* acc, size_t acc_stride,
+                                                    size_t count, Store&& store) {
   const size_t oc = static_cast<size_t>(w.oc);
   const Requant r{w.comp.data(), w.bias.data(), w.scale.data()};
   const __m512i zero16 = _mm512_set1_epi16(static_cast<int16_t>(w.y_zero));
@@ -154,25 +138,27 @@ void qu8_spconv_epilogue_avx512(const Qu8SpconvWeights& w, const int32_t* acc, s
     const size_t nm = count - m0 < 16 ? count - m0 : 16;
     for (size_t c0 = 0; c0 < oc; c0 += 16) {
       const size_t nc = oc - c0 < 16 ? oc - c0 : 16;
-      __m512i q[4];
-      uint8_t* out = y + m0 * y_stride + c0;
+      __m512i p[4];
       if (nc == 16) {
-        requantize_16x16<true>(r, c0, nc, acc + m0, acc_stride, zero16, q);
+        requantize_blocks<true>(r, c0, nc, acc + m0, acc_stride, zero16, p);
       } else {
-        requantize_16x16<false>(r, c0, nc, acc + m0, acc_stride, zero16, q);
+        requantize_blocks<false>(r, c0, nc, acc + m0, acc_stride, zero16, p);
       }
-      if (nc == 16 && nm == 16) {
-        for (int l = 0; l < 4; ++l) {
-          for (int j = 0; j < 4; ++j) _mm_storeu_si128(reinterpret_cast<__m128i*>(out + (4 * l + j) * y_stride), lane(q[j], l));
-        }
-      } else {
-        for (size_t m = 0; m < nm; ++m) _mm_mask_storeu_epi8(out + m * y_stride, first(nc), lane(q[m % 4], static_cast<int>(m / 4)));
-      }
+      store(m0, nm, c0, nc, p);
     }
   }
 }
 
-namespace {
+// Four channel blocks of 16 positions to NHWC bytes: a 4x4 dword transpose per 128-bit lane
+// leaves in lane L of q[j] the 16 channels of position 4L + j.
+void blocks_to_pixels(const __m512i p[4], __m512i q[4]) {
+  const __m512i t0 = _mm512_unpacklo_epi32(p[0], p[1]), t1 = _mm512_unpackhi_epi32(p[0], p[1]);
+  const __m512i t2 = _mm512_unpacklo_epi32(p[2], p[3]), t3 = _mm512_unpackhi_epi32(p[2], p[3]);
+  q[0] = _mm512_unpacklo_epi64(t0, t2);
+  q[1] = _mm512_unpackhi_epi64(t0, t2);
+  q[2] = _mm512_unpacklo_epi64(t1, t3);
+  q[3] = _mm512_unpackhi_epi64(t1, t3);
+}
 
 // The first n dwords of v to `out`, each store within one cache line: a 64-byte store that
 // straddles two lines (most of them, where a 3x3 conv's tiles drift against the output's pixels)
@@ -196,26 +182,32 @@ void store_in_lines(uint8_t* out, size_t n, __m512i v) {
 
 }  // namespace
 
+// Requantizes channel by channel, 16 positions to a vector; the saturating packs narrow four
+// channels at a time into 4x4 byte tiles, and a 4x4 dword transpose per 128-bit lane gathers each
+// position's 16 channels.
+void qu8_spconv_epilogue_avx512(const Qu8SpconvWeights& w, const int32_t* acc, size_t acc_stride, size_t count, uint8_t* y,
+                                size_t y_stride) {
+  requantize_tiles(w, acc, acc_stride, count, [&](size_t m0, size_t nm, size_t c0, size_t nc, const __m512i p[4]) {
+    __m512i q[4];
+    blocks_to_pixels(p, q);
+    uint8_t* out = y + m0 * y_stride + c0;
+    if (nc == 16 && nm == 16) {
+      for (int l = 0; l < 4; ++l) {
+        for (int j = 0; j < 4; ++j) _mm_storeu_si128(reinterpret_cast<__m128i*>(out + (4 * l + j) * y_stride), lane(q[j], l));
+      }
+      return;
+    }
+    for (size_t m = 0; m < nm; ++m) _mm_mask_storeu_epi8(out + m * y_stride, first(nc), lane(q[m % 4], static_cast<int>(m / 4)));
+  });
+}
+
 // The same into channel-blocked planes (kernels/qu8_spconv.h, "planar"): the packs already
 // leave each block of 4 channels as one dword per position, so each goes out as it is.
 void qu8_spconv_epilogue_planar_avx512(const Qu8SpconvWeights& w, const int32_t* acc, size_t acc_stride, size_t count,
                                        uint8_t* y, size_t plane_bytes) {
-  const size_t oc = static_cast<size_t>(w.oc);
-  const Requant r{w.comp.data(), w.bias.data(), w.scale.data()};
-  const __m512i zero16 = _mm512_set1_epi16(static_cast<int16_t>(w.y_zero));
-  for (size_t m0 = 0; m0 < count; m0 += 16) {
-    const size_t nm = count - m0 < 16 ? count - m0 : 16;
-    for (size_t c0 = 0; c0 < oc; c0 += 16) {
-      const size_t nc = oc - c0 < 16 ? oc - c0 : 16;
-      __m512i p[4];
-      if (nc == 16) {
-        requantize_blocks<true>(r, c0, nc, acc + m0, acc_stride, zero16, p);
-      } else {
-        requantize_blocks<false>(r, c0, nc, acc + m0, acc_stride, zero16, p);
-      }
-      for (size_t k = 0; 4 * k < nc; ++k) store_in_lines(y + (c0 / 4 + k) * plane_bytes + m0 * 4, nm, p[k]);
-    }
-  }
+  requantize_tiles(w, acc, acc_stride, count, [&](size_t m0, size_t nm, size_t c0, size_t nc, const __m512i p[4]) {
+    for (size_t k = 0; 4 * k < nc; ++k) store_in_lines(y + (c0 / 4 + k) * plane_bytes + m0 * 4, nm, p[k]);
+  });
 }
 
 }  // namespace sparrow::kernels
