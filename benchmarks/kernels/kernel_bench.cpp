@@ -55,6 +55,7 @@ struct Problem {
   std::string family;    // benchmark name prefix, e.g. "Conv", "MaxPool"
   std::string name;      // the shape part of the benchmark name
   std::string layer_op;  // op of the layer to report in describe(), matched as a prefix
+  int layer_skip = 0;    // matching layers to pass over before the one reported
   std::function<Model()> build;  // called only when the benchmark runs
   double flop = 0;       // per run; 0 when not meaningful
   double bytes = 0;      // bytes the op reads and writes per run; 0 when not reported
@@ -367,23 +368,57 @@ Tensor block_pruned_weights(const Shape& w, double sparsity, std::mt19937& rng) 
   return t;
 }
 
+// `c` (INT8, weights `wq`) reading the output of a 1x1 conv of its input's channels with weights
+// `wp`: the input `c` meets in a model, where a sparse producer hands a sparse 1x1 conv its output
+// in the planar layout that it reads in place (kernels/qu8_spconv.h). `c` is the second QLinearConv.
+Model chained_qdq_conv_model(const ConvProblem& c, const Tensor& wp, const Tensor& wq, uint64_t seed, std::mt19937& rng) {
+  const Shape x = {c.n, c.ic, c.ih, c.iw};
+  OnnxBuilder b;
+  Model m;
+  b.input("x", DType::kUint8, x);
+  b.initializer("xs", Tensor::scalar<float>(0.02f)).initializer("xz", Tensor::scalar<uint8_t>(uint8_t{16}));
+  b.initializer("wp", wp).initializer("wps", Tensor::from_vector<float>({c.ic}, std::vector<float>(c.ic, 0.004f)));
+  b.initializer("wpz", Tensor(DType::kInt8, {c.ic}));
+  b.initializer("ps", Tensor::scalar<float>(0.04f)).initializer("pz", Tensor::scalar<uint8_t>(uint8_t{10}));
+  b.initializer("wq", wq).initializer("ws", Tensor::from_vector<float>({c.oc}, std::vector<float>(c.oc, 0.004f)));
+  b.initializer("wz", Tensor(DType::kInt8, {c.oc}));
+  b.initializer("ys", Tensor::scalar<float>(0.05f)).initializer("yz", Tensor::scalar<uint8_t>(uint8_t{8}));
+  b.node("DequantizeLinear", {"x", "xs", "xz"}, {"xf"});
+  b.node("DequantizeLinear", {"wp", "wps", "wpz"}, {"wpf"}, {Attr::Int("axis", 0)});
+  b.node("Conv", {"xf", "wpf"}, {"pc"}, {Attr::Ints("kernel_shape", {1, 1})});
+  b.node("QuantizeLinear", {"pc", "ps", "pz"}, {"pq"}).node("DequantizeLinear", {"pq", "ps", "pz"}, {"pf"});
+  b.node("DequantizeLinear", {"wq", "ws", "wz"}, {"wf"}, {Attr::Int("axis", 0)});
+  b.node("QuantizeLinear", {add_conv_and_activation(b, c, "pf", "wf", seed), "ys", "yz"}, {"y"});
+  b.output("y", DType::kUint8);
+  Tensor xq(DType::kUint8, x);
+  for (int64_t i = 0; i < xq.size(); ++i) xq.data_as<uint8_t>()[i] = static_cast<uint8_t>(rng());
+  m.inputs.push_back(xq);
+  m.bytes = b.bytes();
+  return m;
+}
+
 // The INT8 convolution with 1x4-block-pruned weights and no activation (the sparse rows decline
 // fused float ones), with its residual add if it has one (`_residual`), on the sparse row
-// (`sparse`) or on oneDNN's dense int8 row with the same weights.
-Problem sparse_qconv_problem(const ConvProblem& c, int percent, bool sparse, uint64_t seed) {
+// (`sparse`) or on oneDNN's dense int8 row with the same weights. `_chained`: fed by a pruned 1x1
+// conv on the same rows (chained_qdq_conv_model), so that a sparse 1x1 conv reads its input in
+// place as in a model; oneDNN's dense row reads it in its NHWC.
+Problem sparse_qconv_problem(const ConvProblem& c, int percent, bool sparse, uint64_t seed, bool chained = false) {
   Problem p;
   p.family = "SparseQConv";
-  p.name = c.desc + (c.residual ? "_residual" : "") + "/s" + std::to_string(percent) + (sparse ? "/sparse" : "/onednn");
+  p.name = c.desc + (c.residual ? "_residual" : "") + (chained ? "_chained" : "") + "/s" + std::to_string(percent) +
+           (sparse ? "/sparse" : "/onednn");
   p.layer_op = "QLinearConv";
+  p.layer_skip = chained ? 1 : 0;
   p.flop = 2.0 * c.macs();
   p.kernels = sparse ? sparse_rows("sparse-conv-u8s8-") : "qu8-conv-onednn";
   const Shape w = {c.oc, c.ic, c.kh, c.kw};
-  p.build = [c, w, seed, percent] {
+  p.build = [c, w, seed, percent, chained] {
     std::mt19937 rng(static_cast<uint32_t>(seed));
     const Tensor wq = block_pruned_weights(w, percent / 100.0, rng);
     ConvProblem plain = c;
     plain.activation.clear();
-    return qdq_conv_model(plain, wq, seed, rng);
+    if (!chained) return qdq_conv_model(plain, wq, seed, rng);
+    return chained_qdq_conv_model(plain, block_pruned_weights({c.ic, c.ic, 1, 1}, percent / 100.0, rng), wq, seed, rng);
   };
   return p;
 }
@@ -606,10 +641,10 @@ Compiled& compile(const Problem& p, bool optimized) {
   slot.engine->run(slot.inputs, slot.outputs);  // warm up: page faults, oneDNN's JIT, output buffers
 
   const PlanDescription d = slot.engine->describe();
-  int reorders = 0;
+  int reorders = 0, skip = p.layer_skip;
   for (size_t i = 0; i < d.layers.size(); ++i) {
     if (d.layers[i].op == "Reorder") ++reorders;
-    else if (slot.layer < 0 && d.layers[i].op.rfind(p.layer_op, 0) == 0) slot.layer = static_cast<int>(i);
+    else if (slot.layer < 0 && d.layers[i].op.rfind(p.layer_op, 0) == 0 && skip-- == 0) slot.layer = static_cast<int>(i);
   }
   if (slot.layer >= 0) {
     const LayerInfo& layer = d.layers[static_cast<size_t>(slot.layer)];
@@ -764,8 +799,14 @@ int main(int argc, char** argv) {
       const std::string name = convs[i].desc + (convs[i].residual ? "_residual" : "");
       if (convs[i].g != 1 || sparse_names[name]) continue;
       sparse_names[name] = true;
+      // 1x1 convs also as a sparse 1x1 conv's reader, which hands them its output planar.
+      const bool chains = convs[i].kh == 1 && convs[i].kw == 1 && convs[i].sh == 1 && convs[i].sw == 1 && !convs[i].residual &&
+                          convs[i].ic % 4 == 0;
       for (int percent : {0, 50, 70, 80, 85, 90, 95}) {
-        for (bool sparse : {true, false}) problems.push_back(sparse_qconv_problem(convs[i], percent, sparse, 1 + 10 * i));
+        for (bool chained : {false, true}) {
+          if (chained && !chains) continue;
+          for (bool sparse : {true, false}) problems.push_back(sparse_qconv_problem(convs[i], percent, sparse, 1 + 10 * i, chained));
+        }
       }
     }
     // The Detect convs (1x1 to 255 channels) with their decode, FP32 and INT8.

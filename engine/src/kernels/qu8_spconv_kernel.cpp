@@ -110,6 +110,8 @@ class Qu8SpconvKernel final : public Kernel {
                   100.0 * static_cast<double>(w_.blocks) / dense, static_cast<long>(w_.blocks), static_cast<long>(w_.chunks),
                   blocks_.size() - 1, static_cast<long>(g_.band));
     std::string label = text;
+    if (g_.planar_in) label += ", planar input read in place";
+    if (g_.planar_out) label += ", planar output";
     if (w_.lookup) label += std::string(", table on ") + x8_lut_best_variant().name;
     if (w_.add) label += std::string(", add on ") + qu8_vadd_best_variant().name;
     return label;
