@@ -296,8 +296,12 @@ Problem sparse_conv_problem(const ConvProblem& c, uint64_t seed, int percent, bo
 }
 
 // The convolution `c` in INT8 with weights `wq`, as a QDQ model the passes fuse into one
-// QLinearConv: u8 in and out (random input bytes), s8 weights per output channel.
-Model qdq_conv_model(const ConvProblem& c, const Tensor& wq, uint64_t seed, std::mt19937& rng) {
+// QLinearConv: u8 in and out (random input bytes), s8 weights per output channel. With
+// `producer`, `c` reads the output of a 1x1 conv of its input's channels with those weights (the
+// model's first QLinearConv): the input `c` meets in a model, where a sparse producer hands a
+// sparse 1x1 conv its output in the planar layout that it reads in place (kernels/qu8_spconv.h).
+Model qdq_conv_model(const ConvProblem& c, const Tensor& wq, uint64_t seed, std::mt19937& rng,
+                     const Tensor* producer = nullptr) {
   const Shape x = {c.n, c.ic, c.ih, c.iw};
   OnnxBuilder b;
   Model m;
@@ -307,8 +311,18 @@ Model qdq_conv_model(const ConvProblem& c, const Tensor& wq, uint64_t seed, std:
   b.initializer("wz", Tensor(DType::kInt8, {c.oc}));
   b.initializer("ys", Tensor::scalar<float>(0.05f)).initializer("yz", Tensor::scalar<uint8_t>(uint8_t{8}));
   b.node("DequantizeLinear", {"x", "xs", "xz"}, {"xf"});
+  std::string in = "xf";
+  if (producer) {
+    b.initializer("wp", *producer).initializer("wps", Tensor::from_vector<float>({c.ic}, std::vector<float>(c.ic, 0.004f)));
+    b.initializer("wpz", Tensor(DType::kInt8, {c.ic}));
+    b.initializer("ps", Tensor::scalar<float>(0.04f)).initializer("pz", Tensor::scalar<uint8_t>(uint8_t{10}));
+    b.node("DequantizeLinear", {"wp", "wps", "wpz"}, {"wpf"}, {Attr::Int("axis", 0)});
+    b.node("Conv", {"xf", "wpf"}, {"pc"}, {Attr::Ints("kernel_shape", {1, 1})});
+    b.node("QuantizeLinear", {"pc", "ps", "pz"}, {"pq"}).node("DequantizeLinear", {"pq", "ps", "pz"}, {"pf"});
+    in = "pf";
+  }
   b.node("DequantizeLinear", {"wq", "ws", "wz"}, {"wf"}, {Attr::Int("axis", 0)});
-  const std::string last = add_conv_and_activation(b, c, "xf", "wf", seed);
+  const std::string last = add_conv_and_activation(b, c, in, "wf", seed);
   b.node("QuantizeLinear", {last, "ys", "yz"}, {c.residual ? "cq" : "y"});
   Tensor xq(DType::kUint8, x);
   for (int64_t i = 0; i < xq.size(); ++i) xq.data_as<uint8_t>()[i] = static_cast<uint8_t>(rng());
@@ -368,40 +382,11 @@ Tensor block_pruned_weights(const Shape& w, double sparsity, std::mt19937& rng) 
   return t;
 }
 
-// `c` (INT8, weights `wq`) reading the output of a 1x1 conv of its input's channels with weights
-// `wp`: the input `c` meets in a model, where a sparse producer hands a sparse 1x1 conv its output
-// in the planar layout that it reads in place (kernels/qu8_spconv.h). `c` is the second QLinearConv.
-Model chained_qdq_conv_model(const ConvProblem& c, const Tensor& wp, const Tensor& wq, uint64_t seed, std::mt19937& rng) {
-  const Shape x = {c.n, c.ic, c.ih, c.iw};
-  OnnxBuilder b;
-  Model m;
-  b.input("x", DType::kUint8, x);
-  b.initializer("xs", Tensor::scalar<float>(0.02f)).initializer("xz", Tensor::scalar<uint8_t>(uint8_t{16}));
-  b.initializer("wp", wp).initializer("wps", Tensor::from_vector<float>({c.ic}, std::vector<float>(c.ic, 0.004f)));
-  b.initializer("wpz", Tensor(DType::kInt8, {c.ic}));
-  b.initializer("ps", Tensor::scalar<float>(0.04f)).initializer("pz", Tensor::scalar<uint8_t>(uint8_t{10}));
-  b.initializer("wq", wq).initializer("ws", Tensor::from_vector<float>({c.oc}, std::vector<float>(c.oc, 0.004f)));
-  b.initializer("wz", Tensor(DType::kInt8, {c.oc}));
-  b.initializer("ys", Tensor::scalar<float>(0.05f)).initializer("yz", Tensor::scalar<uint8_t>(uint8_t{8}));
-  b.node("DequantizeLinear", {"x", "xs", "xz"}, {"xf"});
-  b.node("DequantizeLinear", {"wp", "wps", "wpz"}, {"wpf"}, {Attr::Int("axis", 0)});
-  b.node("Conv", {"xf", "wpf"}, {"pc"}, {Attr::Ints("kernel_shape", {1, 1})});
-  b.node("QuantizeLinear", {"pc", "ps", "pz"}, {"pq"}).node("DequantizeLinear", {"pq", "ps", "pz"}, {"pf"});
-  b.node("DequantizeLinear", {"wq", "ws", "wz"}, {"wf"}, {Attr::Int("axis", 0)});
-  b.node("QuantizeLinear", {add_conv_and_activation(b, c, "pf", "wf", seed), "ys", "yz"}, {"y"});
-  b.output("y", DType::kUint8);
-  Tensor xq(DType::kUint8, x);
-  for (int64_t i = 0; i < xq.size(); ++i) xq.data_as<uint8_t>()[i] = static_cast<uint8_t>(rng());
-  m.inputs.push_back(xq);
-  m.bytes = b.bytes();
-  return m;
-}
-
 // The INT8 convolution with 1x4-block-pruned weights and no activation (the sparse rows decline
 // fused float ones), with its residual add if it has one (`_residual`), on the sparse row
 // (`sparse`) or on oneDNN's dense int8 row with the same weights. `_chained`: fed by a pruned 1x1
-// conv on the same rows (chained_qdq_conv_model), so that a sparse 1x1 conv reads its input in
-// place as in a model; oneDNN's dense row reads it in its NHWC.
+// conv on the same rows (qdq_conv_model's `producer`), so that a sparse 1x1 conv reads its input
+// in place as in a model; oneDNN's dense row reads it in its NHWC.
 Problem sparse_qconv_problem(const ConvProblem& c, int percent, bool sparse, uint64_t seed, bool chained = false) {
   Problem p;
   p.family = "SparseQConv";
@@ -418,7 +403,8 @@ Problem sparse_qconv_problem(const ConvProblem& c, int percent, bool sparse, uin
     ConvProblem plain = c;
     plain.activation.clear();
     if (!chained) return qdq_conv_model(plain, wq, seed, rng);
-    return chained_qdq_conv_model(plain, block_pruned_weights({c.ic, c.ic, 1, 1}, percent / 100.0, rng), wq, seed, rng);
+    const Tensor wp = block_pruned_weights({c.ic, c.ic, 1, 1}, percent / 100.0, rng);
+    return qdq_conv_model(plain, wq, seed, rng, &wp);
   };
   return p;
 }

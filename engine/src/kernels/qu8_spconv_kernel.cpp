@@ -320,10 +320,10 @@ bool planar_readers(const PlanarQuery& q, int value, int depth, int asking) {
     if (c == asking) continue;
     const graph::Node& node = q.g.nodes[static_cast<size_t>(c)];
     bool planar = false;
+    const int residual = node.op == "QLinearConv" ? residual_input(q.g, node) : -1;
     if (node.op == "QLinearConv" && node.inputs[kX] == value) {
       planar = predicted_sparse(q.g, node, q.cores, q.min_speedup, true);
-    } else if (node.op == "QLinearConv" && residual_input(q.g, node) >= 0 &&
-               node.inputs[static_cast<size_t>(residual_input(q.g, node))] == value) {
+    } else if (residual >= 0 && node.inputs[static_cast<size_t>(residual)] == value) {
       planar = predicted_sparse(q.g, node, q.cores, q.min_speedup, false) && planar_readers(q, node.outputs[0], depth - 1);
     } else if (node.op == "LookupTable") {
       planar = planar_readers(q, node.outputs[0], depth - 1);
