@@ -1,6 +1,7 @@
 // Concat as parallel memcpy, for inputs that share one dense layout (plain, or a permutation
-// such as NHWC), or channel blocks of 4 along the channels. Along any axis such a concat is rows of contiguous bytes per input; oneDNN's
-// generic concat moves them an order of magnitude slower (benchmarks/kernels).
+// such as NHWC), or channel blocks of 4 along the channels. Along any axis such a concat is rows
+// of contiguous bytes per input; oneDNN's generic concat moves them an order of magnitude slower
+// (benchmarks/kernels).
 #include <omp.h>
 
 #include <algorithm>

@@ -109,12 +109,11 @@ void qu8_spconv_finish(const Qu8SpconvVariant& v, const Qu8SpconvGeometry& g, co
   for (int64_t q = q0; q < q1;) {
     const int64_t oh = q / g.wq, ow = q % g.wq;
     const int64_t row_end = rows_adjoin ? q1 : std::min(q1, (oh + 1) * g.wq);
+    const int64_t count = (rows_adjoin ? row_end : std::min(row_end, oh * g.wq + g.ow)) - q;
+    const int64_t pixel = (b * g.band + oh) * g.ow + ow;
     if (ow < g.ow && g.planar_out) {
-      const int64_t count = (rows_adjoin ? row_end : std::min(row_end, oh * g.wq + g.ow)) - q;
-      finish_planar(v, g, w, (b * g.band + oh) * g.ow + ow, count, acc + (q - q0), y);
+      finish_planar(v, g, w, pixel, count, acc + (q - q0), y);
     } else if (ow < g.ow) {
-      const int64_t count = (rows_adjoin ? row_end : std::min(row_end, oh * g.wq + g.ow)) - q;
-      const int64_t pixel = (b * g.band + oh) * g.ow + ow;
       uint8_t* out = y + pixel * stride;
       v.epilogue(w, acc + (q - q0), static_cast<size_t>(v.tile), static_cast<size_t>(count), out, static_cast<size_t>(stride));
       // The steps after the epilogue on each run of contiguous output bytes: the whole run of

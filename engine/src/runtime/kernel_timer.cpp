@@ -61,9 +61,10 @@ class Timed {
       inputs_.push_back(owned_.back().get());
       const kernels::Layout& available = ctx.available[i];
       if (v.constant || available == selection.input_layouts[i]) continue;
-      InputReorder r{kernels::make_reorder(v.dtype, v.shape, available, selection.input_layouts[i]),
-                     allocate(kernels::layout_bytes(available, v.dtype, v.shape)), inputs_.back(), nullptr};
-      fill(r.from.get(), kernels::layout_bytes(available, v.dtype, v.shape), v.dtype, rng);
+      const size_t from_bytes = kernels::layout_bytes(available, v.dtype, v.shape);
+      InputReorder r{kernels::make_reorder(v.dtype, v.shape, available, selection.input_layouts[i]), allocate(from_bytes),
+                     inputs_.back(), nullptr};
+      fill(r.from.get(), from_bytes, v.dtype, rng);
       r.scratchpad = allocate(r.kernel->scratchpad_bytes());
       reorders_.push_back(std::move(r));
     }
