@@ -161,7 +161,8 @@ std::string output_errors(const compression::LayerSparsity& l) {
 
 std::string layer_status(const compression::LayerSparsity& l) {
   if (!l.pruned) return "dense: " + l.kept_dense_because;
-  return l.rank > 0 ? "factored, rank " + std::to_string(l.rank) : "pruned";
+  if (l.rank > 0) return "factored, rank " + std::to_string(l.rank);
+  return l.pattern_by.empty() ? "pruned" : "pruned (" + l.pattern_by + ")";
 }
 
 void print_layers(const compression::PruneReport& report) {
@@ -243,7 +244,7 @@ void add_compress_command(CLI::App& app) {
   args->block_flag = cmd->add_option("--block", args->block,
                                      "prune blocks of this many consecutive input channels: 1 or 4 (default: 1)");
   args->method_flag = cmd->add_option("--method", args->method,
-                                      "how to prune: magnitude (default: the smallest weights), obs (one-shot SparseGPT: "
+                                      "how to prune: magnitude (default: the smallest weights), obs (one-shot OBC / SparseGPT: "
                                       "OBS saliency and weight updates on calibration images, layer by layer) or lowrank "
                                       "(each 1x1 conv W becomes two, A·B, fitted to its output on calibration images, layer "
                                       "by layer)");

@@ -310,6 +310,7 @@ TEST(ObsPruning, EachPrunedLayerHasTheTargetAndLessOutputErrorThanMagnitude) {
       if (!layer.pruned) continue;
       EXPECT_GE(layer.output_error, 0) << layer.node;
       EXPECT_LT(layer.output_error, layer.magnitude_output_error) << layer.node << " block " << block;
+      EXPECT_EQ(layer.pattern_by, "OBC") << layer.node;  // a small model: every layer's zeros by OBC
     }
     const Engine e = Engine::load(out);
     const std::string meta = e.metadata().at("sparrow.compression");

@@ -52,8 +52,9 @@ Json pruning(const PruneOptions& options, const PruneReport& report) {
             {"achieved_sparsity", rounded(report.achieved_sparsity())},
             {"conv_sparsity", rounded(report.conv_sparsity())}};
   if (options.method == PruneMethod::kObs) {
-    text["weights_updated"] = "SparseGPT, layer by layer on the pruned model's inputs, towards the dense model's layer "
-                              "outputs; biases corrected for the mean shift";
+    text["weights_updated"] = "zeros chosen by OBC (exact greedy OBS per row) where a layer's rows x columns^3 <= 4e11, "
+                              "else by SparseGPT; kept weights refitted exactly, layer by layer on the pruned model's "
+                              "inputs, towards the dense model's layer outputs; biases corrected for the mean shift";
     text["calibration_images"] = options.calibration_images.size();
     text["calibration_source"] = options.calibration_source;
     text["seed"] = options.seed;

@@ -9,6 +9,7 @@
 #include "compression/layerwise_calibration.h"
 #include "compression/magnitude_pruning.h"
 #include "compression/masked_least_squares.h"
+#include "compression/obc_pruning.h"
 #include "compression/obs_update.h"
 #include "compression/sparsegpt.h"
 #include "compression/sparsity_allocation.h"
@@ -108,13 +109,27 @@ class ObsPruner {
     const Eigen::MatrixXd dense = weight_matrix(w), h = hessian.hessian();
     const Eigen::MatrixXd original = dense_output_fit(dense, hessian, sg.damping);
     Eigen::MatrixXd pruned = original;
-    sparsegpt_prune(pruned, h, sg);
+    choose_zeros(pruned, h, sg, *l.report);
     refit_kept_weights(pruned, original, h, sg.damping);
     if (int8_) round_to_int8(l, pruned, h, sg.damping);
     l.report->output_error = relative_output_error(original, pruned, h);
     l.report->magnitude_output_error = relative_output_error(original, magnitude_pruned(w, sg.sparsity), h);
     add_to_conv_bias(graph_, l.node, dense * hessian.dense_mean() - pruned * hessian.mean());
     set_conv_weights(graph_, l.node, pruned);
+  }
+
+  // OBC where the layer is small enough for it (all of yolov5n's), else SparseGPT. OBC decides
+  // each zero with the row's weights updated for every zero before it; SparseGPT decides a lazy
+  // batch's at once. On yolov5n, 50 % in 4-blocks + INT8, OBC's patterns gave 0.2833-0.2883
+  // coco128 AP50-95 against 0.2602, and the layers' output errors summed 0.261 against 0.339.
+  static void choose_zeros(Eigen::MatrixXd& w, const Eigen::MatrixXd& h, const SparseGptOptions& sg, LayerSparsity& report) {
+    if (obc_affordable(w.rows(), w.cols())) {
+      obc_prune(w, h, ObcOptions{sg.sparsity, sg.run_length, sg.block, sg.damping});
+      report.pattern_by = "OBC";
+    } else {
+      sparsegpt_prune(w, h, sg);
+      report.pattern_by = "SparseGPT";
+    }
   }
 
   // GPTQ on the kept weights; the QDQ writer is handed the steps, so it keeps these values.

@@ -14,17 +14,6 @@ namespace {
 using Eigen::Index;
 using Eigen::MatrixXd;
 
-// First column of each block, then the number of columns.
-std::vector<Index> block_starts(Index columns, const SparseGptOptions& o) {
-  std::vector<Index> starts;
-  const Index run = std::max<Index>(o.run_length, 1);
-  for (Index r = 0; r < columns; r += run) {
-    for (Index c = r; c < std::min(r + run, columns); c += o.block) starts.push_back(c);
-  }
-  starts.push_back(columns);
-  return starts;
-}
-
 // The mask of one lazy batch: the blocks (row, block) of least saliency until `target` weights of
 // the batch are zeroed. Ties go to the lower index, so the result is deterministic. A block's
 // saliency is the exact group OBS loss w_B [(H⁻¹)_BB]⁻¹ w_Bᵀ = ||w_B U_BB⁻¹||², since the upper
@@ -86,13 +75,23 @@ std::vector<int64_t> ranked_quotas(const MatrixXd& w, const MatrixXd& u, const s
 
 }  // namespace
 
+std::vector<Index> column_blocks(Index columns, int64_t run_length, int block) {
+  std::vector<Index> starts;
+  const Index run = std::max<Index>(run_length, 1);
+  for (Index r = 0; r < columns; r += run) {
+    for (Index c = r; c < std::min(r + run, columns); c += block) starts.push_back(c);
+  }
+  starts.push_back(columns);
+  return starts;
+}
+
 void sparsegpt_prune(MatrixXd& w, MatrixXd h, const SparseGptOptions& options) {
   sparsegpt_prune_factored(w, inverse_hessian_factor(w, std::move(h), options.damping), options);
 }
 
 void sparsegpt_prune_factored(MatrixXd& w, const MatrixXd& u, const SparseGptOptions& options) {
   const Index columns = w.cols();
-  const std::vector<Index> starts = block_starts(columns, options);
+  const std::vector<Index> starts = column_blocks(columns, options.run_length, options.block);
   const auto total = static_cast<double>(w.rows()) * static_cast<double>(columns);
   int64_t zeroed = 0;
   const std::vector<int64_t> due_by = ranked_quotas(w, u, starts, static_cast<int64_t>(std::llround(options.sparsity * total)));

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include <Eigen/Dense>
 
@@ -19,6 +20,11 @@ struct SparseGptOptions {
   double damping = 0.01;   // λ added to H's diagonal, as a fraction of its mean
   int64_t lazy_batch = 128; // columns updated together before the rest of the matrix is
 };
+
+// The first column of each block of a row, then `columns`: the columns come in runs of
+// `run_length` (a conv's input channels at one kernel position), each cut into blocks of `block`
+// columns (a shorter last one).
+std::vector<Eigen::Index> column_blocks(Eigen::Index columns, int64_t run_length, int block);
 
 // Prunes `w` (outputs x columns) in place given `h` (columns x columns, X·Xᵀ / n of the inputs).
 // Columns go in lazy batches; each batch zeroes as many weights as one ranking of the whole

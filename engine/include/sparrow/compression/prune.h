@@ -75,6 +75,9 @@ struct LayerSparsity {
   // --method obs: ||ΔW·X||² / ||W·X||² over the layer's calibration inputs, and what magnitude
   // pruning at the same sparsity and block would give on the same inputs; -1 when not measured.
   double output_error = -1, magnitude_output_error = -1;
+  // --method obs: what chose the zeros, "OBC" (exact greedy, where the layer is small enough) or
+  // "SparseGPT" (lazy batches).
+  std::string pattern_by;
   // --allocation sensitivity: the Detect head's relative output error with this conv alone
   // pruned at the target sparsity (the measured sensitivity that set its share); -1 otherwise.
   double model_error = -1;

@@ -1,0 +1,130 @@
+#include "compression/obc_pruning.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <queue>
+#include <vector>
+
+#include "compression/obs_update.h"
+#include "compression/sparsegpt.h"
+#include "sparrow/error.h"
+
+namespace sparrow::compression {
+namespace {
+
+using Eigen::Index;
+using Eigen::MatrixXd;
+using Eigen::VectorXd;
+// A block's own square of the inverse Hessian: at most 4 x 4 (`--block` is 1 or 4), off the heap.
+using Small = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, 0, 4, 4>;
+using SmallVector = Eigen::Matrix<double, Eigen::Dynamic, 1, 0, 4, 1>;
+
+// H⁻¹ is symmetric, and only its lower triangle is kept up to date: each drop's update of it is
+// most of what a row costs, and updating half of it halves the memory it moves.
+
+// Column block [first, first + size) of the symmetric H⁻¹, from its lower triangle.
+MatrixXd columns_of(const MatrixXd& hinv, Index first, Index size) {
+  MatrixXd c(hinv.rows(), size);
+  c.topRows(first) = hinv.block(first, 0, size, first).transpose();
+  c.bottomRows(hinv.rows() - first) = hinv.block(first, first, hinv.rows() - first, size);
+  c.middleRows(first, size) = Small(hinv.block(first, first, size, size)).selfadjointView<Eigen::Lower>();
+  return c;
+}
+
+// The exact OBS loss of dropping block [first, first + size) of `w` now: w_B [(H⁻¹)_BB]⁻¹ w_Bᵀ.
+double drop_loss(const VectorXd& w, const MatrixXd& hinv, Index first, Index size) {
+  if (size == 1) return w(first) * w(first) / hinv(first, first);
+  const Small s = Small(hinv.block(first, first, size, size)).selfadjointView<Eigen::Lower>();
+  const SmallVector wb = w.segment(first, size);
+  return wb.dot(s.llt().solve(wb));
+}
+
+// Drops up to `drops` blocks of row `w`, each the cheapest left, updating w and its own H⁻¹ as
+// OBS does: w -= H⁻¹[:,B]·[(H⁻¹)_BB]⁻¹·w_B, H⁻¹ -= H⁻¹[:,B]·[(H⁻¹)_BB]⁻¹·H⁻¹[B,:].
+template <class Row>
+Row greedy_row(VectorXd w, MatrixXd hinv, const std::vector<Index>& starts, size_t drops) {
+  const size_t blocks = starts.size() - 1;
+  std::vector<bool> gone(blocks, false);
+  Row path;
+  for (size_t step = 0; step < drops; ++step) {
+    double best = std::numeric_limits<double>::infinity();
+    size_t pick = blocks;
+    for (size_t b = 0; b < blocks; ++b) {
+      if (gone[b]) continue;
+      const double loss = drop_loss(w, hinv, starts[b], starts[b + 1] - starts[b]);
+      if (loss < best) best = loss, pick = b;
+    }
+    if (pick == blocks) break;
+    const Index first = starts[pick], size = starts[pick + 1] - starts[pick];
+    const MatrixXd column = columns_of(hinv, first, size);
+    const Eigen::LLT<Small> llt(Small(column.middleRows(first, size)));
+    w.noalias() -= column * llt.solve(SmallVector(w.segment(first, size)));
+    w.segment(first, size).setZero();
+    // U·Uᵀ = H⁻¹[:,B]·[(H⁻¹)_BB]⁻¹·H⁻¹[B,:] with U = H⁻¹[:,B]·L⁻ᵀ, L the block's Cholesky factor.
+    const MatrixXd u = llt.matrixL().solve(column.transpose()).transpose();
+    hinv.selfadjointView<Eigen::Lower>().rankUpdate(u, -1.0);
+    gone[pick] = true;
+    path.order.push_back(static_cast<Index>(pick));
+    path.cost.push_back(best);
+  }
+  return path;
+}
+
+// yolov5n's largest layers, 256 x 1152 columns (3.9e11), take about 20 s each on 2 cores.
+constexpr double kObcMaxWork = 4e11;
+
+}  // namespace
+
+bool obc_affordable(Index rows, Index columns) {
+  const double c = static_cast<double>(columns);
+  return static_cast<double>(rows) * c * c * c <= kObcMaxWork;
+}
+
+ObcPaths::ObcPaths(MatrixXd& w, MatrixXd h, const ObcOptions& options, double reach)
+    : starts_(column_blocks(w.cols(), options.run_length, options.block)), rows_(static_cast<size_t>(w.rows())) {
+  for (Index j = 0; j < h.rows(); ++j) {
+    if (h(j, j) == 0) w.col(j).setZero();  // an input that is always zero: its weights do nothing
+  }
+  damp_hessian(h, options.damping);
+  const Eigen::LLT<MatrixXd> llt(h);
+  if (llt.info() != Eigen::Success) throw Error(ErrorCode::kInternal, "a layer Hessian is not positive definite after damping");
+  const MatrixXd hinv = llt.solve(MatrixXd::Identity(h.rows(), h.cols()));
+  const size_t blocks = starts_.size() - 1;
+  const auto drops = static_cast<size_t>(std::ceil(std::clamp(reach, 0.0, 1.0) * static_cast<double>(blocks)));
+#pragma omp parallel for schedule(dynamic)
+  for (Index r = 0; r < w.rows(); ++r) rows_[static_cast<size_t>(r)] = greedy_row<Row>(w.row(r).transpose(), hinv, starts_, drops);
+}
+
+// The rows share the layer's zeros: the next drop is always the cheapest next step of any row.
+double ObcPaths::prune(MatrixXd& w, double sparsity) const {
+  const auto target = static_cast<int64_t>(std::llround(sparsity * static_cast<double>(w.size())));
+  using Next = std::pair<double, size_t>;  // (cost of the row's next drop, row)
+  std::priority_queue<Next, std::vector<Next>, std::greater<>> next;
+  std::vector<size_t> taken(rows_.size(), 0);
+  for (size_t r = 0; r < rows_.size(); ++r) {
+    if (!rows_[r].cost.empty()) next.push({rows_[r].cost[0], r});
+  }
+  int64_t zeroed = 0;
+  double loss = 0;
+  while (zeroed < target && !next.empty()) {
+    const auto [cost, r] = next.top();
+    next.pop();
+    const Index b = rows_[r].order[taken[r]++];
+    w.row(static_cast<Index>(r)).segment(starts_[b], starts_[b + 1] - starts_[b]).setZero();
+    zeroed += starts_[b + 1] - starts_[b];
+    loss += cost;
+    if (taken[r] < rows_[r].cost.size()) next.push({rows_[r].cost[taken[r]], r});
+  }
+  return loss;
+}
+
+void obc_prune(MatrixXd& w, const MatrixXd& h, const ObcOptions& options) {
+  if (std::llround(options.sparsity * static_cast<double>(w.size())) == 0) return;
+  // Far enough along that the rows can share the zeros unevenly: up to twice the layer's share, and
+  // at least a tenth of each row beyond it.
+  const double reach = std::max(2 * options.sparsity, options.sparsity + 0.1);
+  ObcPaths(w, h, options, reach).prune(w, options.sparsity);
+}
+
+}  // namespace sparrow::compression
