@@ -7,6 +7,7 @@
 
 #include "kernels/f32_spconv.h"
 #include "kernels/f32_spconv_jit.h"
+#include "kernels/planar_readers.h"
 #include "kernels/selection.h"
 #include "ops/fused_attrs.h"
 #include "ops/window_params.h"
@@ -125,43 +126,6 @@ bool predicted_sparse(const graph::Graph& g, const graph::Node& node, double min
   return predicted_jit_speedup(s, 1.0 - profile.element) >= min_speedup;
 }
 
-// Whether every reader of `value` (but node `asking`, which does) would take it planar: convs
-// predicted sparse that read it in place, or as the residual of one whose own output goes planar,
-// and channel
-// Concats whose output goes planar and whose other parts come planar from sparse convs too (a
-// Concat of mixed layouts falls to a slow copy). A oneDNN conv or pool, the Detect head or a
-// graph output would need a reorder back to NHWC.
-bool planar_readers(const graph::Graph& g, const std::vector<std::vector<int>>& consumers, int value,
-                    double min_speedup, int depth, int asking = -1) {
-  if (depth == 0 || consumers[static_cast<size_t>(value)].empty()) return false;
-  if (std::find(g.outputs.begin(), g.outputs.end(), value) != g.outputs.end()) return false;
-  for (int c : consumers[static_cast<size_t>(value)]) {
-    if (c == asking) continue;
-    const graph::Node& node = g.nodes[static_cast<size_t>(c)];
-    bool planar = false;
-    if (node.op == "Conv" && node.inputs[kX] == value) {
-      planar = predicted_sparse(g, node, min_speedup, true);
-    } else if (node.op == "Conv" && node.has_input(kResidual) && node.inputs[kResidual] == value) {
-      planar = predicted_sparse(g, node, min_speedup) && planar_readers(g, consumers, node.outputs[0], min_speedup, depth - 1);
-    } else if (node.op == "Concat" && g.values[node.outputs[0]].shape.size() == 4) {
-      const int64_t axis = node.attrs.get_int("axis", 0);
-      planar = (axis == 1 || axis == -3) && planar_readers(g, consumers, node.outputs[0], min_speedup, depth - 1);
-      for (int part : node.inputs) {
-        if (part == value || !planar) continue;
-        const int producer = g.values[static_cast<size_t>(part)].producer;
-        planar = producer >= 0 && predicted_sparse(g, g.nodes[static_cast<size_t>(producer)], min_speedup) &&
-                 planar_readers(g, consumers, part, min_speedup, depth - 1, c);
-      }
-    }
-    if (!planar) return false;
-  }
-  return true;
-}
-
-// How far the readers are followed: through a C3 block's chain of residual bottlenecks (9 in
-// yolov5l's, 12 in yolov5x's) to the Concat and the conv after it.
-constexpr int kMaxChain = 16;
-
 // Planar output where the variant can write it and every reader would read it so; not where
 // its channels lie a multiple of 4 KB apart (160x160 images), since the 31 rows of a tile would
 // then all be stored into one L1 set (in-place readers decline those too).
@@ -169,7 +133,10 @@ bool planar_output(const F32SpconvVariant& v, const SelectContext& ctx) {
   const Shape& y = ctx.output(0).shape;
   if (!v.store_planar || (y[2] * y[3] * 4) % 4096 == 0) return false;
   const double min_speedup = std::max(sparse_min_speedup(ctx), 1e-9);
-  return planar_readers(ctx.graph, ctx.graph.consumers(), ctx.node.outputs[0], min_speedup, kMaxChain);
+  const PlanarRules rules{ctx.graph, ctx.graph.consumers(), "Conv",
+                          [&](const graph::Node& node, bool in_place) { return predicted_sparse(ctx.graph, node, min_speedup, in_place); },
+                          [](const graph::Node& node) { return node.has_input(kResidual) ? static_cast<int>(kResidual) : -1; }};
+  return planar_readers(rules, ctx.node.outputs[0]);
 }
 
 std::optional<Selection> select_variant(const char* name, const SelectContext& ctx, std::string& why_not) {

@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <numeric>
 
+#include "kernels/planar_readers.h"
 #include "kernels/qu8_spconv.h"
 #include "kernels/qu8_spconv_jit.h"
 #include "kernels/selection.h"
@@ -286,70 +287,18 @@ int residual_input(const graph::Graph& graph, const graph::Node& node) {
   return add ? add->input : -1;
 }
 
-struct PlanarQuery {
-  const graph::Graph& g;
-  std::vector<std::vector<int>> consumers;
-  int cores;
-  double min_speedup;
-};
-
-bool planar_readers(const PlanarQuery& q, int value, int depth, int asking = -1);
-
-// Whether `value` would be made planar: by a sparse QLinearConv all of whose readers take it so,
-// or by a LookupTable (which keeps its input's layout) of such a value.
-bool made_planar(const PlanarQuery& q, int value, int depth, int asking) {
-  const int producer = q.g.values[static_cast<size_t>(value)].producer;
-  if (depth == 0 || producer < 0) return false;
-  const graph::Node& node = q.g.nodes[static_cast<size_t>(producer)];
-  if (node.op == "LookupTable") {
-    return planar_readers(q, value, depth - 1, asking) && made_planar(q, node.inputs[0], depth - 1, producer);
-  }
-  return predicted_sparse(q.g, node, q.cores, q.min_speedup, false) && planar_readers(q, value, depth - 1, asking);
-}
-
-// Whether every reader of `value` (but node `asking`, which does) would take it planar: sparse
-// QLinearConvs that read it in place, or add it as the residual of an output that goes planar;
-// LookupTables whose output goes planar; channel Concats whose output goes planar and whose other
-// parts come planar too. A oneDNN conv, a pool, a Resize, the Detect head or a graph output would
-// need NHWC.
-bool planar_readers(const PlanarQuery& q, int value, int depth, int asking) {
-  const auto& readers = q.consumers[static_cast<size_t>(value)];
-  if (depth == 0 || readers.empty()) return false;
-  if (std::find(q.g.outputs.begin(), q.g.outputs.end(), value) != q.g.outputs.end()) return false;
-  for (int c : readers) {
-    if (c == asking) continue;
-    const graph::Node& node = q.g.nodes[static_cast<size_t>(c)];
-    bool planar = false;
-    const int residual = node.op == "QLinearConv" ? residual_input(q.g, node) : -1;
-    if (node.op == "QLinearConv" && node.inputs[kX] == value) {
-      planar = predicted_sparse(q.g, node, q.cores, q.min_speedup, true);
-    } else if (residual >= 0 && node.inputs[static_cast<size_t>(residual)] == value) {
-      planar = predicted_sparse(q.g, node, q.cores, q.min_speedup, false) && planar_readers(q, node.outputs[0], depth - 1);
-    } else if (node.op == "LookupTable") {
-      planar = planar_readers(q, node.outputs[0], depth - 1);
-    } else if (node.op == "Concat" && q.g.values[node.outputs[0]].shape.size() == 4) {
-      const int64_t axis = node.attrs.get_int("axis", 0);
-      planar = (axis == 1 || axis == -3) && planar_readers(q, node.outputs[0], depth - 1);
-      for (int part : node.inputs) {
-        if (planar && part != value) planar = q.g.values[static_cast<size_t>(part)].shape[1] % 4 == 0 && made_planar(q, part, depth - 1, c);
-      }
-    }
-    if (!planar) return false;
-  }
-  return true;
-}
-
-// How far readers are followed: through a C3 block's chain of residual bottlenecks (9 in
-// yolov5l's, 12 in yolov5x's) to its Concat and the conv after it.
-constexpr int kMaxChain = 16;
-
 // A planar output where the variant has a planar epilogue, the channels are whole blocks, the
 // planes are not a multiple of 4 KB (160x160), and every reader would take it so.
 bool planar_output(const Qu8SpconvVariant& v, const SelectContext& ctx) {
   const Shape& y = ctx.output(0).shape;
   if (!v.epilogue_planar || y[1] % 4 != 0 || (y[2] * y[3] * 4) % 4096 == 0) return false;
-  const PlanarQuery q{ctx.graph, ctx.graph.consumers(), ctx.num_cores, std::max(sparse_min_speedup(ctx), 1e-9)};
-  return planar_readers(q, ctx.node.outputs[0], kMaxChain);
+  const double min_speedup = std::max(sparse_min_speedup(ctx), 1e-9);
+  const PlanarRules rules{ctx.graph, ctx.graph.consumers(), "QLinearConv",
+                          [&](const graph::Node& node, bool in_place) {
+                            return predicted_sparse(ctx.graph, node, ctx.num_cores, min_speedup, in_place);
+                          },
+                          [&](const graph::Node& node) { return residual_input(ctx.graph, node); }, 4};
+  return planar_readers(rules, ctx.node.outputs[0]);
 }
 
 std::optional<Selection> select_with(const Qu8SpconvVariant& v, const SelectContext& ctx, std::string& why_not) {
