@@ -149,8 +149,8 @@ TEST(ObcPruning, InputsNeverSeenGetZeroWeights) {
   EXPECT_EQ(zeros(w), 20);
 }
 
-// yolov5n's largest layers (256 outputs of 128 channels x 3 x 3) run on OBC; yolov5l's 3x3 convs
-// of 512 channels would take hours, and run on SparseGPT.
+// yolov5n's largest layers (256 outputs of 128 channels x 3 x 3, 3.9e11) run on OBC; yolov5l's
+// 3x3 convs of 512 channels (5e13) run on SparseGPT.
 TEST(ObcPruning, AffordableUpToYolov5nsLargestLayers) {
   EXPECT_TRUE(compression::obc_affordable(256, 1152));
   EXPECT_FALSE(compression::obc_affordable(512, 4608));

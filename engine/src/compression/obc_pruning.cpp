@@ -71,7 +71,8 @@ Row greedy_row(VectorXd w, MatrixXd hinv, const std::vector<Index>& starts, size
   return path;
 }
 
-// yolov5n's largest layers, 256 x 1152 columns (3.9e11), take about 20 s each on 2 cores.
+// yolov5n's largest layers are 256 x 1152 columns (3.9e11); with every layer on OBC, compressing
+// yolov5n at 50 % took 4 min 35 s on 2 cores, against 2 min 40 s with SparseGPT's patterns.
 constexpr double kObcMaxWork = 4e11;
 
 }  // namespace
