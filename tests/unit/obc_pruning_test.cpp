@@ -2,7 +2,6 @@
 // OBS losses it minimises and against SparseGPT on the same problems.
 #include <gtest/gtest.h>
 
-#include <random>
 
 #include "compression/masked_least_squares.h"
 #include "compression/obc_pruning.h"
@@ -13,15 +12,8 @@ namespace sparrow {
 namespace {
 
 using Eigen::MatrixXd;
+using test::correlated_inputs;
 using test::random_matrix;
-
-// A random mix of fewer sources plus a little noise: correlated, as a conv's inputs are.
-MatrixXd correlated_inputs(Eigen::Index rows, Eigen::Index columns, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<double> normal;
-  const auto random = [&](Eigen::Index r, Eigen::Index c) { return MatrixXd::NullaryExpr(r, c, [&] { return normal(rng); }); };
-  return random(rows, rows / 2) * random(rows / 2, columns) + 0.1 * random(rows, columns);
-}
 
 int64_t zeros(const MatrixXd& m) { return (m.array() == 0).count(); }
 

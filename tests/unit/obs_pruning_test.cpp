@@ -31,16 +31,7 @@ using test::OnnxBuilder;
 
 const Shape kInput = {1, 3, 16, 16};
 
-// Inputs with correlated features (a random mix of fewer sources), as a conv's inputs are: the
-// case where updating the kept weights recovers what pruning loses.
-MatrixXd correlated_inputs(Eigen::Index rows, Eigen::Index columns, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<double> normal;
-  const auto random = [&](Eigen::Index r, Eigen::Index c) { return MatrixXd::NullaryExpr(r, c, [&] { return normal(rng); }); };
-  const MatrixXd mix = random(rows, rows / 2);
-  return mix * random(rows / 2, columns) + 0.1 * random(rows, columns);
-}
-
+using test::correlated_inputs;
 using test::random_matrix;
 
 int64_t zeros(const MatrixXd& m) { return (m.array() == 0).count(); }
