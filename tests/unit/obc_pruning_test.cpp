@@ -2,7 +2,6 @@
 // OBS losses it minimises and against SparseGPT on the same problems.
 #include <gtest/gtest.h>
 
-
 #include "compression/masked_least_squares.h"
 #include "compression/obc_pruning.h"
 #include "compression/sparsegpt.h"

@@ -6,7 +6,6 @@
 #pragma once
 
 #include <cstdint>
-#include <vector>
 
 #include <Eigen/Dense>
 
@@ -19,30 +18,6 @@ struct ObcOptions {
   double damping = 0.01;  // λ added to H's diagonal, as a fraction of its mean
 };
 
-// Every row's greedy path, computed once: the pattern at any sparsity up to `reach` is then a
-// prefix of each path, and what it costs the layer is known without pruning again.
-class ObcPaths {
- public:
-  // Paths through `reach` (a fraction) of each row's blocks. `h` is X·Xᵀ / n of the inputs. Inputs
-  // never seen (H_jj = 0) have their weights in `w` zeroed. sparrow::Error (kInternal) when H,
-  // damped, is not positive definite.
-  ObcPaths(Eigen::MatrixXd& w, Eigen::MatrixXd h, const ObcOptions& options, double reach);
-
-  // Zeroes in `w` the cheapest next drops of any row until round(sparsity x size) weights are
-  // zeroed (blocks: at most a block more), leaving the other weights as they were; returns the
-  // OBS loss of those drops, Σ_rows ||(w − w_pruned)·X||² / n once each row's kept weights are
-  // refitted (refit_kept_weights), on the damped H.
-  double prune(Eigen::MatrixXd& w, double sparsity) const;
-
- private:
-  struct Row {
-    std::vector<Eigen::Index> order;  // blocks in the order the row drops them
-    std::vector<double> cost;         // what each drop adds to the row's loss
-  };
-  std::vector<Eigen::Index> starts_;
-  std::vector<Row> rows_;
-};
-
 // Whether OBC's paths through a whole layer of `rows` x `columns` are cheap enough to compute:
 // each drop updates the row's columns x columns inverse Hessian, so a layer costs about
 // rows x columns³ multiply-adds. Beyond that SparseGPT chooses the pattern.
@@ -50,7 +25,8 @@ bool obc_affordable(Eigen::Index rows, Eigen::Index columns);
 
 // Zeroes the blocks OBC chooses for options.sparsity in `w` (outputs x columns) and leaves the
 // other weights as they were: the caller refits them (refit_kept_weights), which gives what the
-// greedy OBS updates give.
+// greedy OBS updates give. `h` is X·Xᵀ / n of the inputs; inputs never seen (H_jj = 0) have their
+// weights zeroed. sparrow::Error (kInternal) when H, damped, is not positive definite.
 void obc_prune(Eigen::MatrixXd& w, const Eigen::MatrixXd& h, const ObcOptions& options);
 
 }  // namespace sparrow::compression

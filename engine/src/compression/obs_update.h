@@ -13,9 +13,11 @@ namespace sparrow::compression {
 // Returns λ.
 double damp_hessian(Eigen::MatrixXd& h, double damping);
 
-// The upper Cholesky factor U of (H + λI)⁻¹ = Uᵀ·U, λ = damping x H's mean diagonal, after
-// zeroing the weights of inputs never seen (H_jj = 0). sparrow::Error (kInternal) if H, damped,
-// is not positive definite.
+// (H + λI)⁻¹, λ = damping x H's mean diagonal, after zeroing the weights of inputs never seen
+// (H_jj = 0). sparrow::Error (kInternal) if H, damped, is not positive definite.
+Eigen::MatrixXd inverse_hessian(Eigen::MatrixXd& w, Eigen::MatrixXd h, double damping);
+
+// The upper Cholesky factor U of that inverse, (H + λI)⁻¹ = Uᵀ·U.
 Eigen::MatrixXd inverse_hessian_factor(Eigen::MatrixXd& w, Eigen::MatrixXd h, double damping);
 
 // Fixes columns [c1, c2) of `w` in order, column i to fix(i, current column i) (a vector of the

@@ -126,15 +126,18 @@ double damp_hessian(MatrixXd& h, double damping) {
   return lambda;
 }
 
-MatrixXd inverse_hessian_factor(MatrixXd& w, MatrixXd h, double damping) {
+MatrixXd inverse_hessian(MatrixXd& w, MatrixXd h, double damping) {
   for (Index j = 0; j < h.rows(); ++j) {
     if (h(j, j) == 0) w.col(j).setZero();  // an input that is always zero: its weights do nothing
   }
   damp_hessian(h, damping);
   const Eigen::LLT<MatrixXd> llt(h);
   if (llt.info() != Eigen::Success) throw Error(ErrorCode::kInternal, "a layer Hessian is not positive definite after damping");
-  const MatrixXd inverse = llt.solve(MatrixXd::Identity(h.rows(), h.cols()));
-  const Eigen::LLT<MatrixXd> factor(inverse);
+  return llt.solve(MatrixXd::Identity(h.rows(), h.cols()));
+}
+
+MatrixXd inverse_hessian_factor(MatrixXd& w, MatrixXd h, double damping) {
+  const Eigen::LLT<MatrixXd> factor(inverse_hessian(w, std::move(h), damping));
   if (factor.info() != Eigen::Success) throw Error(ErrorCode::kInternal, "a layer's inverse Hessian is not positive definite");
   return factor.matrixU();
 }
